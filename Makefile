@@ -1,0 +1,63 @@
+# lbd — see README.md. Every target that needs system packages installs them
+# itself (Debian, as root), idempotently and quietly.
+
+GO        ?= go
+PREFIX    ?= /usr/local
+BUILD     := build
+VMDIR     := $(BUILD)/vm
+GOTEST    := $(GO) test -count=1 -timeout 30m
+APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2
+
+export LBD_VM_DIR := $(abspath $(VMDIR))
+
+.PHONY: all build test unit bench bench-ipvs demo install lint deps vm clean
+
+all: build
+
+build:
+	$(GO) build -o $(BUILD)/bin/ ./cmd/...
+
+# deps installs the Debian packages the lab needs (only the missing ones)
+# and downloads the Go modules.
+deps:
+	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		[ "$$(id -u)" = 0 ] || { echo "make deps: need root to install:$$missing" >&2; exit 1; }; \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@$(GO) mod download
+
+# vm builds the lab VM's kernel and base initramfs from Debian packages.
+vm: deps
+	@bash internal/lab/vmassets.sh $(VMDIR)
+
+# test runs every test: unit, network-namespace lab and VM lab. Lab tests
+# fail instead of skipping here, so nothing is silently left out.
+test: vm
+	LBD_LAB_REQUIRED=1 $(GOTEST) ./...
+
+# unit runs the tests that need neither root nor the VM (lab tests skip).
+unit:
+	$(GOTEST) ./...
+
+bench: bench-ipvs
+
+bench-ipvs: vm
+	LBD_LAB_REQUIRED=1 LBD_BENCH=1 $(GOTEST) -run 'Bench' -v ./ipvs/ | grep -E '^\s*(ipvs_bench|[a-z_]+=|--- |ok|FAIL)'
+
+# demo is the main job. Until the daemon exists it boots the VM lab and
+# shows real kernel IPVS forwarding NAT traffic between namespaces.
+demo: vm
+	LBD_LAB_REQUIRED=1 $(GOTEST) -v -run 'TestIntegrationVMIPVS$$' ./internal/lab/
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	for b in $(BUILD)/bin/*; do install -m 0755 $$b $(DESTDIR)$(PREFIX)/sbin/; done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BUILD)

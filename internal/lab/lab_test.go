@@ -1,0 +1,133 @@
+package lab
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serveName answers every TCP connection on ln with name and a newline, the
+// way the lab's real servers identify themselves. It stops when ln closes.
+func serveName(ln net.Listener, name string) {
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "%s\n", name)
+			c.Close()
+		}
+	}()
+}
+
+// readName dials addr from node n and returns the first line it answers.
+func readName(t *testing.T, n *Node, addr string) string {
+	t.Helper()
+	c, err := n.Dial("tcp", addr, 3*time.Second)
+	if err != nil {
+		t.Fatalf("%s: dial %s: %v", n.Name, addr, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s: read from %s: %v", n.Name, addr, err)
+	}
+	return strings.TrimSpace(line)
+}
+
+func TestIntegrationNamespacesReachOverBridge(t *testing.T) {
+	l := New(t)
+	lan := l.LAN("lan")
+	a, b := l.Node("a"), l.Node("b")
+	a.Attach(lan, "eth0", "192.0.2.1/24", "2001:db8::1/64")
+	b.Attach(lan, "eth0", "192.0.2.2/24", "2001:db8::2/64")
+
+	serveName(b.Listen("tcp", "192.0.2.2:7000"), "b-v4")
+	serveName(b.Listen("tcp", "[2001:db8::2]:7000"), "b-v6")
+	if got := readName(t, a, "192.0.2.2:7000"); got != "b-v4" {
+		t.Errorf("IPv4 over the bridge: got %q, want b-v4", got)
+	}
+	if got := readName(t, a, "[2001:db8::2]:7000"); got != "b-v6" {
+		t.Errorf("IPv6 over the bridge: got %q, want b-v6", got)
+	}
+	// The address exists only in the namespaces: the test process's own
+	// namespace cannot reach it.
+	if c, err := net.DialTimeout("tcp", "192.0.2.2:7000", 200*time.Millisecond); err == nil {
+		c.Close()
+		t.Error("192.0.2.2 reachable from the host namespace; the lab leaked")
+	}
+}
+
+func TestIntegrationProcessRunsInNode(t *testing.T) {
+	l := New(t)
+	n := l.Node("n")
+	n.AddAddr("lo", "203.0.113.7/32")
+	out := n.MustRun("cat", "/proc/net/fib_trie")
+	if !strings.Contains(out, "203.0.113.7") {
+		t.Fatalf("a process started in the node does not see its address:\n%s", out)
+	}
+	p := n.Start("sleep", "60")
+	l.close() // what the cleanup does: must kill the process it started
+	if err := p.Wait(5 * time.Second); err == nil || !p.Exited() {
+		t.Fatalf("process survived lab cleanup: %v", err)
+	}
+}
+
+// TestIntegrationVMIPVS proves the VM lab: kernel IPVS programmed by Debian's
+// ipvsadm, and NAT traffic from a client namespace to a real server namespace
+// through a balancer namespace, all inside the VM.
+func TestIntegrationVMIPVS(t *testing.T) {
+	if !RunInVM(t, VMOptions{}) {
+		return
+	}
+	l := New(t)
+	front, back := l.LAN("front"), l.LAN("back")
+	client, lb, rs := l.Node("client"), l.Node("lb"), l.Node("rs")
+	client.Attach(front, "eth0", "198.51.100.2/24")
+	lb.Attach(front, "eth0", "198.51.100.1/24", "198.51.100.10/32")
+	lb.Attach(back, "eth1", "192.0.2.1/24")
+	rs.Attach(back, "eth0", "192.0.2.15/24")
+	rs.AddRoute("default", "192.0.2.1")
+	lb.Sysctl("net.ipv4.ip_forward", "1")
+	serveName(rs.Listen("tcp", "192.0.2.15:8080"), "rs1")
+
+	lb.MustRun("ipvsadm", "-A", "-t", "198.51.100.10:80", "-s", "rr")
+	lb.MustRun("ipvsadm", "-a", "-t", "198.51.100.10:80", "-r", "192.0.2.15:8080", "-m", "-w", "1")
+
+	t.Run("service in /proc/net/ip_vs", func(t *testing.T) {
+		// /proc/net/ip_vs prints addresses in hex: 198.51.100.10:80 is C633640A:0050.
+		out := lb.MustRun("cat", "/proc/net/ip_vs")
+		for _, want := range []string{"TCP  C633640A:0050 rr", "-> C000020F:1F90      Masq    1"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("/proc/net/ip_vs lacks %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("NAT traffic reaches the real server", func(t *testing.T) {
+		for i := 0; i < 3; i++ {
+			if got := readName(t, client, "198.51.100.10:80"); got != "rs1" {
+				t.Fatalf("request %d through the VIP: got %q, want rs1", i, got)
+			}
+		}
+		// The kernel folds its per-CPU counters into the totals every 2 s
+		// (the rate estimator), so poll for a bounded while.
+		var out string
+		for deadline := time.Now().Add(6 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			out = lb.MustRun("ipvsadm", "-L", "-n", "--stats")
+			if strings.Contains(out, "-> 192.0.2.15:8080                     3 ") {
+				return
+			}
+		}
+		t.Errorf("ipvsadm --stats does not count 3 connections to the real server:\n%s", out)
+	})
+	t.Run("no IPVS in other namespaces", func(t *testing.T) {
+		if out := client.MustRun("ipvsadm", "-L", "-n"); strings.Contains(out, "198.51.100.10") {
+			t.Errorf("IPVS table leaked into the client namespace:\n%s", out)
+		}
+	})
+}
