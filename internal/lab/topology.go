@@ -242,13 +242,22 @@ func (n *Node) Run(ctx context.Context, name string, args ...string) (string, er
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := startInNetns(n.ns, cmd); err != nil {
-		return "", fmt.Errorf("%s: start %s: %w", n.Name, name, err)
-	}
-	if err := cmd.Wait(); err != nil {
-		return out.String(), fmt.Errorf("%s: %s %s: %w: %s", n.Name, name, strings.Join(args, " "), err, out.String())
+	if err := n.RunCmd(cmd); err != nil {
+		return out.String(), fmt.Errorf("%w: %s", err, out.String())
 	}
 	return out.String(), nil
+}
+
+// RunCmd runs a prepared command (with its own stdin, stdout, stderr)
+// inside the node and waits for it.
+func (n *Node) RunCmd(cmd *exec.Cmd) error {
+	if err := startInNetns(n.ns, cmd); err != nil {
+		return fmt.Errorf("%s: start %s: %w", n.Name, cmd.Path, err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("%s: %s: %w", n.Name, strings.Join(cmd.Args, " "), err)
+	}
+	return nil
 }
 
 // MustRun is Run that fails the test on error.

@@ -206,7 +206,7 @@ func runScript(t *testing.T) string {
 	b.WriteString("#!/bin/sh\n")
 	b.WriteString("cd /lab/pkg\n")
 	fmt.Fprintf(&b, "export %s=1 %s=%q\n", InVMEnv, RequiredEnv, os.Getenv(RequiredEnv))
-	for _, env := range []string{"LBD_BENCH"} { // knobs that must reach the guest
+	for _, env := range []string{"LBD_BENCH", "LBD_BENCH_SERVICES"} { // knobs that must reach the guest
 		if v, ok := os.LookupEnv(env); ok {
 			fmt.Fprintf(&b, "export %s=%q\n", env, v)
 		}
