@@ -1,0 +1,193 @@
+package conf
+
+import "time"
+
+// Config is a whole lbd configuration file.
+type Config struct {
+	Global         Global         `yaml:"global"`
+	VRRPScripts    []VRRPScript   `yaml:"vrrp_scripts"`
+	VRRPInstances  []VRRPInstance `yaml:"vrrp_instances"`
+	VRRPSyncGroups []SyncGroup    `yaml:"vrrp_sync_groups"`
+}
+
+// Global holds settings that apply to the whole daemon, and defaults for
+// every VRRP instance.
+type Global struct {
+	Pos Pos `yaml:"-"`
+	// RouterID names this balancer in logs and notifications
+	// (keepalived router_id). Default: the host name.
+	RouterID string `yaml:"router_id"`
+	// NotifyTimeout bounds every notify script; a script still running
+	// then is killed with its process group. Default 10s.
+	NotifyTimeout Duration `yaml:"notify_timeout"`
+	// VRRP holds defaults for every instance that does not set its own.
+	VRRP VRRPDefaults `yaml:"vrrp"`
+}
+
+// VRRPDefaults are the instance settings that can be defaulted globally.
+type VRRPDefaults struct {
+	// Version is the VRRP version, 2 (RFC 3768) or 3 (RFC 5798).
+	// Default 3: it allows sub-second adverts and IPv6. keepalived
+	// defaults to 2; set 2 to join a keepalived group that uses it.
+	Version int `yaml:"version"`
+	// AdvertInterval between adverts. Default 1s, as keepalived.
+	AdvertInterval Duration `yaml:"advert_interval"`
+	// GARPMasterDelay: a second burst of gratuitous ARP / NA this long
+	// after becoming master (keepalived garp_master_delay). Default 5s;
+	// 0 turns the second burst off.
+	GARPMasterDelay *Duration `yaml:"garp_master_delay"`
+	// GARPMasterRepeat: gratuitous ARPs per burst. Default 5.
+	GARPMasterRepeat int `yaml:"garp_master_repeat"`
+	// GARPMasterRefresh: repeat gratuitous ARP / NA this often while
+	// master, so switches and clients that lost the entry relearn it.
+	// Default 60s (keepalived: off); 0 turns it off.
+	GARPMasterRefresh *Duration `yaml:"garp_master_refresh"`
+}
+
+// VRRPScript is a check whose result tracks into instance priorities
+// (keepalived vrrp_script).
+type VRRPScript struct {
+	Pos  Pos    `yaml:"-"`
+	Name string `yaml:"name"`
+	// Script is run without a shell; exit 0 is success.
+	Script Command `yaml:"script"`
+	// Interval between runs. Default 1s.
+	Interval Duration `yaml:"interval"`
+	// Timeout kills a run that takes longer; it counts as a failure.
+	// Default: the interval.
+	Timeout Duration `yaml:"timeout"`
+	// Rise and Fall: consecutive results needed to change state.
+	// Default 1 each.
+	Rise int `yaml:"rise"`
+	Fall int `yaml:"fall"`
+	// Weight is added to the priority of tracking instances while the
+	// script succeeds (positive) or fails (negative); 0 puts the instance
+	// in FAULT while the script fails. -253..253, default 0.
+	Weight int `yaml:"weight"`
+	// InitFail starts the script as failed until its first success.
+	InitFail bool `yaml:"init_fail"`
+	// User runs the script as this user. Default: the daemon's user.
+	User string `yaml:"user"`
+}
+
+// VRRPInstance is one virtual router (keepalived vrrp_instance).
+type VRRPInstance struct {
+	Pos  Pos    `yaml:"-"`
+	Name string `yaml:"name"`
+	// Interface the instance speaks VRRP on.
+	Interface string `yaml:"interface"`
+	// VirtualRouterID is the VRID, 1..255, unique per interface and
+	// address family.
+	VirtualRouterID int `yaml:"virtual_router_id"`
+	// Priority 1..255; 255 means this node owns the addresses. Default 100.
+	Priority int `yaml:"priority"`
+	// Version, AdvertInterval and the GARP settings override Global.VRRP.
+	Version           int       `yaml:"version"`
+	AdvertInterval    Duration  `yaml:"advert_interval"`
+	GARPMasterDelay   *Duration `yaml:"garp_master_delay"`
+	GARPMasterRepeat  int       `yaml:"garp_master_repeat"`
+	GARPMasterRefresh *Duration `yaml:"garp_master_refresh"`
+	// NoPreempt keeps a lower-priority master in place.
+	NoPreempt bool `yaml:"nopreempt"`
+	// PreemptDelay waits this long (0..1000s) before preempting a
+	// lower-priority master after start-up.
+	PreemptDelay Duration `yaml:"preempt_delay"`
+	// Accept makes the master accept packets to the virtual addresses it
+	// does not own (RFC 5798 Accept_Mode). Default true: keepalived's
+	// non-strict behaviour, under which VIPs answer pings and services.
+	Accept *bool `yaml:"accept"`
+	// Authentication is VRRPv2 simple-text authentication (deprecated by
+	// RFC 3768, kept for keepalived groups that use it).
+	Authentication *Authentication `yaml:"authentication"`
+	// UnicastSrcIP and UnicastPeers replace multicast with unicast adverts
+	// to each peer, for networks without multicast.
+	UnicastSrcIP *Addr  `yaml:"unicast_src_ip"`
+	UnicastPeers []Addr `yaml:"unicast_peers"`
+	// VirtualIPAddresses are added on becoming master and removed on
+	// leaving it; all of one family.
+	VirtualIPAddresses []VIP `yaml:"virtual_ipaddresses"`
+	// VirtualIPAddressesExcluded are handled like virtual addresses but
+	// not carried in adverts (any family, any number).
+	VirtualIPAddressesExcluded []VIP            `yaml:"virtual_ipaddresses_excluded"`
+	TrackInterfaces            []TrackInterface `yaml:"track_interfaces"`
+	TrackScripts               []TrackRef       `yaml:"track_scripts"`
+	TrackFiles                 []TrackFile      `yaml:"track_files"`
+	// Notify scripts, run without a shell and bounded by notify_timeout.
+	// notify gets keepalived's arguments: INSTANCE name state priority.
+	NotifyMaster Command `yaml:"notify_master"`
+	NotifyBackup Command `yaml:"notify_backup"`
+	NotifyFault  Command `yaml:"notify_fault"`
+	NotifyStop   Command `yaml:"notify_stop"`
+	Notify       Command `yaml:"notify"`
+}
+
+// Authentication is VRRPv2 authentication.
+type Authentication struct {
+	Pos Pos `yaml:"-"`
+	// Type is PASS (simple text); AH is not supported.
+	Type string `yaml:"type"`
+	// Password, up to 8 characters.
+	Password string `yaml:"password"`
+}
+
+// VIP is a virtual address: "192.0.2.100", "192.0.2.100/24", or a mapping
+// with an address and optional interface and label.
+type VIP struct {
+	Pos Pos `yaml:"-"`
+	// Address with optional prefix length (default /32 or /128).
+	Address Prefix `yaml:"address"`
+	// Interface to add it on. Default: the instance's interface.
+	Interface string `yaml:"interface"`
+	// Label for IPv4 addresses (e.g. "eth0:vip"), as `ip addr ... label`.
+	Label string `yaml:"label"`
+}
+
+// UnmarshalText implements the one-string shorthand.
+func (v *VIP) UnmarshalText(b []byte) error { return v.Address.UnmarshalText(b) }
+
+// TrackInterface lowers the priority (or faults the instance, weight 0)
+// while an interface is down.
+type TrackInterface struct {
+	Pos    Pos    `yaml:"-"`
+	Name   string `yaml:"name"`
+	Weight int    `yaml:"weight"`
+}
+
+// TrackRef tracks a vrrp_script, optionally overriding its weight.
+type TrackRef struct {
+	Pos    Pos    `yaml:"-"`
+	Name   string `yaml:"name"`
+	Weight *int   `yaml:"weight"`
+}
+
+// TrackFile tracks a number read from a file, multiplied by weight
+// (keepalived track_file).
+type TrackFile struct {
+	Pos    Pos    `yaml:"-"`
+	Path   string `yaml:"path"`
+	Weight int    `yaml:"weight"`
+}
+
+// SyncGroup makes instances change state together (keepalived
+// vrrp_sync_group).
+type SyncGroup struct {
+	Pos   Pos      `yaml:"-"`
+	Name  string   `yaml:"name"`
+	Group []string `yaml:"group"`
+	// TrackingWeight keeps the members' tracking weights, which keepalived
+	// otherwise forces to 0 in a sync group.
+	TrackingWeight bool    `yaml:"sync_group_tracking_weight"`
+	Notify         Command `yaml:"notify"`
+}
+
+// Documented defaults.
+const (
+	DefaultVRRPVersion      = 3
+	DefaultAdvertInterval   = time.Second
+	DefaultPriority         = 100
+	DefaultGARPMasterDelay  = 5 * time.Second
+	DefaultGARPMasterRepeat = 5
+	DefaultGARPRefresh      = 60 * time.Second
+	DefaultNotifyTimeout    = 10 * time.Second
+	DefaultScriptInterval   = time.Second
+)

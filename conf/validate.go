@@ -1,0 +1,238 @@
+package conf
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// validate checks values and cross-references after defaults are applied.
+func (c *Config) validate() error {
+	var errs ErrorList
+	scripts := map[string]bool{}
+	for _, s := range c.VRRPScripts {
+		switch {
+		case s.Name == "":
+			errs.errorf(s.Pos, "vrrp script without a name")
+		case scripts[s.Name]:
+			errs.errorf(s.Pos, "vrrp script %q defined twice", s.Name)
+		}
+		scripts[s.Name] = true
+		checkCommand(&errs, s.Pos, "vrrp script "+s.Name, s.Script, true)
+		if s.Weight < -253 || s.Weight > 253 {
+			errs.errorf(s.Pos, "vrrp script %q: weight %d outside -253..253", s.Name, s.Weight)
+		}
+		if s.Timeout > s.Interval*10 {
+			errs.errorf(s.Pos, "vrrp script %q: timeout %v is over ten intervals", s.Name, s.Timeout.D())
+		}
+	}
+
+	instances := map[string]bool{}
+	type vridKey struct {
+		iface string
+		v6    bool
+		vrid  int
+	}
+	vrids := map[vridKey]string{}
+	for _, in := range c.VRRPInstances {
+		what := "vrrp instance " + in.Name
+		switch {
+		case in.Name == "":
+			errs.errorf(in.Pos, "vrrp instance without a name")
+		case instances[in.Name]:
+			errs.errorf(in.Pos, "vrrp instance %q defined twice", in.Name)
+		}
+		instances[in.Name] = true
+		if in.Interface == "" {
+			errs.errorf(in.Pos, "%s: interface is required", what)
+		}
+		if in.VirtualRouterID < 1 || in.VirtualRouterID > 255 {
+			errs.errorf(in.Pos, "%s: virtual_router_id %d outside 1..255", what, in.VirtualRouterID)
+		}
+		if in.Priority < 1 || in.Priority > 255 {
+			errs.errorf(in.Pos, "%s: priority %d outside 1..255", what, in.Priority)
+		}
+		checkInterval(&errs, in, what)
+		if in.PreemptDelay.D() > 1000*time.Second {
+			errs.errorf(in.Pos, "%s: preempt_delay %v over 1000s", what, in.PreemptDelay.D())
+		}
+		if in.GARPMasterRepeat < 0 {
+			errs.errorf(in.Pos, "%s: garp_master_repeat %d is negative", what, in.GARPMasterRepeat)
+		}
+
+		if len(in.VirtualIPAddresses) == 0 {
+			errs.errorf(in.Pos, "%s: no virtual_ipaddresses", what)
+		}
+		family := checkVIPs(&errs, in, what)
+		if family.IsValid() {
+			k := vridKey{in.Interface, family.Is6(), in.VirtualRouterID}
+			if other, ok := vrids[k]; ok {
+				errs.errorf(in.Pos, "%s: virtual_router_id %d is already used by %s on %s", what,
+					in.VirtualRouterID, other, in.Interface)
+			}
+			vrids[k] = in.Name
+			if in.Version == 2 && family.Is6() {
+				errs.errorf(in.Pos, "%s: VRRPv2 is IPv4 only; set version: 3 for IPv6 addresses", what)
+			}
+		}
+
+		if a := in.Authentication; a != nil {
+			switch {
+			case in.Version != 2:
+				errs.errorf(a.Pos, "%s: authentication exists only in VRRPv2 (version: 2)", what)
+			case a.Type != "PASS":
+				errs.errorf(a.Pos, "%s: authentication type %q not supported (PASS only; AH is not)", what, a.Type)
+			case a.Password == "" || len(a.Password) > 8:
+				errs.errorf(a.Pos, "%s: password must be 1 to 8 characters", what)
+			}
+		}
+		if in.UnicastSrcIP != nil && family.IsValid() && in.UnicastSrcIP.Is6() != family.Is6() {
+			errs.errorf(in.Pos, "%s: unicast_src_ip %s is not of the virtual addresses' family", what, in.UnicastSrcIP)
+		}
+		seenPeer := map[netip.Addr]bool{}
+		for _, p := range in.UnicastPeers {
+			if family.IsValid() && p.Is6() != family.Is6() {
+				errs.errorf(in.Pos, "%s: unicast peer %s is not of the virtual addresses' family", what, p)
+			}
+			if seenPeer[p.Addr] {
+				errs.errorf(in.Pos, "%s: unicast peer %s listed twice", what, p)
+			}
+			seenPeer[p.Addr] = true
+		}
+
+		for _, t := range in.TrackInterfaces {
+			if t.Name == "" {
+				errs.errorf(t.Pos, "%s: tracked interface without a name", what)
+			}
+			checkWeight(&errs, t.Pos, what, t.Weight)
+		}
+		for _, t := range in.TrackScripts {
+			if !scripts[t.Name] {
+				errs.errorf(t.Pos, "%s: track script %q is not defined in vrrp_scripts", what, t.Name)
+			}
+			if t.Weight != nil {
+				checkWeight(&errs, t.Pos, what, *t.Weight)
+			}
+		}
+		for _, t := range in.TrackFiles {
+			if !filepath.IsAbs(t.Path) {
+				errs.errorf(t.Pos, "%s: track file %q must be an absolute path", what, t.Path)
+			}
+			checkWeight(&errs, t.Pos, what, t.Weight)
+		}
+		for _, n := range []struct {
+			key string
+			cmd Command
+		}{{"notify_master", in.NotifyMaster}, {"notify_backup", in.NotifyBackup},
+			{"notify_fault", in.NotifyFault}, {"notify_stop", in.NotifyStop}, {"notify", in.Notify}} {
+			checkCommand(&errs, in.Pos, what+" "+n.key, n.cmd, false)
+		}
+	}
+
+	member := map[string]string{}
+	for _, g := range c.VRRPSyncGroups {
+		if g.Name == "" {
+			errs.errorf(g.Pos, "vrrp sync group without a name")
+		}
+		if len(g.Group) == 0 {
+			errs.errorf(g.Pos, "vrrp sync group %q has no members", g.Name)
+		}
+		for _, m := range g.Group {
+			switch {
+			case !instances[m]:
+				errs.errorf(g.Pos, "vrrp sync group %q: instance %q is not defined", g.Name, m)
+			case member[m] != "":
+				errs.errorf(g.Pos, "vrrp sync group %q: instance %q is already in group %q", g.Name, m, member[m])
+			}
+			member[m] = g.Name
+		}
+		checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" notify", g.Notify, false)
+	}
+	return errs.err()
+}
+
+// checkInterval enforces the advert interval each version can carry: whole
+// seconds up to 255 in v2, centiseconds up to 40.95 s in v3.
+func checkInterval(errs *ErrorList, in VRRPInstance, what string) {
+	d := in.AdvertInterval.D()
+	switch in.Version {
+	case 2:
+		if d%time.Second != 0 || d < time.Second || d > 255*time.Second {
+			errs.errorf(in.Pos, "%s: VRRPv2 advert_interval must be whole seconds from 1s to 255s, not %v", what, d)
+		}
+	case 3:
+		if d%(10*time.Millisecond) != 0 || d < 10*time.Millisecond || d > 4095*10*time.Millisecond {
+			errs.errorf(in.Pos, "%s: VRRPv3 advert_interval must be centiseconds from 10ms to 40.95s, not %v", what, d)
+		}
+	default:
+		errs.errorf(in.Pos, "%s: version %d (2 or 3)", what, in.Version)
+	}
+}
+
+// checkVIPs validates the addresses and returns their common family (an
+// invalid Addr when there is none to speak of).
+func checkVIPs(errs *ErrorList, in VRRPInstance, what string) netip.Addr {
+	var family netip.Addr
+	seen := map[netip.Addr]bool{}
+	check := func(v VIP, excluded bool) {
+		p := v.Address.Prefix
+		if !p.IsValid() {
+			errs.errorf(v.Pos, "%s: virtual address without an address", what)
+			return
+		}
+		if seen[p.Addr()] {
+			errs.errorf(v.Pos, "%s: virtual address %s listed twice", what, p.Addr())
+		}
+		seen[p.Addr()] = true
+		if v.Label != "" && p.Addr().Is6() {
+			errs.errorf(v.Pos, "%s: labels exist only for IPv4 addresses (%s)", what, p)
+		}
+		if excluded {
+			return
+		}
+		switch {
+		case !family.IsValid():
+			family = p.Addr()
+		case family.Is6() != p.Addr().Is6():
+			errs.errorf(v.Pos, "%s: virtual addresses mix IPv4 and IPv6 (%s); use one instance per family, "+
+				"or virtual_ipaddresses_excluded", what, p)
+		}
+	}
+	for _, v := range in.VirtualIPAddresses {
+		check(v, false)
+	}
+	for _, v := range in.VirtualIPAddressesExcluded {
+		check(v, true)
+	}
+	return family
+}
+
+func checkWeight(errs *ErrorList, p Pos, what string, w int) {
+	if w < -253 || w > 253 {
+		errs.errorf(p, "%s: weight %d outside -253..253", what, w)
+	}
+}
+
+// checkCommand reports a command whose program is missing or not
+// executable, so `lbd -t` catches it rather than the first failover.
+func checkCommand(errs *ErrorList, p Pos, what string, cmd Command, required bool) {
+	if len(cmd) == 0 {
+		if required {
+			errs.errorf(p, "%s: script is required", what)
+		}
+		return
+	}
+	prog := cmd[0]
+	if !filepath.IsAbs(prog) {
+		errs.errorf(p, "%s: %q must be an absolute path", what, prog)
+		return
+	}
+	st, err := os.Stat(prog)
+	switch {
+	case err != nil:
+		errs.errorf(p, "%s: %v", what, err)
+	case !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0:
+		errs.errorf(p, "%s: %s is not an executable file", what, prog)
+	}
+}
