@@ -442,6 +442,21 @@ func TestIntegrationVMKernel(t *testing.T) {
 		if out := ipvsadm(t, "-L", "--daemon"); out != "" {
 			t.Errorf("daemons left running:\n%s", out)
 		}
+
+		// An IPv6 multicast group travels in its own attribute.
+		if err := c.StartSyncDaemon(ctx, ipvs.SyncDaemon{State: ipvs.Master, McastIfn: "sync0", SyncID: 3,
+			McastGroup: ap("ff15::8")}); err != nil {
+			t.Fatal(err)
+		}
+		if out := ipvsadm(t, "-L", "--daemon"); !strings.Contains(out, "group=ff15::8") {
+			t.Errorf("IPv6 group not in ipvsadm -L --daemon:\n%s", out)
+		}
+		if ds, err := c.SyncDaemons(ctx); err != nil || len(ds) != 1 || ds[0].McastGroup != ap("ff15::8") {
+			t.Errorf("SyncDaemons = %+v, %v", ds, err)
+		}
+		if err := c.StopSyncDaemon(ctx, ipvs.Master); err != nil {
+			t.Error(err)
+		}
 	})
 
 	t.Run("stats and zero", func(t *testing.T) {
@@ -466,6 +481,16 @@ func TestIntegrationVMKernel(t *testing.T) {
 		line := fmt.Sprintf("TCP 198.51.100.10:80 %d %d %d %d %d", s.Stats.Conns, s.Stats.InPkts, s.Stats.OutPkts, s.Stats.InBytes, s.Stats.OutBytes)
 		if out := strings.Join(strings.Fields(ipvsadm(t, "-L", "-n", "--stats", "--exact")), " "); !strings.Contains(out, line) {
 			t.Errorf("ipvsadm --stats --exact disagrees with our %q:\n%s", line, out)
+		}
+		other := ipvs.Service{Protocol: ipvs.UDP, Address: ap("198.51.100.10"), Port: 53}
+		if err := c.NewService(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ZeroService(ctx, other); err != nil { // zeroes only that one
+			t.Fatal(err)
+		}
+		if dump, _ = c.Dump(ctx); dump.Services[0].Stats.Conns != 5 {
+			t.Errorf("ZeroService of another service zeroed this one: %+v", dump.Services[0].Stats)
 		}
 		if err := c.Zero(ctx); err != nil {
 			t.Fatal(err)

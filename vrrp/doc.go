@@ -25,4 +25,15 @@
 // send, which addresses to add or remove, and when to deliver the next
 // [TimerFired] event. One goroutine owns an [Instance] (or a [SyncGroup] and
 // its members); sockets and netlink live in the caller.
+//
+// A [Runner] is that goroutine for one instance: it reads packets from a
+// [Conn], applies the receive checks (counting drops by [DropReason]),
+// feeds the instance with the real time, and carries out its actions
+// through a [VIPManager] (virtual addresses), an [Announcer] (gratuitous
+// ARP / unsolicited NA, with keepalived's garp_master_delay, _repeat and
+// _refresh, see [GARPConfig]) and a [Notifier]. Every transition is logged
+// with log/slog (keys instance, vrid, state, from, reason, peer,
+// priority). Cancelling its context shuts the instance down: a Master sends
+// priority 0 and removes its addresses. Package vrrp/vrrpnet provides the
+// Linux implementations (raw IP sockets, rtnetlink, AF_PACKET).
 package vrrp

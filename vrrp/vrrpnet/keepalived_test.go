@@ -1,0 +1,127 @@
+//go:build linux
+
+package vrrpnet_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/vrrp"
+)
+
+// lbd and Debian's keepalived 2.2.7 form one VRRP group in either role:
+// the higher priority becomes Master and holds the VIP, the other stays
+// Backup without it; when the Master stops (priority 0) the other takes
+// over.
+func TestIntegrationKeepalivedInterop(t *testing.T) {
+	type variant struct {
+		name     string
+		version  vrrp.Version
+		interval time.Duration
+		auth     string
+		unicast  bool
+		ipv6     bool
+	}
+	variants := []variant{
+		{name: "v2-multicast-pass", version: vrrp.Version2, interval: time.Second, auth: "secret12"},
+		{name: "v2-unicast", version: vrrp.Version2, interval: time.Second, unicast: true},
+		{name: "v3-multicast", version: vrrp.Version3, interval: 100 * time.Millisecond},
+		{name: "v3-unicast", version: vrrp.Version3, interval: 100 * time.Millisecond, unicast: true},
+		{name: "v3-ipv6-multicast", version: vrrp.Version3, interval: 100 * time.Millisecond, ipv6: true},
+	}
+	for _, v := range variants {
+		for _, lbdMaster := range []bool{true, false} {
+			role := "lbd-master"
+			if !lbdMaster {
+				role = "keepalived-master"
+			}
+			t.Run(v.name+"/"+role, func(t *testing.T) {
+				t.Parallel()
+				l := lab.New(t)
+				lan := l.LAN("lan")
+				nl := newNode(t, l, lan, "lbd", "192.0.2.1/24", "2001:db8::1/64")
+				nk := newNode(t, l, lan, "ka", "192.0.2.2/24", "2001:db8::2/64")
+				waitReady(t, nl, nk)
+
+				high, low := uint8(200), uint8(100)
+				lo := lbdOpts{version: v.version, vrid: 51, interval: v.interval, auth: v.auth, prio: low}
+				ko := kaOpts{version: v.version, vrid: 51, interval: v.interval, auth: v.auth, prio: high, vip: "192.0.2.100/32"}
+				if lbdMaster {
+					lo.prio, ko.prio = high, low
+				}
+				vip := vip4
+				if v.ipv6 {
+					vip, ko.vip = vip6, "2001:db8::100/128"
+					lo.vips = []netip.Addr{vip6} // primary: link-local, like keepalived
+				} else {
+					lo.primary = netip.MustParseAddr("192.0.2.1")
+				}
+				if v.unicast {
+					lo.peers = []netip.Addr{netip.MustParseAddr("192.0.2.2")}
+					ko.src, ko.peers = "192.0.2.2", []string{"192.0.2.1"}
+				}
+				ka := startKeepalived(t, nk, ko)
+				lb := startLBD(t, nl, lo)
+
+				settle := 3*v.interval + time.Second + 3*time.Second
+				if lbdMaster {
+					eventually(t, settle, "lbd Master with the VIP, keepalived Backup without", func() bool {
+						return lb.r.State() == vrrp.StateMaster && ka.state() == "BACKUP" &&
+							hasAddr(t, nl, vip) && !hasAddr(t, nk, vip)
+					})
+					// Stable: no flapping over a few adverts.
+					time.Sleep(min(3*v.interval, 1500*time.Millisecond))
+					if lb.r.State() != vrrp.StateMaster || ka.state() != "BACKUP" || hasAddr(t, nk, vip) {
+						t.Fatalf("not stable: lbd %v, keepalived %q", lb.r.State(), ka.state())
+					}
+					start := time.Now()
+					lb.stop()
+					eventually(t, 3*time.Second, "keepalived Master after lbd stopped", func() bool {
+						return ka.state() == "MASTER" && hasAddr(t, nk, vip)
+					})
+					t.Logf("keepalived took over %v after lbd stopped (priority 0)", time.Since(start))
+					if hasAddr(t, nl, vip) {
+						t.Error("lbd kept the VIP after stopping")
+					}
+					if !ka.logged("Entering MASTER STATE") {
+						t.Error("keepalived did not log Entering MASTER STATE")
+					}
+					return
+				}
+				eventually(t, settle, "keepalived Master with the VIP, lbd Backup without", func() bool {
+					return ka.state() == "MASTER" && lb.r.State() == vrrp.StateBackup &&
+						hasAddr(t, nk, vip) && !hasAddr(t, nl, vip)
+				})
+				n := lb.transitions()
+				time.Sleep(min(3*v.interval, 1500*time.Millisecond))
+				if lb.transitions() != n || ka.state() != "MASTER" {
+					t.Fatalf("not stable: lbd %v, keepalived %q", lb.r.State(), ka.state())
+				}
+				if d := lb.r.Drops(); sum(d) != 0 {
+					t.Errorf("lbd dropped keepalived's adverts: %v", d)
+				}
+				start := time.Now()
+				ka.terminate()
+				eventually(t, 3*time.Second, "lbd Master after keepalived stopped", func() bool {
+					_, ok := lb.becameMaster(start)
+					return ok && hasAddr(t, nl, vip)
+				})
+				at, _ := lb.becameMaster(start)
+				t.Logf("lbd took over %v after SIGTERM to keepalived (Skew_Time %v)", at.Sub(start), vrrp.SkewTime(v.version, low, v.interval))
+				if hasAddr(t, nk, vip) {
+					t.Error("keepalived kept the VIP after stopping")
+				}
+			})
+		}
+	}
+}
+
+func sum(m map[vrrp.DropReason]uint64) uint64 {
+	var s uint64
+	for _, v := range m {
+		s += v
+	}
+	return s
+}

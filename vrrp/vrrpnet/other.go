@@ -1,0 +1,38 @@
+//go:build !linux
+
+package vrrpnet
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+
+	"github.com/lbd-project/lbd/vrrp"
+)
+
+var errUnsupported = errors.New("vrrpnet: only supported on Linux")
+
+// ConnConfig configures a Conn (Linux only).
+type ConnConfig struct {
+	Interface string
+	Source    netip.Addr
+	Unicast   bool
+}
+
+// Listen is not supported on this platform.
+func Listen(ConnConfig) (vrrp.Conn, error) { return nil, errUnsupported }
+
+// LinkLocal is not supported on this platform.
+func LinkLocal(string) (netip.Addr, error) { return netip.Addr{}, errUnsupported }
+
+// NewVIPs is not supported on this platform.
+func NewVIPs(string) (vrrp.VIPManager, error) { return nil, errUnsupported }
+
+// NewAnnouncer is not supported on this platform.
+func NewAnnouncer(string) (vrrp.Announcer, error) { return nil, errUnsupported }
+
+// WatchLink is not supported on this platform.
+func WatchLink(context.Context, string, func(bool)) error { return errUnsupported }
+
+// FaultOnLinkDown is not supported on this platform.
+func FaultOnLinkDown(context.Context, *vrrp.Runner, string) error { return errUnsupported }
