@@ -1,0 +1,18 @@
+// Command genhash computes the MD5 digest of a web page the way keepalived's
+// HTTP_GET and SSL_GET checkers do, for their "digest" option. It accepts
+// the options of keepalived's genhash and prints the same output.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,87 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+)
+
+// Dest is where a TCP-based probe connects, with keepalived's connection
+// overrides (conn_opts: connect_ip, connect_port, bindto, bind_port, fwmark).
+type Dest struct {
+	// Addr is the real server.
+	Addr netip.AddrPort
+	// ConnectIP, if valid, replaces the address of Addr (connect_ip).
+	ConnectIP netip.Addr
+	// ConnectPort, if non-zero, replaces the port of Addr (connect_port).
+	ConnectPort uint16
+	// BindTo, if valid, is the local source address (bindto).
+	BindTo netip.Addr
+	// BindPort, if non-zero, is the local source port (bind_port).
+	BindPort uint16
+	// FWMark, if non-zero, sets SO_MARK on the socket (fwmark); needs
+	// CAP_NET_ADMIN.
+	FWMark uint32
+}
+
+// Target returns the address actually connected to, overrides applied.
+func (d Dest) Target() netip.AddrPort {
+	ip, port := d.Addr.Addr(), d.Addr.Port()
+	if d.ConnectIP.IsValid() {
+		ip = d.ConnectIP
+	}
+	if d.ConnectPort != 0 {
+		port = d.ConnectPort
+	}
+	return netip.AddrPortFrom(ip, port)
+}
+
+// dial opens a TCP connection to d.Target() before ctx's deadline.
+func (d Dest) dial(ctx context.Context) (net.Conn, error) {
+	var nd net.Dialer
+	if d.BindTo.IsValid() || d.BindPort != 0 {
+		nd.LocalAddr = &net.TCPAddr{IP: d.BindTo.AsSlice(), Port: int(d.BindPort)}
+	}
+	if d.FWMark != 0 {
+		nd.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			if err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_MARK, int(d.FWMark))
+			}); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	return nd.DialContext(ctx, "tcp", d.Target().String())
+}
+
+// errReason turns a network error into a short reason prefixed by step,
+// e.g. "connect: connection refused" or "read: timeout", without the
+// addresses net.OpError repeats (the target is already known to the caller).
+func errReason(step string, err error) string {
+	if isTimeout(err) {
+		return step + ": timeout"
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return step + ": " + errno.Error()
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return step + ": " + op.Err.Error()
+	}
+	return step + ": " + err.Error()
+}
+
+// isTimeout reports whether err is a deadline or context expiry.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,217 @@
+package healthcheck
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeClock is a manual Clock for tests.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	at      time.Time
+	c       chan time.Time
+	stopped bool
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ft := &fakeTimer{at: c.now.Add(d), c: make(chan time.Time, 1)}
+	if d <= 0 {
+		ft.c <- c.now
+		ft.stopped = true
+	} else {
+		c.timers = append(c.timers, ft)
+	}
+	return ft.c, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		was := !ft.stopped
+		ft.stopped = true
+		return was
+	}
+}
+
+// pending waits (bounded) until a live timer exists and returns how far
+// ahead it is.
+func (c *fakeClock) pending(t *testing.T) time.Duration {
+	t.Helper()
+	for range 500 {
+		c.mu.Lock()
+		var best time.Duration = -1
+		for _, ft := range c.timers {
+			if !ft.stopped && (best < 0 || ft.at.Sub(c.now) < best) {
+				best = ft.at.Sub(c.now)
+			}
+		}
+		c.mu.Unlock()
+		if best >= 0 {
+			return best
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatal("no timer armed")
+	return 0
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	live := c.timers[:0]
+	for _, ft := range c.timers {
+		switch {
+		case ft.stopped:
+		case !ft.at.After(c.now):
+			ft.stopped = true
+			ft.c <- c.now
+		default:
+			live = append(live, ft)
+		}
+	}
+	c.timers = live
+}
+
+// scripted returns the queued results in order, then repeats the last.
+type scripted struct {
+	mu      sync.Mutex
+	results []Result
+	calls   int
+}
+
+func (s *scripted) Check(context.Context) Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.results[min(s.calls, len(s.results)-1)]
+	s.calls++
+	return r
+}
+
+func (s *scripted) String() string { return "scripted" }
+
+func TestRunnerSchedulesAndEmitsTransitionsOnly(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	events := make(chan Event, 10)
+	r := NewRunner(RunnerConfig{Workers: 2, Events: events, Clock: clk,
+		Rand: func(n time.Duration) time.Duration { return n / 2 }})
+	ok := Result{OK: true, Reason: "fine", Weight: NoWeight}
+	bad := Result{Reason: "connect: connection refused", Weight: NoWeight}
+	chk := &scripted{results: []Result{bad, bad, bad, bad, bad, ok, ok, ok}}
+	opts := Options{DelayLoop: 10 * time.Second, DelayBeforeRetry: time.Second, Retry: 1,
+		Warmup: 8 * time.Second, Rise: 2, Fall: 2}
+	if err := r.Add(Target{ID: "rs1", Checker: chk, Options: opts}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Add(Target{ID: "rs1", Checker: chk}); err == nil {
+		t.Fatal("duplicate ID accepted")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-errc; err != context.Canceled {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	// Expected waits: warmup 4 s (Rand gives half), then retry 1 s / loop
+	// 10 s per result; DOWN after the 4th failure (2 rounds of 2), no retry
+	// while down, UP after the 2nd success.
+	wantWaits := []time.Duration{4, 1, 10, 1, 10, 10, 10, 10}
+	wantEvents := map[int]bool{4: false, 7: true} // after N checks: new state
+	for i, w := range wantWaits {
+		if got := clk.pending(t); got != w*time.Second {
+			t.Fatalf("wait %d: %v, want %v", i, got, w*time.Second)
+		}
+		clk.advance(w * time.Second)
+		if i == 0 {
+			continue
+		}
+		if up, want := wantEvents[i]; want {
+			ev := <-events
+			if ev.Up != up || ev.ID != "rs1" {
+				t.Fatalf("after check %d: event %v, want up=%v", i, ev, up)
+			}
+		}
+	}
+	clk.pending(t) // the last result is processed
+	select {
+	case ev := <-events:
+		t.Fatalf("unexpected event %v", ev)
+	default:
+	}
+	r.Remove("rs1")
+	r.Remove("rs1") // idempotent
+}
+
+// TestRunnerManyTargets runs thousands of targets on a small pool with the
+// real clock: concurrency stays within the pool, goroutines stay bounded,
+// and every target gets checked.
+func TestRunnerManyTargets(t *testing.T) {
+	const n, workers = 2000, 16
+	var inFlight, maxInFlight atomic.Int64
+	counts := make([]atomic.Int64, n)
+	r := NewRunner(RunnerConfig{Workers: workers})
+	for i := range n {
+		chk := checkFunc(func(context.Context) Result {
+			cur := inFlight.Add(1)
+			for m := maxInFlight.Load(); cur > m && !maxInFlight.CompareAndSwap(m, cur); m = maxInFlight.Load() {
+			}
+			counts[i].Add(1)
+			inFlight.Add(-1)
+			return Result{OK: true, Weight: NoWeight}
+		})
+		r.Add(Target{ID: fmt.Sprint(i), Checker: chk, Options: Options{DelayLoop: 200 * time.Millisecond, Warmup: 200 * time.Millisecond}})
+	}
+	base := runtime.NumGoroutine()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var peak int
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for ctx.Err() == nil {
+			peak = max(peak, runtime.NumGoroutine())
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	r.Run(ctx)
+	<-sampled
+	if m := maxInFlight.Load(); m > workers {
+		t.Errorf("%d probes at once, pool is %d", m, workers)
+	}
+	if peak > base+workers+10 {
+		t.Errorf("goroutines peaked at %d (base %d)", peak, base)
+	}
+	total := int64(0)
+	for i := range counts {
+		c := counts[i].Load()
+		if c < 2 {
+			t.Fatalf("target %d checked %d times", i, c)
+		}
+		total += c
+	}
+	t.Logf("%d targets, %d checks in 1 s, max %d in flight", n, total, maxInFlight.Load())
+}
+
+type checkFunc func(context.Context) Result
+
+func (f checkFunc) Check(ctx context.Context) Result { return f(ctx) }
+func (f checkFunc) String() string                   { return "func" }

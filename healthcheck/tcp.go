@@ -1,0 +1,29 @@
+package healthcheck
+
+import (
+	"context"
+	"time"
+)
+
+// TCPChecker is keepalived's TCP_CHECK: the server is up when a TCP
+// connection to it completes before the deadline. The connection is closed
+// at once without sending data.
+type TCPChecker struct {
+	Dest Dest
+}
+
+// Check implements Checker.
+func (c *TCPChecker) Check(ctx context.Context) Result {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	start := time.Now()
+	conn, err := c.Dest.dial(ctx)
+	if err != nil {
+		return fail(start, errReason("connect", err))
+	}
+	conn.Close()
+	return pass(start, "connected")
+}
+
+// String implements Checker.
+func (c *TCPChecker) String() string { return "TCP_CHECK " + c.Dest.Target().String() }
