@@ -71,7 +71,7 @@ func TestNewServiceAttributes(t *testing.T) {
 		want: map[uint16][]byte{
 			svcAF: u16(unix.AF_INET6), svcProtocol: u16(17), svcAddr: in16("2001:db8::1"), svcPort: n16(5060),
 			svcSchedName: str("rr"), svcFlags: flagsAttr(svcFlagPersistent | svcFlagOnePacket),
-			svcTimeout: u32(300), svcNetmask: u32(64), svcPEName: str("sip"),
+			svcTimeout: u32(360), svcNetmask: u32(64), svcPEName: str("sip"),
 		},
 	}, {
 		name: "fwmark defaults",

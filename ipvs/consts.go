@@ -122,6 +122,6 @@ const (
 	ifNameMaxLen    = 15
 )
 
-// defaultPersistTimeout is ipvsadm's persistence timeout in seconds when -p
+// defaultPersistTimeout is ipvsadm's (and keepalived's) persistence timeout in seconds when -p
 // is given without a value.
-const defaultPersistTimeout = 300
+const defaultPersistTimeout = 360

@@ -86,7 +86,7 @@ func TestDiff(t *testing.T) {
 		name:    "IPv6 with tunnels",
 		desired: table(svc{v6, []Destination{gue, v4InV6}}),
 		current: Table{},
-		want: "+ -A -t [2001:db8::1]:80 -s wlc -p 300 -M 64\n" +
+		want: "+ -A -t [2001:db8::1]:80 -s wlc -p 360 -M 64\n" +
 			"+ -a -t [2001:db8::1]:80 -r 192.0.2.20:80 -i -w 1 --tun-type gre --tun-csum\n" +
 			"+ -a -t [2001:db8::1]:80 -r [2001:db8::15]:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum\n",
 	}, {
@@ -106,7 +106,7 @@ func TestDiff(t *testing.T) {
 		),
 		want: "- -d -t 192.0.2.10:80 -r 192.0.2.16:80\n" +
 			"- -D -u 192.0.2.10:54\n" +
-			"+ -A -u 192.0.2.10:53 -s wlc -p 300 -M 255.255.255.0 -o\n" +
+			"+ -A -u 192.0.2.10:53 -s wlc -p 360 -M 255.255.255.0 -o\n" +
 			"~ -e -t 192.0.2.10:80 -r 192.0.2.15:80 -m -w 1 -x 100 -y 50\n" +
 			"+ -a -u 192.0.2.10:53 -r 192.0.2.15:80 -m -w 1\n",
 	}, {

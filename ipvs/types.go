@@ -172,7 +172,7 @@ type Service struct {
 	SchedFlags SchedFlags
 
 	// Persistent makes a client stick to one destination for Timeout
-	// seconds (0 means 300), grouping clients by Netmask.
+	// seconds (0 means 360, as ipvsadm -p), grouping clients by Netmask.
 	Persistent bool
 	Timeout    uint32
 	// Netmask is the persistence granularity as a prefix length; 0 means

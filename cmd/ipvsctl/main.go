@@ -1,0 +1,28 @@
+// Command ipvsctl is an ipvsadm-compatible administration tool for the
+// kernel's IP Virtual Server: the same options, messages, exit codes and
+// byte-identical listings as ipvsadm 1.31, plus --json for listings and
+// "ipvsctl diff FILE" to preview what "ipvsctl -R < FILE" would change.
+// See package internal/ipvsadm for the details.
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/lbd-project/lbd/internal/ipvsadm"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is ipvsctl with its world passed in; it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return ipvsadm.Run(ctx, ipvsadm.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}, args)
+}
