@@ -6,11 +6,14 @@ PREFIX    ?= /usr/local
 BUILD     := build
 VMDIR     := $(BUILD)/vm
 GOTEST    := $(GO) test -count=1 -timeout 30m
-APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2
+# keepalived: interop peer, genhash and checker reference; gcc builds the
+# benchmark's IPVS stub for keepalived's checker on a host without IPVS.
+APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 \
+             keepalived gcc libc6-dev systemd
 
 export LBD_VM_DIR := $(abspath $(VMDIR))
 
-.PHONY: all build test unit bench bench-ipvs demo install lint deps vm clean
+.PHONY: all build test unit bench bench-ipvs bench-healthcheck demo install lint deps vm clean
 
 all: build
 
@@ -41,10 +44,16 @@ test: vm
 unit:
 	$(GOTEST) ./...
 
-bench: bench-ipvs
+bench: bench-ipvs bench-healthcheck
 
+# Benchmarks log in full to build/bench-*.log and print their figures.
 bench-ipvs: vm
-	LBD_LAB_REQUIRED=1 LBD_BENCH=1 $(GOTEST) -run 'Bench' -v ./ipvs/ | grep -E '^\s*(ipvs_bench|[a-z_]+=|--- |ok|FAIL)'
+	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 LBD_BENCH=1 $(GOTEST) -run 'Bench' -v ./ipvs/ > $(BUILD)/bench-ipvs.log 2>&1; \
+	rc=$$?; grep -E '^\s*(ipvs_bench|[a-z_]+=|--- |ok|FAIL)' $(BUILD)/bench-ipvs.log; exit $$rc
+
+bench-healthcheck: deps
+	@mkdir -p $(BUILD); LBD_BENCH=1 $(GOTEST) -run 'TestBenchHealthcheck' -v ./healthcheck/bench/ > $(BUILD)/bench-healthcheck.log 2>&1; \
+	rc=$$?; grep -E '^\s*(healthcheck_bench|targets|lbd_|keepalived_|server_|cpu_us|--- |ok|FAIL)' $(BUILD)/bench-healthcheck.log; exit $$rc
 
 # demo is the main job. Until the daemon exists it boots the VM lab and
 # shows real kernel IPVS forwarding NAT traffic between namespaces.

@@ -41,7 +41,7 @@ type Result struct {
 // withDeadline returns ctx bounded by DefaultTimeout if it has no deadline.
 func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
+		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, DefaultTimeout)
 }

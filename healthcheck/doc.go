@@ -7,6 +7,11 @@
 // "status 503 not in 200-299"). The checkers are:
 //
 //   - TCPChecker: keepalived TCP_CHECK, a bare connect.
+//   - UDPChecker: keepalived UDP_CHECK, a datagram on a connected socket;
+//     an ICMP port unreachable (or, with require_reply, silence or a reply
+//     that does not match) marks the server down.
+//   - DNSChecker: keepalived DNS_CHECK, one query over UDP that must be
+//     answered with NOERROR.
 //   - HTTPChecker: keepalived HTTP_GET and SSL_GET, status code ranges and
 //     the MD5 digest that keepalived's genhash computes (see Fetch).
 //   - MiscChecker: keepalived MISC_CHECK, an external program whose exit

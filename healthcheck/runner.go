@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"time"
 )
@@ -44,8 +43,9 @@ func (e Event) String() string {
 
 // RunnerConfig configures a Runner.
 type RunnerConfig struct {
-	// Workers bounds how many probes run at once; 0 means 64 per CPU
-	// (probes mostly wait on the network or a child process).
+	// Workers bounds how many probes run at once; 0 means DefaultWorkers.
+	// Probes mostly wait on the network or a child process, so the bound
+	// is about memory, not CPU: a worker is one parked goroutine.
 	Workers int
 	// Events receives every transition. The Runner blocks until each event
 	// is taken, so the consumer must keep reading until Run returns.
@@ -55,7 +55,19 @@ type RunnerConfig struct {
 	// Rand returns a random duration in [0, n) for warmup; defaults to
 	// math/rand/v2.
 	Rand func(n time.Duration) time.Duration
+	// Started, if set, is called by a worker as each probe starts, with how
+	// late the probe starts compared with when it was due (by the Clock).
+	// It is meant for a lateness metric: it must be cheap and safe for
+	// concurrent use.
+	Started func(late time.Duration)
 }
+
+// DefaultWorkers is how many probes a Runner runs at once by default. By
+// Little's law the pool must hold checks per second times probe duration:
+// 12,000 checks a second at 20 ms each need 240 workers, and every server
+// that times out holds one for connect_timeout. A busy worker costs a few
+// KiB of goroutine stack; an idle one next to nothing.
+const DefaultWorkers = 1024
 
 // Runner schedules the probes of many targets. One goroutine owns all
 // target state and a heap of due times; a fixed pool of workers runs the
@@ -92,7 +104,7 @@ type done struct {
 // NewRunner returns a Runner; call Run to start it.
 func NewRunner(cfg RunnerConfig) *Runner {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 64 * runtime.NumCPU()
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
@@ -143,12 +155,17 @@ func (r *Runner) signal() {
 // Run schedules probes until ctx is cancelled, then cancels the probes in
 // flight, waits for the workers and returns ctx's error.
 func (r *Runner) Run(ctx context.Context) error {
-	jobs := make(chan *target)
-	results := make(chan done)
+	// Both channels hold one item per worker, so handing a probe over or
+	// back rarely needs the other side to be waiting.
+	jobs := make(chan *target, r.cfg.Workers)
+	results := make(chan done, r.cfg.Workers)
 	var wg sync.WaitGroup
 	for range r.cfg.Workers {
 		wg.Go(func() {
 			for t := range jobs {
+				if r.cfg.Started != nil {
+					r.cfg.Started(r.cfg.Clock.Now().Sub(t.due))
+				}
 				// The timeout starts when the probe does, not while it
 				// waits for a worker.
 				pctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
@@ -165,6 +182,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer close(jobs)
 
 	l := loop{r: r, ctx: ctx, targets: make(map[string]*target)}
+	defer l.disarm()
 	for {
 		l.dequeueDue()
 		var send chan *target
@@ -173,22 +191,26 @@ func (r *Runner) Run(ctx context.Context) error {
 			send = jobs
 			next = l.ready[0]
 		}
-		timer, stop := l.arm()
+		l.arm()
 		select {
 		case <-ctx.Done():
-			stop()
 			return ctx.Err()
 		case <-r.poke:
 			l.applyOps()
-		case <-timer:
+		case <-l.timer:
+			l.timer, l.stopTimer = nil, nil
 		case send <- next:
+			l.ready[0] = nil
 			l.ready = l.ready[1:]
 		case d := <-results:
 			l.finish(d)
 		}
-		stop()
 	}
 }
+
+// coalesce is how early a probe may be handed out: one timer wake-up
+// dispatches every probe due within it, instead of one wake-up per probe.
+const coalesce = time.Millisecond
 
 // loop is the state owned by Run's goroutine.
 type loop struct {
@@ -197,20 +219,38 @@ type loop struct {
 	targets map[string]*target
 	heap    schedule
 	ready   []*target // due probes waiting for a free worker
+
+	// The timer for the earliest due target; it is kept while that time
+	// does not change, rather than made anew on every turn of the loop.
+	timer     <-chan time.Time
+	stopTimer func() bool
+	armedAt   time.Time
 }
 
-// arm returns a timer for the earliest due target (nil channel if none).
-func (l *loop) arm() (<-chan time.Time, func() bool) {
+// arm makes the timer fire at the earliest due time (no timer if none).
+func (l *loop) arm() {
 	due, ok := l.heap.next()
-	if !ok {
-		return nil, func() bool { return false }
+	if l.timer != nil && ok && due.Equal(l.armedAt) {
+		return
 	}
-	return l.r.cfg.Clock.NewTimer(due.Sub(l.r.cfg.Clock.Now()))
+	l.disarm()
+	if ok {
+		l.timer, l.stopTimer = l.r.cfg.Clock.NewTimer(due.Sub(l.r.cfg.Clock.Now()))
+		l.armedAt = due
+	}
 }
 
-// dequeueDue moves every due target to the ready queue.
+func (l *loop) disarm() {
+	if l.stopTimer != nil {
+		l.stopTimer()
+	}
+	l.timer, l.stopTimer = nil, nil
+}
+
+// dequeueDue moves every target due now, or within coalesce, to the ready
+// queue.
 func (l *loop) dequeueDue() {
-	now := l.r.cfg.Clock.Now()
+	now := l.r.cfg.Clock.Now().Add(coalesce)
 	for t := l.heap.popDue(now); t != nil; t = l.heap.popDue(now) {
 		l.ready = append(l.ready, t)
 	}

@@ -7,7 +7,9 @@ import (
 
 // TCPChecker is keepalived's TCP_CHECK: the server is up when a TCP
 // connection to it completes before the deadline. The connection is closed
-// at once without sending data.
+// at once without sending data, with a reset rather than keepalived's FIN
+// (see probeConnect): nothing is lost, and the balancer keeps no TIME_WAIT
+// socket per probe.
 type TCPChecker struct {
 	Dest Dest
 }
@@ -17,11 +19,9 @@ func (c *TCPChecker) Check(ctx context.Context) Result {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
 	start := time.Now()
-	conn, err := c.Dest.dial(ctx)
-	if err != nil {
+	if err := c.Dest.probeConnect(ctx); err != nil {
 		return fail(start, errReason("connect", err))
 	}
-	conn.Close()
 	return pass(start, "connected")
 }
 

@@ -1,0 +1,590 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lbd-project/lbd/healthcheck"
+)
+
+// The benchmark: nTCP TCP_CHECK and nHTTP HTTP_GET-with-digest targets on
+// loopback, delay_loop 1 s, checked for a window of seconds by lbd's Runner
+// (in this process) and by keepalived's checker process at the same time.
+// The servers run in a child process (this test binary re-executed), so
+// neither side's CPU figures include them.
+//
+// Environment: LBD_BENCH=1 to run; LBD_BENCH_TCP, LBD_BENCH_HTTP,
+// LBD_BENCH_SECONDS override 10000, 2000 and 30; LBD_BENCH_KEEPALIVED=0
+// skips keepalived; LBD_BENCH_PROFILE=FILE writes a CPU profile of the
+// window.
+
+const (
+	servePort = 18080
+	delayLoop = time.Second
+	// Each target has its own loopback address (127.77.0.0/16 for TCP,
+	// 127.78.0.0/16 for HTTP, all routed to lo), so one port serves all and
+	// no ephemeral port range is touched by listeners.
+	tcpNet  = 77
+	httpNet = 78
+)
+
+// body is what every HTTP server returns; its MD5 is the digest checked.
+var body = []byte("lbd healthcheck benchmark: " + strings.Repeat("ok ", 100) + "\n")
+
+func targetAddr(netOctet, i int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, byte(netOctet), byte(i / 250), byte(i%250 + 1)}), servePort)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv("LBD_BENCH_SERVE") == "1" {
+		if err := serve(envInt("LBD_BENCH_TCP", 0), envInt("LBD_BENCH_HTTP", 0)); err != nil {
+			fmt.Fprintln(os.Stderr, "serve:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// raiseNofile lifts RLIMIT_NOFILE to n, or as far as the hard limit
+// allows (raising the hard limit needs CAP_SYS_RESOURCE); it fails when
+// that is less than need.
+func raiseNofile(n, need uint64) error {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return err
+	}
+	if rl.Cur >= n {
+		return nil
+	}
+	want := syscall.Rlimit{Cur: n, Max: max(rl.Max, n)}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err == nil {
+		return nil
+	}
+	want = syscall.Rlimit{Cur: rl.Max, Max: rl.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		return err
+	}
+	if rl.Max < need {
+		return fmt.Errorf("RLIMIT_NOFILE hard limit %d, need %d", rl.Max, need)
+	}
+	return nil
+}
+
+// serve is the child process: it listens for every target, prints
+// "ready", then once a second "accepts TCP HTTP" with running totals, and
+// exits when its stdin closes (the parent went away).
+func serve(nTCP, nHTTP int) error {
+	if err := raiseNofile(uint64(nTCP+nHTTP)+60000, uint64(nTCP+nHTTP)+1000); err != nil {
+		return fmt.Errorf("raise RLIMIT_NOFILE: %w", err)
+	}
+	resp := fmt.Appendf(nil, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	var tcpAccepts, httpAccepts atomic.Int64
+	var lns []net.Listener
+	listen := func(ap netip.AddrPort, handle func(net.Conn)) error {
+		ln, err := net.Listen("tcp", ap.String())
+		if err != nil {
+			return err
+		}
+		lns = append(lns, ln)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				handle(c)
+			}
+		}()
+		return nil
+	}
+	for i := range nTCP {
+		if err := listen(targetAddr(tcpNet, i), func(c net.Conn) { tcpAccepts.Add(1); c.Close() }); err != nil {
+			return err
+		}
+	}
+	for i := range nHTTP {
+		err := listen(targetAddr(httpNet, i), func(c net.Conn) {
+			httpAccepts.Add(1)
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				buf := make([]byte, 1024)
+				var got int
+				for got < len(buf) {
+					n, err := c.Read(buf[got:])
+					got += n
+					if strings.Contains(string(buf[:got]), "\r\n\r\n") || err != nil {
+						break
+					}
+				}
+				c.Write(resp)
+			}()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Println("ready")
+	stdinClosed := make(chan struct{})
+	go func() { io.Copy(io.Discard, os.Stdin); close(stdinClosed) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stdinClosed:
+			for _, ln := range lns {
+				ln.Close()
+			}
+			return nil
+		case <-tick.C:
+			fmt.Printf("accepts %d %d\n", tcpAccepts.Load(), httpAccepts.Load())
+		}
+	}
+}
+
+// server is the parent's handle on the serving child.
+type server struct {
+	cmd          *exec.Cmd
+	stdin        io.Closer
+	tcp, http    atomic.Int64
+	ready, ended chan struct{}
+}
+
+func startServer(t *testing.T, nTCP, nHTTP int) *server {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "LBD_BENCH_SERVE=1",
+		fmt.Sprintf("LBD_BENCH_TCP=%d", nTCP), fmt.Sprintf("LBD_BENCH_HTTP=%d", nHTTP))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, stdin: stdin, ready: make(chan struct{}), ended: make(chan struct{})}
+	go func() {
+		defer close(s.ended)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var a, b int64
+			switch line := sc.Text(); {
+			case line == "ready":
+				close(s.ready)
+			case strings.HasPrefix(line, "accepts "):
+				if _, err := fmt.Sscanf(line, "accepts %d %d", &a, &b); err == nil {
+					s.tcp.Store(a)
+					s.http.Store(b)
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	select {
+	case <-s.ready:
+	case <-s.ended:
+		t.Fatal("server exited before it was ready")
+	case <-time.After(60 * time.Second):
+		t.Fatal("server not ready after 60 s")
+	}
+	return s
+}
+
+// latency is a histogram of probe start lateness in 100 µs buckets.
+type latency struct {
+	buckets [100_000]atomic.Int64 // up to 10 s; the last bucket takes the rest
+	count   atomic.Int64
+	on      atomic.Bool
+}
+
+func (l *latency) observe(d time.Duration) {
+	if !l.on.Load() {
+		return
+	}
+	i := min(max(int(d/(100*time.Microsecond)), 0), len(l.buckets)-1)
+	l.buckets[i].Add(1)
+	l.count.Add(1)
+}
+
+// quantile returns the upper edge of the bucket holding quantile q.
+func (l *latency) quantile(q float64) time.Duration {
+	n := l.count.Load()
+	if n == 0 {
+		return 0
+	}
+	want := int64(float64(n)*q + 0.5)
+	var seen int64
+	for i := range l.buckets {
+		seen += l.buckets[i].Load()
+		if seen >= want {
+			return time.Duration(i+1) * 100 * time.Microsecond
+		}
+	}
+	return 10 * time.Second
+}
+
+// procCPU returns the user+system CPU time of pid from /proc/PID/stat.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("bad stat %q", s)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("bad stat %q", s)
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const clkTck = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / clkTck, nil
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rssMB returns VmRSS of pid ("self" for this process) in MB.
+func rssMB(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return -1
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.Fields(rest)[0], 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+// keepalived is a running keepalived with its checker child.
+type keepalived struct {
+	checkerPID int
+	log        string
+}
+
+// keepalivedConf writes the same targets as virtual_server blocks, 100
+// real servers each, with keepalived's defaults apart from delay_loop 1.
+func keepalivedConf(nTCP, nHTTP int, digest string) string {
+	var b strings.Builder
+	b.WriteString("global_defs {\n  router_id lbd_bench\n}\n")
+	vs := 0
+	block := func(n, netOctet int, check string) {
+		for i := 0; i < n; i += 100 {
+			vs++
+			fmt.Fprintf(&b, "virtual_server 192.0.2.%d %d {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n", vs%250+1, 1000+vs)
+			for j := i; j < min(i+100, n); j++ {
+				ap := targetAddr(netOctet, j)
+				fmt.Fprintf(&b, "  real_server %s %d {\n    weight 1\n%s  }\n", ap.Addr(), ap.Port(), check)
+			}
+			b.WriteString("}\n")
+		}
+	}
+	block(nTCP, tcpNet, "    TCP_CHECK {\n      connect_timeout 5\n    }\n")
+	block(nHTTP, httpNet, fmt.Sprintf("    HTTP_GET {\n      url {\n        path /\n        digest %s\n      }\n      connect_timeout 5\n    }\n", digest))
+	return b.String()
+}
+
+// startKeepalived runs keepalived's checker on the targets, or says why it
+// cannot. The host kernel has no IPVS, which keepalived's checker refuses
+// to start without, so it runs with testdata/ipvsstub.c preloaded (built
+// with the system C compiler); the stub only answers IPVS socket options.
+func startKeepalived(t *testing.T, nTCP, nHTTP int, digest string) (*keepalived, string) {
+	t.Helper()
+	if os.Getenv("LBD_BENCH_KEEPALIVED") == "0" {
+		return nil, "LBD_BENCH_KEEPALIVED=0"
+	}
+	bin, err := exec.LookPath("keepalived")
+	if err != nil {
+		if _, err2 := os.Stat("/usr/sbin/keepalived"); err2 != nil {
+			return nil, "keepalived not installed"
+		}
+		bin = "/usr/sbin/keepalived"
+	}
+	if os.Geteuid() != 0 {
+		return nil, "keepalived needs root"
+	}
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		return nil, "no C compiler for the IPVS stub (apt-get install gcc)"
+	}
+	dir := t.TempDir()
+	stub := filepath.Join(dir, "ipvsstub.so")
+	src, _ := filepath.Abs("testdata/ipvsstub.c")
+	if out, err := exec.Command(cc, "-shared", "-fPIC", "-O2", "-o", stub, src, "-ldl").CombinedOutput(); err != nil {
+		return nil, fmt.Sprintf("building the IPVS stub: %v: %s", err, out)
+	}
+	conf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(conf, []byte(keepalivedConf(nTCP, nHTTP, digest)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "keepalived.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpid := filepath.Join(dir, "checkers.pid")
+	cmd := exec.Command(bin, "-n", "-l", "-G", "-C", "-R", "-f", conf,
+		"-p", filepath.Join(dir, "keepalived.pid"), "-c", cpid,
+		"-r", filepath.Join(dir, "vrrp.pid"), "-b", filepath.Join(dir, "bfd.pid"))
+	cmd.Env = append(os.Environ(), "LD_PRELOAD="+stub)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Sprintf("start keepalived: %v", err)
+	}
+	waited := make(chan struct{})
+	go func() { cmd.Wait(); close(waited) }()
+	k := &keepalived{log: logPath}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-waited:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-waited
+		}
+		// The checker child is ours too (we started its parent); make sure
+		// it is gone, by PID, if the parent could not stop it.
+		if k.checkerPID > 0 {
+			if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", k.checkerPID)); err == nil && strings.HasPrefix(string(comm), "keepalived") {
+				syscall.Kill(k.checkerPID, syscall.SIGKILL)
+			}
+		}
+		logf.Close()
+	})
+	for range 600 { // up to 60 s for 12,000 real servers to load
+		if b, err := os.ReadFile(cpid); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				k.checkerPID = pid
+				break
+			}
+		}
+		select {
+		case <-waited:
+			out, _ := os.ReadFile(logPath)
+			return nil, fmt.Sprintf("keepalived exited: %s", lastLines(string(out), 10))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if k.checkerPID == 0 {
+		return nil, "keepalived checker did not start in 60 s"
+	}
+	// Wait for "Startup complete" so its configuration load is outside the
+	// window.
+	for range 600 {
+		out, _ := os.ReadFile(logPath)
+		if strings.Contains(string(out), "Startup complete") {
+			return k, ""
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return k, ""
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}
+
+func TestBenchHealthcheck(t *testing.T) {
+	if os.Getenv("LBD_BENCH") != "1" {
+		t.Skip("set LBD_BENCH=1 to run the health-check benchmark")
+	}
+	nTCP := envInt("LBD_BENCH_TCP", 10000)
+	nHTTP := envInt("LBD_BENCH_HTTP", 2000)
+	window := time.Duration(envInt("LBD_BENCH_SECONDS", 30)) * time.Second
+	if nTCP > 60000 || nHTTP > 60000 {
+		t.Fatal("at most 60000 targets of each kind (addresses 127.77/16 and 127.78/16)")
+	}
+	if err := raiseNofile(uint64(nTCP+nHTTP)+60000, 4096); err != nil {
+		t.Logf("raise RLIMIT_NOFILE: %v", err)
+	}
+	sum := md5.Sum(body)
+	digest := hex.EncodeToString(sum[:])
+
+	srv := startServer(t, nTCP, nHTTP)
+	ka, why := startKeepalived(t, nTCP, nHTTP, digest)
+	if ka == nil {
+		t.Logf("keepalived not measured: %s", why)
+	}
+
+	// lbd: the same targets and keepalived's defaults (connect_timeout 5 s,
+	// retry 1, warmup = delay_loop) with delay_loop 1 s.
+	lat := &latency{}
+	events := make(chan healthcheck.Event, 1024)
+	var downs atomic.Int64
+	var evWG sync.WaitGroup
+	evWG.Go(func() {
+		for ev := range events {
+			if !ev.Up {
+				if downs.Add(1) <= 5 {
+					t.Logf("lbd DOWN: %v", ev)
+				}
+			}
+		}
+	})
+	r := healthcheck.NewRunner(healthcheck.RunnerConfig{Events: events, Started: lat.observe})
+	opts := healthcheck.DefaultOptions()
+	opts.DelayLoop, opts.Warmup = delayLoop, delayLoop
+	dg, err := healthcheck.ParseDigest(digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range nTCP {
+		ap := targetAddr(tcpNet, i)
+		r.Add(healthcheck.Target{ID: "tcp/" + ap.String(), Options: opts,
+			Checker: &healthcheck.TCPChecker{Dest: healthcheck.Dest{Addr: ap}}})
+	}
+	hopts := opts
+	hopts.DelayBeforeRetry = 3 * time.Second
+	for i := range nHTTP {
+		ap := targetAddr(httpNet, i)
+		r.Add(healthcheck.Target{ID: "http/" + ap.String(), Options: hopts,
+			Checker: &healthcheck.HTTPChecker{Dest: healthcheck.Dest{Addr: ap},
+				URLs: []healthcheck.URL{{Path: "/", Digest: dg}}}})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-runDone
+		close(events)
+		evWG.Wait()
+	}()
+
+	time.Sleep(2*delayLoop + time.Second) // warmup spreads the first round
+	if prof := os.Getenv("LBD_BENCH_PROFILE"); prof != "" {
+		stop := startProfile(t, prof)
+		defer stop()
+	}
+	downs.Store(0)
+	lat.on.Store(true)
+	cpu0, start := selfCPU(), time.Now()
+	var kcpu0 time.Duration
+	if ka != nil {
+		if kcpu0, err = procCPU(ka.checkerPID); err != nil {
+			t.Fatalf("keepalived checker: %v", err)
+		}
+	}
+	acc0 := srv.tcp.Load() + srv.http.Load()
+	scpu0, _ := procCPU(srv.cmd.Process.Pid)
+	time.Sleep(window)
+	lat.on.Store(false)
+	wall := time.Since(start)
+	cpu := selfCPU() - cpu0
+	acc := srv.tcp.Load() + srv.http.Load() - acc0
+	lbdRSS := rssMB("self")
+	lbdChecks := lat.count.Load()
+
+	secs := wall.Seconds()
+	lbdCPU := cpu.Seconds() / secs
+	p50, p99, pmax := lat.quantile(0.5), lat.quantile(0.99), lat.quantile(1)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	fmt.Printf("targets tcp=%d http=%d delay_loop=%v window=%.1fs cpus=%d\n", nTCP, nHTTP, delayLoop, secs, runtime.NumCPU())
+	fmt.Printf("lbd_cpu_s=%.2f lbd_cpu_per_s=%.4f lbd_rss_mb=%.1f lbd_checks_per_s=%.0f lbd_down_events=%d\n",
+		cpu.Seconds(), lbdCPU, lbdRSS, float64(lbdChecks)/secs, downs.Load())
+	fmt.Printf("lbd_late_p50_ms=%.1f lbd_late_p99_ms=%.1f lbd_late_max_ms=%.1f\n", ms(p50), ms(p99), ms(pmax))
+	ratio := -1.0
+	if ka != nil {
+		kcpu1, err := procCPU(ka.checkerPID)
+		if err != nil {
+			t.Fatalf("keepalived checker: %v (log: %s)", err, ka.log)
+		}
+		kcpu := kcpu1 - kcpu0
+		kRSS := rssMB(strconv.Itoa(ka.checkerPID))
+		kChecks := float64(acc-lbdChecks) / secs
+		fmt.Printf("keepalived_cpu_s=%.2f keepalived_cpu_per_s=%.4f keepalived_rss_mb=%.1f keepalived_checks_per_s=%.0f (server accepts minus lbd checks)\n",
+			kcpu.Seconds(), kcpu.Seconds()/secs, kRSS, kChecks)
+		// When a side cannot keep up on a busy machine, CPU per check is
+		// the fairer comparison.
+		if kChecks > 0 && lbdChecks > 0 {
+			lpc := cpu.Seconds() / float64(lbdChecks) * 1e6
+			kpc := kcpu.Seconds() / (kChecks * secs) * 1e6
+			fmt.Printf("cpu_us_per_check lbd=%.1f keepalived=%.1f ratio=%.3f\n", lpc, kpc, lpc/kpc)
+		}
+		if kcpu > 0 {
+			ratio = cpu.Seconds() / kcpu.Seconds()
+		}
+	} else {
+		fmt.Printf("keepalived_skipped=%q\n", why)
+	}
+	scpu1, _ := procCPU(srv.cmd.Process.Pid)
+	fmt.Printf("server_accepts_per_s=%.0f server_cpu_per_s=%.4f\n", float64(acc)/secs, (scpu1-scpu0).Seconds()/secs)
+	fmt.Printf("healthcheck_bench cpu_ratio=%.3f rss_mb=%.1f p99_late_ms=%.1f\n", ratio, lbdRSS, ms(p99))
+
+	if lbdCPU >= 0.25 {
+		t.Errorf("target missed: lbd CPU %.1f%% of one core, want < 25%%", 100*lbdCPU)
+	}
+	if ratio > 0.5 {
+		t.Errorf("target missed: cpu_ratio %.3f, want <= 0.5", ratio)
+	}
+	if p99 >= 50*time.Millisecond {
+		t.Errorf("target missed: p99 lateness %v, want < 50 ms", p99)
+	}
+	if want := float64(nTCP+nHTTP) / delayLoop.Seconds() * 0.9; float64(lbdChecks)/secs < want {
+		t.Errorf("lbd made %.0f checks/s, want about %.0f", float64(lbdChecks)/secs, want/0.9)
+	}
+}
+
+// startProfile writes a CPU profile of this process to path until stop.
+func startProfile(t *testing.T, path string) (stop func()) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
