@@ -3,10 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/lbd-project/lbd/internal/lab"
 )
@@ -14,28 +20,28 @@ import (
 // baseTable is a table with every kind of service and destination, set
 // up with the real ipvsadm before the listing cases.
 var baseTable = [][]string{
-	{"-A", "-t", "10.0.0.1:80", "-s", "rr"},
-	{"-a", "-t", "10.0.0.1:80", "-r", "10.0.1.1", "-w", "70000"},
-	{"-a", "-t", "10.0.0.1:80", "-r", "10.0.1.2:8080", "-m", "-w", "2147483647"},
-	{"-a", "-t", "10.0.0.1:80", "-r", "192.168.100.3", "-x", "10", "-y", "5"},
-	{"-a", "-t", "10.0.0.1:80", "-r", "10.0.1.4", "-i", "-w", "0"},
-	{"-A", "-t", "200.0.0.1:443", "-s", "sh", "-b", "sh-port,sh-fallback"},
-	{"-a", "-t", "200.0.0.1:443", "-r", "200.0.0.9", "-m"},
-	{"-a", "-t", "200.0.0.1:443", "-r", "10.0.0.9", "-m"},
-	{"-A", "-t", "10.0.0.5:0", "-p", "60", "-M", "255.255.0.0"},
-	{"-A", "-u", "10.0.0.5:53", "-o", "-s", "lc"},
-	{"-a", "-u", "10.0.0.5:53", "-r", "10.0.2.1", "-m"},
-	{"-A", "--sctp-service", "10.0.0.6:5060", "-s", "wrr", "-p", "--pe", "sip"},
+	{"-A", "-t", "203.0.113.12:80", "-s", "rr"},
+	{"-a", "-t", "203.0.113.12:80", "-r", "203.0.113.18", "-w", "70000"},
+	{"-a", "-t", "203.0.113.12:80", "-r", "192.0.2.19:8080", "-m", "-w", "2147483647"},
+	{"-a", "-t", "203.0.113.12:80", "-r", "192.0.2.46", "-x", "10", "-y", "5"},
+	{"-a", "-t", "203.0.113.12:80", "-r", "198.51.100.20", "-i", "-w", "0"},
+	{"-A", "-t", "198.51.100.47:443", "-s", "sh", "-b", "sh-port,sh-fallback"},
+	{"-a", "-t", "198.51.100.47:443", "-r", "203.0.113.48", "-m"},
+	{"-a", "-t", "198.51.100.47:443", "-r", "192.0.2.16", "-m"},
+	{"-A", "-t", "198.51.100.14:0", "-p", "60", "-M", "255.255.0.0"},
+	{"-A", "-u", "198.51.100.14:53", "-o", "-s", "lc"},
+	{"-a", "-u", "198.51.100.14:53", "-r", "203.0.113.21", "-m"},
+	{"-A", "--sctp-service", "203.0.113.15:5060", "-s", "wrr", "-p", "--pe", "sip"},
 	{"-A", "-t", "[2001:db8::1]:443", "-s", "mh", "-b", "mh-port", "-p"},
 	{"-a", "-t", "[2001:db8::1]:443", "-r", "[2001:db8::2]:443", "-m"},
 	{"-a", "-t", "[2001:db8::1]:443", "-r", "[2001:db8:ffff::2]:443", "-m", "-w", "3"},
-	{"-A", "-u", "[::ffff:0:1.2.3.4]:53", "-p", "100", "-M", "64"},
+	{"-A", "-u", "[::ffff:0:198.51.100.11]:53", "-p", "100", "-M", "64"},
 	{"-A", "-f", "2882430849", "-6"},
 	{"-a", "-f", "2882430849", "-6", "-r", "2001:db8::3", "-i", "--tun-type", "gue", "--tun-port", "6080", "--tun-csum"},
 	{"-a", "-f", "2882430849", "-6", "-r", "2001:db8::4", "-i", "--tun-type", "gre"},
-	{"-a", "-f", "2882430849", "-6", "-r", "10.9.9.9", "-i"},
+	{"-a", "-f", "2882430849", "-6", "-r", "203.0.113.45", "-i"},
 	{"-A", "-f", "1", "-s", "dh"},
-	{"-a", "-f", "1", "-r", "10.0.1.1:80", "-m"},
+	{"-a", "-f", "1", "-r", "203.0.113.18:80", "-m"},
 	{"-A", "-f", "7", "-s", "wlc", "-p", "3600", "-M", "255.255.255.0"},
 	{"-A", "-t", "127.0.0.1:22", "-s", "rr"},
 	{"-a", "-t", "127.0.0.1:22", "-r", "127.0.0.1"},
@@ -80,11 +86,11 @@ func vmCases() []vmCase {
 		list("tun-info", "-L", "-n", "--tun-info"),
 		list("nosort", "-L", "-n", "--nosort"),
 		list("sort", "-L", "-n", "--sort"),
-		list("service", "-L", "-n", "-t", "10.0.0.1:80"),
-		list("service names", "-L", "-t", "10.0.0.1:http"),
+		list("service", "-L", "-n", "-t", "203.0.113.12:80"),
+		list("service names", "-L", "-t", "203.0.113.12:http"),
 		list("service fwmark", "-L", "-n", "-f", "2882430849", "-6", "--tun-info"),
-		list("service missing", "-L", "-n", "-t", "10.0.0.99:80"),
-		list("service stats", "-L", "-n", "-u", "10.0.0.5:53", "--stats"),
+		list("service missing", "-L", "-n", "-t", "198.51.100.17:80"),
+		list("service stats", "-L", "-n", "-u", "198.51.100.14:53", "--stats"),
 		list("conn", "-L", "-n", "-c"),
 		list("conn pc", "-L", "-n", "-c", "--persistent-conn"),
 		list("timeout", "-L", "--timeout"),
@@ -94,97 +100,97 @@ func vmCases() []vmCase {
 		cmd("set 2", "--set", "1", "2"),
 		cmd("set 4", "--set", "1", "2", "3", "4"),
 		cmd("set n", "--set", "1", "2", "3", "-n"),
-		cmd("add", "-A", "-t", "10.1.0.1:80"),
-		cmd("add sched", "--add-service", "--tcp-service", "10.1.0.1:80", "--scheduler", "wrr", "--persistent", "--netmask", "255.255.255.128"),
-		cmd("add p attached", "-A", "-t", "10.1.0.1:80", "-p30"),
-		cmd("add p long eq", "-A", "-t", "10.1.0.1:80", "--persistent=45"),
-		cmd("add p next", "-A", "-t", "10.1.0.1:80", "-p", "45"),
-		cmd("add p dash", "-A", "-t", "10.1.0.1:80", "-p", "-s", "rr"),
-		cmd("add p zero", "-A", "-t", "10.1.0.1:80", "-p", "0"),
-		cmd("add p big", "-A", "-t", "10.1.0.1:80", "-p", "2678401"),
-		cmd("add At cluster", "-At", "10.1.0.1:80"),
-		cmd("add service name", "-A", "-u", "10.1.0.1:domain"),
-		cmd("add bad service name", "-A", "-u", "10.1.0.1:nosuchservice"),
+		cmd("add", "-A", "-t", "203.0.113.27:80"),
+		cmd("add sched", "--add-service", "--tcp-service", "203.0.113.27:80", "--scheduler", "wrr", "--persistent", "--netmask", "255.255.255.128"),
+		cmd("add p attached", "-A", "-t", "203.0.113.27:80", "-p30"),
+		cmd("add p long eq", "-A", "-t", "203.0.113.27:80", "--persistent=45"),
+		cmd("add p next", "-A", "-t", "203.0.113.27:80", "-p", "45"),
+		cmd("add p dash", "-A", "-t", "203.0.113.27:80", "-p", "-s", "rr"),
+		cmd("add p zero", "-A", "-t", "203.0.113.27:80", "-p", "0"),
+		cmd("add p big", "-A", "-t", "203.0.113.27:80", "-p", "2678401"),
+		cmd("add At cluster", "-At", "203.0.113.27:80"),
+		cmd("add service name", "-A", "-u", "203.0.113.27:domain"),
+		cmd("add bad service name", "-A", "-u", "203.0.113.27:nosuchservice"),
 		cmd("add host name", "-A", "-t", "labhost:80"),
 		cmd("add bad host", "-A", "-t", "nosuchhost.invalid:80"),
 		cmd("add digits", "-A", "-t", "80"),
-		cmd("add no port", "-A", "-t", "10.1.0.1"),
-		cmd("add zero port", "-A", "-t", "10.1.0.1:0"),
-		cmd("add zero port p", "-A", "-t", "10.1.0.1:0", "-p"),
+		cmd("add no port", "-A", "-t", "203.0.113.27"),
+		cmd("add zero port", "-A", "-t", "203.0.113.27:0"),
+		cmd("add zero port p", "-A", "-t", "203.0.113.27:0", "-p"),
 		cmd("add v6 no port", "-A", "-t", "2001:db8::5"),
 		cmd("add v6 bracket no port", "-A", "-t", "[2001:db8::5]"),
-		cmd("add v4 bracket", "-A", "-t", "[10.1.0.1]:80"),
+		cmd("add v4 bracket", "-A", "-t", "[203.0.113.27]:80"),
 		cmd("add inet_aton", "-A", "-t", "10.1:80"),
 		cmd("add hex", "-A", "-t", "0x0a.0.0.1:0x50"),
-		cmd("add port plus", "-A", "-t", "10.1.0.1:+80"),
-		cmd("add port big", "-A", "-t", "10.1.0.1:65536"),
-		cmd("add ops tcp", "-A", "-t", "10.1.0.1:80", "-o"),
-		cmd("add ops udp", "-A", "-u", "10.1.0.1:80", "-o"),
+		cmd("add port plus", "-A", "-t", "203.0.113.27:+80"),
+		cmd("add port big", "-A", "-t", "203.0.113.27:65536"),
+		cmd("add ops tcp", "-A", "-t", "203.0.113.27:80", "-o"),
+		cmd("add ops udp", "-A", "-u", "203.0.113.27:80", "-o"),
 		cmd("add ops fwmark", "-A", "-f", "5", "-o"),
-		cmd("add fwd", "-A", "-t", "10.1.0.1:80", "-m"),
-		cmd("add weight", "-A", "-t", "10.1.0.1:80", "-w", "1"),
-		cmd("add sched unknown", "-A", "-t", "10.1.0.1:80", "-s", "nosuch"),
-		cmd("add pe unknown", "-A", "-t", "10.1.0.1:80", "--pe", "nosuch"),
-		cmd("add sched flags bad", "-A", "-t", "10.1.0.1:80", "-b", "sh-port"),
-		cmd("add sched flags invalid", "-A", "-t", "10.1.0.1:80", "-s", "sh", "-b", "foo"),
-		cmd("add sched flags mh", "-A", "-t", "10.1.0.1:80", "-s", "mh", "-b", "mh-fallback"),
-		cmd("add two services", "-A", "-t", "10.1.0.1:80", "-u", "10.1.0.1:80"),
-		cmd("add two sched", "-A", "-t", "10.1.0.1:80", "-s", "rr", "-s", "wrr"),
-		cmd("add 6 before f", "-A", "-t", "10.1.0.1:80", "-6"),
+		cmd("add fwd", "-A", "-t", "203.0.113.27:80", "-m"),
+		cmd("add weight", "-A", "-t", "203.0.113.27:80", "-w", "1"),
+		cmd("add sched unknown", "-A", "-t", "203.0.113.27:80", "-s", "nosuch"),
+		cmd("add pe unknown", "-A", "-t", "203.0.113.27:80", "--pe", "nosuch"),
+		cmd("add sched flags bad", "-A", "-t", "203.0.113.27:80", "-b", "sh-port"),
+		cmd("add sched flags invalid", "-A", "-t", "203.0.113.27:80", "-s", "sh", "-b", "foo"),
+		cmd("add sched flags mh", "-A", "-t", "203.0.113.27:80", "-s", "mh", "-b", "mh-fallback"),
+		cmd("add two services", "-A", "-t", "203.0.113.27:80", "-u", "203.0.113.27:80"),
+		cmd("add two sched", "-A", "-t", "203.0.113.27:80", "-s", "rr", "-s", "wrr"),
+		cmd("add 6 before f", "-A", "-t", "203.0.113.27:80", "-6"),
 		cmd("add fwmark bad", "-A", "-f", "0"),
 		cmd("add fwmark junk", "-A", "-f", "12x"),
 		cmd("add fwmark v6", "-A", "-f", "12", "-6", "-p", "-M", "48"),
 		cmd("add fwmark v6 mask bad", "-A", "-f", "12", "-6", "-M", "255.255.255.0"),
-		cmd("add mask bad", "-A", "-t", "10.1.0.1:80", "-M", "nosuch.invalid"),
-		cmd("add no command", "-t", "10.1.0.1:80"),
+		cmd("add mask bad", "-A", "-t", "203.0.113.27:80", "-M", "nosuch.invalid"),
+		cmd("add no command", "-t", "203.0.113.27:80"),
 		cmd("no args but junk", "foo"),
 		cmd("junk then list", "foo", "-L"),
 		cmd("double dash", "-L", "--", "-n"),
-		cmdOn("add exists", "-A", "-t", "10.0.0.1:80"),
-		cmdOn("edit", "-E", "-t", "10.0.0.1:80", "-s", "wlc", "-p", "20"),
-		cmdOn("edit missing", "-E", "-t", "10.0.0.2:80"),
-		cmdOn("edit clears", "-E", "-u", "10.0.0.5:53"),
-		cmdOn("delete", "-D", "-t", "10.0.0.1:80"),
-		cmdOn("delete missing", "-D", "-t", "10.0.0.2:80"),
+		cmdOn("add exists", "-A", "-t", "203.0.113.12:80"),
+		cmdOn("edit", "-E", "-t", "203.0.113.12:80", "-s", "wlc", "-p", "20"),
+		cmdOn("edit missing", "-E", "-t", "192.0.2.13:80"),
+		cmdOn("edit clears", "-E", "-u", "198.51.100.14:53"),
+		cmdOn("delete", "-D", "-t", "203.0.113.12:80"),
+		cmdOn("delete missing", "-D", "-t", "192.0.2.13:80"),
 		cmdOn("delete fwmark", "-D", "-f", "2882430849", "-6"),
-		cmdOn("delete with s", "-D", "-t", "10.0.0.1:80", "-s", "rr"),
+		cmdOn("delete with s", "-D", "-t", "203.0.113.12:80", "-s", "rr"),
 		cmdOn("clear", "-C"),
 		cmdOn("clear extra", "-C", "-n"),
 		cmdOn("zero", "-Z"),
-		cmdOn("zero service", "-Z", "-t", "10.0.0.1:80"),
-		cmdOn("zero missing", "-Z", "-t", "10.0.0.2:80"),
-		cmdOn("add dest", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.1:81", "-m", "-w", "5", "-x", "100", "-y", "50"),
-		cmdOn("add dest dr port", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.1:81"),
-		cmdOn("add dest exists", "-a", "-t", "10.0.0.1:80", "-r", "10.0.1.1"),
-		cmdOn("add dest no service", "-a", "-t", "10.0.0.2:80", "-r", "10.0.1.1"),
-		cmdOn("add dest multicast", "-a", "-t", "10.0.0.1:80", "-r", "224.0.0.1"),
-		cmdOn("add dest thresholds", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.2", "-y", "5"),
-		cmdOn("add dest weight big", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.2", "-w", "2147483648"),
-		cmdOn("add dest weight neg", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.2", "-w", "-1"),
-		cmdOn("add dest family", "-a", "-t", "10.0.0.1:80", "-r", "[2001:db8::9]:80", "-m"),
-		cmdOn("add dest family tun", "-a", "-t", "10.0.0.1:80", "-r", "[2001:db8::9]:80", "-i"),
-		cmdOn("add dest tun opts", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.3", "--tun-type", "gue"),
-		cmdOn("add dest gue no port", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.3", "-i", "--tun-type", "gue"),
-		cmdOn("add dest gue", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.3", "-i", "--tun-type", "gue", "--tun-port", "5555", "--tun-remcsum"),
-		cmdOn("add dest gre remcsum", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.3", "-i", "--tun-type", "gre", "--tun-remcsum"),
-		cmdOn("add dest gre csum conflict", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.3", "-i", "--tun-type", "gre", "--tun-csum", "--tun-nocsum"),
-		cmdOn("add dest ipip port", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.3", "-i", "--tun-type", "ipip", "--tun-port", "1"),
-		cmdOn("add dest bad tun type", "-a", "-t", "10.0.0.1:80", "-r", "10.0.3.3", "-i", "--tun-type", "vxlan"),
-		cmdOn("add dest no r", "-a", "-t", "10.0.0.1:80"),
-		cmdOn("add dest bad r", "-a", "-t", "10.0.0.1:80", "-r", "nosuch.invalid"),
-		cmdOn("add dest r first", "-a", "-r", "10.0.3.4", "-m", "-t", "10.0.0.1:80"),
-		cmdOn("edit dest", "-e", "-t", "10.0.0.1:80", "-r", "10.0.1.2:8080", "-w", "9"),
-		cmdOn("edit dest missing", "-e", "-t", "10.0.0.1:80", "-r", "10.0.9.9"),
-		cmdOn("edit dest no service", "-e", "-t", "10.0.0.2:80", "-r", "10.0.9.9"),
-		cmdOn("delete dest", "-d", "-t", "10.0.0.1:80", "-r", "10.0.1.2:8080"),
-		cmdOn("delete dest missing", "-d", "-t", "10.0.0.1:80", "-r", "10.0.9.9"),
-		cmdOn("delete dest w", "-d", "-t", "10.0.0.1:80", "-r", "10.0.1.2:8080", "-w", "1"),
+		cmdOn("zero service", "-Z", "-t", "203.0.113.12:80"),
+		cmdOn("zero missing", "-Z", "-t", "192.0.2.13:80"),
+		cmdOn("add dest", "-a", "-t", "203.0.113.12:80", "-r", "192.0.2.22:81", "-m", "-w", "5", "-x", "100", "-y", "50"),
+		cmdOn("add dest dr port", "-a", "-t", "203.0.113.12:80", "-r", "192.0.2.22:81"),
+		cmdOn("add dest exists", "-a", "-t", "203.0.113.12:80", "-r", "203.0.113.18"),
+		cmdOn("add dest no service", "-a", "-t", "192.0.2.13:80", "-r", "203.0.113.18"),
+		cmdOn("add dest multicast", "-a", "-t", "203.0.113.12:80", "-r", "224.0.0.1"),
+		cmdOn("add dest thresholds", "-a", "-t", "203.0.113.12:80", "-r", "198.51.100.23", "-y", "5"),
+		cmdOn("add dest weight big", "-a", "-t", "203.0.113.12:80", "-r", "198.51.100.23", "-w", "2147483648"),
+		cmdOn("add dest weight neg", "-a", "-t", "203.0.113.12:80", "-r", "198.51.100.23", "-w", "-1"),
+		cmdOn("add dest family", "-a", "-t", "203.0.113.12:80", "-r", "[2001:db8::9]:80", "-m"),
+		cmdOn("add dest family tun", "-a", "-t", "203.0.113.12:80", "-r", "[2001:db8::9]:80", "-i"),
+		cmdOn("add dest tun opts", "-a", "-t", "203.0.113.12:80", "-r", "203.0.113.24", "--tun-type", "gue"),
+		cmdOn("add dest gue no port", "-a", "-t", "203.0.113.12:80", "-r", "203.0.113.24", "-i", "--tun-type", "gue"),
+		cmdOn("add dest gue", "-a", "-t", "203.0.113.12:80", "-r", "203.0.113.24", "-i", "--tun-type", "gue", "--tun-port", "5555", "--tun-remcsum"),
+		cmdOn("add dest gre remcsum", "-a", "-t", "203.0.113.12:80", "-r", "203.0.113.24", "-i", "--tun-type", "gre", "--tun-remcsum"),
+		cmdOn("add dest gre csum conflict", "-a", "-t", "203.0.113.12:80", "-r", "203.0.113.24", "-i", "--tun-type", "gre", "--tun-csum", "--tun-nocsum"),
+		cmdOn("add dest ipip port", "-a", "-t", "203.0.113.12:80", "-r", "203.0.113.24", "-i", "--tun-type", "ipip", "--tun-port", "1"),
+		cmdOn("add dest bad tun type", "-a", "-t", "203.0.113.12:80", "-r", "203.0.113.24", "-i", "--tun-type", "vxlan"),
+		cmdOn("add dest no r", "-a", "-t", "203.0.113.12:80"),
+		cmdOn("add dest bad r", "-a", "-t", "203.0.113.12:80", "-r", "nosuch.invalid"),
+		cmdOn("add dest r first", "-a", "-r", "192.0.2.25", "-m", "-t", "203.0.113.12:80"),
+		cmdOn("edit dest", "-e", "-t", "203.0.113.12:80", "-r", "192.0.2.19:8080", "-w", "9"),
+		cmdOn("edit dest missing", "-e", "-t", "203.0.113.12:80", "-r", "198.51.100.26"),
+		cmdOn("edit dest no service", "-e", "-t", "192.0.2.13:80", "-r", "198.51.100.26"),
+		cmdOn("delete dest", "-d", "-t", "203.0.113.12:80", "-r", "192.0.2.19:8080"),
+		cmdOn("delete dest missing", "-d", "-t", "203.0.113.12:80", "-r", "198.51.100.26"),
+		cmdOn("delete dest w", "-d", "-t", "203.0.113.12:80", "-r", "192.0.2.19:8080", "-w", "1"),
 		cmd("start daemon no if", "--start-daemon", "master"),
 		cmd("start daemon", "--start-daemon", "master", "--mcast-interface", "eth0", "--syncid", "7"),
 		cmd("start daemon full", "--start-daemon", "backup", "--mcast-interface", "eth0", "--syncid", "9",
 			"--mcast-group", "239.1.1.1", "--mcast-port", "9999", "--mcast-ttl", "3", "--sync-maxlen", "1000"),
 		cmd("start daemon bad", "--start-daemon", "slave"),
-		cmd("start daemon bad group", "--start-daemon", "master", "--mcast-group", "10.0.0.1"),
+		cmd("start daemon bad group", "--start-daemon", "master", "--mcast-group", "203.0.113.12"),
 		cmd("start daemon bad syncid", "--start-daemon", "master", "--syncid", "256"),
 		cmd("stop daemon none", "--stop-daemon", "master"),
 		cmd("stop daemon bad", "--stop-daemon", "x"),
@@ -203,23 +209,23 @@ func vmCases() []vmCase {
 		cmd("multiple n", "-L", "-n", "-n"),
 		cmd("save with c", "-S", "-c"),
 		cmd("restore in args", "-R", "-n"),
-		restore("restore simple", "-A -t 10.2.0.1:80 -s rr\n-a -t 10.2.0.1:80 -r 10.2.1.1 -m -w 3\n"),
-		restore("restore ipvsadm words", "ipvsadm -A -t 10.2.0.1:80\n\n  -a -t 10.2.0.1:80 -r 10.2.1.1 ipvsadm\n"),
-		restore("restore comment", "-A -t 10.2.0.1:80\n# comment\n-A -t 10.2.0.2:80\n"),
-		restore("restore exists last ok", "-A -t 10.0.0.1:80\n-A -t 10.2.0.4:80\n"),
-		restore("restore exists last bad", "-A -t 10.2.0.4:80\n-A -t 10.0.0.1:80\n"),
-		restore("restore parse error stops", "-A -t 10.2.0.3:80\n-A -t 10.2.0.5:80 -x 1\n-A -t 10.2.0.6:80\n"),
-		restore("restore delete and readd", "-D -t 10.0.0.1:80\n-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.1.1\n"),
-		restore("restore edit", "-E -t 10.0.0.1:80 -s lc\n-e -t 10.0.0.1:80 -r 10.0.1.1 -w 4\n"),
-		restore("restore dest errors", "-a -t 10.9.0.1:80 -r 10.0.1.1\n-e -t 10.0.0.1:80 -r 10.9.9.9\n-d -t 10.0.0.1:80 -r 10.9.9.9\n-a -t 10.0.0.1:80 -r 10.0.1.1\n"),
-		restore("restore clear", "-C\n-A -t 10.2.0.7:80\n"),
-		restore("restore list", "-A -t 10.2.0.8:80\n-L -n\n-a -t 10.2.0.8:80 -r 10.2.1.1\n"),
-		restore("restore no newline", "-A -t 10.2.0.9:80"),
-		restore("restore trailing blanks", "-A -t 10.2.0.9:80\n-A -t 10.2.0.10:80  "),
-		restore("restore crlf", "-A -t 10.2.0.9:80\r\n-a -t 10.2.0.9:80 -r 10.2.1.1\r\n"),
+		restore("restore simple", "-A -t 192.0.2.28:80 -s rr\n-a -t 192.0.2.28:80 -r 198.51.100.41 -m -w 3\n"),
+		restore("restore ipvsadm words", "ipvsadm -A -t 192.0.2.28:80\n\n  -a -t 192.0.2.28:80 -r 198.51.100.41 ipvsadm\n"),
+		restore("restore comment", "-A -t 192.0.2.28:80\n# comment\n-A -t 203.0.113.33:80\n"),
+		restore("restore exists last ok", "-A -t 203.0.113.12:80\n-A -t 198.51.100.35:80\n"),
+		restore("restore exists last bad", "-A -t 198.51.100.35:80\n-A -t 203.0.113.12:80\n"),
+		restore("restore parse error stops", "-A -t 192.0.2.34:80\n-A -t 203.0.113.36:80 -x 1\n-A -t 192.0.2.37:80\n"),
+		restore("restore delete and readd", "-D -t 203.0.113.12:80\n-A -t 203.0.113.12:80 -s wlc\n-a -t 203.0.113.12:80 -r 203.0.113.18\n"),
+		restore("restore edit", "-E -t 203.0.113.12:80 -s lc\n-e -t 203.0.113.12:80 -r 203.0.113.18 -w 4\n"),
+		restore("restore dest errors", "-a -t 198.51.100.44:80 -r 203.0.113.18\n-e -t 203.0.113.12:80 -r 203.0.113.45\n-d -t 203.0.113.12:80 -r 203.0.113.45\n-a -t 203.0.113.12:80 -r 203.0.113.18\n"),
+		restore("restore clear", "-C\n-A -t 198.51.100.38:80\n"),
+		restore("restore list", "-A -t 203.0.113.39:80\n-L -n\n-a -t 203.0.113.39:80 -r 198.51.100.41\n"),
+		restore("restore no newline", "-A -t 192.0.2.40:80"),
+		restore("restore trailing blanks", "-A -t 192.0.2.40:80\n-A -t 198.51.100.29:80  "),
+		restore("restore crlf", "-A -t 192.0.2.40:80\r\n-a -t 192.0.2.40:80 -r 198.51.100.41\r\n"),
 		restore("restore nested", "-R\n"),
-		restore("restore help", "-A -t 10.2.0.11:80\n-h\n-A -t 10.2.0.12:80\n"),
-		restore("restore sched unknown", "-A -t 10.2.0.13:80 -s nosuch\n"),
+		restore("restore help", "-A -t 203.0.113.30:80\n-h\n-A -t 192.0.2.31:80\n"),
+		restore("restore sched unknown", "-A -t 198.51.100.32:80 -s nosuch\n"),
 		restore("restore empty", ""),
 	}
 }
@@ -279,7 +285,7 @@ func prepareVM(t *testing.T) {
 	t.Helper()
 	files := map[string]string{
 		"/etc/nsswitch.conf": "hosts: files\nservices: files\n",
-		"/etc/hosts":         "127.0.0.1 localhost\n10.0.0.1 vip1.example.org vip1\n10.0.1.1 rs1\n10.3.0.1 labhost\n2001:db8::2 rs6.example.org\n10.0.1.2 a-very-long-real-server-name.example.org\n",
+		"/etc/hosts":         "127.0.0.1 localhost\n203.0.113.12 vip1.example.org vip1\n203.0.113.18 rs1\n203.0.113.42 labhost\n2001:db8::2 rs6.example.org\n192.0.2.19 a-very-long-real-server-name.example.org\n",
 		"/etc/services":      "ssh 22/tcp\nhttp 80/tcp www\nhttp 80/udp\ndomain 53/tcp\ndomain 53/udp\nhttps 443/tcp\nsip 5060/sctp\nwebcache 8080/tcp\n",
 	}
 	for name, data := range files {
@@ -383,17 +389,20 @@ func TestVMIpvsadmCompat(t *testing.T) {
 		resetKernel(t, baseTable[:3])
 		before := state(t)
 		f := t.TempDir() + "/rules"
-		os.WriteFile(f, []byte("-A -t 10.0.0.1:80 -s wlc\n-e -t 10.0.0.1:80 -r 10.0.1.1 -w 3\n-A -t 10.7.0.1:80\n"), 0o644)
+		os.WriteFile(f, []byte("-A -t 203.0.113.12:80 -s wlc\n-e -t 203.0.113.12:80 -r 203.0.113.18 -w 3\n-A -t 192.0.2.43:80\n"), 0o644)
 		out, stderr, code := ipvsctl("", "diff", f)
 		if code != 0 || stderr != "Service already exists\n" {
 			t.Errorf("diff: exit %d, stderr %q", code, stderr)
 		}
-		if out != "+ -A -t 10.7.0.1:80 -s wlc\n~ -e -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 3\n" {
+		if out != "+ -A -t 192.0.2.43:80 -s wlc\n~ -e -t 203.0.113.12:80 -r 203.0.113.18:80 -g -w 3\n" {
 			t.Errorf("diff output:\n%s", out)
 		}
 		if state(t) != before {
 			t.Error("diff changed the kernel")
 		}
+	})
+	t.Run("connection list with live connections", func(t *testing.T) {
+		testLiveConnections(t)
 	})
 	t.Run("json", func(t *testing.T) {
 		resetKernel(t, baseTable)
@@ -404,4 +413,100 @@ func TestVMIpvsadmCompat(t *testing.T) {
 			}
 		}
 	})
+}
+
+// testLiveConnections fills the VM's connection table with NAT traffic,
+// some connections held open and some closed, and compares -c listings.
+// The VM's own namespace is the balancer (ipvsctl runs in-process there);
+// a client and a real server namespace hang off it on veth pairs.
+func testLiveConnections(t *testing.T) {
+	l := lab.New(t)
+	client, rs := l.Node("client"), l.Node("rs")
+	for _, n := range []struct {
+		node       *lab.Node
+		here, peer string
+		addr, gw   string
+		hostAddr   string
+	}{
+		{client, "vclient", "veth0", "198.51.100.2/24", "198.51.100.1", "198.51.100.1/24"},
+		{rs, "vrs", "veth0", "192.0.2.15/24", "192.0.2.1", "192.0.2.1/24"},
+	} {
+		// A process in the node names its namespace for the veth's peer.
+		holder := n.node.Start("sleep", "600")
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: n.here}, PeerName: n.peer,
+			PeerNamespace: netlink.NsPid(holder.Cmd.Process.Pid)}
+		if err := netlink.LinkAdd(veth); err != nil {
+			t.Fatalf("add veth %s: %v", n.here, err)
+		}
+		defer netlink.LinkDel(veth)
+		addr, _ := netlink.ParseAddr(n.hostAddr)
+		if err := netlink.AddrAdd(veth, addr); err != nil {
+			t.Fatalf("address %s: %v", n.hostAddr, err)
+		}
+		if err := netlink.LinkSetUp(veth); err != nil {
+			t.Fatal(err)
+		}
+		n.node.SetLink(n.peer, true)
+		n.node.AddAddr(n.peer, n.addr)
+		n.node.AddRoute("default", n.gw)
+	}
+	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vip, _ := netlink.ParseAddr("198.51.100.10/32")
+	if link, err := netlink.LinkByName("vclient"); err != nil || netlink.AddrAdd(link, vip) != nil {
+		t.Fatalf("add VIP: %v", err)
+	}
+	resetKernel(t, [][]string{
+		{"-A", "-t", "198.51.100.10:80", "-s", "rr"},
+		{"-a", "-t", "198.51.100.10:80", "-r", "192.0.2.15:8080", "-m"},
+		{"-A", "-t", "198.51.100.10:81", "-s", "rr", "-p", "120"},
+		{"-a", "-t", "198.51.100.10:81", "-r", "192.0.2.15:8080", "-m"},
+	})
+	ln := rs.Listen("tcp", "192.0.2.15:8080")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }() // hold until the client closes
+		}
+	}()
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 6; i++ {
+		c, err := client.Dial("tcp", fmt.Sprintf("198.51.100.10:%d", 80+i%2), 3*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		if i%3 == 0 {
+			c.Close() // leaves FIN_WAIT / TIME_WAIT entries
+		} else {
+			open = append(open, c) // ESTABLISHED entries
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	// The expire column counts down each second: compare listings taken
+	// back to back, trying again if a second boundary fell between them.
+	for _, args := range [][]string{{"-L", "-n", "-c"}, {"-L", "-c"}, {"-L", "-n", "-c", "--persistent-conn"}} {
+		var want, got string
+		for try := 0; try < 5; try++ {
+			want, _, _ = realIpvsadm(t, "", args...)
+			got, _, _ = ipvsctl("", args...)
+			if got == want {
+				break
+			}
+		}
+		if got != want {
+			t.Errorf("ipvsadm %q:\n--- ipvsadm:\n%s--- ipvsctl:\n%s", args, want, got)
+		}
+		if args[len(args)-1] == "-c" && !strings.Contains(want, "ESTABLISHED") {
+			t.Errorf("no established connection listed:\n%s", want)
+		}
+	}
 }
