@@ -13,7 +13,7 @@ APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 
 
 export LBD_VM_DIR := $(abspath $(VMDIR))
 
-.PHONY: all build test unit bench bench-ipvs bench-healthcheck demo install lint deps vm clean
+.PHONY: all build test unit bench bench-ipvs bench-healthcheck bench-engine demo install lint deps vm clean
 
 all: build
 
@@ -44,7 +44,7 @@ test: vm
 unit:
 	$(GOTEST) ./...
 
-bench: bench-ipvs bench-healthcheck
+bench: bench-ipvs bench-healthcheck bench-engine
 
 # Benchmarks log in full to build/bench-*.log and print their figures.
 bench-ipvs: vm
@@ -54,6 +54,10 @@ bench-ipvs: vm
 bench-healthcheck: deps
 	@mkdir -p $(BUILD); LBD_BENCH=1 $(GOTEST) -run 'TestBenchHealthcheck' -v ./healthcheck/bench/ > $(BUILD)/bench-healthcheck.log 2>&1; \
 	rc=$$?; grep -E '^\s*(healthcheck_bench|targets|lbd_|keepalived_|server_|cpu_us|--- |ok|FAIL)' $(BUILD)/bench-healthcheck.log; exit $$rc
+
+bench-engine: deps
+	@mkdir -p $(BUILD); LBD_BENCH=1 $(GOTEST) -run 'TestBenchEngine' -v ./lb/ > $(BUILD)/bench-engine.log 2>&1; \
+	rc=$$?; grep -E '^\s*(engine_bench|--- |ok|FAIL)' $(BUILD)/bench-engine.log; exit $$rc
 
 # demo is the main job. Until the daemon exists it boots the VM lab and
 # shows real kernel IPVS forwarding NAT traffic between namespaces.

@@ -8,6 +8,12 @@ type Config struct {
 	VRRPScripts    []VRRPScript   `yaml:"vrrp_scripts"`
 	VRRPInstances  []VRRPInstance `yaml:"vrrp_instances"`
 	VRRPSyncGroups []SyncGroup    `yaml:"vrrp_sync_groups"`
+	// VirtualServerGroups are named sets of addresses and marks for
+	// virtual_servers that use group.
+	VirtualServerGroups []VirtualServerGroup `yaml:"virtual_server_groups"`
+	// VirtualServers are the IPVS services lbd manages; it never touches
+	// services that are not listed here.
+	VirtualServers []VirtualServer `yaml:"virtual_servers"`
 }
 
 // Global holds settings that apply to the whole daemon, and defaults for
@@ -22,6 +28,16 @@ type Global struct {
 	NotifyTimeout Duration `yaml:"notify_timeout"`
 	// VRRP holds defaults for every instance that does not set its own.
 	VRRP VRRPDefaults `yaml:"vrrp"`
+	// LVSTimeouts sets the kernel's IPVS connection timeouts.
+	LVSTimeouts *LVSTimeouts `yaml:"lvs_timeouts"`
+	// LVSSyncDaemon runs the connection sync daemon, following a VRRP instance.
+	LVSSyncDaemon *LVSSyncDaemon `yaml:"lvs_sync_daemon"`
+	// LVSDrainTimeout bounds how long a real server removed by a reload
+	// is kept with weight 0 while its connections finish. Default 5m.
+	LVSDrainTimeout Duration `yaml:"lvs_drain_timeout"`
+	// LVSReconcileInterval is how often the kernel table is compared with
+	// the desired one and drift repaired. Default 10s.
+	LVSReconcileInterval Duration `yaml:"lvs_reconcile_interval"`
 }
 
 // VRRPDefaults are the instance settings that can be defaulted globally.

@@ -87,6 +87,7 @@ func (c *Config) applyDefaults() {
 	if v.GARPMasterRefresh == nil {
 		v.GARPMasterRefresh = ptr(Duration(DefaultGARPRefresh))
 	}
+	c.applyLBDefaults()
 	for i := range c.VRRPScripts {
 		s := &c.VRRPScripts[i]
 		if s.Interval == 0 {

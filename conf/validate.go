@@ -149,6 +149,7 @@ func (c *Config) validate() error {
 		}
 		checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" notify", g.Notify, false)
 	}
+	c.validateLB(&errs)
 	return errs.err()
 }
 

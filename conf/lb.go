@@ -1,0 +1,405 @@
+package conf
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/lbd-project/lbd/ipvs"
+)
+
+// This file turns virtual servers into IPVS objects. The validator and the
+// engine (package lb) both use these functions, so what `lbd -t` checks is
+// exactly what the daemon installs.
+
+// applyLBDefaults fills the load-balancing part of the documented defaults.
+func (c *Config) applyLBDefaults() {
+	g := &c.Global
+	if g.LVSDrainTimeout == 0 {
+		g.LVSDrainTimeout = Duration(DefaultDrainTimeout)
+	}
+	if g.LVSReconcileInterval == 0 {
+		g.LVSReconcileInterval = Duration(DefaultReconcileInterval)
+	}
+	for i := range c.VirtualServerGroups {
+		gr := &c.VirtualServerGroups[i]
+		gr.Family = cmp.Or(gr.Family, "IPv4")
+	}
+	for i := range c.VirtualServers {
+		vs := &c.VirtualServers[i]
+		if vs.Address != nil {
+			vs.Protocol = cmp.Or(vs.Protocol, "TCP")
+		}
+		if vs.FWMark != 0 {
+			vs.Family = cmp.Or(vs.Family, "IPv4")
+		}
+		vs.Scheduler = cmp.Or(vs.Scheduler, DefaultScheduler)
+		vs.Forwarding = cmp.Or(vs.Forwarding, "NAT")
+		if vs.PersistenceTimeout != 0 || vs.PersistenceGranularity != nil {
+			vs.Persistence = true
+		}
+		if vs.Persistence && vs.PersistenceTimeout == 0 {
+			vs.PersistenceTimeout = Duration(DefaultPersistenceTimeout)
+		}
+		if vs.Quorum == nil {
+			vs.Quorum = ptr(DefaultQuorum)
+		}
+		if vs.Name == "" {
+			vs.Name = vs.ID()
+		}
+		if vs.Check != nil {
+			// Shared by every real server without a check of its own;
+			// callers must not modify it.
+			vs.defaultCheck = vs.effectiveCheck(&RealServer{})
+		}
+		if s := vs.SorryServer; s != nil && s.Weight == nil {
+			s.Weight = ptr(DefaultWeight)
+		}
+		for j := range vs.RealServers {
+			if vs.RealServers[j].Weight == nil {
+				vs.RealServers[j].Weight = ptr(DefaultWeight)
+			}
+		}
+	}
+}
+
+// ID is the virtual server's identity, stable across reloads while its
+// address, mark or group stays: "TCP 192.0.2.10:80", "FWM 1",
+// "FWM 1 IPv6" or "group NAME". Health state is kept per ID.
+func (vs *VirtualServer) ID() string {
+	switch {
+	case vs.Group != "":
+		return "group " + vs.Group
+	case vs.FWMark != 0:
+		k := ipvs.ServiceKey{FWMark: vs.FWMark, Family: familyOf(vs.Family)}
+		return k.String()
+	case vs.Address != nil:
+		return cmp.Or(vs.Protocol, "TCP") + " " + netip.AddrPortFrom(vs.Address.Addr, vs.Address.Port).String()
+	}
+	return "virtual server at " + vs.Pos.String()
+}
+
+func familyOf(s string) ipvs.Family {
+	if s == "IPv6" {
+		return ipvs.IPv6
+	}
+	return ipvs.IPv4
+}
+
+var protocols = map[string]ipvs.Protocol{"TCP": ipvs.TCP, "UDP": ipvs.UDP, "SCTP": ipvs.SCTP}
+
+var methods = map[string]ipvs.ForwardMethod{"NAT": ipvs.Masq, "DR": ipvs.Route, "TUN": ipvs.Tunnel}
+
+var tunnelTypes = map[string]ipvs.TunnelType{"": ipvs.IPIP, "ipip": ipvs.IPIP, "gue": ipvs.GUE, "gre": ipvs.GRE}
+
+var tunnelFlags = map[string]ipvs.TunnelFlags{"": 0, "nocsum": 0, "csum": ipvs.TunnelCsum, "remcsum": ipvs.TunnelRemCsum}
+
+// Services returns the IPVS services of vs: one, or one per address and
+// mark of its group. groups maps group names to groups (see GroupIndex).
+// Unknown names (rejected by validation) give no services.
+func (vs *VirtualServer) Services(groups map[string]*VirtualServerGroup) []ipvs.Service {
+	base := ipvs.Service{
+		Scheduler:  vs.Scheduler,
+		Persistent: vs.Persistence,
+		OnePacket:  vs.OPS,
+		PEName:     vs.PersistenceEngine,
+	}
+	base.SchedFlags, _ = ipvs.ParseSchedFlags(vs.Scheduler, joinComma(vs.SchedulerFlags))
+	if vs.Persistence {
+		base.Timeout = uint32(vs.PersistenceTimeout.D() / time.Second)
+		if vs.PersistenceGranularity != nil {
+			base.Netmask = vs.PersistenceGranularity.Bits
+		}
+	}
+	proto := protocols[cmp.Or(vs.Protocol, "TCP")]
+	var out []ipvs.Service
+	switch {
+	case vs.Group != "":
+		g := groups[vs.Group]
+		if g == nil {
+			return nil
+		}
+		for _, r := range g.Addresses {
+			for _, a := range r.Addrs() {
+				s := base
+				s.Protocol, s.Address, s.Port = proto, a, r.Port
+				out = append(out, s)
+			}
+		}
+		for _, m := range g.FWMarks {
+			s := base
+			s.FWMark, s.Family = m, familyOf(g.Family)
+			out = append(out, s)
+		}
+	case vs.FWMark != 0:
+		s := base
+		s.FWMark, s.Family = vs.FWMark, familyOf(vs.Family)
+		out = append(out, s)
+	case vs.Address != nil:
+		s := base
+		s.Protocol, s.Address, s.Port = proto, vs.Address.Addr, vs.Address.Port
+		out = append(out, s)
+	}
+	for i := range out {
+		if out[i].Persistent && out[i].Netmask == 0 {
+			out[i].Netmask = bitsOf(out[i])
+		}
+	}
+	return out
+}
+
+func bitsOf(s ipvs.Service) int {
+	if s.Family == ipvs.IPv6 || s.FWMark == 0 && s.Address.Is6() {
+		return 128
+	}
+	return 32
+}
+
+func joinComma(ss []string) string {
+	out := ""
+	for i, s := range ss {
+		if i > 0 {
+			out += ","
+		}
+		out += s
+	}
+	return out
+}
+
+// GroupIndex maps virtual_server_groups by name.
+func (c *Config) GroupIndex() map[string]*VirtualServerGroup {
+	m := make(map[string]*VirtualServerGroup, len(c.VirtualServerGroups))
+	for i := range c.VirtualServerGroups {
+		g := &c.VirtualServerGroups[i]
+		if _, dup := m[g.Name]; !dup {
+			m[g.Name] = g
+		}
+	}
+	return m
+}
+
+// destination builds an IPVS destination of svc.
+func destination(addr HostPort, fwd string, tun *Tunnel, weight int, svc ipvs.Service) ipvs.Destination {
+	d := ipvs.Destination{
+		Address:       addr.Addr,
+		Port:          svc.Port,
+		ForwardMethod: methods[fwd],
+		Weight:        int32(weight),
+	}
+	if addr.HasPort {
+		d.Port = addr.Port
+	}
+	if d.ForwardMethod == ipvs.Route || d.ForwardMethod == ipvs.Tunnel {
+		// Only NAT maps ports; validation rejects a different one for
+		// address services, and in a firewall-mark service the port of a
+		// DR/TUN real server only tells its checks where to connect.
+		d.Port = svc.Port
+	}
+	if d.ForwardMethod == ipvs.Tunnel && tun != nil {
+		d.TunnelType = tunnelTypes[tun.Type]
+		d.TunnelFlags = tunnelFlags[tun.Checksum]
+		if d.TunnelType == ipvs.GUE {
+			d.TunnelPort = tun.Port
+		}
+	}
+	return d
+}
+
+// Destination returns the IPVS destination of real server rs in svc (one
+// of vs's services) with its configured weight.
+func (vs *VirtualServer) Destination(rs *RealServer, svc ipvs.Service) ipvs.Destination {
+	fwd := cmp.Or(rs.Forwarding, vs.Forwarding)
+	tun := vs.Tunnel
+	if rs.Tunnel != nil {
+		tun = rs.Tunnel
+	}
+	d := destination(rs.Address, fwd, tun, *cmp.Or(rs.Weight, ptr(DefaultWeight)), svc)
+	d.UpperThreshold, d.LowerThreshold = rs.UThreshold, rs.LThreshold
+	return d
+}
+
+// SorryDestination returns the sorry server as a destination of svc.
+func (vs *VirtualServer) SorryDestination(svc ipvs.Service) (ipvs.Destination, bool) {
+	s := vs.SorryServer
+	if s == nil {
+		return ipvs.Destination{}, false
+	}
+	fwd := cmp.Or(s.Forwarding, vs.Forwarding)
+	tun := vs.Tunnel
+	if s.Tunnel != nil {
+		tun = s.Tunnel
+	}
+	return destination(s.Address, fwd, tun, *cmp.Or(s.Weight, ptr(DefaultWeight)), svc), true
+}
+
+// Inhibit reports whether a failed rs stays with weight 0.
+func (vs *VirtualServer) Inhibit(rs *RealServer) bool {
+	if rs.InhibitOnFailure != nil {
+		return *rs.InhibitOnFailure
+	}
+	return vs.InhibitOnFailure
+}
+
+// RealServerKey is "addr:port" of rs in the first service of vs, or the
+// address alone for a port-less real server: what identifies it within
+// the virtual server.
+func (rs *RealServer) Key() string { return rs.Address.String() }
+
+// EffectiveCheck merges rs's check over vs's and fills keepalived's
+// defaults for the type. It returns nil when the server is not checked.
+func (vs *VirtualServer) EffectiveCheck(rs *RealServer) *Check {
+	if rs.Check == nil && vs.defaultCheck != nil {
+		return vs.defaultCheck
+	}
+	return vs.effectiveCheck(rs)
+}
+
+func (vs *VirtualServer) effectiveCheck(rs *RealServer) *Check {
+	var c Check
+	switch {
+	case vs.Check != nil && rs.Check != nil && rs.Check.Type != "" && rs.Check.Type != vs.Check.Type:
+		c = *rs.Check
+	case vs.Check != nil:
+		c = *vs.Check
+		if rs.Check != nil {
+			c = mergeCheck(c, *rs.Check)
+		}
+	case rs.Check != nil:
+		c = *rs.Check
+	default:
+		return nil
+	}
+	if c.Type == "" || c.Type == "NONE" {
+		return nil
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = Duration(DefaultConnectTimeout)
+	}
+	if c.Retry == nil {
+		r := 1
+		if c.Type == "MISC" {
+			r = 0
+		}
+		c.Retry = &r
+	}
+	if c.DelayBeforeRetry == 0 {
+		c.DelayBeforeRetry = Duration(DefaultDelayBeforeRetry)
+		if c.Type == "HTTP_GET" || c.Type == "SSL_GET" {
+			c.DelayBeforeRetry = Duration(DefaultHTTPRetryDelay)
+		}
+	}
+	if c.DelayLoop == 0 {
+		c.DelayLoop = Duration(DefaultDelayLoop)
+	}
+	if c.Warmup == nil {
+		c.Warmup = ptr(c.DelayLoop)
+	}
+	if c.MiscTimeout == 0 {
+		c.MiscTimeout = c.ConnectTimeout
+	}
+	c.Rise, c.Fall = max(c.Rise, 1), max(c.Fall, 1)
+	if c.HTTPProtocol == "" {
+		c.HTTPProtocol = "1.0"
+	}
+	return &c
+}
+
+// mergeCheck overlays the fields o sets on base (same type).
+func mergeCheck(base, o Check) Check {
+	base.Pos = o.Pos
+	if o.ConnectIP != nil {
+		base.ConnectIP = o.ConnectIP
+	}
+	if o.ConnectPort != 0 {
+		base.ConnectPort = o.ConnectPort
+	}
+	if o.BindTo != nil {
+		base.BindTo = o.BindTo
+	}
+	if o.BindPort != 0 {
+		base.BindPort = o.BindPort
+	}
+	if o.FWMark != 0 {
+		base.FWMark = o.FWMark
+	}
+	if o.ConnectTimeout != 0 {
+		base.ConnectTimeout = o.ConnectTimeout
+	}
+	if o.Retry != nil {
+		base.Retry = o.Retry
+	}
+	if o.DelayBeforeRetry != 0 {
+		base.DelayBeforeRetry = o.DelayBeforeRetry
+	}
+	if o.DelayLoop != 0 {
+		base.DelayLoop = o.DelayLoop
+	}
+	if o.Warmup != nil {
+		base.Warmup = o.Warmup
+	}
+	if o.Rise != 0 {
+		base.Rise = o.Rise
+	}
+	if o.Fall != 0 {
+		base.Fall = o.Fall
+	}
+	if o.HTTPProtocol != "" {
+		base.HTTPProtocol = o.HTTPProtocol
+	}
+	if o.VirtualHost != "" {
+		base.VirtualHost = o.VirtualHost
+	}
+	base.EnableSNI = base.EnableSNI || o.EnableSNI
+	if len(o.URLs) > 0 {
+		base.URLs = o.URLs
+	}
+	if len(o.MiscPath) > 0 {
+		base.MiscPath = o.MiscPath
+	}
+	if o.MiscTimeout != 0 {
+		base.MiscTimeout = o.MiscTimeout
+	}
+	base.MiscDynamic = base.MiscDynamic || o.MiscDynamic
+	if o.User != "" {
+		base.User = o.User
+	}
+	if o.TrackFile != "" {
+		base.TrackFile = o.TrackFile
+	}
+	if o.Weight != 0 {
+		base.Weight = o.Weight
+	}
+	base.Reverse = base.Reverse || o.Reverse
+	base.Dynamic = base.Dynamic || o.Dynamic
+	return base
+}
+
+// CheckTarget is the address and port a check of rs in svc connects to:
+// the real server's address and port (the service's when it has none),
+// overridden by connect_ip and connect_port.
+func (c *Check) CheckTarget(rs *RealServer, svc ipvs.Service) netip.AddrPort {
+	a, p := rs.Address.Addr, svc.Port
+	if rs.Address.HasPort {
+		p = rs.Address.Port
+	}
+	if c.ConnectIP != nil {
+		a = c.ConnectIP.Addr
+	}
+	if c.ConnectPort != 0 {
+		p = c.ConnectPort
+	}
+	return netip.AddrPortFrom(a, p)
+}
+
+// needsPort reports whether the check type connects to a port.
+func (c *Check) needsPort() bool {
+	switch c.Type {
+	case "TCP", "HTTP_GET", "SSL_GET":
+		return true
+	}
+	return false
+}
+
+// String describes the check for logs.
+func (c *Check) String() string { return fmt.Sprintf("%s check", c.Type) }

@@ -1,0 +1,251 @@
+package lb
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/ipvs"
+)
+
+// This file holds the requests other goroutines make of the engine. Each
+// runs on the engine goroutine (see Engine.do), the way a control socket,
+// the VRRP side or a signal handler will reach it.
+
+// ReloadResult reports what a reload did.
+type ReloadResult struct {
+	// Generation counts accepted configurations; the first is 0.
+	Generation int
+	// Plan is what was sent to the kernel: only the changed objects.
+	Plan ipvs.Plan
+	// Result has each change's outcome.
+	Result ipvs.ApplyResult
+}
+
+// prepared is a reload computed but not yet committed.
+type prepared struct {
+	m       *model
+	keys    map[ipvs.ServiceKey]bool
+	plan    ipvs.Plan
+	current ipvs.Table
+	removed map[ipvs.ServiceKey]ipvs.Service
+	quorum  []*vsState // virtual servers whose quorum the reload flips
+	add     []healthcheck.Target
+	drop    []string
+}
+
+// prepare computes a reload of cfg without changing anything: the new
+// model with health carried over, and the plan against the kernel for the
+// services whose desired state changes.
+func (l *loop) prepare(cfg *conf.Config) (*prepared, error) {
+	p := &prepared{m: buildModel(cfg)}
+	p.m.carryOver(l.m, l.e.opts.Now(), cfg.Global.LVSDrainTimeout.D())
+	for _, v := range p.m.vss {
+		if l.m.byID[v.id] != nil && v.updateQuorum() {
+			p.quorum = append(p.quorum, v)
+		}
+	}
+	p.removed = maps.Clone(l.removed)
+	newSvcs := p.m.services()
+	for k, s := range l.m.services() {
+		if _, ok := newSvcs[k]; !ok {
+			p.removed[k] = s
+		}
+	}
+	// Only services whose desired state differs are read and compared:
+	// a one-server change on a 10,000-service table reads one service.
+	p.keys = changedKeys(l.m, p.m, l.roles)
+	for k := range p.removed {
+		p.keys[k] = true
+	}
+	var err error
+	p.plan, p.current, err = l.planFor(p.m, p.keys, p.removed)
+	if err != nil {
+		return nil, fmt.Errorf("lb: read kernel table: %w", err)
+	}
+	for id := range l.m.targets {
+		if p.m.targets[id] == nil {
+			p.drop = append(p.drop, id)
+		}
+	}
+	if p.add, err = l.e.newTargets(p.m, l.m); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Reload switches to cfg (validated by conf.Load): unchanged services keep
+// their health state and are not touched; changed ones are edited in
+// place; removed ones are deleted; a real server the reload removes is
+// drained (weight 0) and deleted when its active connections reach 0 or
+// global.lvs_drain_timeout passes. If the new configuration cannot be
+// prepared (a checker cannot be built, the kernel cannot be read) nothing
+// changes and the old configuration stays. If applying fails, the new
+// configuration stays in effect, the failures are returned and logged, and
+// the engine retries.
+func (e *Engine) Reload(ctx context.Context, cfg *conf.Config) (ReloadResult, error) {
+	var res ReloadResult
+	var rerr error
+	err := e.do(ctx, func(l *loop) {
+		p, err := l.prepare(cfg)
+		if err != nil {
+			rerr = err
+			l.e.log.Error("reload rejected; keeping the running configuration", "err", err)
+			return
+		}
+		for _, id := range p.drop {
+			l.health.Remove(id)
+		}
+		for _, t := range p.add {
+			if err := l.health.Add(t); err != nil {
+				l.e.log.Error("health check not started", "target", t.ID, "err", err)
+			}
+		}
+		l.m, l.removed = p.m, p.removed
+		l.generation++
+		for _, v := range p.quorum {
+			v.quorumUp = !v.quorumUp // report the transition prepare made
+			l.quorum(v)
+		}
+		l.e.log.Info("configuration reloaded", "generation", l.generation, "changed_services", len(p.keys),
+			"changes", len(p.plan.Changes), "checks_added", len(p.add), "checks_removed", len(p.drop))
+		res.Generation, res.Plan = l.generation, p.plan
+		res.Result, rerr = l.apply(p.plan, "reload")
+		l.forgetRemoved(p.current, res.Result)
+		l.syncGlobals()
+		if rerr != nil {
+			rerr = fmt.Errorf("lb: reload %d applied with failures (retrying): %w", l.generation, rerr)
+		}
+	})
+	if err != nil {
+		return res, err
+	}
+	return res, rerr
+}
+
+// Plan returns the changes Reload(cfg) would send to the kernel now,
+// without making them (for `lbd plan`).
+func (e *Engine) Plan(ctx context.Context, cfg *conf.Config) (ipvs.Plan, error) {
+	var plan ipvs.Plan
+	var perr error
+	err := e.do(ctx, func(l *loop) {
+		var p *prepared
+		if p, perr = l.prepare(cfg); perr == nil {
+			plan = p.plan
+		}
+	})
+	if err != nil {
+		return plan, err
+	}
+	return plan, perr
+}
+
+// SetVRRPState tells the engine whether a VRRP instance is MASTER. Virtual
+// servers bound to it (vrrp_instance) are installed only while it is, and
+// the sync daemon bound to it runs as master or backup accordingly.
+// Instances never reported count as not MASTER.
+func (e *Engine) SetVRRPState(ctx context.Context, instance string, master bool) error {
+	return e.do(ctx, func(l *loop) {
+		if l.roles[instance] == master {
+			return
+		}
+		l.roles[instance] = master
+		dirty := map[ipvs.ServiceKey]bool{}
+		for _, v := range l.m.vss {
+			if v.cfg.VRRPInstance == instance {
+				for _, s := range v.svcs {
+					dirty[s.Key()] = true
+				}
+			}
+		}
+		l.e.log.Info("VRRP role", "instance", instance, "master", master, "services", len(dirty))
+		if len(dirty) > 0 {
+			l.sync(dirty, "vrrp")
+		}
+		l.syncGlobals()
+	})
+}
+
+// Reconcile compares the whole managed table with the kernel now, repairs
+// any drift and returns what it sent.
+func (e *Engine) Reconcile(ctx context.Context) (ipvs.Plan, ipvs.ApplyResult, error) {
+	var plan ipvs.Plan
+	var res ipvs.ApplyResult
+	var rerr error
+	err := e.do(ctx, func(l *loop) { plan, res, rerr = l.reconcile("request") })
+	if err != nil {
+		return plan, res, err
+	}
+	return plan, res, rerr
+}
+
+// Status is a snapshot of the engine's state.
+type Status struct {
+	Generation    int
+	LastReconcile time.Time
+	// LastError is the last failure to read or change the kernel table,
+	// empty once a later attempt succeeded.
+	LastError    string
+	RetryPending bool
+	// Drifts counts reconciles that found the kernel table changed behind
+	// lbd's back.
+	Drifts         int
+	Masters        []string // VRRP instances reported MASTER
+	VirtualServers []VirtualServerStatus
+}
+
+// VirtualServerStatus is the state of one virtual server.
+type VirtualServerStatus struct {
+	Name, ID    string
+	Services    []ipvs.ServiceKey
+	Installed   bool // false while its vrrp_instance is not MASTER
+	QuorumUp    bool
+	SorryActive bool
+	// WeightSum is the live weight quorum compares with Quorum.
+	WeightSum, Quorum int
+	RealServers       []RealServerStatus
+}
+
+// RealServerStatus is the state of one real server.
+type RealServerStatus struct {
+	Address string
+	Up      bool
+	Checked bool
+	// Weight is the weight it has while up (dynamic or configured).
+	Weight        int
+	Draining      bool
+	DrainDeadline time.Time
+	Reason        string
+}
+
+// Status returns a snapshot of the engine's state.
+func (e *Engine) Status(ctx context.Context) (Status, error) {
+	var st Status
+	err := e.do(ctx, func(l *loop) {
+		st = Status{Generation: l.generation, LastReconcile: l.lastReconcile, RetryPending: l.retryPending, Drifts: l.drifts}
+		if l.lastErr != nil {
+			st.LastError = l.lastErr.Error()
+		}
+		for inst, m := range l.roles {
+			if m {
+				st.Masters = append(st.Masters, inst)
+			}
+		}
+		for _, v := range l.m.vss {
+			vs := VirtualServerStatus{Name: v.cfg.Name, ID: v.id, Installed: v.installed(l.roles), QuorumUp: v.quorumUp,
+				SorryActive: v.sorryActive(), WeightSum: v.weightSum(), Quorum: *v.cfg.Quorum}
+			for _, s := range v.svcs {
+				vs.Services = append(vs.Services, s.Key())
+			}
+			for _, r := range v.rss {
+				vs.RealServers = append(vs.RealServers, RealServerStatus{Address: r.key, Up: r.up, Checked: r.check != nil,
+					Weight: r.effWeight(), Draining: r.draining, DrainDeadline: r.drainDeadline, Reason: r.reason})
+			}
+			st.VirtualServers = append(st.VirtualServers, vs)
+		}
+	})
+	return st, err
+}

@@ -1,0 +1,124 @@
+package lb
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/lb/lbtest"
+)
+
+// benchConfig writes a configuration of n TCP services with 10 real
+// servers each and a TCP check, the real-server list in the shorthand form.
+func benchConfig(n int) string {
+	var b strings.Builder
+	b.Grow(n * 260)
+	b.WriteString("virtual_servers:\n")
+	for i := range n {
+		// 10.x addresses would not be TEST-NET; spread the VIPs over the
+		// three TEST-NET /24s and many ports instead.
+		vip := fmt.Sprintf("%s.%d", []string{"192.0.2", "198.51.100", "203.0.113"}[i%3], 1+(i/3)%250)
+		port := 1000 + i/750
+		fmt.Fprintf(&b, "  - address: %s:%d\n    check: {type: TCP, delay_loop: 10s}\n    real_servers: [", vip, port)
+		for j := range 10 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "198.51.100.%d:%d", 1+(i+j)%250, 8000+j)
+		}
+		b.WriteString("]\n")
+	}
+	return b.String()
+}
+
+// TestBenchEngineReload measures a reload of a 10,000-service x 10-server
+// configuration after one real server changed: parse + validate + plan +
+// apply, against the fake kernel, and counts the kernel changes, which must
+// be exactly the one changed object. Run with LBD_BENCH=1 (make
+// bench-engine); LBD_BENCH_SERVICES overrides the service count.
+func TestBenchEngineReload(t *testing.T) {
+	if os.Getenv("LBD_BENCH") != "1" {
+		t.Skip("set LBD_BENCH=1 to run the engine benchmark")
+	}
+	n := 10000
+	if s := os.Getenv("LBD_BENCH_SERVICES"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	text := benchConfig(n)
+	start := time.Now()
+	cfg, err := conf.Parse("bench.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coldParse := time.Since(start)
+
+	k := lbtest.NewFakeKernel()
+	h := newFakeHealth()
+	e, err := New(cfg, Options{Kernel: k, Health: h, HealthEvents: h.events, Scripts: &recScripts{}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	start = time.Now()
+	go func() { done <- e.Run(ctx) }()
+	if _, err := e.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	coldApply := time.Since(start)
+	if got := k.Messages(); got != n*11 {
+		t.Fatalf("cold start sent %d changes, want %d", got, n*11)
+	}
+
+	// Change the weight of one real server of one service in the middle.
+	target := fmt.Sprintf("198.51.100.%d:%d]", 1+(n/2+9)%250, 8009)
+	line := strings.Index(text, fmt.Sprintf("  - address: %s.%d:%d\n", []string{"192.0.2", "198.51.100", "203.0.113"}[(n/2)%3], 1+(n/2/3)%250, 1000+n/2/750))
+	if line < 0 {
+		t.Fatal("benchmark config: target service not found")
+	}
+	at := line + strings.Index(text[line:], target)
+	changed := text[:at] + "{address: " + strings.TrimSuffix(target, "]") + ", weight: 7}]" + text[at+len(target):]
+
+	k.ResetCounters()
+	start = time.Now()
+	newCfg, err := conf.Parse("bench.yaml", []byte(changed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := time.Since(start)
+	plan, err := e.Plan(ctx, newCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planOnly := time.Since(start) - parse
+	start = time.Now()
+	newCfg, err = conf.Parse("bench.yaml", []byte(changed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Reload(ctx, newCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := time.Since(start)
+	cancel()
+	<-done
+
+	changes := k.Messages()
+	fmt.Printf("engine_bench services=%d real_servers=%d cold_parse_ms=%d cold_apply_ms=%d parse_ms=%d plan_ms=%d\n",
+		n, n*10, coldParse.Milliseconds(), coldApply.Milliseconds(), parse.Milliseconds(), planOnly.Milliseconds())
+	fmt.Printf("engine_bench reload_ms=%d kernel_changes=%d\n", reload.Milliseconds(), changes)
+	if changes != 1 || len(plan.Changes) != 1 || res.Plan.String() != plan.String() ||
+		!strings.Contains(plan.String(), "-w 7") {
+		t.Errorf("one changed real server gave %d kernel changes, plan:\n%s", changes, res.Plan)
+	}
+	if reload > 200*time.Millisecond {
+		t.Logf("reload took %v, over the 200 ms target", reload)
+	}
+}

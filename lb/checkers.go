@@ -1,0 +1,83 @@
+package lb
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/healthcheck"
+)
+
+// CheckSpec is what a checker is built from: the effective check of one
+// real server and the address it probes.
+type CheckSpec struct {
+	Check *conf.Check
+	// Target is the address and port to probe (connect_ip/connect_port
+	// applied).
+	Target netip.AddrPort
+}
+
+// CheckerFactory builds the checker of a CheckSpec. Tests wrap the default
+// one, for example to probe from inside a network namespace.
+type CheckerFactory func(CheckSpec) (healthcheck.Checker, error)
+
+// NewCheckerFactory returns the standard factory; PING checks share
+// pinger.
+func NewCheckerFactory(pinger *healthcheck.Pinger) CheckerFactory {
+	return func(s CheckSpec) (healthcheck.Checker, error) {
+		c := s.Check
+		dest := healthcheck.Dest{Addr: s.Target, BindPort: c.BindPort, FWMark: c.FWMark}
+		if c.BindTo != nil {
+			dest.BindTo = c.BindTo.Addr
+		}
+		switch c.Type {
+		case "TCP":
+			return &healthcheck.TCPChecker{Dest: dest}, nil
+		case "HTTP_GET", "SSL_GET":
+			proto, err := healthcheck.ParseProtocol(c.HTTPProtocol)
+			if err != nil {
+				return nil, err
+			}
+			hc := &healthcheck.HTTPChecker{Dest: dest, Protocol: proto, VirtualHost: c.VirtualHost,
+				SSL: c.Type == "SSL_GET", EnableSNI: c.EnableSNI}
+			for _, u := range c.URLs {
+				url := healthcheck.URL{Path: u.Path, VirtualHost: u.VirtualHost}
+				for _, r := range u.StatusCode {
+					url.StatusCodes = append(url.StatusCodes, r.StatusRange)
+				}
+				if u.Digest != "" {
+					if url.Digest, err = healthcheck.ParseDigest(u.Digest); err != nil {
+						return nil, err
+					}
+				}
+				hc.URLs = append(hc.URLs, url)
+			}
+			return hc, nil
+		case "MISC":
+			return healthcheck.NewMiscChecker(healthcheck.MiscOptions{Args: c.MiscPath, Dynamic: c.MiscDynamic, User: c.User})
+		case "PING":
+			return &healthcheck.ICMPChecker{Pinger: pinger, Addr: s.Target.Addr()}, nil
+		case "FILE":
+			return &healthcheck.FileChecker{Path: c.TrackFile, Weight: c.Weight, Reverse: c.Reverse, Dynamic: c.Dynamic}, nil
+		}
+		return nil, fmt.Errorf("lb: unsupported check type %q", c.Type)
+	}
+}
+
+// checkOptions maps a check's keepalived options to the runner's.
+func checkOptions(c *conf.Check, alpha bool) healthcheck.Options {
+	timeout := c.ConnectTimeout.D()
+	if c.Type == "MISC" {
+		timeout = c.MiscTimeout.D()
+	}
+	return healthcheck.Options{
+		DelayLoop:        c.DelayLoop.D(),
+		Timeout:          timeout,
+		Retry:            *c.Retry,
+		DelayBeforeRetry: c.DelayBeforeRetry.D(),
+		Warmup:           c.Warmup.D(),
+		Rise:             c.Rise,
+		Fall:             c.Fall,
+		Alpha:            alpha,
+	}
+}

@@ -1,0 +1,373 @@
+package lb
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/ipvs"
+)
+
+// This file holds the engine's state model and the pure functions over it:
+// building it from a configuration, carrying health across a reload, and
+// computing the desired IPVS table. Nothing here does I/O, so table tests
+// drive it directly.
+
+// model is everything the engine knows: the configuration as IPVS objects,
+// health, quorum and drains. Only the engine goroutine touches it.
+type model struct {
+	cfg  *conf.Config
+	vss  []*vsState          // in configuration order
+	byID map[string]*vsState // by conf.VirtualServer.ID
+	// targets maps health-check target IDs to their real server.
+	targets map[string]*rsState
+}
+
+// vsState is one virtual server: its IPVS services and real servers.
+type vsState struct {
+	id   string
+	cfg  *conf.VirtualServer
+	svcs []ipvs.Service
+	rss  []*rsState // configured real servers, then draining ones
+
+	quorumUp bool
+}
+
+// rsState is one real server of a virtual server.
+type rsState struct {
+	vs  *vsState
+	key string // address:port in the first service: identity within vs
+	cfg *conf.RealServer
+	// check is the effective check, nil when unchecked; target its health
+	// target ID (it changes when the check does).
+	check  *conf.Check
+	target string
+
+	up     bool
+	weight int // dynamic weight from the check, or healthcheck.NoWeight
+	reason string
+
+	// draining is set for a real server a reload removed: it stays with
+	// weight 0 until its connections end or drainDeadline passes.
+	draining      bool
+	drainDeadline time.Time
+}
+
+// effWeight is the weight of an up real server.
+func (r *rsState) effWeight() int {
+	if r.weight >= 0 && r.weight != healthcheck.NoWeight {
+		return r.weight
+	}
+	return *r.cfg.Weight
+}
+
+// buildModel turns a validated configuration into a fresh model: real
+// servers start up, or down for alpha virtual servers with checks.
+func buildModel(cfg *conf.Config) *model {
+	n := 0
+	for i := range cfg.VirtualServers {
+		n += len(cfg.VirtualServers[i].RealServers)
+	}
+	m := &model{cfg: cfg, byID: make(map[string]*vsState, len(cfg.VirtualServers)), targets: make(map[string]*rsState, n)}
+	groups := cfg.GroupIndex()
+	for i := range cfg.VirtualServers {
+		vc := &cfg.VirtualServers[i]
+		v := &vsState{id: vc.ID(), cfg: vc, svcs: vc.Services(groups)}
+		if len(v.svcs) == 0 {
+			continue
+		}
+		vsCheckHash := ""
+		for j := range vc.RealServers {
+			rc := &vc.RealServers[j]
+			r := &rsState{vs: v, cfg: rc, key: vc.Destination(rc, v.svcs[0]).String(), weight: healthcheck.NoWeight, up: true}
+			r.check = vc.EffectiveCheck(rc)
+			if r.check != nil {
+				var h string
+				if rc.Check == nil {
+					if vsCheckHash == "" {
+						vsCheckHash = checkHash(r.check)
+					}
+					h = vsCheckHash
+				} else {
+					h = checkHash(r.check)
+				}
+				r.target = v.id + "|" + r.key + "|" + h
+				r.up = !vc.Alpha
+				if !r.up {
+					r.reason = "alpha: down until the first successful check"
+				}
+				m.targets[r.target] = r
+			}
+			v.rss = append(v.rss, r)
+		}
+		v.quorumUp = v.weightSum() >= *vc.Quorum // keepalived's initial state, without hysteresis
+		m.vss = append(m.vss, v)
+		m.byID[v.id] = v
+	}
+	return m
+}
+
+// checkHash fingerprints a check's settings, so a reload that changes them
+// replaces the health target while an unchanged one keeps its state.
+func checkHash(c *conf.Check) string {
+	cc := *c
+	cc.Pos = conf.Pos{}
+	for i := range cc.URLs {
+		if i == 0 {
+			cc.URLs = slices.Clone(cc.URLs)
+		}
+		cc.URLs[i].Pos = conf.Pos{}
+	}
+	b, _ := json.Marshal(cc)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
+}
+
+// carryOver moves runtime state from old into m (fresh from buildModel):
+// health of real servers whose check is unchanged, quorum state of
+// virtual servers that stay, and drains. Real servers old had and m lacks
+// start (or keep) draining, until deadline now+drain. old is not modified.
+func (m *model) carryOver(old *model, now time.Time, drain time.Duration) {
+	for _, v := range m.vss {
+		ov := old.byID[v.id]
+		if ov == nil {
+			continue
+		}
+		v.quorumUp = ov.quorumUp
+		oldRS := make(map[string]*rsState, len(ov.rss))
+		for _, r := range ov.rss {
+			oldRS[r.key] = r
+		}
+		have := make(map[string]bool, len(v.rss))
+		for _, r := range v.rss {
+			have[r.key] = true
+			o := oldRS[r.key]
+			if o == nil || o.target != r.target {
+				continue
+			}
+			r.up, r.weight, r.reason = o.up, o.weight, o.reason
+		}
+		for _, o := range ov.rss {
+			if have[o.key] {
+				continue
+			}
+			d := *o
+			d.vs = v
+			d.target = ""
+			if !d.draining {
+				d.draining, d.drainDeadline = true, now.Add(drain)
+				d.reason = "removed by reload: draining"
+			}
+			v.rss = append(v.rss, &d)
+		}
+	}
+}
+
+// weightSum is keepalived's weigh_live_realservers: the weights of the
+// live real servers, at least 1 when any is live (even with weight 0).
+func (v *vsState) weightSum() int {
+	sum, live := 0, 0
+	for _, r := range v.rss {
+		if r.up && !r.draining {
+			live++
+			sum += r.effWeight()
+		}
+	}
+	if sum == 0 && live > 0 {
+		return 1
+	}
+	return sum
+}
+
+// updateQuorum applies keepalived's update_quorum_state: quorum is gained
+// at quorum+hysteresis and lost below quorum-hysteresis (or with no live
+// weight at all). It returns whether the state changed.
+func (v *vsState) updateQuorum() bool {
+	sum, q, h := v.weightSum(), *v.cfg.Quorum, v.cfg.Hysteresis
+	switch {
+	case !v.quorumUp && sum >= q+h:
+		v.quorumUp = true
+		return true
+	case v.quorumUp && (sum == 0 || sum < q-h):
+		v.quorumUp = false
+		return true
+	}
+	return false
+}
+
+// sorryActive reports whether the sorry server replaces the real servers.
+func (v *vsState) sorryActive() bool { return !v.quorumUp && v.cfg.SorryServer != nil }
+
+// destinations computes the desired destinations of svc, one of v's
+// services, following keepalived:
+//   - a live real server has its (dynamic) weight; a failed one is absent,
+//     or weight 0 with inhibit_on_failure;
+//   - without quorum the sorry server is installed and the remaining real
+//     servers leave (inhibited ones stay at weight 0); with quorum the
+//     sorry server is absent, or weight 0 with sorry_server_inhibit;
+//   - a draining real server has weight 0.
+func (v *vsState) destinations(svc ipvs.Service) []ipvs.Destination {
+	out := make([]ipvs.Destination, 0, len(v.rss)+1)
+	// Virtual servers have few real servers: a linear search beats a map.
+	var index map[netip.AddrPort]int
+	if len(v.rss) > 32 {
+		index = make(map[netip.AddrPort]int, len(v.rss)+1)
+	}
+	find := func(d ipvs.Destination) (int, bool) {
+		if index != nil {
+			i, ok := index[netip.AddrPortFrom(d.Address, d.Port)]
+			return i, ok
+		}
+		for i, o := range out {
+			if o.Address == d.Address && o.Port == d.Port {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	put := func(d ipvs.Destination, weak bool) {
+		if i, ok := find(d); ok {
+			if !weak {
+				out[i] = d
+			}
+			return
+		}
+		if index != nil {
+			index[netip.AddrPortFrom(d.Address, d.Port)] = len(out)
+		}
+		out = append(out, d)
+	}
+	sorry := v.sorryActive()
+	for _, r := range v.rss {
+		if r.draining {
+			continue
+		}
+		d := v.cfg.Destination(r.cfg, svc)
+		inhibit := v.cfg.Inhibit(r.cfg)
+		switch {
+		case r.up && !sorry:
+			d.Weight = int32(r.effWeight())
+		case inhibit:
+			d.Weight = 0
+		default:
+			continue
+		}
+		put(d, false)
+	}
+	if d, ok := v.cfg.SorryDestination(svc); ok {
+		switch {
+		case sorry:
+			put(d, false)
+		case v.cfg.SorryServerInhibit:
+			d.Weight = 0
+			put(d, true)
+		}
+	}
+	for _, r := range v.rss {
+		if r.draining {
+			d := v.cfg.Destination(r.cfg, svc)
+			d.Weight = 0
+			put(d, true) // a configured server at the same place wins
+		}
+	}
+	return out
+}
+
+// roles says which VRRP instances are MASTER.
+type roles map[string]bool
+
+// installed reports whether v's services belong in the kernel now.
+func (v *vsState) installed(r roles) bool {
+	return v.cfg.VRRPInstance == "" || r[v.cfg.VRRPInstance]
+}
+
+// desired computes the IPVS table the kernel should hold. With only
+// non-nil it is restricted to those service keys.
+func (m *model) desired(r roles, only map[ipvs.ServiceKey]bool) ipvs.Table {
+	var t ipvs.Table
+	for _, v := range m.vss {
+		if !v.installed(r) {
+			continue
+		}
+		for _, svc := range v.svcs {
+			if only != nil && !only[svc.Key()] {
+				continue
+			}
+			e := ipvs.ServiceEntry{Service: svc}
+			dests := v.destinations(svc)
+			e.Destinations = make([]ipvs.DestinationEntry, len(dests))
+			for i, d := range dests {
+				e.Destinations[i].Destination = d
+			}
+			t.Services = append(t.Services, e)
+		}
+	}
+	return t
+}
+
+// services maps every configured service key to its service, installed or
+// not: the keys lbd manages.
+func (m *model) services() map[ipvs.ServiceKey]ipvs.Service {
+	out := make(map[ipvs.ServiceKey]ipvs.Service)
+	for _, v := range m.vss {
+		for _, s := range v.svcs {
+			out[s.Key()] = s
+		}
+	}
+	return out
+}
+
+// draining lists the draining real servers.
+func (m *model) draining() []*rsState {
+	var out []*rsState
+	for _, v := range m.vss {
+		for _, r := range v.rss {
+			if r.draining {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// removeDrained drops r from its virtual server.
+func (r *rsState) removeDrained() {
+	v := r.vs
+	v.rss = slices.DeleteFunc(v.rss, func(x *rsState) bool { return x == r })
+}
+
+// changedKeys returns the keys of the services whose desired state differs
+// between old and m: a reload reads and compares only those.
+func changedKeys(old, m *model, r roles) map[ipvs.ServiceKey]bool {
+	keys := map[ipvs.ServiceKey]bool{}
+	for _, v := range m.vss {
+		ov := old.byID[v.id]
+		if ov == nil {
+			for _, s := range v.svcs {
+				keys[s.Key()] = true
+			}
+			continue
+		}
+		oldSvcs := make(map[ipvs.ServiceKey]ipvs.Service, len(ov.svcs))
+		for _, s := range ov.svcs {
+			oldSvcs[s.Key()] = s
+		}
+		for _, s := range v.svcs {
+			os, ok := oldSvcs[s.Key()]
+			delete(oldSvcs, s.Key())
+			if !ok || os != s || ov.installed(r) != v.installed(r) ||
+				!slices.Equal(v.destinations(s), ov.destinations(os)) {
+				keys[s.Key()] = true
+			}
+		}
+		for k := range oldSvcs {
+			keys[k] = true
+		}
+	}
+	return keys
+}
