@@ -13,7 +13,7 @@ APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 
 
 export LBD_VM_DIR := $(abspath $(VMDIR))
 
-.PHONY: all build test unit bench bench-ipvs bench-healthcheck bench-engine demo install lint deps vm clean
+.PHONY: all build test unit bench bench-ipvs bench-healthcheck bench-engine bench-failover demo install lint deps vm clean
 
 all: build
 
@@ -44,7 +44,7 @@ test: vm
 unit:
 	$(GOTEST) ./...
 
-bench: bench-ipvs bench-healthcheck bench-engine
+bench: bench-ipvs bench-failover bench-healthcheck bench-engine
 
 # Benchmarks log in full to build/bench-*.log and print their figures.
 bench-ipvs: vm
@@ -58,6 +58,10 @@ bench-healthcheck: deps
 bench-engine: deps
 	@mkdir -p $(BUILD); LBD_BENCH=1 $(GOTEST) -run 'TestBenchEngine' -v ./lb/ > $(BUILD)/bench-engine.log 2>&1; \
 	rc=$$?; grep -E '^\s*(engine_bench|--- |ok|FAIL)' $(BUILD)/bench-engine.log; exit $$rc
+
+bench-failover: deps
+	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 LBD_BENCH=1 $(GOTEST) -run 'TestIntegrationBenchFailover$$$$' -v ./internal/daemon/ > $(BUILD)/bench-failover.log 2>&1; \
+	rc=$$?; grep -E '^\s*(failover_|--- |ok|FAIL)' $(BUILD)/bench-failover.log; exit $$rc
 
 # demo is the main job. Until the daemon exists it boots the VM lab and
 # shows real kernel IPVS forwarding NAT traffic between namespaces.

@@ -177,10 +177,13 @@ func (p Plan) String() string {
 // a plan between equal tables is empty. Services and destinations that
 // still exist are edited in place (SET_SERVICE, SET_DEST), which keeps
 // their connections and counters; only a changed identity means a delete
-// and an add. The order is what the kernel needs: destination deletes,
-// service deletes, service adds and edits, destination adds and edits, so
-// a destination is never added before its service. Within each group the
-// order follows the service key and destination address.
+// and an add. The order makes before it breaks: service adds and edits,
+// destination adds and edits, then destination deletes and service
+// deletes. So a destination is never added before its service, and a
+// service whose real servers are replaced (say by its sorry server) is
+// never left without one, even for the microseconds between two requests.
+// Within each group the order follows the service key and destination
+// address.
 //
 // Diff assumes desired passed Table.Validate; of duplicate entries the
 // last wins.
@@ -224,7 +227,7 @@ func Diff(desired, current Table) Plan {
 			}
 		}
 	}
-	changes := slices.Concat(delDests, delSvcs, setSvcs, setDests)
+	changes := slices.Concat(setSvcs, setDests, delDests, delSvcs)
 	return Plan{Changes: changes}
 }
 

@@ -49,11 +49,11 @@ func TestDiff(t *testing.T) {
 		current: table(svc{kernelWeb, []Destination{rs("16", 1), rs("15", 1)}}),
 		want:    "~ -e -t 192.0.2.10:80 -r 192.0.2.15:80 -m -w 3\n",
 	}, {
-		name:    "added and removed destinations: delete first",
-		desired: table(svc{web, []Destination{rs("15", 1), rs("17", 2)}}),
-		current: table(svc{web, []Destination{rs("15", 1), rs("16", 1)}}),
-		want: "- -d -t 192.0.2.10:80 -r 192.0.2.16:80\n" +
-			"+ -a -t 192.0.2.10:80 -r 192.0.2.17:80 -m -w 2\n",
+		name:    "added and removed destinations: add first",
+		desired: table(svc{web, []Destination{rs("17", 2)}}),
+		current: table(svc{web, []Destination{rs("16", 1)}}),
+		want: "+ -a -t 192.0.2.10:80 -r 192.0.2.17:80 -m -w 2\n" +
+			"- -d -t 192.0.2.10:80 -r 192.0.2.16:80\n",
 	}, {
 		name: "scheduler change edits the service in place",
 		desired: table(svc{Service{Protocol: TCP, Address: addr("192.0.2.10"), Port: 80, Scheduler: "sh", SchedFlags: SHFallback | SHPort},
@@ -104,11 +104,11 @@ func TestDiff(t *testing.T) {
 			svc{Service{Protocol: UDP, Address: addr("192.0.2.10"), Port: 54}, []Destination{rs("15", 1)}},
 			svc{web, []Destination{rs("15", 1), rs("16", 1)}},
 		),
-		want: "- -d -t 192.0.2.10:80 -r 192.0.2.16:80\n" +
-			"- -D -u 192.0.2.10:54\n" +
-			"+ -A -u 192.0.2.10:53 -s wlc -p 360 -M 255.255.255.0 -o\n" +
+		want: "+ -A -u 192.0.2.10:53 -s wlc -p 360 -M 255.255.255.0 -o\n" +
 			"~ -e -t 192.0.2.10:80 -r 192.0.2.15:80 -m -w 1 -x 100 -y 50\n" +
-			"+ -a -u 192.0.2.10:53 -r 192.0.2.15:80 -m -w 1\n",
+			"+ -a -u 192.0.2.10:53 -r 192.0.2.15:80 -m -w 1\n" +
+			"- -d -t 192.0.2.10:80 -r 192.0.2.16:80\n" +
+			"- -D -u 192.0.2.10:54\n",
 	}, {
 		name:    "persistence settings of a non-persistent service are ignored",
 		desired: table(svc{web, nil}),

@@ -266,9 +266,11 @@ func TestEngineReloadDrainsRemovedServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPlan := `- -d -t 192.0.2.10:80 -r 203.0.113.99:80
-+ -a -t 192.0.2.10:80 -r 198.51.100.2:80 -m -w 0
+	// Make before break: the real servers go in before the sorry server
+	// leaves, so the service is never empty.
+	wantPlan := `+ -a -t 192.0.2.10:80 -r 198.51.100.2:80 -m -w 0
 + -a -t 192.0.2.10:80 -r 198.51.100.3:80 -m -w 1
+- -d -t 192.0.2.10:80 -r 203.0.113.99:80
 `
 	if plan.String() != wantPlan {
 		t.Errorf("Plan:\n%s\nwant\n%s", plan, wantPlan)

@@ -222,7 +222,7 @@ func TestReloadPlans(t *testing.T) {
 		{"a changed check restarts the server's health (up)", strings.Replace(base, "{type: TCP}", "{type: TCP, connect_port: 81}", 1),
 			"+ -a -t 192.0.2.10:80 -r 198.51.100.2:80 -m -w 1\n", func(m *model) { m.vss[0].rss[1].up = false }},
 		{"address change is delete and add", strings.Replace(base, "192.0.2.11:80", "192.0.2.12:80", 1),
-			"- -D -t 192.0.2.11:80\n+ -A -t 192.0.2.12:80 -s wlc\n+ -a -t 192.0.2.12:80 -r 198.51.100.1:80 -m -w 1\n", nil},
+			"+ -A -t 192.0.2.12:80 -s wlc\n+ -a -t 192.0.2.12:80 -r 198.51.100.1:80 -m -w 1\n- -D -t 192.0.2.11:80\n", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

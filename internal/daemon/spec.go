@@ -1,0 +1,349 @@
+package daemon
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/vrrp"
+)
+
+// This file maps a conf.Config to the units the daemon runs. It reads no
+// host state: the one host-dependent value, an instance's primary address
+// when unicast_src_ip is not set, is looked up when the unit starts.
+
+// unitSpec is one unit: a sync group with its members, or one instance.
+type unitSpec struct {
+	// Key names the unit: "group NAME" or "instance NAME".
+	Key string
+	// Group is the sync group name; empty for a lone instance.
+	Group          string
+	TrackingWeight bool
+	GroupNotify    []string
+	Members        []memberSpec
+	// fingerprint is the unit's configuration without file positions;
+	// two specs with the same fingerprint run the same way.
+	fingerprint string
+}
+
+// memberSpec is one instance of a unit.
+type memberSpec struct {
+	Name      string
+	Interface string
+	// VRRP is the state machine configuration. VRRP.Primary is
+	// unicast_src_ip when set; otherwise it is invalid here and the unit
+	// takes the interface's first address of the family (IPv6: its
+	// link-local address) when it starts.
+	VRRP  vrrp.Config
+	IPv6  bool
+	Peers []netip.Addr
+	Auth  vrrp.AuthType
+	Pass  [8]byte
+	// VIPs are the advertised addresses, Excluded the others
+	// (virtual_ipaddresses_excluded); both are installed on Master.
+	VIPs     []vrrp.VIP
+	Excluded []vrrp.VIP
+	GARP     garp
+	// TrackInterfaces, Scripts and Files are the tracked objects, by the
+	// names of their vrrp.Track entries.
+	TrackInterfaces []trackedLink
+	Scripts         []scriptSpec
+	Files           []trackedFile
+	Notify          notifySpec
+}
+
+type trackedLink struct{ Track, Interface string }
+type trackedFile struct{ Track, Path string }
+
+// scriptSpec is a vrrp_script as one instance tracks it.
+type scriptSpec struct {
+	Track    string // name of the vrrp.Track
+	Name     string
+	Args     []string
+	Interval time.Duration
+	Timeout  time.Duration
+	Rise     int
+	Fall     int
+	InitFail bool
+	User     string
+}
+
+// notifySpec holds an instance's notify scripts (each may be empty).
+type notifySpec struct {
+	Master, Backup, Fault, Stop, Generic []string
+}
+
+// Names of tracked objects in vrrp.Config.Tracks: one namespace per kind,
+// so that an interface and a script of the same name do not collide.
+func trackInterfaceName(ifname string) string { return "interface " + ifname }
+func trackScriptName(name string) string      { return "script " + name }
+func trackFileName(path string) string        { return "file " + path }
+
+// units maps a validated configuration to its units, in file order: sync
+// groups first, then the instances outside any group.
+func units(cfg *conf.Config) ([]unitSpec, error) {
+	scripts := map[string]conf.VRRPScript{}
+	for _, s := range cfg.VRRPScripts {
+		scripts[s.Name] = s
+	}
+	instances := map[string]conf.VRRPInstance{}
+	for _, in := range cfg.VRRPInstances {
+		instances[in.Name] = in
+	}
+	var out []unitSpec
+	grouped := map[string]bool{}
+	for _, g := range cfg.VRRPSyncGroups {
+		u := unitSpec{Key: "group " + g.Name, Group: g.Name, TrackingWeight: g.TrackingWeight, GroupNotify: slices.Clone(g.Notify)}
+		for _, name := range g.Group {
+			in, ok := instances[name]
+			if !ok {
+				return nil, fmt.Errorf("sync group %q: no instance %q", g.Name, name)
+			}
+			grouped[name] = true
+			u.Members = append(u.Members, memberOf(in, scripts))
+		}
+		out = append(out, u)
+	}
+	for _, in := range cfg.VRRPInstances {
+		if !grouped[in.Name] {
+			out = append(out, unitSpec{Key: "instance " + in.Name, Members: []memberSpec{memberOf(in, scripts)}})
+		}
+	}
+	for i := range out {
+		fp, err := fingerprint(cfg, out[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i].fingerprint = fp
+	}
+	return out, nil
+}
+
+// memberOf maps one vrrp_instance (defaults already applied by conf).
+func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) memberSpec {
+	m := memberSpec{
+		Name:      in.Name,
+		Interface: in.Interface,
+		VRRP: vrrp.Config{
+			Name:           in.Name,
+			Version:        vrrp.Version(in.Version),
+			VRID:           uint8(in.VirtualRouterID),
+			Priority:       uint8(in.Priority),
+			AdvertInterval: in.AdvertInterval.D(),
+			NoPreempt:      in.NoPreempt,
+			PreemptDelay:   in.PreemptDelay.D(),
+			Accept:         in.Accept == nil || *in.Accept,
+		},
+		GARP: garp{
+			Delay:   offIfZero(in.GARPMasterDelay),
+			Repeat:  in.GARPMasterRepeat,
+			Refresh: offIfZero(in.GARPMasterRefresh),
+		},
+		Notify: notifySpec{
+			Master:  slices.Clone(in.NotifyMaster),
+			Backup:  slices.Clone(in.NotifyBackup),
+			Fault:   slices.Clone(in.NotifyFault),
+			Stop:    slices.Clone(in.NotifyStop),
+			Generic: slices.Clone(in.Notify),
+		},
+	}
+	if in.UnicastSrcIP != nil {
+		m.VRRP.Primary = in.UnicastSrcIP.Addr
+	}
+	for _, p := range in.UnicastPeers {
+		m.Peers = append(m.Peers, p.Addr)
+	}
+	if a := in.Authentication; a != nil && a.Type == "PASS" {
+		m.Auth = vrrp.AuthSimple
+		copy(m.Pass[:], a.Password)
+	}
+	for _, v := range in.VirtualIPAddresses {
+		m.VIPs = append(m.VIPs, vip(v, in.Interface))
+		m.VRRP.VIPs = append(m.VRRP.VIPs, v.Address.Addr())
+	}
+	if len(m.VIPs) > 0 {
+		m.IPv6 = m.VIPs[0].Addr().Is6()
+	}
+	for _, v := range in.VirtualIPAddressesExcluded {
+		m.Excluded = append(m.Excluded, vip(v, in.Interface))
+	}
+	for _, t := range in.TrackInterfaces {
+		name := trackInterfaceName(t.Name)
+		m.TrackInterfaces = append(m.TrackInterfaces, trackedLink{Track: name, Interface: t.Name})
+		m.VRRP.Tracks = append(m.VRRP.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackInterface, Weight: t.Weight})
+	}
+	for _, t := range in.TrackScripts {
+		s := scripts[t.Name]
+		w := s.Weight
+		if t.Weight != nil {
+			w = *t.Weight
+		}
+		name := trackScriptName(t.Name)
+		m.Scripts = append(m.Scripts, scriptSpec{
+			Track: name, Name: s.Name, Args: slices.Clone(s.Script),
+			Interval: s.Interval.D(), Timeout: s.Timeout.D(), Rise: s.Rise, Fall: s.Fall,
+			InitFail: s.InitFail, User: s.User,
+		})
+		m.VRRP.Tracks = append(m.VRRP.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackScript, Weight: w, InitFail: s.InitFail})
+	}
+	for _, t := range in.TrackFiles {
+		name := trackFileName(t.Path)
+		m.Files = append(m.Files, trackedFile{Track: name, Path: t.Path})
+		m.VRRP.Tracks = append(m.VRRP.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackFile, Weight: t.Weight})
+	}
+	return m
+}
+
+// offIfZero maps conf's "0 turns it off" to vrrp's negative duration.
+func offIfZero(d *conf.Duration) time.Duration {
+	if d == nil {
+		return 0 // vrrp's default
+	}
+	if *d == 0 {
+		return -1
+	}
+	return d.D()
+}
+
+func vip(v conf.VIP, dflt string) vrrp.VIP {
+	dev := v.Interface
+	if dev == "" {
+		dev = dflt
+	}
+	return vrrp.VIP{Prefix: v.Address.Prefix, Dev: dev, Label: v.Label}
+}
+
+// fingerprint is the configuration a unit runs with, file positions left
+// out: the members as written (after defaults), the vrrp_scripts they
+// track, and the sync group. Global settings that the daemon applies live
+// (notify_timeout, router_id) are not part of it.
+func fingerprint(cfg *conf.Config, u unitSpec) (string, error) {
+	var fp struct {
+		Group     *conf.SyncGroup
+		Instances []conf.VRRPInstance
+		Scripts   []conf.VRRPScript
+	}
+	for _, g := range cfg.VRRPSyncGroups {
+		if u.Group == g.Name {
+			fp.Group = &g
+		}
+	}
+	seen := map[string]bool{}
+	for _, m := range u.Members {
+		for _, in := range cfg.VRRPInstances {
+			if in.Name == m.Name {
+				fp.Instances = append(fp.Instances, in)
+			}
+		}
+		for _, s := range m.Scripts {
+			if seen[s.Name] {
+				continue
+			}
+			seen[s.Name] = true
+			for _, def := range cfg.VRRPScripts {
+				if def.Name == s.Name {
+					fp.Scripts = append(fp.Scripts, def)
+				}
+			}
+		}
+	}
+	b, err := json.Marshal(fp)
+	if err != nil {
+		return "", fmt.Errorf("fingerprint of %s: %w", u.Key, err)
+	}
+	var tree any
+	if err := json.Unmarshal(b, &tree); err != nil {
+		return "", fmt.Errorf("fingerprint of %s: %w", u.Key, err)
+	}
+	b, err = json.Marshal(dropPos(tree)) // map keys come out sorted
+	if err != nil {
+		return "", fmt.Errorf("fingerprint of %s: %w", u.Key, err)
+	}
+	return string(b), nil
+}
+
+// dropPos removes every "Pos" key: a configuration that only moved in the
+// file is the same configuration.
+func dropPos(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		delete(v, "Pos")
+		for k, x := range v {
+			v[k] = dropPos(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = dropPos(x)
+		}
+	}
+	return v
+}
+
+// plan is what a reload does to the running units, by key.
+type plan struct {
+	Keep    []string // unchanged: left running, untouched
+	Restart []string // changed: stopped, then started with the new config
+	Start   []string // new
+	Stop    []string // gone
+}
+
+// diff compares the running units with the new configuration's.
+func diff(old, new []unitSpec) plan {
+	var p plan
+	prev := map[string]unitSpec{}
+	for _, u := range old {
+		prev[u.Key] = u
+	}
+	next := map[string]bool{}
+	for _, u := range new {
+		next[u.Key] = true
+		o, ok := prev[u.Key]
+		switch {
+		case !ok:
+			p.Start = append(p.Start, u.Key)
+		case o.fingerprint == u.fingerprint:
+			p.Keep = append(p.Keep, u.Key)
+		default:
+			p.Restart = append(p.Restart, u.Key)
+		}
+	}
+	for _, u := range old {
+		if !next[u.Key] {
+			p.Stop = append(p.Stop, u.Key)
+		}
+	}
+	return p
+}
+
+// garp is when a Master announces its addresses (keepalived
+// garp_master_delay, _repeat, _refresh). A zero duration means vrrp's
+// default, a negative one turns that part off.
+type garp struct {
+	Delay   time.Duration
+	Repeat  int
+	Refresh time.Duration
+}
+
+func (g garp) delay() time.Duration   { return orDefault(g.Delay, vrrp.DefaultGARPDelay) }
+func (g garp) refresh() time.Duration { return orDefault(g.Refresh, vrrp.DefaultGARPRefresh) }
+func (g garp) refreshRepeat() int     { return vrrp.DefaultGARPRefreshRepeat }
+
+func (g garp) repeat() int {
+	if g.Repeat <= 0 {
+		return vrrp.DefaultGARPRepeat
+	}
+	return g.Repeat
+}
+
+func orDefault(d, dflt time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return dflt
+	case d < 0:
+		return 0
+	}
+	return d
+}
