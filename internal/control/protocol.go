@@ -22,12 +22,13 @@ const DefaultPath = "/run/lbd/control.sock"
 // Method names used by ipvsctl's daemon subcommands. Their params and
 // results are defined by the daemon.
 const (
-	MethodStatus  = "status"
-	MethodReload  = "reload"
-	MethodDrain   = "drain"
-	MethodEnable  = "enable"
-	MethodPlan    = "plan"
-	MethodRuntime = "runtime"
+	MethodStatus   = "status"
+	MethodReload   = "reload"
+	MethodDrain    = "drain"
+	MethodEnable   = "enable"
+	MethodPlan     = "plan"
+	MethodRuntime  = "runtime"
+	MethodHandover = "handover"
 )
 
 // Error codes; see the package documentation for their meaning.
