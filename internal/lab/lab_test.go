@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -124,6 +126,39 @@ func TestIntegrationVMIPVS(t *testing.T) {
 			}
 		}
 		t.Errorf("ipvsadm --stats does not count 3 connections to the real server:\n%s", out)
+	})
+	t.Run("keepalived programs IPVS in the VM", func(t *testing.T) {
+		// Debian's keepalived is in the guest as the reference the
+		// migration and HA tests compare with.
+		dir := t.TempDir()
+		conf := dir + "/keepalived.conf"
+		err := os.WriteFile(conf, []byte(`virtual_server 198.51.100.20 80 {
+    delay_loop 60
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    real_server 192.0.2.15 8080 {
+        weight 4
+    }
+}
+`), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := lb.Start("keepalived", "-n", "--check", "-f", conf,
+			"-p", dir+"/keepalived.pid", "-c", dir+"/checkers.pid")
+		want := "-a -t 198.51.100.20:80 -r 192.0.2.15:8080 -m -w 4"
+		var out string
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if out = lb.MustRun("ipvsadm", "-S", "-n"); strings.Contains(out, want) {
+				break
+			}
+		}
+		if !strings.Contains(out, want) {
+			t.Errorf("keepalived did not program %q:\n%s", want, out)
+		}
+		p.Signal(syscall.SIGTERM)
+		p.Wait(10 * time.Second)
 	})
 	t.Run("no IPVS in other namespaces", func(t *testing.T) {
 		if out := client.MustRun("ipvsadm", "-L", "-n"); strings.Contains(out, "198.51.100.10") {

@@ -77,23 +77,22 @@ func RunInVM(t *testing.T, opts VMOptions) bool {
 	return false
 }
 
-// vmAssets returns the directory holding vmlinuz and base.cpio, building it
-// with vmassets.sh (from Debian packages) the first time. A file lock keeps
-// test binaries of several packages, run in parallel, from building it twice.
+// vmAssets returns the directory holding vmlinuz and base.cpio, running
+// vmassets.sh (which builds them from Debian packages, and does nothing
+// when they are current) first. A file lock keeps test binaries of several
+// packages, run in parallel, from building them twice.
 func vmAssets() (string, error) {
 	dir := os.Getenv(VMDirEnv)
 	root, rootErr := moduleRoot()
-	if dir == "" {
-		if rootErr != nil {
-			return "", rootErr
-		}
-		dir = filepath.Join(root, "build", "vm")
-	}
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
-		return dir, nil
-	}
 	if rootErr != nil {
+		// Outside the source tree only a ready-made directory will do.
+		if _, err := os.Stat(filepath.Join(dir, ".complete")); dir != "" && err == nil {
+			return dir, nil
+		}
 		return "", rootErr
+	}
+	if dir == "" {
+		dir = filepath.Join(root, "build", "vm")
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", err

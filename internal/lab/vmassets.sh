@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the lab VM's kernel and base initramfs from Debian packages into $1
-# (default build/vm). Idempotent: a complete directory is left alone.
+# (default build/vm). Idempotent: a directory built by this same script is
+# left alone (the stamp holds the script's hash, so editing it rebuilds).
 #
 # The base initramfs holds busybox, the kernel modules the lab needs (with their
 # dependencies, in load order), Debian's ipvsadm with its shared libraries, and
@@ -10,13 +11,15 @@ set -euo pipefail
 
 out=${1:-build/vm}
 stamp="$out/.complete"
-[ -f "$stamp" ] && exit 0
+version=$(sha256sum "$0" | cut -d' ' -f1)
+[ "$(cat "$stamp" 2>/dev/null)" = "$version" ] && exit 0
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "vmassets: $1 is missing: apt-get install $2" >&2; exit 1; }; }
 need busybox busybox-static
 need cpio cpio
 need modinfo kmod
 need ipvsadm ipvsadm
+need keepalived keepalived
 need apt-get apt
 need dpkg-deb dpkg
 
@@ -68,12 +71,17 @@ done
 for m in "${order[@]}"; do cp "${path[$m]}" "$root/lib/modules/$m.ko"; done
 printf '%s\n' "${order[@]}" > "$root/lib/modules/order"
 
-# ipvsadm and the libraries it links against, at the same paths as on the host.
-cp "$(command -v ipvsadm)" "$root/sbin/ipvsadm"
-for lib in $(ldd "$(command -v ipvsadm)" | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
-  mkdir -p "$root$(dirname "$lib")"
-  cp -L "$lib" "$root$lib"
+# Debian's ipvsadm and keepalived (the references the tests compare with)
+# and the libraries they link against, at the same paths as on the host.
+for bin in ipvsadm keepalived; do
+  path=$(command -v "$bin")
+  cp "$path" "$root/sbin/$bin"
+  for lib in $(ldd "$path" | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
 done
+mkdir -p "$root/etc/keepalived"
 
 cat > "$root/init" <<'INIT'
 #!/bin/busybox sh
@@ -101,5 +109,5 @@ chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$out/base.cpio"
 cp "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz"
 echo "$kver" > "$out/kernel-version"
-touch "$stamp"
+echo "$version" > "$stamp"
 echo "vmassets: kernel $kver, ${#order[@]} modules, in $out"
