@@ -158,6 +158,21 @@ func (n *Node) AddAddr(ifname, cidr string) {
 	}
 }
 
+// HasAddr reports whether the node has addr on any interface.
+func (n *Node) HasAddr(addr netip.Addr) bool {
+	n.lab.tb.Helper()
+	addrs, err := n.nl.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		n.lab.tb.Fatalf("lab: %s: list addresses: %v", n.Name, err)
+	}
+	for _, a := range addrs {
+		if got, ok := netip.AddrFromSlice(a.IP); ok && got.Unmap() == addr {
+			return true
+		}
+	}
+	return false
+}
+
 // SetLink sets ifname up or down (for failover tests).
 func (n *Node) SetLink(ifname string, up bool) {
 	n.lab.tb.Helper()
@@ -284,10 +299,17 @@ type Process struct {
 // collected in Process.Out and logged if the test fails.
 func (n *Node) Start(name string, args ...string) *Process {
 	n.lab.tb.Helper()
-	p := &Process{Cmd: exec.Command(name, args...), Out: &SyncBuffer{}, done: make(chan struct{})}
+	return n.StartCmd(exec.Command(name, args...))
+}
+
+// StartCmd is Start for a prepared command (say with its own environment);
+// its stdout and stderr are replaced by Process.Out.
+func (n *Node) StartCmd(cmd *exec.Cmd) *Process {
+	n.lab.tb.Helper()
+	p := &Process{Cmd: cmd, Out: &SyncBuffer{}, done: make(chan struct{})}
 	p.Cmd.Stdout, p.Cmd.Stderr = p.Out, p.Out
 	if err := startInNetns(n.ns, p.Cmd); err != nil {
-		n.lab.tb.Fatalf("lab: %s: start %s: %v", n.Name, name, err)
+		n.lab.tb.Fatalf("lab: %s: start %s: %v", n.Name, cmd.Path, err)
 	}
 	go func() { p.err = p.Cmd.Wait(); close(p.done) }()
 	n.lab.mu.Lock()

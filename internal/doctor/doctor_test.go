@@ -1,0 +1,135 @@
+package doctor
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/lbd-project/lbd/conf"
+)
+
+// fakeHost is a machine made of a map of files and a rule set.
+type fakeHost struct {
+	files map[string]string
+	rules string
+}
+
+func (h fakeHost) ReadFile(path string) ([]byte, error) {
+	if v, ok := h.files[path]; ok {
+		return []byte(v), nil
+	}
+	return nil, fs.ErrNotExist
+}
+
+func (h fakeHost) Ruleset() (string, error) {
+	if h.rules == "" {
+		return "", errors.New("nft not found")
+	}
+	return h.rules, nil
+}
+
+const cfgText = `vrrp_instances:
+  - name: VI_1
+    interface: eth0
+    virtual_router_id: 51
+    virtual_ipaddresses: [198.51.100.10]
+virtual_servers:
+  - address: 198.51.100.10:80
+    scheduler: rr
+    persistence: true
+    real_servers:
+      - address: 192.0.2.15:8080
+  - address: 198.51.100.10:443
+    forwarding: DR
+    real_servers:
+      - address: 192.0.2.16:443
+`
+
+func healthyHost() fakeHost {
+	return fakeHost{files: map[string]string{
+		"/proc/net/ip_vs":                                 "IP Virtual Server version 1.2.1 (size=4096)\n",
+		"/sys/module/ip_vs_rr/refcnt":                     "0\n",
+		"/sys/module/ip_vs_wlc/refcnt":                    "0\n",
+		"/proc/sys/net/ipv4/ip_forward":                   "1\n",
+		"/proc/sys/net/ipv4/vs/expire_nodest_conn":        "1\n",
+		"/proc/sys/net/ipv4/vs/expire_quiescent_template": "1\n",
+		"/proc/sys/net/ipv4/vs/conntrack":                 "1\n",
+		"/proc/sys/net/ipv4/conf/all/rp_filter":           "2\n",
+		"/proc/sys/net/ipv4/conf/eth0/rp_filter":          "0\n",
+	}, rules: "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tip protocol vrrp accept\n\t}\n}\n"}
+}
+
+func parse(t *testing.T) *conf.Config {
+	t.Helper()
+	c, err := conf.Parse("lbd.yaml", []byte(cfgText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func byCheck(fs []Finding) map[string]Finding {
+	m := map[string]Finding{}
+	for _, f := range fs {
+		m[f.Check] = f
+	}
+	return m
+}
+
+func TestHealthyHost(t *testing.T) {
+	fs := Check(parse(t), healthyHost())
+	for _, f := range fs {
+		if f.Status > Info {
+			t.Errorf("unexpected %s finding %s: %s", f.Status, f.Check, f.Detail)
+		}
+	}
+	if f := byCheck(fs)["DR/TUN real servers"]; f.Status != Info || !strings.Contains(f.Fix, "arp_ignore=1") {
+		t.Errorf("DR reminder missing: %+v", f)
+	}
+}
+
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name   string
+		break_ func(h *fakeHost)
+		check  string
+		status Status
+		fix    string
+	}{
+		{"no IPVS", func(h *fakeHost) { delete(h.files, "/proc/net/ip_vs") }, "IPVS kernel module", Fail, "modprobe ip_vs"},
+		{"scheduler not loaded", func(h *fakeHost) { delete(h.files, "/sys/module/ip_vs_rr/refcnt") }, "IPVS schedulers", Info, "modprobe ip_vs_rr"},
+		{"forwarding off", func(h *fakeHost) { h.files["/proc/sys/net/ipv4/ip_forward"] = "0\n" }, "net.ipv4.ip_forward", Fail, "ip_forward=1"},
+		{"nodest", func(h *fakeHost) { h.files["/proc/sys/net/ipv4/vs/expire_nodest_conn"] = "0" }, "vs.expire_nodest_conn", Warn, "expire_nodest_conn=1"},
+		{"quiescent", func(h *fakeHost) { h.files["/proc/sys/net/ipv4/vs/expire_quiescent_template"] = "0" }, "vs.expire_quiescent_template", Warn, "=1"},
+		{"strict rp_filter", func(h *fakeHost) { h.files["/proc/sys/net/ipv4/conf/all/rp_filter"] = "1" }, "rp_filter eth0", Warn, "rp_filter=2"},
+		{"missing interface", func(h *fakeHost) { delete(h.files, "/proc/sys/net/ipv4/conf/eth0/rp_filter") }, "interface eth0", Fail, "interface name"},
+		{"firewall drops VRRP", func(h *fakeHost) {
+			h.rules = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\ttcp dport 22 accept\n\t}\n}\n"
+		}, "firewall", Fail, "protocol vrrp accept"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := healthyHost()
+			files := map[string]string{}
+			for k, v := range h.files {
+				files[k] = v
+			}
+			h.files = files
+			tc.break_(&h)
+			f, ok := byCheck(Check(parse(t), h))[tc.check]
+			if !ok || f.Status != tc.status || !strings.Contains(f.Fix, tc.fix) {
+				t.Errorf("finding %q = %+v (present %v), want status %s with fix containing %q", tc.check, f, ok, tc.status, tc.fix)
+			}
+		})
+	}
+}
+
+func TestPrintWorst(t *testing.T) {
+	var b bytes.Buffer
+	worst := Print(&b, []Finding{{Check: "a", Status: OK, Detail: "fine"}, {Check: "b", Status: Warn, Detail: "hm", Fix: "do x"}})
+	if worst != Warn || !strings.Contains(b.String(), "fix: do x") || !strings.Contains(b.String(), "warn  b") {
+		t.Errorf("Print = %v:\n%s", worst, b.String())
+	}
+}
