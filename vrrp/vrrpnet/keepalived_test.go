@@ -30,6 +30,7 @@ func TestIntegrationKeepalivedInterop(t *testing.T) {
 		{name: "v3-multicast", version: vrrp.Version3, interval: 100 * time.Millisecond},
 		{name: "v3-unicast", version: vrrp.Version3, interval: 100 * time.Millisecond, unicast: true},
 		{name: "v3-ipv6-multicast", version: vrrp.Version3, interval: 100 * time.Millisecond, ipv6: true},
+		{name: "v3-ipv6-unicast", version: vrrp.Version3, interval: 100 * time.Millisecond, unicast: true, ipv6: true},
 	}
 	for _, v := range variants {
 		for _, lbdMaster := range []bool{true, false} {
@@ -59,8 +60,15 @@ func TestIntegrationKeepalivedInterop(t *testing.T) {
 					lo.primary = netip.MustParseAddr("192.0.2.1")
 				}
 				if v.unicast {
-					lo.peers = []netip.Addr{netip.MustParseAddr("192.0.2.2")}
-					ko.src, ko.peers = "192.0.2.2", []string{"192.0.2.1"}
+					// Global addresses on both sides (keepalived
+					// unicast_src_ip), not link-local ones.
+					self, peer := "192.0.2.1", "192.0.2.2"
+					if v.ipv6 {
+						self, peer = "2001:db8::1", "2001:db8::2"
+					}
+					lo.primary = netip.MustParseAddr(self)
+					lo.peers = []netip.Addr{netip.MustParseAddr(peer)}
+					ko.src, ko.peers = peer, []string{self}
 				}
 				ka := startKeepalived(t, nk, ko)
 				lb := startLBD(t, nl, lo)
