@@ -1,8 +1,11 @@
 // Command ipvsctl is an ipvsadm-compatible administration tool for the
 // kernel's IP Virtual Server: the same options, messages, exit codes and
-// byte-identical listings as ipvsadm 1.31, plus --json for listings and
-// "ipvsctl diff FILE" to preview what "ipvsctl -R < FILE" would change.
-// See package internal/ipvsadm for the details.
+// byte-identical listings as ipvsadm 1.31, plus --json for listings,
+// "ipvsctl diff FILE" to preview what "ipvsctl -R < FILE" would change,
+// and the subcommands that drive the lbd daemon (status, reload, plan,
+// drain, enable, handover; "ipvsctl help" lists them). When lbd runs,
+// -a, -e and -d on a service it manages go to lbd. See packages
+// internal/ipvsctl and internal/ipvsadm for the details.
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/lbd-project/lbd/internal/ipvsadm"
+	lbdctl "github.com/lbd-project/lbd/internal/ipvsctl"
 )
 
 func main() {
@@ -24,5 +28,5 @@ func main() {
 
 // run is ipvsctl with its world passed in; it returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return ipvsadm.Run(ctx, ipvsadm.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}, args)
+	return lbdctl.Run(ctx, lbdctl.Env{Env: ipvsadm.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}}, args)
 }

@@ -121,8 +121,13 @@ type EnableParams struct {
 // HandoverParams asks the MASTER instances (Instance, or all when empty)
 // to hand over to a backup without loss: the backup takes the addresses
 // before this node releases them.
+//
+// The instances then stay BACKUP (their priority lowered by 253) until
+// the next reload or a request with Restore, which gives them their
+// priority back (and lets them preempt again).
 type HandoverParams struct {
 	Instance string `json:"instance,omitempty"`
+	Restore  bool   `json:"restore,omitempty"`
 }
 
 // HandoverResult lists the instances that handed over.

@@ -14,7 +14,11 @@
 // Beyond ipvsadm it offers --json for every listing and the "diff"
 // subcommand, and it restores (-R) by simulating the command stream on a
 // copy of the kernel table, then applying only the difference in one
-// pipelined batch (ipvs.Diff and ipvs.Client.Apply).
+// pipelined batch (ipvs.Diff and ipvs.Client.Apply). Env.RealServer lets
+// package internal/ipvsctl take -a, -e and -d commands before they reach
+// the kernel (to hand them to lbd), and ParseRealServer reads ipvsadm's
+// service and real-server options for its drain and enable; without
+// them the package is ipvsadm alone.
 //
 // Exit codes are ipvsadm's: 0 on success, 2 for usage and validation errors,
 // 255 for option parsing errors and for failed kernel operations, 1 when a

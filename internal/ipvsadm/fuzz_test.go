@@ -48,3 +48,25 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseRealServer does the same for the service and real-server
+// options of ipvsctl's drain and enable.
+func FuzzParseRealServer(f *testing.F) {
+	for _, s := range []string{
+		"-t 192.0.2.10:80 -r 192.0.2.15",
+		"-f 1 -6 -r [2001:db8::1]:0",
+		"--sctp-service [2001:db8::10]:5060 -r 2001:db8::2",
+		"-u vip1:http -r 198.51.100.7:53",
+		"-t 192.0.2.10:80 -r 192.0.2.15 -w 3",
+		"-r 203.0.113.1 -t 80",
+		"-6 -f 0x10 -r 2001:db8::1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		_, _, err := ParseRealServer(fakeNames{}, "drain", strings.Fields(line))
+		if err != nil && err.Error() == "" {
+			t.Fatalf("%q: empty error", line)
+		}
+	})
+}

@@ -216,6 +216,9 @@ type command struct {
 	dest    rawDest
 	timeout [3]int64
 	daemon  rawDaemon
+	// rsPort is the real server's port as given with -r (the service's
+	// when -r names none), before -g and -i replace it with the service's.
+	rsPort uint16
 }
 
 // exitError ends the program with code after writing msg (with a newline)
@@ -541,6 +544,7 @@ func (ps *parser) parseOptions(argv []string, ce *command) *exitError {
 			if parse == serviceAddr {
 				ce.dest.port = ce.svc.port
 			}
+			ce.rsPort = ce.dest.port
 		case 'i', 'g', 'm':
 			if err = setOption(&ce.options, optForward); err != nil {
 				return err
@@ -745,25 +749,30 @@ func (ps *parser) parseOptions(argv []string, ce *command) *exitError {
 
 // genericOptCheck is generic_opt_check.
 func genericOptCheck(cmd int, options uint64) *exitError {
-	row := commandsVOptions[cmd-1]
+	return optCheck(commandsVOptions[cmd-1], cmdNames[cmd-1], options)
+}
+
+// optCheck checks options against a row of commandsVOptions; name is the
+// command in messages.
+func optCheck(row, name string, options uint64) *exitError {
 	last, count := 0, 0
 	for j := 0; j < numOpts; j++ {
 		if options&(1<<j) == 0 {
 			if row[j] == '+' {
-				return fail(2, "You need to supply the '%s' option for the '%s' command", optNames[j], cmdNames[cmd-1])
+				return fail(2, "You need to supply the '%s' option for the '%s' command", optNames[j], name)
 			}
 			continue
 		}
 		switch row[j] {
 		case 'x':
-			return fail(2, "Illegal '%s' option with the '%s' command", optNames[j], cmdNames[cmd-1])
+			return fail(2, "Illegal '%s' option with the '%s' command", optNames[j], name)
 		case '1':
 			count++
 			if count == 1 {
 				last = j
 				continue
 			}
-			return fail(2, "The option '%s' conflicts with the '%s' option in the '%s' command", optNames[j], optNames[last], cmdNames[cmd-1])
+			return fail(2, "The option '%s' conflicts with the '%s' option in the '%s' command", optNames[j], optNames[last], name)
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,6 +50,10 @@ type Env struct {
 	Names Resolver
 	// ConnFile is the connection table; "" means ConnFile.
 	ConnFile string
+	// RealServer, if set, is offered every -a, -e and -d command given on
+	// the command line (not those of -R) before the kernel is opened;
+	// ipvsctl uses it to send changes to managed services to lbd.
+	RealServer RealServerFunc
 }
 
 // OpenKernel opens IPVS like ipvsadm: if the kernel has no IPVS family it
@@ -220,6 +225,15 @@ func (r *runner) runParsed(ce *command, argv []string, readingStdin bool) (int, 
 		return 0, r.listAll(ce.format | fmtRule)
 	}
 
+	if r.env.RealServer != nil && !readingStdin && (ce.cmd == cmdAddDest || ce.cmd == cmdEditDest || ce.cmd == cmdDelDest) {
+		if handled, err := r.offerRealServer(ce); handled {
+			if err != nil {
+				r.stderr(strings.TrimRight(err.Error(), "\n") + "\n")
+				return -1, nil
+			}
+			return 0, nil
+		}
+	}
 	k, e := r.kernel()
 	if e != nil {
 		return 0, e

@@ -1,0 +1,368 @@
+package ipvsctl
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/internal/ipvsadm"
+	"github.com/lbd-project/lbd/ipvs"
+)
+
+// subcommands are the first arguments that select a daemon subcommand.
+var subcommands map[string]func(c *cli, args []string) int
+
+func init() {
+	subcommands = map[string]func(c *cli, args []string) int{
+		"status":   (*cli).status,
+		"reload":   (*cli).reload,
+		"plan":     (*cli).plan,
+		"drain":    (*cli).drain,
+		"enable":   (*cli).enable,
+		"handover": (*cli).handover,
+		"help":     (*cli).help,
+	}
+}
+
+// helpText lists the subcommands; %[1]s is the program, %[2]s the socket.
+const helpText = `Usage: %[1]s [--socket PATH] COMMAND [ARGS]
+Commands for the lbd daemon, over its control socket (%[2]s):
+  status [--json]          managed services and real servers (health, weights,
+                           drain state, connections), VRRP instances, reloads
+  reload [--json]          reload lbd's configuration file; print the changes
+  plan [FILE] [--json]     print what a reload (from FILE) would change
+  drain SERVICE -r SERVER[:PORT] [--timeout DURATION] [--json]
+                           set weight 0, remove the real server once its
+                           connections end (or DURATION passes); it stays
+                           out until "enable"
+  enable SERVICE -r SERVER[:PORT] [--json]
+                           undo a drain
+  handover [INSTANCE] [--json]
+                           hand the MASTER instances (or INSTANCE) over to a
+                           backup without losing packets; they stay BACKUP
+                           until the next reload or "handover --restore"
+  handover --restore [INSTANCE] [--json]
+                           give the instances their priority back
+Other commands:
+  diff FILE                what "%[1]s -R < FILE" would change in the kernel
+  help                     this text
+SERVICE is -t|-u|--sctp-service ADDRESS[:PORT] or -f FWMARK [-6], as in ipvsadm.
+
+All ipvsadm commands work as in ipvsadm (see "%[1]s -h"). When lbd runs,
+-a, -e and -d on a service lbd manages go to lbd, which health-checks the
+real server and keeps it across reloads; add --kernel to change the kernel
+directly instead.
+Options:
+  --socket PATH            lbd's control socket (default %[3]s)
+  --json                   print the daemon's answer as JSON
+  --kernel                 -a/-e/-d change the kernel directly, as ipvsadm
+`
+
+func (c *cli) help(args []string) int {
+	if len(args) > 0 {
+		return c.usage("help")
+	}
+	c.stdout(helpText, c.program, c.env.Socket, control.DefaultPath)
+	return 0
+}
+
+// flags are a subcommand's own options, taken out of its arguments.
+type flags struct {
+	json       bool
+	restore    bool
+	timeout    time.Duration
+	hasTimeout bool
+	rest       []string
+}
+
+// parseFlags takes --json, and those of --timeout DURATION and --restore
+// that are in allowed, out of args; before a "--".
+func parseFlags(args []string, allowed ...string) (flags, error) {
+	var f flags
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, _ := strings.Cut(a, "=")
+		if (name == "--timeout" || name == "--restore") && !slices.Contains(allowed, name) {
+			return f, fmt.Errorf("unknown option %s", name)
+		}
+		switch {
+		case a == "--":
+			f.rest = append(f.rest, args[i+1:]...)
+			return f, nil
+		case a == "--json":
+			f.json = true
+		case a == "--restore":
+			f.restore = true
+		case name == "--timeout":
+			v, ok := strings.CutPrefix(a, "--timeout=")
+			if !ok {
+				if i+1 >= len(args) {
+					return f, fmt.Errorf("option --timeout needs a duration")
+				}
+				i++
+				v = args[i]
+			}
+			d, err := parseDuration(v)
+			if err != nil {
+				return f, err
+			}
+			f.timeout, f.hasTimeout = d, true
+		default:
+			f.rest = append(f.rest, a)
+		}
+	}
+	return f, nil
+}
+
+// parseDuration reads a positive Go duration ("90s", "5m") or a number of
+// seconds.
+func parseDuration(s string) (time.Duration, error) {
+	var d time.Duration
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use e.g. 30s, 5m or a number of seconds)", s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("invalid duration %q: must be positive", s)
+	}
+	return d, nil
+}
+
+// positional checks that args are at most max words not starting with '-'.
+func positional(args []string, max int) error {
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") && a != "-" {
+			return fmt.Errorf("unknown option %s", a)
+		}
+	}
+	if len(args) > max {
+		return fmt.Errorf("unexpected argument %s", args[max])
+	}
+	return nil
+}
+
+// do makes a call and prints the outcome: the raw result with --json,
+// else what show prints from the decoded result. result must be a pointer.
+func (c *cli) do(method string, params, result any, asJSON bool, show func()) int {
+	if asJSON {
+		var raw json.RawMessage
+		if err := c.call(method, params, &raw); err != nil {
+			return c.fail(1, err.Error())
+		}
+		var b bytes.Buffer
+		if json.Indent(&b, raw, "", "  ") != nil {
+			b.Reset()
+			b.Write(raw)
+		}
+		b.WriteByte('\n')
+		c.env.Stdout.Write(b.Bytes())
+		return 0
+	}
+	if err := c.call(method, params, result); err != nil {
+		return c.fail(1, err.Error())
+	}
+	show()
+	return 0
+}
+
+func (c *cli) status(args []string) int {
+	const use = "status [--json]"
+	f, err := parseFlags(args)
+	if err == nil {
+		err = positional(f.rest, 0)
+	}
+	if err != nil {
+		c.fail(2, err.Error())
+		return c.usage(use)
+	}
+	var res control.StatusResult
+	return c.do(control.MethodStatus, nil, &res, f.json, func() {
+		writeStatus(c.env.Stdout, &res, c.env.Now())
+	})
+}
+
+func (c *cli) reload(args []string) int {
+	const use = "reload [--json]"
+	f, err := parseFlags(args)
+	if err == nil {
+		err = positional(f.rest, 0)
+	}
+	if err != nil {
+		c.fail(2, err.Error())
+		return c.usage(use)
+	}
+	var res control.ReloadResult
+	return c.do(control.MethodReload, nil, &res, f.json, func() {
+		if len(res.Changes) == 0 {
+			c.stdout("reloaded: generation %d, no changes\n", res.Generation)
+			return
+		}
+		c.stdout("reloaded: generation %d, %d %s\n", res.Generation, len(res.Changes), plural(len(res.Changes), "change", "changes"))
+		for _, ch := range res.Changes {
+			c.stdout("%s\n", ch)
+		}
+	})
+}
+
+func (c *cli) plan(args []string) int {
+	const use = "plan [FILE] [--json]"
+	f, err := parseFlags(args)
+	if err == nil {
+		err = positional(f.rest, 1)
+	}
+	if err != nil {
+		c.fail(2, err.Error())
+		return c.usage(use)
+	}
+	var p control.PlanParams
+	if len(f.rest) == 1 && f.rest[0] == "-" {
+		return c.fail(2, "plan: lbd reads FILE itself; standard input is not supported")
+	}
+	if len(f.rest) == 1 {
+		// lbd reads the file; its working directory is not ours.
+		if p.File, err = filepath.Abs(f.rest[0]); err != nil {
+			return c.fail(2, err.Error())
+		}
+	}
+	var res control.PlanResult
+	return c.do(control.MethodPlan, p, &res, f.json, func() {
+		for _, ch := range res.Changes {
+			c.stdout("%s\n", ch)
+		}
+	})
+}
+
+// target parses drain's and enable's SERVICE -r SERVER[:PORT].
+func (c *cli) target(cmd string, args []string) (control.ServiceRef, control.RealServerRef, error) {
+	svc, dest, err := ipvsadm.ParseRealServer(c.env.Names, cmd, args)
+	if err != nil {
+		return control.ServiceRef{}, control.RealServerRef{}, err
+	}
+	return serviceRef(svc), realServerRef(dest), nil
+}
+
+func (c *cli) drain(args []string) int {
+	const use = "drain -t|-u|--sctp-service|-f SERVICE [-6] -r SERVER[:PORT] [--timeout DURATION] [--json]"
+	f, err := parseFlags(args, "--timeout")
+	if err != nil {
+		c.fail(2, err.Error())
+		return c.usage(use)
+	}
+	svc, rs, err := c.target("drain", f.rest)
+	if err != nil {
+		c.fail(2, err.Error())
+		return c.usage(use)
+	}
+	p := control.DrainParams{Service: svc, RealServer: rs, Timeout: f.timeout}
+	var res control.DrainResult
+	return c.do(control.MethodDrain, p, &res, f.json, func() {
+		c.stdout("draining %s -> %s: %d active %s\n", formatService(svc, " "), formatRealServer(rs),
+			res.ActiveConns, plural(int(res.ActiveConns), "connection", "connections"))
+	})
+}
+
+func (c *cli) enable(args []string) int {
+	const use = "enable -t|-u|--sctp-service|-f SERVICE [-6] -r SERVER[:PORT] [--json]"
+	f, err := parseFlags(args)
+	if err != nil {
+		c.fail(2, err.Error())
+		return c.usage(use)
+	}
+	svc, rs, err := c.target("enable", f.rest)
+	if err != nil {
+		c.fail(2, err.Error())
+		return c.usage(use)
+	}
+	p := control.EnableParams{Service: svc, RealServer: rs}
+	return c.do(control.MethodEnable, p, nil, f.json, func() {
+		c.stdout("enabled %s -> %s\n", formatService(svc, " "), formatRealServer(rs))
+	})
+}
+
+func (c *cli) handover(args []string) int {
+	const use = "handover [--restore] [INSTANCE] [--json]"
+	f, err := parseFlags(args, "--restore")
+	if err == nil {
+		err = positional(f.rest, 1)
+	}
+	if err != nil {
+		c.fail(2, err.Error())
+		return c.usage(use)
+	}
+	p := control.HandoverParams{Restore: f.restore}
+	if len(f.rest) == 1 {
+		p.Instance = f.rest[0]
+	}
+	var res control.HandoverResult
+	return c.do(control.MethodHandover, p, &res, f.json, func() {
+		switch {
+		case f.restore && len(res.Instances) == 0:
+			c.stdout("no instance had handed over\n")
+		case f.restore:
+			for _, name := range res.Instances {
+				c.stdout("priority restored: %s\n", name)
+			}
+		default:
+			if len(res.Instances) == 0 {
+				c.stdout("no MASTER instance to hand over\n")
+			}
+			for _, name := range res.Instances {
+				c.stdout("handed over: %s\n", name)
+			}
+			c.stdout("The instances stay BACKUP until the next reload or \"%s handover --restore\".\n", c.program)
+		}
+	})
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// serviceRef converts a service identity to the control protocol's.
+func serviceRef(s ipvs.Service) control.ServiceRef {
+	if s.FWMark != 0 {
+		r := control.ServiceRef{FWMark: s.FWMark}
+		if s.Family == ipvs.IPv6 {
+			r.Family = "ipv6"
+		}
+		return r
+	}
+	return control.ServiceRef{Protocol: s.Protocol.String(), Address: s.Address.String(), Port: s.Port}
+}
+
+func realServerRef(d ipvs.Destination) control.RealServerRef {
+	return control.RealServerRef{Address: d.Address.String(), Port: d.Port}
+}
+
+// hostPort formats an address and port as ipvsadm does: [v6]:port.
+func hostPort(addr string, port uint16) string {
+	if a, err := netip.ParseAddr(addr); err == nil {
+		return netip.AddrPortFrom(a, port).String()
+	}
+	return addr + ":" + strconv.Itoa(int(port))
+}
+
+// formatService formats a service as ipvsadm's listing does, with sep
+// after the protocol: "TCP 192.0.2.10:80", "FWM 1", "FWM 1 IPv6".
+func formatService(s control.ServiceRef, sep string) string {
+	if s.FWMark != 0 {
+		if strings.EqualFold(s.Family, "ipv6") {
+			return fmt.Sprintf("FWM%s%d IPv6", sep, s.FWMark)
+		}
+		return fmt.Sprintf("FWM%s%d", sep, s.FWMark)
+	}
+	return s.Protocol + sep + hostPort(s.Address, s.Port)
+}
+
+func formatRealServer(r control.RealServerRef) string { return hostPort(r.Address, r.Port) }
