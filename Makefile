@@ -63,10 +63,13 @@ bench-failover: deps
 	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 LBD_BENCH=1 $(GOTEST) -run 'TestIntegrationBenchFailover$$$$' -v ./internal/daemon/ > $(BUILD)/bench-failover.log 2>&1; \
 	rc=$$?; grep -E '^\s*(failover_|--- |ok|FAIL)' $(BUILD)/bench-failover.log; exit $$rc
 
-# demo is the main job. Until the daemon exists it boots the VM lab and
-# shows real kernel IPVS forwarding NAT traffic between namespaces.
+# demo is the main job: the two-balancer HA lab in the VM, narrated. Its
+# full log (lbd's included) is in build/demo.log.
 demo: vm
-	LBD_LAB_REQUIRED=1 $(GOTEST) -v -run 'TestIntegrationVMIPVS$$' ./internal/lab/
+	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 $(GOTEST) -v -run '^TestDemo$$$$' ./internal/demo/ > $(BUILD)/demo.log 2>&1; \
+	rc=$$?; sed -n 's/^ *demo| \{0,1\}//p' $(BUILD)/demo.log; \
+	if [ $$rc -ne 0 ]; then grep -E '^\s*(--- FAIL|FAIL|.*_test.go:[0-9]+:)' $(BUILD)/demo.log | head -20; echo "demo FAILED (full log: $(BUILD)/demo.log)"; fi; \
+	exit $$rc
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin

@@ -4,10 +4,14 @@ import "time"
 
 // Config is a whole lbd configuration file.
 type Config struct {
-	Global         Global         `yaml:"global"`
-	VRRPScripts    []VRRPScript   `yaml:"vrrp_scripts"`
-	VRRPInstances  []VRRPInstance `yaml:"vrrp_instances"`
-	VRRPSyncGroups []SyncGroup    `yaml:"vrrp_sync_groups"`
+	// Global holds daemon-wide settings (keepalived global_defs).
+	Global Global `yaml:"global"`
+	// VRRPScripts are checks that instances track (keepalived vrrp_script).
+	VRRPScripts []VRRPScript `yaml:"vrrp_scripts"`
+	// VRRPInstances are the virtual routers (keepalived vrrp_instance).
+	VRRPInstances []VRRPInstance `yaml:"vrrp_instances"`
+	// VRRPSyncGroups tie instances together (keepalived vrrp_sync_group).
+	VRRPSyncGroups []SyncGroup `yaml:"vrrp_sync_groups"`
 	// VirtualServerGroups are named sets of addresses and marks for
 	// virtual_servers that use group.
 	VirtualServerGroups []VirtualServerGroup `yaml:"virtual_server_groups"`
@@ -38,6 +42,17 @@ type Global struct {
 	// LVSReconcileInterval is how often the kernel table is compared with
 	// the desired one and drift repaired. Default 10s.
 	LVSReconcileInterval Duration `yaml:"lvs_reconcile_interval"`
+	// ControlSocket is the Unix socket ipvsctl's daemon subcommands
+	// (status, reload, plan, drain, enable, handover, run-time real
+	// servers) talk to; mode 0600, root only. Default /run/lbd/control.sock.
+	ControlSocket string `yaml:"control_socket"`
+	// StateDir holds the state lbd keeps across restarts: runtime.json
+	// with the real servers added with ipvsctl and the drained ones.
+	// Default /var/lib/lbd.
+	StateDir string `yaml:"state_dir"`
+	// MetricsAddress is where Prometheus metrics are served, at /metrics:
+	// host:port. Default 127.0.0.1:9274 (loopback only); "" turns them off.
+	MetricsAddress *string `yaml:"metrics_address"`
 }
 
 // VRRPDefaults are the instance settings that can be defaulted globally.
@@ -206,4 +221,7 @@ const (
 	DefaultGARPRefresh      = 60 * time.Second
 	DefaultNotifyTimeout    = 10 * time.Second
 	DefaultScriptInterval   = time.Second
+	DefaultControlSocket    = "/run/lbd/control.sock"
+	DefaultStateDir         = "/var/lib/lbd"
+	DefaultMetricsAddress   = "127.0.0.1:9274"
 )

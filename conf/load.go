@@ -71,6 +71,15 @@ func (c *Config) applyDefaults() {
 	if g.NotifyTimeout == 0 {
 		g.NotifyTimeout = Duration(DefaultNotifyTimeout)
 	}
+	if g.ControlSocket == "" {
+		g.ControlSocket = DefaultControlSocket
+	}
+	if g.StateDir == "" {
+		g.StateDir = DefaultStateDir
+	}
+	if g.MetricsAddress == nil {
+		g.MetricsAddress = ptr(DefaultMetricsAddress)
+	}
 	v := &g.VRRP
 	if v.Version == 0 {
 		v.Version = DefaultVRRPVersion

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-//go:generate go test -run ^TestSchemaUpToDate$ -update .
+//go:generate go test -run ^Test(Schema|Reference)UpToDate$ -update .
 
 // Schema returns a JSON Schema (draft 2020-12) of the configuration file,
 // generated from the same Go types the decoder fills: keys are their yaml

@@ -157,3 +157,31 @@ func TestSchemaCoversExample(t *testing.T) {
 		t.Errorf("missing $defs: %v", slices.Sorted(maps.Keys(defs)))
 	}
 }
+
+// TestReferenceUpToDate keeps docs/config.md in step with the schema;
+// `go generate ./conf` (or -update) rewrites it.
+func TestReferenceUpToDate(t *testing.T) {
+	got, err := Reference()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "docs", "config.md")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil || string(want) != string(got) {
+		t.Errorf("%s is stale (%v): run go generate ./conf", path, err)
+	}
+	for _, key := range []string{"`virtual_servers`", "`vrrp_instances`", "`delay_loop`", "`sorry_server`"} {
+		if !strings.Contains(string(got), key) {
+			t.Errorf("reference lacks %s", key)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 // validate checks values and cross-references after defaults are applied.
 func (c *Config) validate() error {
 	var errs ErrorList
+	c.validateDaemon(&errs)
 	scripts := map[string]bool{}
 	for _, s := range c.VRRPScripts {
 		switch {
@@ -235,5 +236,21 @@ func checkCommand(errs *ErrorList, p Pos, what string, cmd Command, required boo
 		errs.errorf(p, "%s: %v", what, err)
 	case !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0:
 		errs.errorf(p, "%s: %s is not an executable file", what, prog)
+	}
+}
+
+// validateDaemon checks the daemon's own global settings.
+func (c *Config) validateDaemon(errs *ErrorList) {
+	g := &c.Global
+	if !filepath.IsAbs(g.ControlSocket) {
+		errs.errorf(g.Pos, "control_socket %q is not an absolute path", g.ControlSocket)
+	}
+	if !filepath.IsAbs(g.StateDir) {
+		errs.errorf(g.Pos, "state_dir %q is not an absolute path", g.StateDir)
+	}
+	if a := *g.MetricsAddress; a != "" {
+		if _, err := netip.ParseAddrPort(a); err != nil {
+			errs.errorf(g.Pos, "metrics_address %q: want IP:port, e.g. 127.0.0.1:9274 or [::1]:9274 (or \"\" for none)", a)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
 	"time"
 
 	"github.com/lbd-project/lbd/conf"
@@ -42,7 +43,9 @@ type prepared struct {
 // services whose desired state changes.
 func (l *loop) prepare(cfg *conf.Config) (*prepared, error) {
 	p := &prepared{m: buildModel(cfg)}
+	p.m.applyState(State{Runtime: l.runtime}, l.e.opts.Now())
 	p.m.carryOver(l.m, l.e.opts.Now(), cfg.Global.LVSDrainTimeout.D())
+	p.m.stamp(l.e.opts.Now())
 	for _, v := range p.m.vss {
 		if l.m.byID[v.id] != nil && v.updateQuorum() {
 			p.quorum = append(p.quorum, v)
@@ -96,34 +99,42 @@ func (e *Engine) Reload(ctx context.Context, cfg *conf.Config) (ReloadResult, er
 			l.e.log.Error("reload rejected; keeping the running configuration", "err", err)
 			return
 		}
-		for _, id := range p.drop {
-			l.health.Remove(id)
-		}
-		for _, t := range p.add {
-			if err := l.health.Add(t); err != nil {
-				l.e.log.Error("health check not started", "target", t.ID, "err", err)
-			}
-		}
-		l.m, l.removed = p.m, p.removed
-		l.generation++
-		for _, v := range p.quorum {
-			v.quorumUp = !v.quorumUp // report the transition prepare made
-			l.quorum(v)
-		}
-		l.e.log.Info("configuration reloaded", "generation", l.generation, "changed_services", len(p.keys),
-			"changes", len(p.plan.Changes), "checks_added", len(p.add), "checks_removed", len(p.drop))
+		res.Result, rerr = l.commit(p, "reload")
 		res.Generation, res.Plan = l.generation, p.plan
-		res.Result, rerr = l.apply(p.plan, "reload")
-		l.forgetRemoved(p.current, res.Result)
-		l.syncGlobals()
-		if rerr != nil {
-			rerr = fmt.Errorf("lb: reload %d applied with failures (retrying): %w", l.generation, rerr)
-		}
 	})
 	if err != nil {
 		return res, err
 	}
 	return res, rerr
+}
+
+// commit switches to a prepared model and applies its plan.
+func (l *loop) commit(p *prepared, reason string) (ipvs.ApplyResult, error) {
+	for _, id := range p.drop {
+		l.health.Remove(id)
+	}
+	for _, t := range p.add {
+		if err := l.health.Add(t); err != nil {
+			l.e.log.Error("health check not started", "target", t.ID, "err", err)
+		}
+	}
+	l.m, l.removed = p.m, p.removed
+	if reason == "reload" {
+		l.generation++
+	}
+	for _, v := range p.quorum {
+		v.quorumUp = !v.quorumUp // report the transition prepare made
+		l.quorum(v)
+	}
+	l.e.log.Info("configuration applied", "reason", reason, "generation", l.generation, "changed_services", len(p.keys),
+		"changes", len(p.plan.Changes), "checks_added", len(p.add), "checks_removed", len(p.drop))
+	res, err := l.apply(p.plan, reason)
+	l.forgetRemoved(p.current, res)
+	l.syncGlobals()
+	if err != nil {
+		err = fmt.Errorf("lb: %s (generation %d) applied with failures (retrying): %w", reason, l.generation, err)
+	}
+	return res, err
 }
 
 // Plan returns the changes Reload(cfg) would send to the kernel now,
@@ -219,6 +230,15 @@ type RealServerStatus struct {
 	Draining      bool
 	DrainDeadline time.Time
 	Reason        string
+	// Runtime: added at run time (RuntimeChange), not in the file.
+	Runtime bool
+	// Disabled: drained by an operator until Enable; Drained once out of
+	// the kernel.
+	Disabled, Drained bool
+	// Since is when Up last changed.
+	Since time.Time
+	// Target is the destination (address:port in the first service).
+	Target netip.AddrPort
 }
 
 // Status returns a snapshot of the engine's state.
@@ -241,8 +261,11 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 				vs.Services = append(vs.Services, s.Key())
 			}
 			for _, r := range v.rss {
+				d := v.cfg.Destination(r.cfg, v.svcs[0])
 				vs.RealServers = append(vs.RealServers, RealServerStatus{Address: r.key, Up: r.up, Checked: r.check != nil,
-					Weight: r.effWeight(), Draining: r.draining, DrainDeadline: r.drainDeadline, Reason: r.reason})
+					Weight: r.effWeight(), Draining: r.draining, DrainDeadline: r.drainDeadline, Reason: r.reason,
+					Runtime: r.runtime, Disabled: r.disabled, Drained: r.drained, Since: r.since,
+					Target: netip.AddrPortFrom(d.Address, d.Port)})
 			}
 			st.VirtualServers = append(st.VirtualServers, vs)
 		}

@@ -15,6 +15,10 @@ type CheckSpec struct {
 	// Target is the address and port to probe (connect_ip/connect_port
 	// applied).
 	Target netip.AddrPort
+	// VirtualServer and RealServer name what the check is for (the
+	// virtual server's name and the real server's address:port), for
+	// metrics and logs.
+	VirtualServer, RealServer string
 }
 
 // CheckerFactory builds the checker of a CheckSpec. Tests wrap the default

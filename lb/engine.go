@@ -52,6 +52,12 @@ type Options struct {
 	RemoveOnStop bool
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// State is the operator's run-time state to restore: run-time real
+	// servers and drains (see RuntimeChange, Drain).
+	State State
+	// SaveState, if set, persists the run-time state after every change
+	// of it; it runs on the engine goroutine, so it must be quick.
+	SaveState func(State) error
 }
 
 // ErrStopped is returned by requests to an engine whose Run has ended (or
@@ -97,6 +103,8 @@ func New(cfg *conf.Config, opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, log: opts.Logger, reqs: make(chan func(*loop)), stopped: make(chan struct{})}
 	e.initial = buildModel(cfg)
+	e.initial.applyState(opts.State, opts.Now())
+	e.initial.stamp(opts.Now())
 	var err error
 	if e.targets, err = e.newTargets(e.initial, nil); err != nil {
 		return nil, err
@@ -121,7 +129,7 @@ func (e *Engine) newTargets(m, old *model) ([]healthcheck.Target, error) {
 			if r.target == "" || (old != nil && old.targets[r.target] != nil) {
 				continue
 			}
-			spec := CheckSpec{Check: r.check, Target: r.check.CheckTarget(r.cfg, v.svcs[0])}
+			spec := CheckSpec{Check: r.check, Target: r.check.CheckTarget(r.cfg, v.svcs[0]), VirtualServer: v.cfg.Name, RealServer: r.key}
 			c, err := e.opts.NewChecker(spec)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("virtual server %s real server %s: %w", v.cfg.Name, r.key, err))
@@ -156,6 +164,9 @@ type loop struct {
 	retryPending  bool
 	drifts        int
 	syncDaemon    *ipvs.SyncDaemon // the one lbd started
+	// runtime are the run-time real servers as requested, including
+	// those whose virtual server the configuration lacks now.
+	runtime []RuntimeServer
 }
 
 // Run starts the health checks, adopts and reconciles the kernel table,
@@ -165,7 +176,7 @@ type loop struct {
 func (e *Engine) Run(ctx context.Context) error {
 	defer close(e.stopped)
 	l := &loop{e: e, ctx: ctx, m: e.initial, roles: roles{}, removed: map[ipvs.ServiceKey]ipvs.Service{},
-		retry: time.NewTimer(time.Hour), retryDelay: e.opts.RetryMin}
+		retry: time.NewTimer(time.Hour), retryDelay: e.opts.RetryMin, runtime: slices.Clone(e.opts.State.Runtime)}
 	l.retry.Stop()
 	e.initial = nil
 
@@ -325,6 +336,9 @@ func (l *loop) healthEvent(ev healthcheck.Event, dirty map[ipvs.ServiceKey]bool)
 	v := r.vs
 	wasUp := r.up
 	r.up, r.reason = ev.Up, ev.Reason
+	if r.up != wasUp {
+		r.since = l.e.opts.Now()
+	}
 	r.weight = healthcheck.NoWeight
 	if ev.Up {
 		r.weight = ev.Weight
@@ -562,8 +576,13 @@ func (l *loop) checkDrains(cur *ipvs.Table) {
 		if conns > 0 {
 			why = fmt.Sprintf("drain timeout with %d active connections", conns)
 		}
-		l.e.log.Info("drained real server removed", "vs", r.vs.cfg.Name, "rs", r.key, "why", why)
-		r.removeDrained()
+		if r.disabled {
+			l.e.log.Info("disabled real server drained", "vs", r.vs.cfg.Name, "rs", r.key, "why", why)
+			r.drained = true
+		} else {
+			l.e.log.Info("drained real server removed", "vs", r.vs.cfg.Name, "rs", r.key, "why", why)
+			r.removeDrained()
+		}
 		for _, s := range r.vs.svcs {
 			dirty[s.Key()] = true
 		}

@@ -56,6 +56,16 @@ type rsState struct {
 	// weight 0 until its connections end or drainDeadline passes.
 	draining      bool
 	drainDeadline time.Time
+
+	// runtime marks a real server added at run time (RuntimeChange), not
+	// in the configuration file.
+	runtime bool
+	// disabled is an operator's drain (Engine.Drain): weight 0 until its
+	// connections end or drainDeadline passes, then drained (out of the
+	// kernel), until Engine.Enable.
+	disabled, drained bool
+	// since is when up last changed (or the server appeared).
+	since time.Time
 }
 
 // effWeight is the weight of an up real server.
@@ -83,33 +93,39 @@ func buildModel(cfg *conf.Config) *model {
 		}
 		vsCheckHash := ""
 		for j := range vc.RealServers {
-			rc := &vc.RealServers[j]
-			r := &rsState{vs: v, cfg: rc, key: vc.Destination(rc, v.svcs[0]).String(), weight: healthcheck.NoWeight, up: true}
-			r.check = vc.EffectiveCheck(rc)
-			if r.check != nil {
-				var h string
-				if rc.Check == nil {
-					if vsCheckHash == "" {
-						vsCheckHash = checkHash(r.check)
-					}
-					h = vsCheckHash
-				} else {
-					h = checkHash(r.check)
-				}
-				r.target = v.id + "|" + r.key + "|" + h
-				r.up = !vc.Alpha
-				if !r.up {
-					r.reason = "alpha: down until the first successful check"
-				}
-				m.targets[r.target] = r
-			}
-			v.rss = append(v.rss, r)
+			v.rss = append(v.rss, m.newRS(v, &vc.RealServers[j], &vsCheckHash))
 		}
 		v.quorumUp = v.weightSum() >= *vc.Quorum // keepalived's initial state, without hysteresis
 		m.vss = append(m.vss, v)
 		m.byID[v.id] = v
 	}
 	return m
+}
+
+// newRS builds the state of real server rc of v and registers its health
+// target. vsCheckHash caches the hash of v's own check.
+func (m *model) newRS(v *vsState, rc *conf.RealServer, vsCheckHash *string) *rsState {
+	vc := v.cfg
+	r := &rsState{vs: v, cfg: rc, key: vc.Destination(rc, v.svcs[0]).String(), weight: healthcheck.NoWeight, up: true}
+	r.check = vc.EffectiveCheck(rc)
+	if r.check != nil {
+		var h string
+		if rc.Check == nil {
+			if *vsCheckHash == "" {
+				*vsCheckHash = checkHash(r.check)
+			}
+			h = *vsCheckHash
+		} else {
+			h = checkHash(r.check)
+		}
+		r.target = v.id + "|" + r.key + "|" + h
+		r.up = !vc.Alpha
+		if !r.up {
+			r.reason = "alpha: down until the first successful check"
+		}
+		m.targets[r.target] = r
+	}
+	return r
 }
 
 // checkHash fingerprints a check's settings, so a reload that changes them
@@ -147,10 +163,16 @@ func (m *model) carryOver(old *model, now time.Time, drain time.Duration) {
 		for _, r := range v.rss {
 			have[r.key] = true
 			o := oldRS[r.key]
-			if o == nil || o.target != r.target {
+			if o == nil {
 				continue
 			}
-			r.up, r.weight, r.reason = o.up, o.weight, o.reason
+			if !o.draining {
+				r.disabled, r.drained, r.drainDeadline = o.disabled, o.drained, o.drainDeadline
+			}
+			if o.target != r.target {
+				continue
+			}
+			r.up, r.weight, r.reason, r.since = o.up, o.weight, o.reason, o.since
 		}
 		for _, o := range ov.rss {
 			if have[o.key] {
@@ -159,6 +181,9 @@ func (m *model) carryOver(old *model, now time.Time, drain time.Duration) {
 			d := *o
 			d.vs = v
 			d.target = ""
+			if d.disabled && d.drained {
+				continue // already out of the kernel
+			}
 			if !d.draining {
 				d.draining, d.drainDeadline = true, now.Add(drain)
 				d.reason = "removed by reload: draining"
@@ -173,7 +198,7 @@ func (m *model) carryOver(old *model, now time.Time, drain time.Duration) {
 func (v *vsState) weightSum() int {
 	sum, live := 0, 0
 	for _, r := range v.rss {
-		if r.up && !r.draining {
+		if r.up && !r.draining && !r.disabled {
 			live++
 			sum += r.effWeight()
 		}
@@ -248,6 +273,13 @@ func (v *vsState) destinations(svc ipvs.Service) []ipvs.Destination {
 			continue
 		}
 		d := v.cfg.Destination(r.cfg, svc)
+		if r.disabled {
+			if !r.drained {
+				d.Weight = 0
+				put(d, false)
+			}
+			continue
+		}
 		inhibit := v.cfg.Inhibit(r.cfg)
 		switch {
 		case r.up && !sorry:
@@ -322,17 +354,29 @@ func (m *model) services() map[ipvs.ServiceKey]ipvs.Service {
 	return out
 }
 
-// draining lists the draining real servers.
+// draining lists the draining real servers: removed by a reload, or
+// disabled by an operator and not yet drained.
 func (m *model) draining() []*rsState {
 	var out []*rsState
 	for _, v := range m.vss {
 		for _, r := range v.rss {
-			if r.draining {
+			if r.draining || (r.disabled && !r.drained) {
 				out = append(out, r)
 			}
 		}
 	}
 	return out
+}
+
+// stamp sets the since time of real servers that have none.
+func (m *model) stamp(now time.Time) {
+	for _, v := range m.vss {
+		for _, r := range v.rss {
+			if r.since.IsZero() {
+				r.since = now
+			}
+		}
+	}
 }
 
 // removeDrained drops r from its virtual server.

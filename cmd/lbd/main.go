@@ -1,5 +1,6 @@
-// Command lbd is the lbd daemon: VRRP failover driven by a YAML file
-// (lbd -f FILE), its validator (lbd -t -f FILE), and reload on SIGHUP.
+// Command lbd is the lbd daemon: IPVS load balancing and VRRP failover
+// driven by a YAML file (lbd -f FILE), its validator (lbd -t -f FILE),
+// the reload preview (lbd plan -f FILE), and reload on SIGHUP.
 // Everything is in package internal/daemon.
 package main
 

@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/ipvs"
+	"github.com/lbd-project/lbd/lb"
 	"github.com/lbd-project/lbd/systemd"
 )
 
@@ -25,7 +29,29 @@ type daemon struct {
 	changed chan struct{}
 	ping    chan chan struct{}
 	units   map[string]*running
-	order   []string // unit keys in configuration order
+	order   []string    // unit keys in configuration order
+	reqs    chan func() // run on the main loop (control socket, metrics)
+
+	cfg        *conf.Config // running configuration
+	generation uint64
+	loadedAt   time.Time
+	lastReload *control.ReloadOutcome
+
+	// The load-balancing engine; nil without IPVS (VRRP only).
+	engine     *lb.Engine
+	kernel     lb.Kernel
+	stopEngine func()
+	roles      *roleQueue
+	metrics    *metrics
+
+	// Seams for tests.
+	openKernel kernelOpener
+	newChecker lb.CheckerFactory
+	engineOpts func(*lb.Options)
+	// started is closed once serve has started everything (tests wait
+	// for it); metricsAddr is then the metrics listener's address.
+	started     chan struct{}
+	metricsAddr string
 }
 
 // running is a unit and how to stop it.
@@ -44,7 +70,24 @@ func newDaemon(path string, log *slog.Logger, h host) *daemon {
 		changed: make(chan struct{}, 1),
 		ping:    make(chan chan struct{}),
 		units:   map[string]*running{},
+		reqs:    make(chan func()),
+		started: make(chan struct{}),
+
+		openKernel: openIPVS,
+		newChecker: lb.NewCheckerFactory(healthcheck.NewPinger()),
 	}
+}
+
+// do runs fn on the main loop and waits for it.
+func (d *daemon) do(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	select {
+	case d.reqs <- func() { fn(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-done
+	return nil
 }
 
 // serve runs cfg until a stop signal or the end of ctx.
@@ -54,8 +97,30 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 		return err
 	}
 	d.log.Info("lbd: starting", "file", d.path, "router_id", cfg.Global.RouterID, "config", summary(cfg), "pid", os.Getpid())
+	d.metrics = newMetrics(d)
+	if err := d.startEngine(cfg); err != nil {
+		return err
+	}
+	defer d.closeEngine()
+	d.cfg, d.loadedAt = cfg, time.Now()
 	d.timeout.Store(int64(cfg.Global.NotifyTimeout.D()))
 	d.apply(specs, diff(nil, specs))
+
+	srvCtx, stopServers := context.WithCancel(context.Background())
+	defer stopServers()
+	if stop := d.startControl(srvCtx, cfg); stop != nil {
+		defer stop()
+	}
+	if a := *cfg.Global.MetricsAddress; a != "" {
+		stop, addr, err := d.metrics.serve(srvCtx, a, d.log)
+		if err != nil {
+			d.log.Error("lbd: cannot serve metrics; going on without them", "address", a, "err", err)
+		} else {
+			d.metricsAddr = addr
+			defer stop()
+		}
+	}
+	close(d.started)
 	d.sd.Ready(d.status())
 
 	wdCtx, stopWatchdog := context.WithCancel(context.Background())
@@ -72,6 +137,7 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 				d.reload()
 				continue
 			}
+			stopServers()
 			d.log.Info("lbd: stopping", "signal", s.String())
 			d.stop(sigs)
 			return nil
@@ -79,7 +145,20 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 			d.sd.Status(d.status())
 		case reply := <-d.ping:
 			close(reply)
+		case fn := <-d.reqs:
+			fn()
 		}
+	}
+}
+
+// closeEngine stops the engine after the units (whose last role changes
+// it still takes).
+func (d *daemon) closeEngine() {
+	if d.roles != nil {
+		d.roles.close()
+	}
+	if d.stopEngine != nil {
+		d.stopEngine()
 	}
 }
 
@@ -125,6 +204,9 @@ func (d *daemon) apply(specs []unitSpec, p plan) {
 		close(after)
 	}()
 	env := unitEnv{log: d.log, host: d.host, notifyTimeout: &d.timeout, changed: d.changed}
+	if d.roles != nil {
+		env.role = d.roles.set
+	}
 	d.order = d.order[:0]
 	for _, s := range specs {
 		d.order = append(d.order, s.Key)
@@ -139,15 +221,22 @@ func (d *daemon) apply(specs []unitSpec, p plan) {
 	}
 }
 
-// reload is SIGHUP: parse, validate, diff, apply. A bad file changes
-// nothing.
-func (d *daemon) reload() {
+// reload is SIGHUP (and the control socket's "reload"): parse and
+// validate once; a bad file changes nothing. A good one goes to the
+// engine first (which refuses it whole, changing nothing, if it cannot
+// prepare it), then to the VRRP units (diff, apply). Handed-over units
+// that the reload keeps get their priority back.
+func (d *daemon) reload() (control.ReloadResult, error) {
+	var res control.ReloadResult
 	d.sd.Reloading()
 	d.log.Info("lbd: reloading", "file", d.path)
 	cfg, err := conf.Load(d.path)
 	var specs []unitSpec
 	if err == nil {
 		specs, err = units(cfg)
+	}
+	if err == nil && d.engine == nil && needsIPVS(cfg) {
+		err = errNoIPVS
 	}
 	if err != nil {
 		var list conf.ErrorList
@@ -156,9 +245,21 @@ func (d *daemon) reload() {
 				d.log.Error("lbd: configuration error", "err", e.Error())
 			}
 		}
-		d.log.Error("lbd: reload failed; the running configuration stays", "file", d.path, "err", firstError(err))
-		d.sd.Ready("reload failed: " + firstError(err))
-		return
+		return res, d.reloadFailed("invalid", err)
+	}
+	result := "ok"
+	if d.engine != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		r, err := d.engine.Reload(ctx, cfg)
+		cancel()
+		if r.Generation == 0 && err != nil {
+			return res, d.reloadFailed("rejected", err)
+		}
+		res.Changes = planLines(r.Plan)
+		if err != nil {
+			result = "apply_failed"
+			d.log.Error("lbd: reload applied with failures; retrying", "err", err)
+		}
 	}
 	old := make([]unitSpec, 0, len(d.order))
 	for _, k := range d.order {
@@ -167,9 +268,50 @@ func (d *daemon) reload() {
 	p := diff(old, specs)
 	d.timeout.Store(int64(cfg.Global.NotifyTimeout.D()))
 	d.apply(specs, p)
-	d.log.Info("lbd: reloaded", "file", d.path, "config", summary(cfg),
-		"kept", p.Keep, "restarted", p.Restart, "started", p.Start, "stopped", p.Stop)
+	for _, k := range p.Keep {
+		u := d.units[k].u
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			u.request(ctx, true)
+		}()
+	}
+	d.warnRestartOnly(cfg)
+	d.cfg, d.loadedAt = cfg, time.Now()
+	d.generation++
+	res.Generation = d.generation
+	d.lastReload = &control.ReloadOutcome{At: d.loadedAt, OK: true}
+	d.metrics.reloads.WithLabelValues(result).Inc()
+	d.log.Info("lbd: reloaded", "file", d.path, "config", summary(cfg), "generation", d.generation,
+		"ipvs_changes", len(res.Changes), "kept", p.Keep, "restarted", p.Restart, "started", p.Start, "stopped", p.Stop)
 	d.sd.Ready(d.status())
+	return res, nil
+}
+
+// reloadFailed reports a refused reload; the running configuration stays.
+func (d *daemon) reloadFailed(result string, err error) error {
+	d.log.Error("lbd: reload failed; the running configuration stays", "file", d.path, "err", firstError(err))
+	d.sd.Ready("reload failed: " + firstError(err))
+	d.lastReload = &control.ReloadOutcome{At: time.Now(), OK: false, Error: err.Error()}
+	d.metrics.reloads.WithLabelValues(result).Inc()
+	return err
+}
+
+// warnRestartOnly logs settings a reload cannot change.
+func (d *daemon) warnRestartOnly(cfg *conf.Config) {
+	o, n := d.cfg.Global, cfg.Global
+	if o.ControlSocket != n.ControlSocket || o.StateDir != n.StateDir || *o.MetricsAddress != *n.MetricsAddress {
+		d.log.Warn("lbd: control_socket, state_dir and metrics_address change only at restart")
+	}
+}
+
+// planLines renders a plan as ipvsadm lines with +/~/-.
+func planLines(p ipvs.Plan) []string {
+	out := []string{}
+	for _, c := range p.Changes {
+		out = append(out, c.String())
+	}
+	return out
 }
 
 // stopLimit bounds the whole shutdown: handovers, notify_stop scripts.

@@ -1,9 +1,82 @@
-// Package daemon is lbd's daemon in its first form: the VRRP side of
-// keepalived, driven by lbd's YAML configuration (package conf).
+// Package daemon is lbd's daemon: the VRRP side of keepalived and the
+// load-balancing engine (package lb) driven by one YAML configuration
+// (package conf), with a control socket and Prometheus metrics.
 //
 // [Run] is the whole program behind cmd/lbd: `lbd -t -f FILE` validates a
 // file with the same conf.Load the daemon uses; `lbd -f FILE` runs every
-// vrrp_instance of it until SIGTERM or SIGINT, and reloads on SIGHUP.
+// vrrp_instance and virtual_server of it until SIGTERM or SIGINT, and
+// reloads on SIGHUP; `lbd plan -f FILE` prints the IPVS changes a reload
+// of FILE would make (asking the running daemon over the control socket,
+// or, without one, comparing FILE with the kernel table: lb.PlanOffline).
+//
+// # IPVS
+//
+// At start the daemon opens the kernel's IPVS (*ipvs.Client) and runs an
+// lb.Engine. A configuration with virtual_servers (or lvs_sync_daemon,
+// lvs_timeouts) does not start on a kernel without IPVS, and says so; a
+// VRRP-only one runs without it (and a reload that adds virtual servers
+// is then refused). Every VRRP transition to or from MASTER is passed to
+// the engine (SetVRRPState) through a queue that never blocks a unit, so
+// virtual servers with vrrp_instance follow their instance, as does the
+// sync daemon.
+//
+// # Run-time state
+//
+// Real servers added with ipvsctl on a managed service (the control
+// method "runtime") and operator drains ("drain" until "enable") are kept
+// in global.state_dir/runtime.json (default /var/lib/lbd), written
+// atomically before each change takes effect, and restored at start. A
+// run-time real server is health-checked with its virtual server's check
+// and kept across reloads while its virtual server exists (and the file
+// does not configure the same address).
+//
+// # Control socket
+//
+// global.control_socket (default /run/lbd/control.sock, mode 0600, root
+// and the daemon's own uid) serves the methods of internal/control:
+// status, reload (the SIGHUP path; a bad file is refused with
+// invalid_params and every file:line:col), plan, drain, enable, runtime
+// (not_managed for a service lbd does not own; exists / configured for an
+// add of a present server / an edit of a file's server), and handover.
+// Requests go to the goroutine that owns the state: the daemon loop, a
+// unit's loop or the engine's. A socket that cannot be created is logged
+// and the daemon goes on without it.
+//
+// # Handover on request
+//
+// "handover" runs the make-before-break sequence below on the MASTER
+// instances (one instance's unit, or all) without stopping: the priority
+// drops by 253 (a tracked object "lbd:handover" every instance has), a
+// priority-0 advert asks the Backup to take over at once, the addresses
+// stay until the new Master is heard, then go. The instances stay BACKUP
+// (priority 1 at most, still ready to take over should the other router
+// fail) until the next reload or a "handover" with restore. In a sync
+// group without tracking_weight the tracked weight is forced to 0, so its
+// members wait in FAULT instead. If no router takes over in time, the
+// priority comes back and the instance stays MASTER (error "failed").
+//
+// # Metrics
+//
+// global.metrics_address (default 127.0.0.1:9274; "" turns it off)
+// serves /metrics. Collected at scrape time (within 3 s): per IPVS
+// service lbd_ipvs_service_{connections,packets,bytes}_total and
+// lbd_ipvs_service_{connections,packets,bytes}_per_second; per real
+// server lbd_ipvs_real_server_{connections,packets,bytes}_total, the
+// _per_second rates, lbd_ipvs_real_server_{active,inactive}_connections
+// and lbd_ipvs_real_server_weight (kernel); lbd_real_server_up,
+// lbd_real_server_weight, lbd_real_server_disabled,
+// lbd_real_server_runtime, lbd_virtual_server_quorum_up,
+// lbd_virtual_server_sorry_active; lbd_vrrp_state{state},
+// lbd_vrrp_priority, lbd_vrrp_adverts_sent_total,
+// lbd_vrrp_adverts_received_total, lbd_vrrp_packets_dropped_total{reason},
+// lbd_vrrp_transitions_total, lbd_vrrp_garp_bursts_total,
+// lbd_vrrp_last_transition_timestamp_seconds; lbd_drift_repairs_total,
+// lbd_ipvs_apply_failing, lbd_config_generation,
+// lbd_config_loaded_timestamp_seconds, lbd_scrape_errors{part}. Counted
+// as they happen: lbd_reloads_total{result=ok|invalid|rejected|apply_failed},
+// lbd_healthcheck_duration_seconds (histogram) and
+// lbd_healthcheck_results_total{result}. control_socket, state_dir and
+// metrics_address change only at restart.
 //
 // # Units
 //
@@ -19,7 +92,9 @@
 //
 // SIGHUP parses and validates the file; a bad file changes nothing (the
 // errors are logged and systemd's STATUS says "reload failed: FILE:LINE:COL:
-// ..."). Otherwise every unit is compared with its previous configuration
+// ..."). A good one goes to the engine first (lb.Engine.Reload), which
+// refuses it whole if it cannot prepare it (nothing changes then either);
+// then every unit is compared with its previous configuration
 // (see diff in spec.go): a unit whose configuration (its instances after defaults, the
 // vrrp_scripts they track, its sync group) did not change keeps running
 // untouched (no state change, no advert out of turn, no gratuitous ARP);

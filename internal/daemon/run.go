@@ -9,10 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/lb"
 )
 
 // DefaultConfig is the configuration file lbd reads without -f.
@@ -29,6 +33,9 @@ const (
 // then validates the configuration (-t) or runs the daemon until SIGTERM,
 // SIGINT or the end of ctx. It returns the exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "plan" {
+		return runPlan(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("lbd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", DefaultConfig, "configuration `file`")
@@ -36,7 +43,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lbd [-t] [-f FILE] [-log-level LEVEL] [-log-format text|json]\n\n")
+		fmt.Fprintf(stderr, "usage: lbd [-t] [-f FILE] [-log-level LEVEL] [-log-format text|json]\n"+
+			"       lbd plan [-f FILE] [-socket PATH]\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -97,8 +105,12 @@ func check(file string, stdout, stderr io.Writer) int {
 }
 
 func summary(cfg *conf.Config) string {
-	return fmt.Sprintf("%d vrrp instances, %d sync groups, %d vrrp scripts",
+	s := fmt.Sprintf("%d vrrp instances, %d sync groups, %d vrrp scripts",
 		len(cfg.VRRPInstances), len(cfg.VRRPSyncGroups), len(cfg.VRRPScripts))
+	if n := len(cfg.VirtualServers); n > 0 {
+		s += fmt.Sprintf(", %d virtual servers", n)
+	}
+	return s
 }
 
 // printErrors writes every configuration error on a line of its own
@@ -135,4 +147,75 @@ func firstError(err error) string {
 	}
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
+}
+
+// runPlan is `lbd plan -f FILE`: it prints, in ipvsadm syntax with
+// +/~/-, the IPVS changes a reload of FILE would make, without making
+// them. With a daemon listening on the control socket it asks it (exact:
+// the daemon knows health and VRRP roles); otherwise it compares FILE
+// with the kernel table itself (see lb.PlanOffline). Exit 0 with or
+// without changes; 1 for a bad file or an unreadable kernel.
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("lbd plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", DefaultConfig, "configuration `file`")
+	socket := fs.String("socket", "", "control socket `path` (default: the file's global.control_socket)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "lbd plan: unexpected argument %q\n", fs.Arg(0))
+		return ExitUsage
+	}
+	cfg, err := conf.Load(*file)
+	if err != nil {
+		printErrors(stderr, *file, err)
+		return ExitConfig
+	}
+	abs, err := filepath.Abs(*file)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbd plan: %v\n", err)
+		return ExitConfig
+	}
+	path := cmpOr(*socket, cfg.Global.ControlSocket)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var changes []string
+	if c, err := control.DialContext(ctx, path); err == nil {
+		defer c.Close()
+		var res control.PlanResult
+		if err := c.Call(ctx, control.MethodPlan, control.PlanParams{File: abs}, &res); err != nil {
+			fmt.Fprintf(stderr, "lbd plan: the daemon at %s: %v\n", path, err)
+			return ExitConfig
+		}
+		changes = res.Changes
+		fmt.Fprintf(stderr, "lbd plan: asked the running daemon (%s)\n", path)
+	} else {
+		k, closer, err := openIPVS()
+		if err != nil {
+			fmt.Fprintf(stderr, "lbd plan: no daemon at %s and no IPVS: %v\n", path, err)
+			return ExitConfig
+		}
+		defer closer.Close()
+		st, err := loadState(statePath(cfg))
+		if err != nil {
+			fmt.Fprintf(stderr, "lbd plan: %v\n", err)
+			return ExitConfig
+		}
+		plan, err := lb.PlanOffline(ctx, k, cfg, st)
+		if err != nil {
+			fmt.Fprintf(stderr, "lbd plan: %v\n", err)
+			return ExitConfig
+		}
+		changes = planLines(plan)
+		fmt.Fprintf(stderr, "lbd plan: no daemon at %s; compared %s with the kernel table (health not known: servers count as up)\n", path, *file)
+	}
+	for _, c := range changes {
+		fmt.Fprintln(stdout, c)
+	}
+	fmt.Fprintf(stderr, "lbd plan: %d %s\n", len(changes), plural(len(changes), "change"))
+	return ExitOK
 }

@@ -52,6 +52,9 @@ type unitEnv struct {
 	host          host
 	notifyTimeout *atomic.Int64 // nanoseconds; changed live by reloads
 	changed       chan<- struct{}
+	// role, if set, is told every change of an instance between MASTER
+	// and not MASTER (for the lb engine); it must not block.
+	role func(instance string, master bool)
 }
 
 // unit runs the instances of one unitSpec; see the package documentation.
@@ -72,6 +75,9 @@ type unit struct {
 	abort  chan struct{} // closed: skip the handover wait
 	once   sync.Once
 	notify *notifyQueue
+
+	handovers chan handoverReq
+	demoted   bool // handed over: priority lowered until restore
 }
 
 // member is one running instance of a unit.
@@ -93,6 +99,15 @@ type member struct {
 	state                       atomic.Uint32
 	prio                        atomic.Uint32
 	garps, transitions, adverts atomic.Uint64
+	received                    atomic.Uint64
+	drops                       [32]atomic.Uint64 // by vrrp.DropReason
+	last                        atomic.Pointer[lastTransition]
+}
+
+// lastTransition is when and why a member last changed state.
+type lastTransition struct {
+	at     time.Time
+	reason string
 }
 
 type memberEvent struct {
@@ -131,6 +146,8 @@ func newUnit(spec unitSpec, env unitEnv) *unit {
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 		abort:  make(chan struct{}),
+
+		handovers: make(chan handoverReq),
 	}
 	if spec.Group != "" {
 		u.log = u.log.With("sync_group", spec.Group)
@@ -231,6 +248,9 @@ func (u *unit) open(ctx context.Context) bool {
 		opened = append(opened, m)
 		cfg := m.spec.VRRP
 		cfg.Primary = io.primary
+		// The handover track lowers the priority of a handed-over
+		// instance (see handover.go); up, it adds nothing.
+		cfg.Tracks = append(slices.Clone(cfg.Tracks), vrrp.Track{Name: handoverTrack, Kind: vrrp.TrackScript, Weight: -vrrp.MaxTrackWeight})
 		m.inst, err = vrrp.NewInstance(cfg)
 		if err != nil {
 			return fail(err)
@@ -344,6 +364,9 @@ func (u *unit) loop(ctx context.Context) {
 			u.handle(u.members[e.m], e.ev)
 		case f := <-u.fires:
 			u.fired(f)
+		case r := <-u.handovers:
+			names, err := u.handover(ctx, r.restore)
+			r.reply <- handoverReply{instances: names, err: err}
 		}
 	}
 }
@@ -408,11 +431,15 @@ func (u *unit) disarm(m *member, kind fireKind) {
 func (u *unit) receive(m *member, p vrrp.Packet) {
 	a, v := m.check.Receive(p.Payload, p.Src.WithZone(""), p.Dst.WithZone(""), p.TTL)
 	if !v.OK() {
+		if int(v.Drop) < len(m.drops) {
+			m.drops[v.Drop].Add(1)
+		}
 		if v.Drop != vrrp.ReasonVRID { // other VRIDs on the link are normal
 			m.log.Debug("vrrp: packet dropped", "reason", v.Drop, "peer", p.Src, "ttl", p.TTL)
 		}
 		return
 	}
+	m.received.Add(1)
 	u.handle(m, vrrp.AdvertReceived{From: p.Src.WithZone(""), Priority: a.Priority, Interval: a.Interval})
 }
 
@@ -445,6 +472,9 @@ func (u *unit) exec(now time.Time, acts []vrrp.MemberAction) {
 		}
 		switch a := ma.Action.(type) {
 		case vrrp.SendAdvert:
+			if m.holding && u.demoted && a.Priority != vrrp.PriorityStop {
+				continue // handing over: only priority 0 goes out
+			}
 			u.sendAdvert(m, a.Priority)
 		case vrrp.AddVIPs:
 			u.addVIPs(m)
@@ -482,6 +512,14 @@ func (u *unit) transition(m *member, now time.Time, t vrrp.Transition) {
 	m.state.Store(uint32(t.To))
 	m.prio.Store(uint32(m.inst.Priority()))
 	m.transitions.Add(1)
+	reason := t.Cause.String()
+	if u.demoted && m.holding {
+		reason = "handover requested"
+	}
+	m.last.Store(&lastTransition{at: now, reason: reason})
+	if u.env.role != nil && (t.To == vrrp.StateMaster || t.From == vrrp.StateMaster) {
+		u.env.role(m.spec.Name, t.To == vrrp.StateMaster)
+	}
 	attrs := []any{"state", t.To, "from", t.From, "reason", t.Cause.String(), "priority", m.inst.Priority()}
 	if t.Peer.IsValid() {
 		attrs = append(attrs, "peer", t.Peer, "peer_priority", t.PeerPriority)

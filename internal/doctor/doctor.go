@@ -291,4 +291,3 @@ func checkRealServerARP(cfg *conf.Config) []Finding {
 		Fix: "on each real server: ip addr add VIP/32 dev lo; sysctl -w net.ipv4.conf.all.arp_ignore=1 " +
 			"net.ipv4.conf.all.arp_announce=2; for TUN also rp_filter=0 on the tunnel interface"}}
 }
-

@@ -1,0 +1,567 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/ipvs"
+	"github.com/lbd-project/lbd/lb"
+	"github.com/lbd-project/lbd/lb/lbtest"
+	"github.com/lbd-project/lbd/vrrp"
+)
+
+// fakeConn is a VRRP link in memory: tests inject packets and see what
+// the unit sends.
+type fakeConn struct {
+	in     chan vrrp.Packet
+	sent   chan []byte
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *fakeConn) Send(msg []byte, dst netip.Addr) error {
+	select {
+	case c.sent <- msg:
+	default:
+	}
+	return nil
+}
+
+func (c *fakeConn) Receive() (vrrp.Packet, error) {
+	select {
+	case p := <-c.in:
+		return p, nil
+	case <-c.closed:
+		return vrrp.Packet{}, errors.New("closed")
+	}
+}
+
+func (c *fakeConn) Close() error { c.once.Do(func() { close(c.closed) }); return nil }
+
+// fakeVIPs records the installed virtual addresses.
+type fakeVIPs struct {
+	mu   sync.Mutex
+	have map[netip.Prefix]bool
+}
+
+func (f *fakeVIPs) AddVIP(v vrrp.VIP) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.have[v.Prefix] = true
+	return nil
+}
+
+func (f *fakeVIPs) RemoveVIP(v vrrp.VIP) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ok := f.have[v.Prefix]
+	delete(f.have, v.Prefix)
+	return ok, nil
+}
+
+func (f *fakeVIPs) HasVIP(v vrrp.VIP) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.have[v.Prefix], nil
+}
+
+func (f *fakeVIPs) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.have)
+}
+
+// fakeHost gives every member the same fake link, primary 192.0.2.1.
+type fakeHost struct {
+	conn *fakeConn
+	vips *fakeVIPs
+}
+
+func newFakeHost() *fakeHost {
+	return &fakeHost{conn: &fakeConn{in: make(chan vrrp.Packet, 16), sent: make(chan []byte, 1024), closed: make(chan struct{})},
+		vips: &fakeVIPs{have: map[netip.Prefix]bool{}}}
+}
+
+func (h *fakeHost) open(m *memberSpec) (memberIO, error) {
+	// A fresh conn per open, so a restarted unit can read again.
+	c := &fakeConn{in: h.conn.in, sent: h.conn.sent, closed: make(chan struct{})}
+	return memberIO{primary: netip.MustParseAddr("192.0.2.1"), conn: c, vips: h.vips, close: func() {}}, nil
+}
+
+func (h *fakeHost) linkUp(string) (bool, error) { return true, nil }
+
+func (h *fakeHost) watchLink(ctx context.Context, _ string, fn func(bool)) error { return nil }
+
+// advert injects an advert of VRID 51 from peer.
+func (h *fakeHost) advert(t *testing.T, prio uint8) {
+	t.Helper()
+	a := vrrp.Advert{Version: vrrp.Version3, VRID: 51, Priority: prio, Interval: 50 * time.Millisecond,
+		Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")}}
+	src, dst := netip.MustParseAddr("192.0.2.2"), vrrp.MulticastIPv4
+	b, err := a.Marshal(src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.conn.in <- vrrp.Packet{Src: src, Dst: dst, TTL: 255, Payload: b}
+}
+
+// okChecker passes while up is set.
+type okChecker struct{ up *atomic.Bool }
+
+func (c okChecker) Check(ctx context.Context) healthcheck.Result {
+	return healthcheck.Result{OK: c.up.Load(), Reason: "fake", Weight: healthcheck.NoWeight}
+}
+func (c okChecker) String() string { return "fake" }
+
+const controlYAML = `global:
+  control_socket: DIR/control.sock
+  state_dir: DIR/state
+  metrics_address: 127.0.0.1:0
+  lvs_reconcile_interval: 1h
+  lvs_drain_timeout: 1m
+vrrp_instances:
+  - name: VI_1
+    interface: eth0
+    virtual_router_id: 51
+    advert_interval: 50ms
+    garp_master_delay: 0
+    virtual_ipaddresses: [192.0.2.100]
+virtual_servers:
+  - address: 198.51.100.10:80
+    scheduler: rr
+    check: {type: TCP, delay_loop: 50ms, connect_timeout: 1s, retry: 0, warmup: 0}
+    real_servers: [192.0.2.15:8080]
+  - address: 198.51.100.11:80
+    vrrp_instance: VI_1
+    real_servers: [192.0.2.17:8080]
+`
+
+// testDaemon is a daemon on a fake host and kernel.
+type testDaemon struct {
+	t      *testing.T
+	d      *daemon
+	host   *fakeHost
+	kernel *lbtest.FakeKernel
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startTestDaemon(t *testing.T, file string, h *fakeHost, k *lbtest.FakeKernel, up *atomic.Bool) *testDaemon {
+	t.Helper()
+	cfg, err := conf.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	d := newDaemon(file, log, h)
+	d.openKernel = func() (lb.Kernel, io.Closer, error) { return k, io.NopCloser(nil), nil }
+	d.newChecker = func(lb.CheckSpec) (healthcheck.Checker, error) { return okChecker{up}, nil }
+	d.engineOpts = func(o *lb.Options) { o.DrainPoll = 20 * time.Millisecond }
+	ctx, cancel := context.WithCancel(context.Background())
+	td := &testDaemon{t: t, d: d, host: h, kernel: k, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(td.done)
+		if err := d.serve(ctx, cfg, make(chan os.Signal)); err != nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-d.started:
+	case <-td.done:
+		t.Fatal("daemon did not start")
+	case <-time.After(5 * time.Second):
+		t.Fatal("daemon did not start in 5s")
+	}
+	t.Cleanup(td.stop)
+	return td
+}
+
+func (td *testDaemon) stop() {
+	td.cancel()
+	select {
+	case <-td.done:
+	case <-time.After(10 * time.Second):
+		td.t.Error("daemon did not stop in 10s")
+	}
+}
+
+func (td *testDaemon) call(method string, params, result any) error {
+	td.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := control.DialContext(ctx, td.d.cfg.Global.ControlSocket)
+	if err != nil {
+		td.t.Fatal(err)
+	}
+	defer c.Close()
+	return c.Call(ctx, method, params, result)
+}
+
+// rules is the fake kernel's table, one ipvsadm-like line per object.
+func (td *testDaemon) rules() string {
+	t, _ := td.kernel.Dump(context.Background())
+	var b strings.Builder
+	for _, e := range t.Services {
+		b.WriteString(e.Key().String() + "\n")
+		for _, d := range e.Destinations {
+			b.WriteString("  " + d.Destination.String() + " w" + itoa(int(d.Weight)) + "\n")
+		}
+	}
+	return b.String()
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	s := ""
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+var svc10 = control.ServiceRef{Protocol: "TCP", Address: "198.51.100.10", Port: 80}
+
+func TestDaemonControlSocket(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lbd.yaml")
+	yaml := strings.ReplaceAll(controlYAML, "DIR", dir)
+	os.WriteFile(file, []byte(yaml), 0o644)
+	h, k := newFakeHost(), lbtest.NewFakeKernel()
+	up := &atomic.Bool{}
+	up.Store(true)
+	td := startTestDaemon(t, file, h, k, up)
+
+	// Alone on the link, VI_1 becomes MASTER and the gated service comes.
+	waitFor(t, "VI_1 master and its service installed", func() bool {
+		return strings.Contains(td.rules(), "TCP 198.51.100.11:80\n  192.0.2.17:8080 w1")
+	})
+	if !strings.Contains(td.rules(), "TCP 198.51.100.10:80\n  192.0.2.15:8080 w1") {
+		t.Fatalf("rules:\n%s", td.rules())
+	}
+
+	t.Run("status", func(t *testing.T) {
+		var st control.StatusResult
+		if err := td.call(control.MethodStatus, nil, &st); err != nil {
+			t.Fatal(err)
+		}
+		if len(st.VRRPInstances) != 1 || st.VRRPInstances[0].State != "MASTER" || st.VRRPInstances[0].Reason == "" ||
+			st.VRRPInstances[0].LastTransition.IsZero() {
+			t.Errorf("vrrp: %+v", st.VRRPInstances)
+		}
+		if len(st.VirtualServers) != 2 {
+			t.Fatalf("virtual servers: %+v", st.VirtualServers)
+		}
+		rs := st.VirtualServers[0].RealServers
+		if len(rs) != 1 || !rs[0].Up || rs[0].KernelWeight == nil || *rs[0].KernelWeight != 1 || rs[0].Address != "192.0.2.15" || rs[0].Port != 8080 {
+			t.Errorf("real servers: %+v", rs)
+		}
+	})
+
+	t.Run("runtime add, reload keeps it", func(t *testing.T) {
+		w := int32(3)
+		err := td.call(control.MethodRuntime, control.RuntimeParams{Op: "add", Service: svc10,
+			RealServer: control.RealServerRef{Address: "192.0.2.16", Port: 8080}, Weight: &w}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "runtime server in the kernel", func() bool { return strings.Contains(td.rules(), "192.0.2.16:8080 w3") })
+		b, _ := os.ReadFile(filepath.Join(dir, "state", StateFile))
+		if !strings.Contains(string(b), `"192.0.2.16:8080"`) {
+			t.Errorf("state file: %s", b)
+		}
+		err = td.call(control.MethodRuntime, control.RuntimeParams{Op: "add", Service: svc10,
+			RealServer: control.RealServerRef{Address: "192.0.2.16", Port: 8080}}, nil)
+		if !control.IsCode(err, CodeExists) {
+			t.Errorf("second add: %v", err)
+		}
+		err = td.call(control.MethodRuntime, control.RuntimeParams{Op: "delete", Service: svc10,
+			RealServer: control.RealServerRef{Address: "192.0.2.15", Port: 8080}}, nil)
+		if !control.IsCode(err, CodeConfigured) {
+			t.Errorf("delete of a configured server: %v", err)
+		}
+		err = td.call(control.MethodRuntime, control.RuntimeParams{Op: "add",
+			Service: control.ServiceRef{Protocol: "UDP", Address: "198.51.100.10", Port: 53}, RealServer: control.RealServerRef{Address: "192.0.2.16", Port: 53}}, nil)
+		if !control.IsCode(err, control.CodeNotManaged) {
+			t.Errorf("unmanaged service: %v", err)
+		}
+
+		// A reload that changes the scheduler keeps the runtime server.
+		os.WriteFile(file, []byte(strings.Replace(yaml, "scheduler: rr", "scheduler: wrr", 1)), 0o644)
+		var rr control.ReloadResult
+		if err := td.call(control.MethodReload, nil, &rr); err != nil {
+			t.Fatal(err)
+		}
+		if rr.Generation != 1 || len(rr.Changes) != 1 || !strings.Contains(rr.Changes[0], "-s wrr") {
+			t.Errorf("reload: %+v", rr)
+		}
+		if !strings.Contains(td.rules(), "192.0.2.16:8080 w3") {
+			t.Errorf("runtime server lost by the reload:\n%s", td.rules())
+		}
+		var st control.StatusResult
+		td.call(control.MethodStatus, nil, &st)
+		var found bool
+		for _, r := range st.VirtualServers[0].RealServers {
+			found = found || (r.Address == "192.0.2.16" && r.Runtime && r.Weight == 3)
+		}
+		if !found || st.Generation != 1 || st.LastReload == nil || !st.LastReload.OK {
+			t.Errorf("status after reload: %+v", st)
+		}
+	})
+
+	t.Run("bad reload changes nothing", func(t *testing.T) {
+		before := td.rules()
+		os.WriteFile(file, []byte(strings.Replace(yaml, "scheduler: rr", "schedular: rr", 1)), 0o644)
+		err := td.call(control.MethodReload, nil, nil)
+		if !control.IsCode(err, control.CodeInvalidParams) || !strings.Contains(err.Error(), file+":") {
+			t.Errorf("bad reload: %v", err)
+		}
+		if td.rules() != before {
+			t.Errorf("bad reload changed the table:\n%s", td.rules())
+		}
+		var st control.StatusResult
+		td.call(control.MethodStatus, nil, &st)
+		if st.Generation != 1 || st.LastReload == nil || st.LastReload.OK {
+			t.Errorf("status after a bad reload: %+v", st.LastReload)
+		}
+	})
+
+	t.Run("plan", func(t *testing.T) {
+		other := filepath.Join(dir, "other.yaml")
+		os.WriteFile(other, []byte(strings.Replace(yaml, "real_servers: [192.0.2.15:8080]", "real_servers: [{address: 192.0.2.15:8080, weight: 5}]", 1)), 0o644)
+		var p control.PlanResult
+		if err := td.call(control.MethodPlan, control.PlanParams{File: other}, &p); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"~ -E -t 198.51.100.10:80 -s rr", "~ -e -t 198.51.100.10:80 -r 192.0.2.15:8080 -m -w 5"}
+		if strings.Join(p.Changes, "\n") != strings.Join(want, "\n") {
+			t.Errorf("plan: %q, want %q", p.Changes, want)
+		}
+		if strings.Contains(td.rules(), "w5") {
+			t.Error("plan changed the kernel")
+		}
+	})
+
+	t.Run("drain, enable", func(t *testing.T) {
+		key := ipvs.ServiceKey{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("198.51.100.10"), Port: 80}
+		dst := netip.MustParseAddrPort("192.0.2.15:8080")
+		k.SetActiveConns(key, dst, 2)
+		var dr control.DrainResult
+		if err := td.call(control.MethodDrain, control.DrainParams{Service: svc10,
+			RealServer: control.RealServerRef{Address: "192.0.2.15", Port: 8080}}, &dr); err != nil {
+			t.Fatal(err)
+		}
+		if dr.ActiveConns != 2 || !strings.Contains(td.rules(), "192.0.2.15:8080 w0") {
+			t.Errorf("drain: %+v\n%s", dr, td.rules())
+		}
+		k.SetActiveConns(key, dst, 0)
+		waitFor(t, "drained server removed", func() bool { return !strings.Contains(td.rules(), "192.0.2.15:8080") })
+		var st control.StatusResult
+		td.call(control.MethodStatus, nil, &st)
+		if rs := st.VirtualServers[0].RealServers[0]; !rs.Disabled || rs.KernelWeight != nil {
+			t.Errorf("status of the drained server: %+v", rs)
+		}
+		if err := td.call(control.MethodEnable, control.EnableParams{Service: svc10,
+			RealServer: control.RealServerRef{Address: "192.0.2.15", Port: 8080}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "enabled server back", func() bool { return strings.Contains(td.rules(), "192.0.2.15:8080 w1") })
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		resp, err := http.Get("http://" + td.d.metricsAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`lbd_ipvs_service_connections_total{service="TCP 198.51.100.10:80",virtual_server="TCP 198.51.100.10:80"} 0`,
+			`lbd_ipvs_real_server_bytes_total{direction="in",real_server="192.0.2.16:8080"`,
+			`lbd_real_server_up{real_server="192.0.2.15:8080",virtual_server="TCP 198.51.100.10:80"} 1`,
+			`lbd_real_server_runtime{real_server="192.0.2.16:8080",virtual_server="TCP 198.51.100.10:80"} 1`,
+			`lbd_vrrp_state{instance="VI_1",state="MASTER"} 1`,
+			`lbd_vrrp_adverts_sent_total{instance="VI_1"}`,
+			`lbd_reloads_total{result="ok"} 1`,
+			`lbd_reloads_total{result="invalid"} 1`,
+			`lbd_config_generation 1`,
+			`lbd_drift_repairs_total 0`,
+			`lbd_healthcheck_duration_seconds_bucket{real_server="192.0.2.15:8080",type="TCP"`,
+			`lbd_healthcheck_results_total{real_server="192.0.2.15:8080",result="success",type="TCP"`,
+		} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+		if t.Failed() {
+			t.Logf("metrics:\n%s", b)
+		}
+	})
+
+	t.Run("handover", func(t *testing.T) {
+		done := make(chan error, 1)
+		var res control.HandoverResult
+		go func() { done <- td.call(control.MethodHandover, control.HandoverParams{}, &res) }()
+		// Wait for the priority-0 advert, then take over as a peer would.
+		waitFor(t, "priority 0 advert", func() bool {
+			for {
+				select {
+				case msg := <-h.conn.sent:
+					if len(msg) > 2 && msg[2] == 0 {
+						return true
+					}
+				default:
+					return false
+				}
+			}
+		})
+		if h.vips.count() != 1 {
+			t.Error("addresses released before a new master was heard")
+		}
+		h.advert(t, 100)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Instances) != 1 || res.Instances[0] != "VI_1" {
+			t.Errorf("handover: %+v", res)
+		}
+		if h.vips.count() != 0 {
+			t.Error("addresses kept after the handover")
+		}
+		waitFor(t, "gated service removed", func() bool { return !strings.Contains(td.rules(), "198.51.100.11") })
+		var st control.StatusResult
+		td.call(control.MethodStatus, nil, &st)
+		if in := st.VRRPInstances[0]; in.State != "BACKUP" || in.Reason != "handover requested" || in.Priority != 1 {
+			t.Errorf("after handover: %+v", in)
+		}
+		// The peer's adverts go on; the instance stays BACKUP.
+		for range 5 {
+			h.advert(t, 100)
+			time.Sleep(20 * time.Millisecond)
+		}
+		td.call(control.MethodStatus, nil, &st)
+		if st.VRRPInstances[0].State != "BACKUP" {
+			t.Errorf("instance took over again: %+v", st.VRRPInstances[0])
+		}
+		if err := td.call(control.MethodHandover, control.HandoverParams{Instance: "VI_9"}, nil); !control.IsCode(err, control.CodeNotFound) {
+			t.Errorf("unknown instance: %v", err)
+		}
+		if err := td.call(control.MethodHandover, control.HandoverParams{Restore: true}, &res); err != nil {
+			t.Fatal(err)
+		}
+		td.call(control.MethodStatus, nil, &st)
+		if st.VRRPInstances[0].Priority != 100 {
+			t.Errorf("priority after restore: %+v", st.VRRPInstances[0])
+		}
+	})
+
+	t.Run("restart keeps runtime servers", func(t *testing.T) {
+		td.stop()
+		os.WriteFile(file, []byte(yaml), 0o644)
+		td2 := startTestDaemon(t, file, newFakeHost(), k, up)
+		var st control.StatusResult
+		if err := td2.call(control.MethodStatus, nil, &st); err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, r := range st.VirtualServers[0].RealServers {
+			found = found || (r.Address == "192.0.2.16" && r.Runtime)
+		}
+		if !found || !strings.Contains(td2.rules(), "192.0.2.16:8080 w3") {
+			t.Errorf("runtime server lost by the restart: %+v\n%s", st.VirtualServers[0], td2.rules())
+		}
+		if err := td2.call(control.MethodRuntime, control.RuntimeParams{Op: "delete", Service: svc10,
+			RealServer: control.RealServerRef{Address: "192.0.2.16", Port: 8080}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Deleted: it drains (no connections) and goes.
+		waitFor(t, "deleted runtime server gone", func() bool { return !strings.Contains(td2.rules(), "192.0.2.16") })
+	})
+}
+
+// A VRRP-only configuration runs without IPVS; one with virtual servers
+// does not start without it, and says why.
+func TestDaemonWithoutIPVS(t *testing.T) {
+	dir := t.TempDir()
+	noIPVS := func() (lb.Kernel, io.Closer, error) { return nil, nil, errors.New("ipvs: not supported") }
+	for _, c := range []struct {
+		yaml string
+		fail bool
+	}{
+		{strings.SplitN(strings.ReplaceAll(controlYAML, "DIR", dir), "virtual_servers:", 2)[0], false},
+		{strings.ReplaceAll(controlYAML, "DIR", dir), true},
+	} {
+		file := filepath.Join(dir, "lbd.yaml")
+		os.WriteFile(file, []byte(c.yaml), 0o644)
+		cfg, err := conf.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := newDaemon(file, slog.New(slog.NewTextHandler(io.Discard, nil)), newFakeHost())
+		d.openKernel = noIPVS
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- d.serve(ctx, cfg, make(chan os.Signal)) }()
+		if c.fail {
+			select {
+			case err := <-errc:
+				if err == nil || !strings.Contains(err.Error(), "kernel has no IPVS") {
+					t.Errorf("start without IPVS: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("daemon with virtual servers started without IPVS")
+			}
+			cancel()
+			continue
+		}
+		select {
+		case <-d.started:
+		case err := <-errc:
+			t.Fatalf("VRRP-only daemon without IPVS: %v", err)
+		}
+		var st control.StatusResult
+		ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err = d.statusResult(ctx2)
+		cancel2()
+		if err != nil || len(st.VRRPInstances) != 1 {
+			t.Errorf("status: %+v %v", st, err)
+		}
+		cancel()
+		<-errc
+	}
+}

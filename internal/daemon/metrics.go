@@ -1,0 +1,286 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/ipvs"
+	"github.com/lbd-project/lbd/lb"
+	"github.com/lbd-project/lbd/vrrp"
+)
+
+// This file holds lbd's Prometheus metrics (see the package documentation
+// for the list). Kernel counters, health and VRRP state are collected at
+// scrape time by asking their owners (the engine, the kernel, the daemon
+// loop) within scrapeTimeout; events (reloads, health probes) are
+// counted as they happen.
+
+// scrapeTimeout bounds what one scrape waits for the engine and kernel.
+const scrapeTimeout = 3 * time.Second
+
+// metrics holds the instruments and the registry.
+type metrics struct {
+	reg         *prometheus.Registry
+	reloads     *prometheus.CounterVec
+	checkTime   *prometheus.HistogramVec
+	checkResult *prometheus.CounterVec
+}
+
+func newMetrics(d *daemon) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lbd_reloads_total",
+			Help: "Configuration reloads by result: ok, invalid (bad file, nothing changed), rejected (engine refused, nothing changed), apply_failed (in effect, kernel changes failed and are retried)."},
+			[]string{"result"}),
+		checkTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lbd_healthcheck_duration_seconds",
+			Help:    "Duration of health-check probes.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}},
+			[]string{"virtual_server", "real_server", "type"}),
+		checkResult: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lbd_healthcheck_results_total",
+			Help: "Health-check probe results (success or failure)."},
+			[]string{"virtual_server", "real_server", "type", "result"}),
+	}
+	for _, r := range []string{"ok", "invalid", "rejected", "apply_failed"} {
+		m.reloads.WithLabelValues(r)
+	}
+	m.reg.MustRegister(m.reloads, m.checkTime, m.checkResult, &collector{d: d},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// checkerFactory wraps f so that every probe is timed and counted.
+func (m *metrics) checkerFactory(f lb.CheckerFactory) lb.CheckerFactory {
+	return func(s lb.CheckSpec) (healthcheck.Checker, error) {
+		c, err := f(s)
+		if err != nil {
+			return nil, err
+		}
+		return &timedChecker{Checker: c, time: m.checkTime.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type),
+			ok:   m.checkResult.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type, "success"),
+			fail: m.checkResult.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type, "failure")}, nil
+	}
+}
+
+type timedChecker struct {
+	healthcheck.Checker
+	time     prometheus.Observer
+	ok, fail prometheus.Counter
+}
+
+func (c *timedChecker) Check(ctx context.Context) healthcheck.Result {
+	start := time.Now()
+	r := c.Checker.Check(ctx)
+	c.time.Observe(time.Since(start).Seconds())
+	if r.OK {
+		c.ok.Inc()
+	} else {
+		c.fail.Inc()
+	}
+	return r
+}
+
+// serve serves /metrics on addr until ctx ends.
+func (m *metrics) serve(ctx context.Context, addr string, log *slog.Logger) (func(), string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: slogErrorLog{log}, Timeout: 2 * scrapeTimeout}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("lbd: metrics server failed", "err", err)
+		}
+	}()
+	log.Info("lbd: serving metrics", "address", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	}, ln.Addr().String(), nil
+}
+
+type slogErrorLog struct{ log *slog.Logger }
+
+func (l slogErrorLog) Println(v ...any) { l.log.Error("lbd: metrics", "err", v) }
+
+// collector reads state at scrape time.
+type collector struct{ d *daemon }
+
+var (
+	labelsSvc = []string{"service", "virtual_server"}
+	labelsRS  = []string{"service", "virtual_server", "real_server"}
+	labelsDir = func(base []string) []string { return append(append([]string(nil), base...), "direction") }
+
+	descSvcConns   = prometheus.NewDesc("lbd_ipvs_service_connections_total", "Connections scheduled by the IPVS service (kernel counter).", labelsSvc, nil)
+	descSvcPackets = prometheus.NewDesc("lbd_ipvs_service_packets_total", "Packets of the IPVS service by direction (in, out).", labelsDir(labelsSvc), nil)
+	descSvcBytes   = prometheus.NewDesc("lbd_ipvs_service_bytes_total", "Bytes of the IPVS service by direction (in, out).", labelsDir(labelsSvc), nil)
+	descSvcCPS     = prometheus.NewDesc("lbd_ipvs_service_connections_per_second", "Connection rate of the IPVS service (kernel estimate).", labelsSvc, nil)
+	descSvcPPS     = prometheus.NewDesc("lbd_ipvs_service_packets_per_second", "Packet rate of the IPVS service by direction (kernel estimate).", labelsDir(labelsSvc), nil)
+	descSvcBPS     = prometheus.NewDesc("lbd_ipvs_service_bytes_per_second", "Byte rate of the IPVS service by direction (kernel estimate).", labelsDir(labelsSvc), nil)
+
+	descRSConns    = prometheus.NewDesc("lbd_ipvs_real_server_connections_total", "Connections scheduled to the real server (kernel counter).", labelsRS, nil)
+	descRSPackets  = prometheus.NewDesc("lbd_ipvs_real_server_packets_total", "Packets of the real server by direction.", labelsDir(labelsRS), nil)
+	descRSBytes    = prometheus.NewDesc("lbd_ipvs_real_server_bytes_total", "Bytes of the real server by direction.", labelsDir(labelsRS), nil)
+	descRSCPS      = prometheus.NewDesc("lbd_ipvs_real_server_connections_per_second", "Connection rate of the real server (kernel estimate).", labelsRS, nil)
+	descRSPPS      = prometheus.NewDesc("lbd_ipvs_real_server_packets_per_second", "Packet rate of the real server by direction.", labelsDir(labelsRS), nil)
+	descRSBPS      = prometheus.NewDesc("lbd_ipvs_real_server_bytes_per_second", "Byte rate of the real server by direction.", labelsDir(labelsRS), nil)
+	descRSActive   = prometheus.NewDesc("lbd_ipvs_real_server_active_connections", "Active connections of the real server.", labelsRS, nil)
+	descRSInactive = prometheus.NewDesc("lbd_ipvs_real_server_inactive_connections", "Inactive connections of the real server.", labelsRS, nil)
+	descRSKWeight  = prometheus.NewDesc("lbd_ipvs_real_server_weight", "Weight of the real server in the kernel.", labelsRS, nil)
+
+	labelsLBRS   = []string{"virtual_server", "real_server"}
+	descUp       = prometheus.NewDesc("lbd_real_server_up", "Whether the real server passes its health check (1) or not (0).", labelsLBRS, nil)
+	descWeight   = prometheus.NewDesc("lbd_real_server_weight", "Weight the real server has while up (configured, run-time or dynamic).", labelsLBRS, nil)
+	descDisabled = prometheus.NewDesc("lbd_real_server_disabled", "Whether an operator drained the real server (1) until enable.", labelsLBRS, nil)
+	descRuntime  = prometheus.NewDesc("lbd_real_server_runtime", "Whether the real server was added at run time (1) rather than in the file.", labelsLBRS, nil)
+	descQuorum   = prometheus.NewDesc("lbd_virtual_server_quorum_up", "Whether the virtual server has quorum.", []string{"virtual_server"}, nil)
+	descSorry    = prometheus.NewDesc("lbd_virtual_server_sorry_active", "Whether the sorry server replaces the real servers.", []string{"virtual_server"}, nil)
+	descDrift    = prometheus.NewDesc("lbd_drift_repairs_total", "Reconciles that found the kernel table changed behind lbd's back and repaired it.", nil, nil)
+	descEngErr   = prometheus.NewDesc("lbd_ipvs_apply_failing", "Whether the last kernel read or change failed (retries pending).", nil, nil)
+	descGen      = prometheus.NewDesc("lbd_config_generation", "Configuration generation: 0 at start, +1 per applied reload.", nil, nil)
+	descLoaded   = prometheus.NewDesc("lbd_config_loaded_timestamp_seconds", "When the running configuration was loaded.", nil, nil)
+	descScrape   = prometheus.NewDesc("lbd_scrape_errors", "Parts of this scrape that failed or timed out (engine, kernel, vrrp).", []string{"part"}, nil)
+
+	labelsInst      = []string{"instance"}
+	descVState      = prometheus.NewDesc("lbd_vrrp_state", "VRRP state of the instance: 1 for the current state.", []string{"instance", "state"}, nil)
+	descVPrio       = prometheus.NewDesc("lbd_vrrp_priority", "Effective VRRP priority of the instance.", labelsInst, nil)
+	descVSent       = prometheus.NewDesc("lbd_vrrp_adverts_sent_total", "VRRP adverts sent.", labelsInst, nil)
+	descVRecv       = prometheus.NewDesc("lbd_vrrp_adverts_received_total", "VRRP adverts received and accepted.", labelsInst, nil)
+	descVDrops      = prometheus.NewDesc("lbd_vrrp_packets_dropped_total", "VRRP packets dropped by the receive checks, by reason.", []string{"instance", "reason"}, nil)
+	descVTrans      = prometheus.NewDesc("lbd_vrrp_transitions_total", "VRRP state transitions.", labelsInst, nil)
+	descVGARP       = prometheus.NewDesc("lbd_vrrp_garp_bursts_total", "Bursts of gratuitous ARP / unsolicited NA sent.", labelsInst, nil)
+	descVLastChange = prometheus.NewDesc("lbd_vrrp_last_transition_timestamp_seconds", "When the instance last changed state.", labelsInst, nil)
+)
+
+// Describe sends nothing: the collector is unchecked (its series depend
+// on the configuration).
+func (c *collector) Describe(chan<- *prometheus.Desc) {}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Collect asks the daemon loop, the engine and the kernel.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	d := c.d
+	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(desc *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), labels...)
+	}
+	errs := map[string]float64{"vrrp": 0, "engine": 0, "kernel": 0}
+
+	snap, err := d.snapshot(ctx)
+	if err != nil {
+		errs["vrrp"] = 1
+	} else {
+		gauge(descGen, float64(snap.generation))
+		gauge(descLoaded, float64(snap.loadedAt.UnixNano())/1e9)
+		for _, m := range snap.members {
+			name := m.spec.Name
+			st := vrrp.State(m.state.Load())
+			for _, s := range []vrrp.State{vrrp.StateInit, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateFault} {
+				gauge(descVState, b2f(s == st), name, s.String())
+			}
+			gauge(descVPrio, float64(m.prio.Load()), name)
+			counter(descVSent, m.adverts.Load(), name)
+			counter(descVRecv, m.received.Load(), name)
+			counter(descVTrans, m.transitions.Load(), name)
+			counter(descVGARP, m.garps.Load(), name)
+			for r := range m.drops {
+				if n := m.drops[r].Load(); n > 0 || vrrp.DropReason(r) == vrrp.ReasonTTL {
+					counter(descVDrops, n, name, vrrp.DropReason(r).String())
+				}
+			}
+			if l := m.last.Load(); l != nil {
+				gauge(descVLastChange, float64(l.at.UnixNano())/1e9, name)
+			}
+		}
+	}
+
+	if d.engine != nil {
+		st, err := d.engine.Status(ctx)
+		if err != nil {
+			errs["engine"] = 1
+		} else {
+			counter(descDrift, uint64(st.Drifts))
+			gauge(descEngErr, b2f(st.LastError != ""))
+			names := map[ipvs.ServiceKey]string{}
+			for _, v := range st.VirtualServers {
+				gauge(descQuorum, b2f(v.QuorumUp), v.Name)
+				gauge(descSorry, b2f(v.SorryActive), v.Name)
+				for _, s := range v.Services {
+					names[s] = v.Name
+				}
+				for _, r := range v.RealServers {
+					if r.Draining {
+						continue
+					}
+					gauge(descUp, b2f(r.Up), v.Name, r.Address)
+					gauge(descWeight, float64(r.Weight), v.Name, r.Address)
+					gauge(descDisabled, b2f(r.Disabled), v.Name, r.Address)
+					gauge(descRuntime, b2f(r.Runtime), v.Name, r.Address)
+				}
+			}
+			t, err := d.engine.Stats(ctx)
+			if err != nil {
+				errs["kernel"] = 1
+				d.log.Warn("lbd: metrics: cannot read the kernel table", "err", err)
+			}
+			for _, e := range t.Services {
+				key, vs := e.Key().String(), names[e.Key()]
+				s := e.Stats
+				counter(descSvcConns, s.Conns, key, vs)
+				counter(descSvcPackets, s.InPkts, key, vs, "in")
+				counter(descSvcPackets, s.OutPkts, key, vs, "out")
+				counter(descSvcBytes, s.InBytes, key, vs, "in")
+				counter(descSvcBytes, s.OutBytes, key, vs, "out")
+				gauge(descSvcCPS, float64(s.CPS), key, vs)
+				gauge(descSvcPPS, float64(s.InPPS), key, vs, "in")
+				gauge(descSvcPPS, float64(s.OutPPS), key, vs, "out")
+				gauge(descSvcBPS, float64(s.InBPS), key, vs, "in")
+				gauge(descSvcBPS, float64(s.OutBPS), key, vs, "out")
+				for _, de := range e.Destinations {
+					rs := de.Destination.String()
+					s := de.Stats
+					counter(descRSConns, s.Conns, key, vs, rs)
+					counter(descRSPackets, s.InPkts, key, vs, rs, "in")
+					counter(descRSPackets, s.OutPkts, key, vs, rs, "out")
+					counter(descRSBytes, s.InBytes, key, vs, rs, "in")
+					counter(descRSBytes, s.OutBytes, key, vs, rs, "out")
+					gauge(descRSCPS, float64(s.CPS), key, vs, rs)
+					gauge(descRSPPS, float64(s.InPPS), key, vs, rs, "in")
+					gauge(descRSPPS, float64(s.OutPPS), key, vs, rs, "out")
+					gauge(descRSBPS, float64(s.InBPS), key, vs, rs, "in")
+					gauge(descRSBPS, float64(s.OutBPS), key, vs, rs, "out")
+					gauge(descRSActive, float64(de.ActiveConns), key, vs, rs)
+					gauge(descRSInactive, float64(de.InactConns), key, vs, rs)
+					gauge(descRSKWeight, float64(de.Weight), key, vs, rs)
+				}
+			}
+		}
+	}
+	for part, v := range errs {
+		gauge(descScrape, v, part)
+	}
+}

@@ -1,0 +1,277 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/internal/lab"
+)
+
+// runAsLBD makes the test binary run as lbd (see TestMain).
+const runAsLBD = "LBD_TEST_RUN_LBD"
+
+const vmDaemonYAML = `global:
+  control_socket: DIR/control.sock
+  state_dir: DIR/state
+  metrics_address: 198.51.100.1:9274
+  lvs_reconcile_interval: 1h
+  lvs_drain_timeout: 30s
+vrrp_instances:
+  - name: VI_1
+    interface: front
+    virtual_router_id: 51
+    advert_interval: 100ms
+    garp_master_delay: 0
+    virtual_ipaddresses: [198.51.100.10/32]
+virtual_servers:
+  - address: 198.51.100.10:80
+    scheduler: rr
+    vrrp_instance: VI_1
+    check: {type: HTTP_GET, delay_loop: 200ms, connect_timeout: 1s, retry: 0, warmup: 0, urls: [{path: /health}]}
+    real_servers: [RS1]
+`
+
+// TestIntegrationVMDaemon runs lbd (this test binary re-executed as lbd)
+// in a balancer namespace of the lab VM, with kernel IPVS: VRRP gates a
+// virtual server, the control socket reports health, a run-time real
+// server survives a reload and a restart, a drain waits for connections,
+// and the metrics endpoint serves per-service counters.
+func TestIntegrationVMDaemon(t *testing.T) {
+	if !lab.RunInVM(t, lab.VMOptions{}) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l := lab.New(t)
+	client, lbn := l.Node("client"), l.Node("lb")
+	client.Link("eth0", lbn, "front")
+	client.AddAddr("eth0", "198.51.100.2/24")
+	lbn.AddAddr("front", "198.51.100.1/24")
+	lbn.Sysctl("net.ipv4.ip_forward", "1")
+	back := l.LAN("back")
+	lbn.Attach(back, "back", "192.0.2.1/24")
+	for name, addr := range map[string]string{"rs1": "192.0.2.15", "rs2": "192.0.2.16"} {
+		n := l.Node(name)
+		n.Attach(back, "eth0", addr+"/24")
+		n.AddRoute("default", "192.0.2.1")
+		ln := n.Listen("tcp", addr+":8080")
+		go serveHTTP(ln, name)
+		t.Cleanup(func() { ln.Close() })
+	}
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lbd.yaml")
+	yaml := strings.ReplaceAll(vmDaemonYAML, "DIR", dir)
+	write := func(rs1 string) {
+		if err := os.WriteFile(file, []byte(strings.Replace(yaml, "RS1", rs1, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("192.0.2.15:8080")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func() *lab.Process {
+		cmd := exec.Command(exe, "-f", file, "-log-level", "debug")
+		cmd.Env = append(os.Environ(), runAsLBD+"=1")
+		p := lbn.StartCmd(cmd)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("lbd output:\n%s", p.Out.String())
+			}
+		})
+		return p
+	}
+	ipvsadm := func() string {
+		var out strings.Builder
+		cmd := exec.CommandContext(ctx, "ipvsadm", "-S", "-n")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := lbn.RunCmd(cmd); err != nil {
+			t.Fatalf("ipvsadm: %v: %s", err, out.String())
+		}
+		return out.String()
+	}
+	wait := func(what string, cond func(rules string) bool) {
+		t.Helper()
+		var rules string
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if rules = ipvsadm(); cond(rules) {
+				return
+			}
+		}
+		t.Fatalf("%s: ipvsadm -S -n:\n%s", what, rules)
+	}
+	call := func(method string, params, result any) error {
+		t.Helper()
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		var c *control.Client
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if c, err = control.DialContext(cctx, filepath.Join(dir, "control.sock")); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.Call(cctx, method, params, result)
+	}
+	svc := control.ServiceRef{Protocol: "TCP", Address: "198.51.100.10", Port: 80}
+	rs1 := control.RealServerRef{Address: "192.0.2.15", Port: 8080}
+	rs2 := control.RealServerRef{Address: "192.0.2.16", Port: 8080}
+	has := func(subs ...string) func(string) bool {
+		return func(rules string) bool {
+			for _, s := range subs {
+				if !strings.Contains(rules, s) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+
+	p := start()
+	// VI_1 becomes MASTER alone, which installs the gated service.
+	wait("VRRP master installs the service", has("-A -t 198.51.100.10:80 -s rr", "-r 192.0.2.15:8080 -m -w 1"))
+	if got := httpGet(t, client, "198.51.100.10:80", "/"); got != "rs1" {
+		t.Errorf("through the VIP: %q", got)
+	}
+
+	var st control.StatusResult
+	if err := call(control.MethodStatus, nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.VRRPInstances) != 1 || st.VRRPInstances[0].State != "MASTER" {
+		t.Errorf("status vrrp: %+v", st.VRRPInstances)
+	}
+	if len(st.VirtualServers) != 1 || len(st.VirtualServers[0].RealServers) != 1 || !st.VirtualServers[0].RealServers[0].Up ||
+		st.VirtualServers[0].RealServers[0].KernelWeight == nil {
+		t.Errorf("status virtual servers: %+v", st.VirtualServers)
+	}
+
+	// runtime add, then a reload (SIGHUP) that changes rs1's weight.
+	if err := call(control.MethodRuntime, control.RuntimeParams{Op: "add", Service: svc, RealServer: rs2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wait("runtime add", has("-r 192.0.2.16:8080 -m -w 1"))
+	write("{address: 192.0.2.15:8080, weight: 2}")
+	p.Signal(syscall.SIGHUP)
+	wait("reload keeps the runtime server", has("-r 192.0.2.15:8080 -m -w 2", "-r 192.0.2.16:8080 -m -w 1"))
+
+	// Restart: the state file brings the runtime server back; the table
+	// is adopted as it is.
+	p.Signal(syscall.SIGTERM)
+	if err := p.Wait(20 * time.Second); err != nil {
+		t.Fatalf("lbd did not stop: %v", err)
+	}
+	p = start()
+	if err := call(control.MethodStatus, nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	var runtime bool
+	for _, r := range st.VirtualServers[0].RealServers {
+		runtime = runtime || (r.Address == "192.0.2.16" && r.Runtime)
+	}
+	if !runtime {
+		t.Errorf("runtime server lost by the restart: %+v", st.VirtualServers)
+	}
+	wait("restart", has("-r 192.0.2.15:8080 -m -w 2", "-r 192.0.2.16:8080 -m -w 1"))
+
+	// Drain rs1 while a connection to it is open.
+	var conns []net.Conn
+	for range 3 {
+		c, err := client.Dial("tcp", "198.51.100.10:80", 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	var dr control.DrainResult
+	if err := call(control.MethodDrain, control.DrainParams{Service: svc, RealServer: rs1}, &dr); err != nil {
+		t.Fatal(err)
+	}
+	if dr.ActiveConns == 0 {
+		t.Errorf("drain saw no active connections")
+	}
+	wait("draining", has("-r 192.0.2.15:8080 -m -w 0"))
+	time.Sleep(300 * time.Millisecond)
+	if !strings.Contains(ipvsadm(), "192.0.2.15:8080") {
+		t.Error("drained while a connection was open")
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	wait("drained", func(r string) bool { return !strings.Contains(r, "192.0.2.15") && strings.Contains(r, "192.0.2.16") })
+
+	// Metrics, scraped from the client.
+	body := httpGet(t, client, "198.51.100.1:9274", "/metrics")
+	for _, want := range []string{
+		`lbd_ipvs_service_connections_total{service="TCP 198.51.100.10:80",virtual_server="TCP 198.51.100.10:80"}`,
+		`lbd_ipvs_real_server_bytes_total{direction="in",real_server="192.0.2.16:8080"`,
+		`lbd_real_server_up{real_server="192.0.2.16:8080",virtual_server="TCP 198.51.100.10:80"} 1`,
+		`lbd_vrrp_state{instance="VI_1",state="MASTER"} 1`,
+		`lbd_healthcheck_duration_seconds_count{real_server="192.0.2.16:8080",type="HTTP_GET"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, `lbd_ipvs_service_connections_total{service="TCP 198.51.100.10:80",virtual_server="TCP 198.51.100.10:80"} 0`) {
+		t.Error("service connection counter is 0 after connections")
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", body)
+	}
+	p.Signal(syscall.SIGTERM)
+	if err := p.Wait(20 * time.Second); err != nil {
+		t.Errorf("lbd did not stop: %v", err)
+	}
+}
+
+// serveHTTP answers every request with name.
+func serveHTTP(ln net.Listener, name string) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 4096)
+			c.Read(buf)
+			fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(name), name)
+		}()
+	}
+}
+
+// httpGet fetches path from addr inside node n and returns the body.
+func httpGet(t *testing.T, n *lab.Node, addr, path string) string {
+	t.Helper()
+	c, err := n.Dial("tcp", addr, 3*time.Second)
+	if err != nil {
+		t.Fatalf("connect %s: %v", addr, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr)
+	b, _ := io.ReadAll(c)
+	s := string(b)
+	if i := strings.Index(s, "\r\n\r\n"); i >= 0 {
+		s = s[i+4:]
+	}
+	return strings.TrimSpace(s)
+}
