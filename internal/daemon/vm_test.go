@@ -216,8 +216,16 @@ func TestIntegrationVMDaemon(t *testing.T) {
 	}
 	wait("drained", func(r string) bool { return !strings.Contains(r, "192.0.2.15") && strings.Contains(r, "192.0.2.16") })
 
-	// Metrics, scraped from the client.
-	body := httpGet(t, client, "198.51.100.1:9274", "/metrics")
+	// Metrics, scraped from the client. The kernel folds its per-CPU
+	// counters into the totals every 2 s, so wait for a non-zero one.
+	zero := `lbd_ipvs_service_connections_total{service="TCP 198.51.100.10:80",virtual_server="TCP 198.51.100.10:80"} 0`
+	var body string
+	for deadline := time.Now().Add(6 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		body = httpGet(t, client, "198.51.100.1:9274", "/metrics")
+		if !strings.Contains(body, zero) || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, want := range []string{
 		`lbd_ipvs_service_connections_total{service="TCP 198.51.100.10:80",virtual_server="TCP 198.51.100.10:80"}`,
 		`lbd_ipvs_real_server_bytes_total{direction="in",real_server="192.0.2.16:8080"`,
@@ -229,7 +237,7 @@ func TestIntegrationVMDaemon(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if strings.Contains(body, `lbd_ipvs_service_connections_total{service="TCP 198.51.100.10:80",virtual_server="TCP 198.51.100.10:80"} 0`) {
+	if strings.Contains(body, zero) {
 		t.Error("service connection counter is 0 after connections")
 	}
 	if t.Failed() {

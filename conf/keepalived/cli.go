@@ -1,0 +1,104 @@
+package keepalived
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/lbd-project/lbd/conf"
+)
+
+// Exit codes of RunImport and RunExport.
+const (
+	ExitOK        = 0 // converted; only notes
+	ExitBehaviour = 1 // converted, but something behaves differently (see the report)
+	ExitError     = 2 // bad usage, unreadable or invalid input
+)
+
+type idList []string
+
+func (l *idList) String() string     { return strings.Join(*l, ",") }
+func (l *idList) Set(v string) error { *l = append(*l, v); return nil }
+
+// RunImport is `lbd import-keepalived [-o FILE] [-i CONFIG_ID]... PATH`: it
+// writes the converted YAML to FILE (default stdout) and the report to
+// stderr. It returns ExitOK, ExitBehaviour when a finding is approximated
+// or unsupported, or ExitError.
+func RunImport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("import-keepalived", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write the YAML to `FILE` instead of stdout")
+	var ids idList
+	fs.Var(&ids, "i", "keepalived config-id for '@ID' lines (repeatable; default: none, so '@ID' lines are dropped and '@^ID' lines kept)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: lbd import-keepalived [-o FILE] [-i CONFIG_ID] PATH\n"+
+			"Converts a keepalived.conf (with its includes) to lbd YAML and reports every keyword\n"+
+			"lbd cannot express. Exit status: 0 converted, 1 behaviour differs (see the report), 2 error.\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return ExitError
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return ExitError
+	}
+	res, err := ImportWith(fs.Arg(0), Options{ParseOptions{ConfigIDs: ids}})
+	fmt.Fprint(stderr, Report(res.Findings))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, res.YAML, 0o644); err != nil {
+			fmt.Fprintln(stderr, err)
+			return ExitError
+		}
+	} else if _, err := stdout.Write(res.YAML); err != nil {
+		return ExitError
+	}
+	if ChangesBehaviour(res.Findings) {
+		fmt.Fprintln(stderr, "import-keepalived: the converted configuration behaves differently; see above")
+		return ExitBehaviour
+	}
+	return ExitOK
+}
+
+// RunExport is `lbd export-keepalived [-o FILE] [-f CONFIG]`: it writes the
+// lbd configuration as keepalived.conf, for a rollback. Exit codes as
+// RunImport.
+func RunExport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("export-keepalived", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write keepalived.conf to `FILE` instead of stdout")
+	in := fs.String("f", "/etc/lbd/lbd.yaml", "lbd configuration `FILE`")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return ExitError
+	}
+	cfg, err := conf.Load(*in)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	text, findings, err := Export(cfg)
+	fmt.Fprint(stderr, Report(findings))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	if *out != "" {
+		err = os.WriteFile(*out, text, 0o644)
+	} else {
+		_, err = stdout.Write(text)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	if ChangesBehaviour(findings) {
+		return ExitBehaviour
+	}
+	return ExitOK
+}

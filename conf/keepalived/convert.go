@@ -1,0 +1,841 @@
+package keepalived
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lbd-project/lbd/conf"
+	"gopkg.in/yaml.v3"
+)
+
+// Options tune Import.
+type Options struct {
+	ParseOptions
+}
+
+// Result is a converted configuration.
+type Result struct {
+	// YAML is the lbd configuration; it passes conf.Parse unless a
+	// finding says otherwise.
+	YAML []byte
+	// Findings list every keyword not converted one to one, in file order.
+	Findings []Finding
+}
+
+// Import reads the keepalived configuration at path (with its includes)
+// and converts it to lbd YAML. Syntax errors, unknown keywords and bad
+// values are returned as an ErrorList naming file:line; keywords lbd
+// cannot express are Findings.
+func Import(path string) (Result, error) { return ImportWith(path, Options{}) }
+
+// ImportWith is Import with options.
+func ImportWith(path string, opts Options) (Result, error) {
+	nodes, err := ParseFile(path, opts.ParseOptions)
+	if err != nil {
+		return Result{}, err
+	}
+	return Convert(path, nodes)
+}
+
+// Convert turns parsed keepalived keywords into lbd YAML.
+func Convert(name string, nodes []*Node) (Result, error) {
+	c := &converter{
+		trackFiles: map[string]*Node{},
+		scripts:    map[string]bool{},
+		root:       newMap(),
+		global:     newMap(),
+		gvrrp:      newMap(),
+	}
+	c.run(nodes)
+	if len(c.errs) > 0 {
+		return Result{Findings: c.findings}, c.errs
+	}
+	header := "# Converted from " + name + " by lbd import-keepalived.\n"
+	if len(c.findings) > 0 {
+		header += "# Review these findings (also printed by the import):\n"
+		for _, f := range c.findings {
+			header += "#   " + strings.ReplaceAll(f.String(), "\n", " ") + "\n"
+		}
+	}
+	header += "\n"
+	out, err := encode(c.root.n, header)
+	if err != nil {
+		return Result{}, fmt.Errorf("keepalived: encoding YAML: %w", err)
+	}
+	if _, err := conf.Parse("converted.yaml", out); err != nil {
+		for _, e := range splitErrors(err) {
+			c.findings = append(c.findings, Finding{Pos: Pos{File: name}, Keyword: "lbd -t", Severity: Unsupported,
+				Message: "the converted file does not pass validation here: " + e})
+		}
+	}
+	return Result{YAML: out, Findings: c.findings}, nil
+}
+
+func splitErrors(err error) []string {
+	if l, ok := err.(conf.ErrorList); ok {
+		out := make([]string, len(l))
+		for i, e := range l {
+			out[i] = e.Error()
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+type converter struct {
+	errs     ErrorList
+	findings []Finding
+
+	root, global, gvrrp ymap
+	scripts             map[string]bool
+	trackFiles          map[string]*Node
+	vrrpScripts         []*yaml.Node
+	instances           []*yaml.Node
+	syncGroups          []*yaml.Node
+	vsGroups            []*yaml.Node
+	groupNodes          map[string]ymap
+	virtualServers      []*yaml.Node
+
+	version      int  // global vrrp_version, 0: keepalived's default 2
+	strict       bool // vrrp_strict
+	instanceFams map[string]bool
+}
+
+func (c *converter) errorf(n *Node, format string, args ...any) {
+	if len(c.errs) < 100 {
+		c.errs = append(c.errs, &SyntaxError{n.Pos, fmt.Sprintf(format, args...)})
+	}
+}
+
+func (c *converter) find(n *Node, sev Severity, msg string) {
+	c.findings = append(c.findings, Finding{Pos: n.Pos, Keyword: n.Key, Severity: sev, Message: msg})
+}
+
+// other reports a keyword the current block does not convert.
+func (c *converter) other(n *Node, where string) {
+	if why, ok := notApplicable[n.Key]; ok {
+		c.find(n, NotApplicable, why)
+		return
+	}
+	if !knownKeywords[n.Key] {
+		c.errorf(n, "unknown keyword %q in %s", n.Key, where)
+		return
+	}
+	msg := "not supported by lbd in " + where
+	if h, ok := hints[n.Key]; ok {
+		msg += "; " + h
+	}
+	c.find(n, Unsupported, msg)
+}
+
+func (c *converter) run(nodes []*Node) {
+	c.groupNodes = map[string]ymap{}
+	c.instanceFams = map[string]bool{}
+	// Definitions referred to by name first, wherever they are.
+	for _, n := range nodes {
+		switch n.Key {
+		case "vrrp_track_file", "track_file":
+			if len(n.Args) != 1 || !n.Block {
+				c.errorf(n, "%s needs a name and a block", n.Key)
+				continue
+			}
+			c.trackFiles[n.Args[0]] = n
+		case "vrrp_script":
+			if len(n.Args) == 1 {
+				c.scripts[n.Args[0]] = true
+			}
+		case "global_defs":
+			for _, k := range n.Children {
+				if k.Key == "vrrp_strict" {
+					c.strict = true
+				}
+			}
+		}
+	}
+	for _, n := range nodes {
+		switch n.Key {
+		case "global_defs":
+			c.globalDefs(n)
+		case "vrrp_script":
+			c.vrrpScript(n)
+		case "vrrp_instance":
+			c.vrrpInstance(n)
+		case "vrrp_sync_group":
+			c.syncGroup(n)
+		case "virtual_server_group":
+			c.vsGroup(n)
+		case "virtual_server":
+			c.virtualServer(n)
+		case "vrrp_track_file", "track_file":
+			// used by reference
+		default:
+			c.other(n, "the top level")
+		}
+	}
+	// keepalived's defaults where lbd's differ.
+	if c.version == 0 {
+		c.gvrrp.set("version", yint(2), "keepalived's default VRRP version (lbd's is 3)")
+	}
+	if c.gvrrp.get("garp_master_refresh") == nil {
+		c.gvrrp.set("garp_master_refresh", ydur(0), "keepalived does not refresh gratuitous ARP by default (lbd: 60s)")
+	}
+	c.global.set("vrrp", c.gvrrp.n)
+	c.root.set("global", c.global.n)
+	for _, l := range []struct {
+		key   string
+		items []*yaml.Node
+	}{{"vrrp_scripts", c.vrrpScripts}, {"vrrp_instances", c.instances}, {"vrrp_sync_groups", c.syncGroups},
+		{"virtual_server_groups", c.vsGroups}, {"virtual_servers", c.virtualServers}} {
+		if len(l.items) > 0 {
+			c.root.set(l.key, yseq(l.items...))
+		}
+	}
+}
+
+// args checks the argument count of n.
+func (c *converter) args(n *Node, min, max int) bool {
+	if len(n.Args) < min || max >= 0 && len(n.Args) > max {
+		switch {
+		case min == max:
+			c.errorf(n, "%s takes %d argument(s), found %d", n.Key, min, len(n.Args))
+		case max < 0:
+			c.errorf(n, "%s takes at least %d argument(s)", n.Key, min)
+		default:
+			c.errorf(n, "%s takes %d to %d arguments, found %d", n.Key, min, max, len(n.Args))
+		}
+		return false
+	}
+	return true
+}
+
+// noBlock complains about a block after a keyword that takes none.
+func (c *converter) noBlock(n *Node) bool {
+	if n.Block {
+		c.errorf(n, "%s takes no block", n.Key)
+		return false
+	}
+	return true
+}
+
+func (c *converter) intArg(n *Node, i int, min, max int64) (int64, bool) {
+	if i >= len(n.Args) {
+		c.errorf(n, "%s needs a number", n.Key)
+		return 0, false
+	}
+	v, err := strconv.ParseInt(n.Args[i], 10, 64)
+	if err != nil || v < min || v > max {
+		c.errorf(n, "%s: %q is not a whole number in %d..%d", n.Key, n.Args[i], min, max)
+		return 0, false
+	}
+	return v, true
+}
+
+// secs parses a keepalived timer: seconds, possibly with a fraction.
+func (c *converter) secs(n *Node, i int) (time.Duration, bool) {
+	if i >= len(n.Args) {
+		c.errorf(n, "%s needs a number of seconds", n.Key)
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(n.Args[i], 64)
+	if err != nil || f < 0 || f > 1e9 || math.IsNaN(f) {
+		c.errorf(n, "%s: %q is not a number of seconds", n.Key, n.Args[i])
+		return 0, false
+	}
+	return time.Duration(math.Round(f*1e6)) * time.Microsecond, true
+}
+
+func (c *converter) addr(n *Node, s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		c.errorf(n, "%s: %q is not an IP address", n.Key, s)
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// command joins a script's arguments (one quoted string or several words).
+func command(n *Node) []string {
+	var words []string
+	for _, a := range n.Args {
+		words = append(words, splitCommand(a)...)
+	}
+	return words
+}
+
+func (c *converter) setCommand(m ymap, key string, n *Node) {
+	if !c.args(n, 1, -1) {
+		return
+	}
+	words := command(n)
+	if len(words) == 0 {
+		c.errorf(n, "%s: empty command", n.Key)
+		return
+	}
+	m.set(key, ycommand(words), n.Comments...)
+}
+
+func (c *converter) globalDefs(g *Node) {
+	for _, n := range g.Children {
+		switch n.Key {
+		case "router_id":
+			if c.args(n, 1, 1) {
+				c.global.set("router_id", ystr(n.Args[0]), n.Comments...)
+			}
+		case "vrrp_version":
+			if v, ok := c.intArg(n, 0, 2, 3); ok {
+				c.version = int(v)
+				c.gvrrp.set("version", yint(v), n.Comments...)
+			}
+		case "vrrp_garp_master_delay":
+			if d, ok := c.secs(n, 0); ok {
+				c.gvrrp.set("garp_master_delay", ydur(d), n.Comments...)
+			}
+		case "vrrp_garp_master_repeat":
+			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
+				c.gvrrp.set("garp_master_repeat", yint(v), n.Comments...)
+			}
+		case "vrrp_garp_master_refresh":
+			if d, ok := c.secs(n, 0); ok {
+				c.gvrrp.set("garp_master_refresh", ydur(d), n.Comments...)
+			}
+		case "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_repeat", "vrrp_garp_lower_prio_delay":
+			c.find(n, Approximated, "lbd sends one gratuitous ARP burst of garp_master_repeat per refresh and none on lower-priority adverts")
+		case "vrrp_strict":
+			c.find(n, Approximated, hints["vrrp_strict"])
+		case "lvs_timeouts":
+			c.lvsTimeouts(n)
+		case "lvs_sync_daemon":
+			c.lvsSyncDaemon(n)
+		default:
+			c.other(n, "global_defs")
+		}
+	}
+}
+
+func (c *converter) lvsTimeouts(n *Node) {
+	m := newMap()
+	for i := 0; i+1 < len(n.Args); i += 2 {
+		switch k := n.Args[i]; k {
+		case "tcp", "tcpfin", "udp":
+			v, err := strconv.ParseUint(n.Args[i+1], 10, 31)
+			if err != nil {
+				c.errorf(n, "lvs_timeouts %s: %q is not whole seconds", k, n.Args[i+1])
+				return
+			}
+			m.set(k, ydur(time.Duration(v)*time.Second))
+		default:
+			c.errorf(n, "lvs_timeouts: unknown option %q (tcp, tcpfin, udp)", k)
+			return
+		}
+	}
+	if len(n.Args)%2 != 0 {
+		c.errorf(n, "lvs_timeouts: options come in pairs (tcp SECS tcpfin SECS udp SECS)")
+		return
+	}
+	c.global.set("lvs_timeouts", m.n, n.Comments...)
+}
+
+func (c *converter) lvsSyncDaemon(n *Node) {
+	if !c.args(n, 2, -1) {
+		return
+	}
+	m := newMap()
+	m.set("interface", ystr(n.Args[0]))
+	i := 1
+	if n.Args[i] == "inst" && i+1 < len(n.Args) {
+		i++
+	}
+	m.set("vrrp_instance", ystr(n.Args[i]))
+	for i++; i < len(n.Args); i++ {
+		opt := n.Args[i]
+		if i+1 >= len(n.Args) {
+			c.errorf(n, "lvs_sync_daemon: %s needs a value", opt)
+			return
+		}
+		val := n.Args[i+1]
+		i++
+		switch opt {
+		case "id", "maxlen", "port", "ttl":
+			v, err := strconv.ParseUint(val, 10, 16)
+			if err != nil {
+				c.errorf(n, "lvs_sync_daemon %s: %q is not a number", opt, val)
+				return
+			}
+			key := map[string]string{"id": "sync_id", "maxlen": "maxlen", "port": "port", "ttl": "ttl"}[opt]
+			m.set(key, yint(int64(v)))
+		case "group":
+			if _, ok := c.addr(n, val); ok {
+				m.set("group", ystr(val))
+			}
+		default:
+			c.errorf(n, "lvs_sync_daemon: unknown option %q", opt)
+			return
+		}
+	}
+	c.global.set("lvs_sync_daemon", m.n, n.Comments...)
+}
+
+func (c *converter) vrrpScript(s *Node) {
+	if !c.args(s, 1, 1) {
+		return
+	}
+	m := newMap()
+	m.comment(s.Comments)
+	m.set("name", ystr(s.Args[0]))
+	for _, n := range s.Children {
+		switch n.Key {
+		case "script":
+			c.setCommand(m, "script", n)
+		case "interval", "timeout":
+			if d, ok := c.secs(n, 0); ok {
+				if d%time.Second != 0 {
+					d = d.Round(time.Second) // keepalived reads whole seconds
+				}
+				m.set(n.Key, ydur(d), n.Comments...)
+			}
+		case "rise", "fall":
+			if v, ok := c.intArg(n, 0, 1, 1<<30); ok {
+				m.set(n.Key, yint(v), n.Comments...)
+			}
+		case "weight":
+			if v, ok := c.intArg(n, 0, -253, 253); ok {
+				m.set("weight", yint(v), n.Comments...)
+			}
+			if len(n.Args) > 1 {
+				c.find(n, Unsupported, "weight ... reverse is not supported; invert the script's exit code instead")
+			}
+		case "init_fail":
+			m.set("init_fail", ybool(true), n.Comments...)
+		case "user":
+			if c.args(n, 1, 2) {
+				m.set("user", ystr(n.Args[0]), n.Comments...)
+				if len(n.Args) == 2 {
+					c.find(n, Approximated, "lbd runs the script with the user's primary group, not "+n.Args[1])
+				}
+			}
+		default:
+			c.other(n, "vrrp_script")
+		}
+	}
+	c.vrrpScripts = append(c.vrrpScripts, m.n)
+}
+
+// vip converts one virtual_ipaddress line: ADDR[/LEN] [dev IF] [label L]
+// [brd B] [scope S] ...
+func (c *converter) vip(n *Node, iface string) (*yaml.Node, netip.Addr, bool) {
+	var p netip.Prefix
+	a, err := netip.ParseAddr(n.Key)
+	if err == nil {
+		p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+	} else if p, err = netip.ParsePrefix(n.Key); err != nil {
+		c.errorf(n, "virtual address %q is not an address or address/prefix", n.Key)
+		return nil, netip.Addr{}, false
+	}
+	p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits())
+	m := newMap()
+	m.set("address", ystr(n.Key))
+	for i := 0; i < len(n.Args); i++ {
+		opt := n.Args[i]
+		val := ""
+		if opt != "no_track" && opt != "home" && opt != "nodad" && opt != "noprefixroute" && opt != "autojoin" {
+			if i+1 >= len(n.Args) {
+				c.errorf(n, "virtual address %s: %s needs a value", n.Key, opt)
+				return nil, netip.Addr{}, false
+			}
+			val = n.Args[i+1]
+			i++
+		}
+		switch opt {
+		case "dev":
+			if val != iface {
+				m.set("interface", ystr(val))
+			}
+		case "label":
+			m.set("label", ystr(val))
+		case "brd", "broadcast":
+			if val != "+" && !(p.Addr().Is4() && val == broadcastOf(p)) {
+				c.find(n, Approximated, "lbd lets the kernel derive the broadcast address ("+broadcastOf(p)+"), not "+val)
+			}
+		case "scope":
+			if val != "global" && val != "universe" {
+				c.find(n, Approximated, "lbd adds virtual addresses with scope global, not "+val)
+			}
+		default:
+			c.find(n, Unsupported, "virtual address option "+opt+" is not supported; lbd adds a plain address")
+		}
+	}
+	if len(m.n.Content) == 2 {
+		return ystr(n.Key), p.Addr(), true
+	}
+	return m.n, p.Addr(), true
+}
+
+func broadcastOf(p netip.Prefix) string {
+	if !p.Addr().Is4() || p.Bits() >= 31 {
+		return p.Addr().String()
+	}
+	b := p.Addr().As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	v |= (1 << (32 - p.Bits())) - 1
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
+}
+
+func (c *converter) vrrpInstance(in *Node) {
+	if !c.args(in, 1, 1) {
+		return
+	}
+	name := in.Args[0]
+	m := newMap()
+	m.comment(in.Comments)
+	m.set("name", ystr(name))
+	iface := ""
+	for _, n := range in.Children {
+		if n.Key == "interface" && len(n.Args) == 1 {
+			iface = n.Args[0]
+		}
+	}
+	var vips, excluded []*yaml.Node
+	var family netip.Addr
+	version := 0
+	var advert time.Duration
+	var advertNode *Node
+	accept := (*bool)(nil)
+	for _, n := range in.Children {
+		switch n.Key {
+		case "interface":
+			if c.args(n, 1, 1) {
+				m.set("interface", ystr(n.Args[0]), n.Comments...)
+			}
+		case "state":
+			if c.args(n, 1, 1) {
+				switch n.Args[0] {
+				case "MASTER", "BACKUP":
+					c.find(n, NotApplicable, "lbd starts every instance in BACKUP (RFC 5798); the highest priority becomes "+
+						"master within master_down_interval, as keepalived's does after its start-up advert")
+				default:
+					c.errorf(n, "state %q (MASTER or BACKUP)", n.Args[0])
+				}
+			}
+		case "virtual_router_id":
+			if v, ok := c.intArg(n, 0, 1, 255); ok {
+				m.set("virtual_router_id", yint(v), n.Comments...)
+			}
+		case "priority":
+			if v, ok := c.intArg(n, 0, 1, 255); ok {
+				m.set("priority", yint(v), n.Comments...)
+			}
+		case "advert_int":
+			if d, ok := c.secs(n, 0); ok {
+				advert, advertNode = d, n
+				m.set("advert_interval", ydur(d), n.Comments...)
+			}
+		case "version":
+			if v, ok := c.intArg(n, 0, 2, 3); ok {
+				version = int(v)
+				m.set("version", yint(v), n.Comments...)
+			}
+		case "nopreempt":
+			m.set("nopreempt", ybool(true), n.Comments...)
+		case "preempt":
+			// the default
+		case "preempt_delay":
+			if d, ok := c.secs(n, 0); ok {
+				m.set("preempt_delay", ydur(d), n.Comments...)
+			}
+		case "accept":
+			accept = ptr(true)
+			m.set("accept", ybool(true), n.Comments...)
+		case "no_accept":
+			accept = ptr(false)
+			m.set("accept", ybool(false), n.Comments...)
+		case "strict_mode":
+			c.find(n, Approximated, hints["strict_mode"])
+			if accept == nil {
+				accept = ptr(false)
+				m.set("accept", ybool(false))
+			}
+		case "garp_master_delay", "garp_master_refresh":
+			if d, ok := c.secs(n, 0); ok {
+				m.set(n.Key, ydur(d), n.Comments...)
+			}
+		case "garp_master_repeat":
+			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
+				m.set(n.Key, yint(v), n.Comments...)
+			}
+		case "authentication":
+			c.authentication(m, n)
+		case "unicast_src_ip":
+			if c.args(n, 1, 1) {
+				if _, ok := c.addr(n, n.Args[0]); ok {
+					m.set("unicast_src_ip", ystr(n.Args[0]), n.Comments...)
+				}
+			}
+		case "unicast_peer":
+			var peers []*yaml.Node
+			for _, p := range n.Children {
+				if _, ok := c.addr(p, p.Key); !ok {
+					continue
+				}
+				if len(p.Args) > 0 {
+					c.find(p, Unsupported, "unicast peer options ("+strings.Join(p.Args, " ")+") are not supported")
+				}
+				peers = append(peers, ystr(p.Key))
+			}
+			m.set("unicast_peers", yseq(peers...), n.Comments...)
+		case "virtual_ipaddress", "virtual_ipaddress_excluded":
+			for _, v := range n.Children {
+				y, a, ok := c.vip(v, iface)
+				if !ok {
+					continue
+				}
+				if n.Key == "virtual_ipaddress" {
+					if !family.IsValid() {
+						family = a
+					}
+					if family.Is6() != a.Is6() {
+						c.find(v, Approximated, "keepalived carries one family in adverts; lbd handles "+v.Key+
+							" as an excluded address (not in adverts)")
+						excluded = append(excluded, y)
+						continue
+					}
+					vips = append(vips, y)
+				} else {
+					excluded = append(excluded, y)
+				}
+			}
+		case "track_interface":
+			var items []*yaml.Node
+			for _, t := range n.Children {
+				tm := newMap()
+				tm.set("name", ystr(t.Key))
+				if w, ok := c.trackWeight(t); ok && w != nil {
+					tm.set("weight", yint(*w))
+				}
+				items = append(items, tm.n)
+			}
+			m.set("track_interfaces", yseq(items...), n.Comments...)
+		case "track_script":
+			var items []*yaml.Node
+			for _, t := range n.Children {
+				tm := newMap()
+				tm.set("name", ystr(t.Key))
+				if !c.scripts[t.Key] {
+					c.errorf(t, "track_script %q: no vrrp_script of that name", t.Key)
+				}
+				if w, ok := c.trackWeight(t); ok && w != nil {
+					tm.set("weight", yint(*w))
+				}
+				items = append(items, tm.n)
+			}
+			m.set("track_scripts", yseq(items...), n.Comments...)
+		case "track_file":
+			var items []*yaml.Node
+			for _, t := range n.Children {
+				def := c.trackFiles[t.Key]
+				if def == nil {
+					c.errorf(t, "track_file %q: no vrrp_track_file of that name", t.Key)
+					continue
+				}
+				tm := newMap()
+				w := int64(1)
+				for _, d := range def.Children {
+					switch d.Key {
+					case "file":
+						if c.args(d, 1, 1) {
+							tm.set("path", ystr(d.Args[0]))
+						}
+					case "weight":
+						if v, ok := c.intArg(d, 0, -253, 253); ok {
+							w = v
+						}
+						if len(d.Args) > 1 {
+							c.find(d, Unsupported, "weight ... reverse is not supported")
+						}
+					default:
+						c.other(d, "vrrp_track_file")
+					}
+				}
+				if tw, ok := c.trackWeight(t); ok && tw != nil {
+					w = *tw
+				}
+				tm.set("weight", yint(w))
+				items = append(items, tm.n)
+			}
+			m.set("track_files", yseq(items...), n.Comments...)
+		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
+			c.setCommand(m, n.Key, n)
+		case "smtp_alert":
+			c.other(n, "vrrp_instance")
+		case "dont_track_primary":
+			c.find(n, Approximated, "lbd faults the instance when its interface goes down")
+		default:
+			c.other(n, "vrrp_instance")
+		}
+	}
+	if len(vips) > 0 {
+		m.set("virtual_ipaddresses", yseq(vips...))
+	} else {
+		c.errorf(in, "vrrp_instance %s has no virtual_ipaddress (lbd needs at least one)", name)
+	}
+	if len(excluded) > 0 {
+		m.set("virtual_ipaddresses_excluded", yseq(excluded...))
+	}
+	eff := version
+	if eff == 0 {
+		eff = max(c.version, 2)
+		if family.Is6() && eff == 2 {
+			// keepalived runs IPv6 instances with VRRPv3.
+			m.set("version", yint(3))
+			eff = 3
+		}
+	}
+	if eff == 2 && advertNode != nil && advert%time.Second != 0 {
+		r := max(advert.Round(time.Second), time.Second)
+		c.find(advertNode, Approximated, fmt.Sprintf("VRRPv2 adverts carry whole seconds; lbd uses %v (or set version 3)", r))
+		m.set("advert_interval", ydur(r))
+	}
+	if eff == 3 && m.get("authentication") != nil {
+		m.del("authentication")
+		c.find(in, NotApplicable, "keepalived ignores authentication in VRRPv3; so does the converted file")
+	}
+	if c.strict && accept == nil {
+		m.set("accept", ybool(false))
+	}
+	c.instanceFams[name] = family.Is6()
+	c.instances = append(c.instances, m.n)
+}
+
+// trackWeight reads "NAME [weight N]" of a track_* entry.
+func (c *converter) trackWeight(t *Node) (*int64, bool) {
+	if len(t.Args) == 0 {
+		return nil, true
+	}
+	if t.Args[0] != "weight" || len(t.Args) < 2 {
+		c.errorf(t, "%s: expected \"weight N\", found %q", t.Key, strings.Join(t.Args, " "))
+		return nil, false
+	}
+	v, err := strconv.ParseInt(t.Args[1], 10, 64)
+	if err != nil || v < -253 || v > 253 {
+		c.errorf(t, "%s: weight %q is not in -253..253", t.Key, t.Args[1])
+		return nil, false
+	}
+	if len(t.Args) > 2 {
+		c.find(t, Unsupported, "weight ... reverse is not supported")
+	}
+	return &v, true
+}
+
+func (c *converter) authentication(m ymap, a *Node) {
+	am := newMap()
+	for _, n := range a.Children {
+		switch n.Key {
+		case "auth_type":
+			if c.args(n, 1, 1) {
+				if n.Args[0] != "PASS" {
+					c.find(n, Unsupported, "authentication type "+n.Args[0]+" is not supported (PASS only); the instance runs without authentication")
+					return
+				}
+				am.set("type", ystr("PASS"))
+			}
+		case "auth_pass":
+			if c.args(n, 1, 1) {
+				p := n.Args[0]
+				if len(p) > 8 {
+					c.find(n, NotApplicable, "keepalived uses the first 8 characters of the password; so does the converted file")
+					p = p[:8]
+				}
+				am.set("password", ystr(p))
+			}
+		default:
+			c.other(n, "authentication")
+		}
+	}
+	if am.get("type") == nil {
+		am.set("type", ystr("PASS"))
+	}
+	// Authentication exists only in v2; keepalived ignores it otherwise
+	// (the version is not known yet here: checked after the instance).
+	m.set("authentication", am.n, a.Comments...)
+}
+
+func (c *converter) syncGroup(g *Node) {
+	if !c.args(g, 1, 1) {
+		return
+	}
+	m := newMap()
+	m.comment(g.Comments)
+	m.set("name", ystr(g.Args[0]))
+	for _, n := range g.Children {
+		switch n.Key {
+		case "group":
+			var items []*yaml.Node
+			for _, i := range n.Children {
+				items = append(items, ystr(i.Key))
+				for _, a := range i.Args {
+					items = append(items, ystr(a))
+				}
+			}
+			for _, a := range n.Args {
+				items = append(items, ystr(a))
+			}
+			m.set("group", yseq(items...), n.Comments...)
+		case "notify":
+			c.setCommand(m, "notify", n)
+		case "sync_group_tracking_weight", "global_tracking":
+			m.set("sync_group_tracking_weight", ybool(true), n.Comments...)
+		case "notify_master", "notify_backup", "notify_fault", "notify_stop":
+			c.find(n, Unsupported, "lbd's sync groups have one notify script (called with GROUP name state); "+
+				"move "+n.Key+" into it, or onto the member instances")
+		default:
+			c.other(n, "vrrp_sync_group")
+		}
+	}
+	c.syncGroups = append(c.syncGroups, m.n)
+}
+
+func (c *converter) vsGroup(g *Node) {
+	if !c.args(g, 1, 1) {
+		return
+	}
+	m := newMap()
+	m.comment(g.Comments)
+	m.set("name", ystr(g.Args[0]))
+	var addrs, marks []*yaml.Node
+	for _, n := range g.Children {
+		if n.Key == "fwmark" {
+			if v, ok := c.intArg(n, 0, 1, math.MaxUint32); ok {
+				marks = append(marks, yint(v))
+			}
+			continue
+		}
+		if len(n.Args) != 1 {
+			c.errorf(n, "virtual_server_group entry: expected \"ADDRESS[-END] PORT\" or \"fwmark N\"")
+			continue
+		}
+		host := n.Key
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		s := host + ":" + n.Args[0]
+		var r conf.AddrRange
+		if err := r.UnmarshalText([]byte(s)); err != nil {
+			c.errorf(n, "%v", err)
+			continue
+		}
+		addrs = append(addrs, ystr(s))
+	}
+	if len(addrs) > 0 {
+		m.set("addresses", yseq(addrs...))
+	}
+	if len(marks) > 0 {
+		m.set("fwmarks", yflow(marks...))
+	}
+	c.groupNodes[g.Args[0]] = m
+	c.vsGroups = append(c.vsGroups, m.n)
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,33 @@
+// Package keepalived migrates between keepalived.conf(5) and lbd's YAML.
+//
+// Import reads a keepalived configuration with keepalived's own
+// pre-processing: '#' and '!' comments, "include" (and includer, includea
+// ...) with globs relative to the including file, '@ID' / '@^ID'
+// conditional lines evaluated against ParseOptions.ConfigIDs (keepalived's
+// -i; keepalived defaults it to the host name, this package to no ID at
+// all, so a converted file does not depend on the machine converting it:
+// pass -i to choose), "$NAME=value" definitions (multi-line with '\'),
+// "$NAME" and "${NAME}" substitution (recursive, undefined names kept),
+// ${_PWD} ${_HASH} ${_BANG} ${_INSTANCE} (not ${_RANDOM}), and
+// "~SEQ(var, start, step, end)" / "~SEQx" lines. Every keyword keeps its
+// file:line.
+//
+// It converts global_defs, vrrp_script, vrrp_track_file, vrrp_instance,
+// vrrp_sync_group, virtual_server_group and virtual_server with real_server
+// and the TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK and
+// FILE_CHECK checkers. Where keepalived's defaults differ from lbd's the
+// converted file spells keepalived's out (VRRP version 2, no periodic
+// gratuitous ARP, IPv6 instances on VRRPv3), so lbd behaves as keepalived
+// did. Comments before a block or keyword become YAML comments.
+//
+// Syntax errors, unknown keywords and bad values are errors naming
+// file:line. A known keyword lbd cannot express is never dropped silently:
+// it becomes a Finding, NotApplicable (no effect on traffic: SNMP, e-mail,
+// process tuning), Approximated or Unsupported. RunImport exits 1 when any
+// finding is Approximated or Unsupported.
+//
+// Export writes a configuration back as keepalived.conf for a rollback
+// (VRRP instances and scripts, sync groups, address and fwmark virtual
+// servers with TCP, HTTP_GET, SSL_GET, MISC and PING checks), with every
+// value explicit.
+package keepalived

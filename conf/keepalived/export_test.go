@@ -1,0 +1,89 @@
+package keepalived
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/lbd-project/lbd/conf"
+)
+
+const exportYAML = `global: {router_id: lb1, vrrp: {version: 2}}
+vrrp_scripts:
+  - {name: chk, script: "/bin/sh -c 'exit 0'", interval: 2s, fall: 2, weight: -20}
+vrrp_instances:
+  - name: VI_1
+    interface: eth0
+    virtual_router_id: 51
+    priority: 150
+    nopreempt: true
+    authentication: {type: PASS, password: secret}
+    unicast_src_ip: 192.0.2.1
+    unicast_peers: [192.0.2.2]
+    virtual_ipaddresses: [198.51.100.10/24, {address: 198.51.100.11, label: "eth0:1"}]
+    track_scripts: [{name: chk, weight: -30}]
+    track_interfaces: [{name: eth1, weight: -5}]
+    notify_master: /bin/true master
+virtual_servers:
+  - address: 198.51.100.10:80
+    scheduler: wrr
+    forwarding: DR
+    persistence_timeout: 50s
+    check: {type: HTTP_GET, delay_loop: 6s, urls: [{path: /, digest: 976a47265d9fee46c6941b1b15ba7328}, {path: /h, status_code: [200-299, 301]}]}
+    real_servers: [{address: 192.0.2.11:80, weight: 2}, 192.0.2.12:80]
+  - fwmark: 5
+    sorry_server: 192.0.2.99:80
+    real_servers:
+      - {address: 192.0.2.21:80, check: {type: TCP, connect_timeout: 2s}}
+      - {address: 192.0.2.22:80, check: {type: MISC, misc_path: "/bin/true x"}}
+`
+
+// TestExportRoundTrip checks import(export(x)) == x for the exported
+// subset: the same kernel services and destinations, the same effective
+// checks and VRRP settings (compared through a second export, which
+// writes every effective value).
+func TestExportRoundTrip(t *testing.T) {
+	cfg, err := conf.Parse("x.yaml", []byte(exportYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, findings, err := Export(cfg)
+	if err != nil || len(findings) > 0 {
+		t.Fatalf("export: %v %v", err, findings)
+	}
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	os.WriteFile(path, text, 0o644)
+	res, err := Import(path)
+	if err != nil {
+		t.Fatalf("import of the export: %v\n%s", err, text)
+	}
+	if ChangesBehaviour(res.Findings) {
+		t.Errorf("import of the export has findings:\n%s", Report(res.Findings))
+	}
+	cfg2, err := conf.Parse("y.yaml", res.YAML)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res.YAML)
+	}
+	text2, _, _ := Export(cfg2)
+	if string(text) != string(text2) {
+		t.Errorf("export(import(export(x))) differs:\n%s\nwant\n%s", text2, text)
+	}
+	g1, g2 := cfg.GroupIndex(), cfg2.GroupIndex()
+	for i := range cfg.VirtualServers {
+		a, b := &cfg.VirtualServers[i], &cfg2.VirtualServers[i]
+		s1, s2 := a.Services(g1), b.Services(g2)
+		if !reflect.DeepEqual(s1, s2) {
+			t.Errorf("services %v != %v", s1, s2)
+		}
+		for j := range a.RealServers {
+			if d1, d2 := a.Destination(&a.RealServers[j], s1[0]), b.Destination(&b.RealServers[j], s2[0]); d1 != d2 {
+				t.Errorf("destination %v != %v", d1, d2)
+			}
+		}
+	}
+	if a, b := cfg.VRRPInstances[0], cfg2.VRRPInstances[0]; a.Priority != b.Priority || a.Version != b.Version ||
+		len(a.VirtualIPAddresses) != len(b.VirtualIPAddresses) || a.VirtualIPAddresses[1].Label != b.VirtualIPAddresses[1].Label {
+		t.Errorf("instance %+v != %+v", a, b)
+	}
+}

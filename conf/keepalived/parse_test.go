@@ -1,0 +1,178 @@
+package keepalived
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func parseString(t *testing.T, s string, ids ...string) ([]*Node, error) {
+	t.Helper()
+	return Parse("k.conf", []byte(s), ParseOptions{ConfigIDs: ids})
+}
+
+func TestParseSyntax(t *testing.T) {
+	nodes, err := parseString(t, `# comment before
+global_defs { router_id "a b" ! trailing
+}
+vrrp_instance X
+{
+  virtual_ipaddress {
+    192.0.2.1/24 dev eth0
+  }
+}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes) != 2 || nodes[0].Key != "global_defs" || nodes[1].Key != "vrrp_instance" {
+		t.Fatalf("nodes %+v", nodes)
+	}
+	g := nodes[0]
+	if got := g.Comments; len(got) != 1 || got[0] != "comment before" {
+		t.Errorf("comments %q", got)
+	}
+	if r := g.Children[0]; r.Key != "router_id" || len(r.Args) != 1 || r.Args[0] != "a b" || r.Pos.Line != 2 ||
+		len(r.Comments) != 1 || r.Comments[0] != "trailing" {
+		t.Errorf("router_id node %+v", r)
+	}
+	v := nodes[1].Children[0].Children[0]
+	if v.Key != "192.0.2.1/24" || strings.Join(v.Args, " ") != "dev eth0" || v.Pos.Line != 7 {
+		t.Errorf("vip node %+v", v)
+	}
+}
+
+func TestParseConditionsParamsSeq(t *testing.T) {
+	src := `$A=1
+$B=${A}0
+@main priority $B
+@^main priority 7
+$M= \
+x ${I} \
+y
+~SEQ(I, 1, 2, 5) $M
+~SEQx(H, 10, 11) h ${H}
+lit ${UNDEF} $1 ${_HASH}
+`
+	for _, tc := range []struct {
+		ids  []string
+		want string
+	}{
+		{nil, "priority 7|x 1|y|x 3|y|x 5|y|h a|h b|lit ${UNDEF} $1 #"},
+		{[]string{"main"}, "priority 10|x 1|y|x 3|y|x 5|y|h a|h b|lit ${UNDEF} $1 #"},
+	} {
+		nodes, err := parseString(t, src, tc.ids...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range nodes {
+			got = append(got, n.String())
+		}
+		if strings.Join(got, "|") != tc.want {
+			t.Errorf("ids %v: got %q, want %q", tc.ids, strings.Join(got, "|"), tc.want)
+		}
+	}
+}
+
+func TestParseInclude(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "main.conf"), []byte("include d/*.conf\nlast 1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "d", "b.conf"), []byte("b 2\ninclude ../x.inc\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "d", "a.conf"), []byte("a 1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "x.inc"), []byte("x 3\n"), 0o644)
+	nodes, err := ParseFile(filepath.Join(dir, "main.conf"), ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range nodes {
+		got = append(got, n.String()+"@"+filepath.Base(n.Pos.File))
+	}
+	if want := "a 1@a.conf b 2@b.conf x 3@x.inc last 1@main.conf"; strings.Join(got, " ") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
+	}
+	// An include loop is bounded.
+	os.WriteFile(filepath.Join(dir, "loop.conf"), []byte("include loop.conf\n"), 0o644)
+	if _, err := ParseFile(filepath.Join(dir, "loop.conf"), ParseOptions{}); err == nil || !strings.Contains(err.Error(), "nested") {
+		t.Errorf("include loop: %v", err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"global_defs {\n router_id x\n", "k.conf:1: '{' of \"global_defs\" is never closed"},
+		{"a\n}\n", "k.conf:2: '}' without a matching '{'"},
+		{"global_defs {\n rooter_id x\n}\n", "k.conf:2: unknown keyword \"rooter_id\" in global_defs"},
+		{"vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.300\n }\n}\n", "k.conf:5: virtual address"},
+		{"virtual_server 192.0.2.1 http {\n}\n", "k.conf:1: virtual_server: port"},
+		{"virtual_server 192.0.2.1 80 {\n real_server 192.0.2.x 80 {\n }\n}\n", "k.conf:2: real_server: \"192.0.2.x\" is not an IP address"},
+		{"x \"unterminated\n", "k.conf:1: unterminated"},
+		{"$A=$A $A\nv $A\n", "substitution"},
+		{"$A=${A}${A}\n$A\n", "substitution"},
+		{"~SEQ(i, 1, 1, 100000) x\n", "repeats more than"},
+		{"vrrp_instance V {\n priority 300\n}\n", "k.conf:2: priority"},
+	} {
+		nodes, err := parseString(t, tc.src)
+		if err == nil {
+			_, err = Convert("k.conf", nodes)
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+func TestRunImport(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := RunImport([]string{"testdata/dr_web_http_digest.conf"}, &out, &errb); code != ExitOK {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "virtual_servers:") || !strings.Contains(errb.String(), "note: smtp_server") {
+		t.Errorf("stdout %q stderr %q", out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := RunImport([]string{"testdata/unsupported.conf"}, &out, &errb); code != ExitBehaviour {
+		t.Errorf("unsupported.conf: exit %d, want %d", code, ExitBehaviour)
+	}
+	dst := filepath.Join(t.TempDir(), "lbd.yaml")
+	if code := RunImport([]string{"-o", dst, "-i", "lb1", "testdata/include_param_seq/keepalived.conf"}, &out, &errb); code != ExitOK {
+		t.Errorf("-o: exit %d: %s", code, errb.String())
+	}
+	if b, err := os.ReadFile(dst); err != nil || !bytes.Contains(b, []byte("priority: 150")) {
+		t.Errorf("-o file: %v %s", err, b)
+	}
+	if code := RunImport([]string{"testdata/missing.conf"}, &out, &errb); code != ExitError {
+		t.Errorf("missing file: exit %d", code)
+	}
+	if code := RunImport(nil, &out, &errb); code != ExitError {
+		t.Errorf("no args: exit %d", code)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, tc := range corpus {
+		if b, err := os.ReadFile(tc.path); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("$A=${A}${A}\n$A\n~SEQ(i,1,3) $A\n@x y\n{}{}}{"))
+	f.Add([]byte("virtual_server_group G {\n 192.0.2.1-300 80\n fwmark 0\n}\nvirtual_server group G {\n}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 4096 {
+			return
+		}
+		nodes, err := Parse("fuzz.conf", data, ParseOptions{
+			ReadFile: func(string) ([]byte, error) { return nil, os.ErrNotExist },
+			Glob:     func(string) ([]string, error) { return nil, nil },
+		})
+		if err != nil {
+			return
+		}
+		Convert("fuzz.conf", nodes)
+	})
+}

@@ -1,0 +1,179 @@
+package keepalived
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/ipvs"
+	"github.com/lbd-project/lbd/lb"
+)
+
+// nsChecker runs a checker inside the balancer's namespace.
+type nsChecker struct {
+	node  *lab.Node
+	inner healthcheck.Checker
+}
+
+func (c nsChecker) Check(ctx context.Context) healthcheck.Result {
+	var r healthcheck.Result
+	c.node.Do(func() error { r = c.inner.Check(ctx); return nil })
+	return r
+}
+
+func (c nsChecker) String() string { return c.inner.String() }
+
+// vmLab is a balancer node and a node holding every real server of cfg,
+// answering HTTP with the body whose digest the corpus uses.
+func vmLab(t *testing.T, cfg *conf.Config) *lab.Node {
+	l := lab.New(t)
+	lbn, rs := l.Node("lb"), l.Node("rs")
+	lan := l.LAN("back")
+	lbn.Attach(lan, "back", "192.0.2.1/24", "2001:db8::1/64")
+	addrs := map[string]bool{}
+	ports := map[uint16]bool{}
+	groups := cfg.GroupIndex()
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		svcs := vs.Services(groups)
+		var hps []conf.HostPort
+		for j := range vs.RealServers {
+			r := &vs.RealServers[j]
+			hps = append(hps, r.Address)
+			if c := vs.EffectiveCheck(r); c != nil {
+				ports[c.CheckTarget(r, svcs[0]).Port()] = true
+			}
+		}
+		if vs.SorryServer != nil {
+			hps = append(hps, vs.SorryServer.Address)
+		}
+		for _, h := range hps {
+			bits := 24
+			if h.Addr.Is6() {
+				bits = 64
+			}
+			addrs[netip.PrefixFrom(h.Addr, bits).String()] = true
+		}
+	}
+	var list []string
+	for a := range addrs {
+		list = append(list, a)
+	}
+	sort.Strings(list)
+	rs.Attach(lan, "eth0", list...)
+	for p := range ports {
+		if p == 0 {
+			continue
+		}
+		ln := rs.Listen("tcp", fmt.Sprintf(":%d", p))
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "lbd-lab\n")
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+	}
+	return lbn
+}
+
+// stableRules waits (at most 30 s) until ipvsadm -S -n in n shows
+// services "-A" lines and has not changed for 1.5 s; it returns the
+// sorted lines.
+func stableRules(t *testing.T, n *lab.Node, services int) []string {
+	var last string
+	since := time.Now()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		out := n.MustRun("ipvsadm", "-S", "-n")
+		if out != last {
+			last, since = out, time.Now()
+			continue
+		}
+		if strings.Count(out, "-A ") == services && time.Since(since) > 1500*time.Millisecond {
+			break
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(last), "\n")
+	sort.Strings(lines)
+	return lines
+}
+
+// TestIntegrationVMImport runs Debian's keepalived on each corpus file with
+// virtual servers and lbd's engine on its conversion, each in a fresh lab
+// with the same real servers, and compares the IPVS tables.
+func TestIntegrationVMImport(t *testing.T) {
+	if !lab.RunInVM(t, lab.VMOptions{}) {
+		return
+	}
+	for _, tc := range corpus {
+		res, err := ImportWith(tc.path, Options{ParseOptions{ConfigIDs: tc.ids}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := conf.Parse("converted.yaml", res.YAML)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Only faithful conversions must match; SSL_GET needs TLS servers
+		// the lab does not run.
+		if len(cfg.VirtualServers) == 0 || ChangesBehaviour(res.Findings) || strings.Contains(string(res.YAML), "SSL_GET") {
+			continue
+		}
+		services := 0
+		for i := range cfg.VirtualServers {
+			services += len(cfg.VirtualServers[i].Services(cfg.GroupIndex()))
+		}
+		t.Run(tc.path, func(t *testing.T) {
+			abs, _ := filepath.Abs(tc.path)
+			var want []string
+			{
+				n := vmLab(t, cfg)
+				dir := t.TempDir()
+				args := []string{"-n", "--check", "-f", abs, "-p", dir + "/k.pid", "-c", dir + "/c.pid"}
+				for _, id := range tc.ids {
+					args = append(args, "-i", id)
+				}
+				p := n.Start("keepalived", args...)
+				want = stableRules(t, n, services)
+				p.Signal(syscall.SIGTERM)
+				p.Wait(10 * time.Second)
+			}
+			n := vmLab(t, cfg)
+			var client *ipvs.Client
+			if err := n.Do(func() (err error) { client, err = ipvs.Open(); return err }); err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
+			std := lb.NewCheckerFactory(healthcheck.NewPinger())
+			eng, err := lb.New(cfg, lb.Options{
+				Kernel: client,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				NewChecker: func(s lb.CheckSpec) (healthcheck.Checker, error) {
+					c, err := std(s)
+					return nsChecker{n, c}, err
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); eng.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			got := stableRules(t, n, services)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("lbd's table:\n%s\nkeepalived's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}

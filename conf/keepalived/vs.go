@@ -1,0 +1,600 @@
+package keepalived
+
+import (
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This file converts virtual_server blocks, their real servers and checks.
+
+// timingKeys are the check settings keepalived lets a virtual server and a
+// real server default for their checkers.
+var timingKeys = []string{"connect_timeout", "retry", "delay_before_retry", "delay_loop", "warmup"}
+
+// timing holds defaults inherited by checkers: key -> converted value.
+type timing map[string]*yaml.Node
+
+func (t timing) copy() timing {
+	o := timing{}
+	for k, v := range t {
+		o[k] = v
+	}
+	return o
+}
+
+// timingValue converts a timing keyword; ok false if n is not one.
+func (c *converter) timingValue(n *Node) (*yaml.Node, bool) {
+	switch n.Key {
+	case "connect_timeout", "delay_before_retry", "delay_loop", "warmup":
+		if d, ok := c.secs(n, 0); ok {
+			return ydur(d), true
+		}
+		return nil, true
+	case "retry", "nb_get_retry", "nb_sock_retry":
+		if v, ok := c.intArg(n, 0, 0, 1<<30); ok {
+			return yint(v), true
+		}
+		return nil, true
+	}
+	return nil, false
+}
+
+func timingKey(k string) string {
+	if k == "nb_get_retry" || k == "nb_sock_retry" {
+		return "retry"
+	}
+	return k
+}
+
+func (c *converter) virtualServer(v *Node) {
+	m := newMap()
+	m.comment(v.Comments)
+	svcPort := -1 // the service port of an address service
+	isAddr := false
+	switch {
+	case len(v.Args) == 2 && v.Args[0] == "fwmark":
+		if n, ok := c.intArg(v, 1, 1, math.MaxUint32); ok {
+			m.set("fwmark", yint(n))
+		}
+	case len(v.Args) == 2 && v.Args[0] == "group":
+		if _, ok := c.groupNodes[v.Args[1]]; !ok {
+			c.errorf(v, "virtual_server group %q: no virtual_server_group of that name (define it first)", v.Args[1])
+			return
+		}
+		m.set("group", ystr(v.Args[1]))
+	case len(v.Args) == 2:
+		a, ok := c.addr(v, v.Args[0])
+		if !ok {
+			return
+		}
+		p, err := strconv.ParseUint(v.Args[1], 10, 16)
+		if err != nil {
+			c.errorf(v, "virtual_server: port %q is not 0..65535", v.Args[1])
+			return
+		}
+		svcPort, isAddr = int(p), true
+		m.set("address", ystr(netip.AddrPortFrom(a, uint16(p)).String()))
+	default:
+		c.errorf(v, "virtual_server takes \"ADDRESS PORT\", \"fwmark N\" or \"group NAME\"")
+		return
+	}
+	defaults := timing{}
+	forwarding := "NAT"
+	vhost := ""
+	var realServers []*Node
+	for _, n := range v.Children {
+		if val, ok := c.timingValue(n); ok {
+			if val != nil {
+				defaults[timingKey(n.Key)] = val
+			}
+			continue
+		}
+		switch n.Key {
+		case "lb_algo", "lvs_sched":
+			if c.args(n, 1, 1) {
+				m.set("scheduler", ystr(n.Args[0]), n.Comments...)
+			}
+		case "lb_kind", "lvs_method":
+			if f, tun, ok := c.method(n); ok {
+				forwarding = f
+				m.set("forwarding", ystr(f), n.Comments...)
+				if tun != nil {
+					m.set("tunnel", tun)
+				}
+			}
+		case "protocol":
+			if c.args(n, 1, 1) {
+				switch p := strings.ToUpper(n.Args[0]); p {
+				case "TCP", "UDP", "SCTP":
+					if isAddr || m.get("group") != nil {
+						m.set("protocol", ystr(p), n.Comments...)
+					}
+				default:
+					c.errorf(n, "protocol %q (TCP, UDP or SCTP)", n.Args[0])
+				}
+			}
+		case "persistence_timeout":
+			if len(n.Args) == 0 {
+				m.set("persistence", ybool(true), n.Comments...)
+			} else if v, ok := c.intArg(n, 0, 1, math.MaxUint32); ok {
+				m.set("persistence_timeout", ydur(time.Duration(v)*time.Second), n.Comments...)
+			}
+		case "persistence_granularity":
+			if c.args(n, 1, 1) {
+				if p, err := strconv.Atoi(n.Args[0]); err == nil {
+					m.set("persistence_granularity", yint(int64(p)), n.Comments...)
+				} else {
+					m.set("persistence_granularity", ystr(n.Args[0]), n.Comments...)
+				}
+			}
+		case "persistence_engine":
+			if c.args(n, 1, 1) {
+				m.set("persistence_engine", ystr(n.Args[0]), n.Comments...)
+			}
+		case "ops":
+			m.set("ops", ybool(true), n.Comments...)
+		case "lvs_flags", "lb_flags":
+			var flags []*yaml.Node
+			for _, f := range n.Args {
+				switch f {
+				case "sh-port", "sh-fallback", "mh-port", "mh-fallback":
+					flags = append(flags, ystr(f))
+				case "flag-1", "flag-2", "flag-3":
+					c.find(n, Unsupported, "raw scheduler flag "+f+" is not supported; name the flag (sh-port, sh-fallback, mh-port, mh-fallback)")
+				default:
+					c.errorf(n, "unknown scheduler flag %q", f)
+				}
+			}
+			if len(flags) > 0 {
+				m.set("scheduler_flags", yflow(flags...), n.Comments...)
+			}
+		case "sh-port", "sh-fallback", "mh-port", "mh-fallback":
+			flags := m.get("scheduler_flags")
+			if flags == nil {
+				flags = yflow()
+				m.set("scheduler_flags", flags, n.Comments...)
+			}
+			flags.Content = append(flags.Content, ystr(n.Key))
+		case "ip_family":
+			if c.args(n, 1, 1) {
+				switch n.Args[0] {
+				case "inet":
+				case "inet6":
+					if g := m.get("group"); g != nil {
+						if gm, ok := c.groupNodes[g.Value]; ok {
+							gm.set("family", ystr("IPv6"))
+						}
+					} else if m.get("fwmark") != nil {
+						m.set("family", ystr("IPv6"), n.Comments...)
+					}
+				default:
+					c.errorf(n, "ip_family %q (inet or inet6)", n.Args[0])
+				}
+			}
+		case "quorum":
+			if q, ok := c.intArg(n, 0, 1, math.MaxInt32); ok {
+				m.set("quorum", yint(q), n.Comments...)
+			}
+		case "hysteresis":
+			if h, ok := c.intArg(n, 0, 0, math.MaxInt32); ok {
+				m.set("hysteresis", yint(h), n.Comments...)
+			}
+		case "quorum_up", "quorum_down":
+			c.setCommand(m, n.Key, n)
+		case "alpha", "omega", "inhibit_on_failure", "sorry_server_inhibit":
+			m.set(n.Key, ybool(true), n.Comments...)
+		case "virtualhost":
+			if c.args(n, 1, 1) {
+				vhost = n.Args[0]
+			}
+		case "sorry_server":
+			if c.args(n, 1, 2) {
+				if a, ok := c.addr(n, n.Args[0]); ok {
+					s := a.String()
+					if len(n.Args) == 2 {
+						p, err := strconv.ParseUint(n.Args[1], 10, 16)
+						if err != nil {
+							c.errorf(n, "sorry_server: port %q is not 0..65535", n.Args[1])
+							continue
+						}
+						s = netip.AddrPortFrom(a, uint16(p)).String()
+					}
+					if old := m.get("sorry_server"); old != nil && old.Kind == yaml.MappingNode {
+						ymap{old}.set("address", ystr(s))
+					} else {
+						m.set("sorry_server", ystr(s), n.Comments...)
+					}
+				}
+			}
+		case "sorry_server_lvs_method":
+			if f, tun, ok := c.method(n); ok {
+				sm := newMap()
+				if old := m.get("sorry_server"); old != nil && old.Kind == yaml.ScalarNode {
+					sm.set("address", old)
+				}
+				sm.set("forwarding", ystr(f))
+				if tun != nil {
+					sm.set("tunnel", tun)
+				}
+				m.set("sorry_server", sm.n, n.Comments...)
+			}
+		case "real_server":
+			realServers = append(realServers, n)
+		case "ha_suspend":
+			c.find(n, Approximated, hints["ha_suspend"])
+		default:
+			c.other(n, "virtual_server")
+		}
+	}
+	if len(realServers) == 0 {
+		c.find(v, NotApplicable, "virtual server without real servers: the service is installed empty, as keepalived does")
+	}
+	var rsItems []*yaml.Node
+	var checks []*yaml.Node
+	for _, r := range realServers {
+		item, chk := c.realServer(r, defaults, vhost, forwarding, svcPort, m.get("fwmark") != nil || m.get("group") != nil)
+		if item == nil {
+			continue
+		}
+		rsItems = append(rsItems, item)
+		checks = append(checks, chk)
+	}
+	// One check shared by every real server goes on the virtual server.
+	if len(checks) > 1 && checks[0] != nil {
+		same := true
+		first := nodeString(checks[0])
+		for _, ch := range checks[1:] {
+			if ch == nil || nodeString(ch) != first {
+				same = false
+				break
+			}
+		}
+		if same {
+			m.set("check", checks[0])
+			for _, it := range rsItems {
+				if it.Kind == yaml.MappingNode {
+					ymap{it}.del("check")
+				}
+			}
+		}
+	}
+	for i, it := range rsItems {
+		if it.Kind == yaml.MappingNode && len(it.Content) == 2 && it.HeadComment == "" {
+			rsItems[i] = it.Content[1] // just the address: the shorthand
+		}
+	}
+	if len(rsItems) > 0 {
+		m.set("real_servers", yseq(rsItems...))
+	}
+	c.virtualServers = append(c.virtualServers, m.n)
+}
+
+// method converts "lb_kind NAT|DR|TUN [type ipip|gue port N|gre] [csum]".
+func (c *converter) method(n *Node) (string, *yaml.Node, bool) {
+	if !c.args(n, 1, -1) {
+		return "", nil, false
+	}
+	f := strings.ToUpper(n.Args[0])
+	switch f {
+	case "NAT", "DR", "TUN":
+	default:
+		c.errorf(n, "%s %q (NAT, DR or TUN)", n.Key, n.Args[0])
+		return "", nil, false
+	}
+	if len(n.Args) == 1 {
+		return f, nil, true
+	}
+	if f != "TUN" {
+		c.errorf(n, "%s %s takes no options", n.Key, f)
+		return "", nil, false
+	}
+	t := newMap()
+	for i := 1; i < len(n.Args); i++ {
+		switch a := n.Args[i]; a {
+		case "type":
+			if i+1 >= len(n.Args) {
+				c.errorf(n, "%s: type needs ipip, gue or gre", n.Key)
+				return "", nil, false
+			}
+			i++
+			t.set("type", ystr(n.Args[i]))
+		case "port":
+			if i+1 >= len(n.Args) {
+				c.errorf(n, "%s: port needs a number", n.Key)
+				return "", nil, false
+			}
+			i++
+			p, err := strconv.ParseUint(n.Args[i], 10, 16)
+			if err != nil {
+				c.errorf(n, "%s: port %q is not 0..65535", n.Key, n.Args[i])
+				return "", nil, false
+			}
+			t.set("port", yint(int64(p)))
+		case "nocsum", "csum", "remcsum":
+			t.set("checksum", ystr(a))
+		default:
+			c.errorf(n, "%s: unknown tunnel option %q", n.Key, a)
+			return "", nil, false
+		}
+	}
+	return f, t.n, true
+}
+
+func nodeString(n *yaml.Node) string {
+	b, _ := yaml.Marshal(n)
+	return string(b)
+}
+
+// realServer converts one real_server; it returns the item and its check
+// (also set on the item), or a nil item after an error.
+func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, svcPort int, noServicePort bool) (*yaml.Node, *yaml.Node) {
+	if !c.args(r, 1, 2) {
+		return nil, nil
+	}
+	a, ok := c.addr(r, r.Args[0])
+	if !ok {
+		return nil, nil
+	}
+	m := newMap()
+	m.comment(r.Comments)
+	port := -1
+	if len(r.Args) == 2 {
+		p, err := strconv.ParseUint(r.Args[1], 10, 16)
+		if err != nil {
+			c.errorf(r, "real_server: port %q is not 0..65535", r.Args[1])
+			return nil, nil
+		}
+		port = int(p)
+	}
+	defaults := vsDefaults.copy()
+	fwd := vsFwd
+	var checkers []*Node
+	for _, n := range r.Children {
+		if val, ok := c.timingValue(n); ok {
+			if val != nil {
+				defaults[timingKey(n.Key)] = val
+			}
+			continue
+		}
+		switch n.Key {
+		case "weight":
+			if w, ok := c.intArg(n, 0, 0, math.MaxInt32); ok {
+				m.set("weight", yint(w), n.Comments...)
+			}
+		case "inhibit_on_failure":
+			m.set("inhibit_on_failure", ybool(true), n.Comments...)
+		case "uthreshold", "lthreshold":
+			if v, ok := c.intArg(n, 0, 0, math.MaxUint32); ok {
+				m.set(n.Key, yint(v), n.Comments...)
+			}
+		case "notify_up", "notify_down":
+			c.setCommand(m, n.Key, n)
+		case "lb_kind", "lvs_method":
+			if f, tun, ok := c.method(n); ok {
+				fwd = f
+				m.set("forwarding", ystr(f), n.Comments...)
+				if tun != nil {
+					m.set("tunnel", tun)
+				}
+			}
+		case "TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "PING_CHECK", "FILE_CHECK",
+			"UDP_CHECK", "DNS_CHECK", "SMTP_CHECK", "BFD_CHECK":
+			checkers = append(checkers, n)
+		case "virtualhost":
+			if c.args(n, 1, 1) {
+				vhost = n.Args[0]
+			}
+		default:
+			c.other(n, "real_server")
+		}
+	}
+	var chk ymap
+	var chkNode *yaml.Node
+	for _, n := range checkers {
+		if h, ok := hints[n.Key]; ok {
+			c.find(n, Unsupported, h)
+			continue
+		}
+		if chkNode != nil {
+			c.find(n, Unsupported, "lbd runs one check per real server and uses the first; keepalived requires "+
+				"every checker to pass: combine them into one MISC_CHECK script")
+			continue
+		}
+		chk = c.check(n, defaults, vhost)
+		if chk.n != nil {
+			chkNode = chk.n
+		}
+	}
+	// DR and TUN cannot change the port: the kernel uses the service's, but
+	// keepalived's checks still go to the port written.
+	addrPort := port
+	if port >= 0 && svcPort >= 0 && port != svcPort && (fwd == "DR" || fwd == "TUN") {
+		addrPort = svcPort
+		c.find(r, NotApplicable, "DR/TUN forwarding keeps the service port "+strconv.Itoa(svcPort)+
+			"; the converted real server says so, and its check keeps connecting to port "+strconv.Itoa(port))
+		if chkNode != nil && chk.get("connect_port") == nil {
+			t := chk.get("type").Value
+			if t == "TCP" || t == "HTTP_GET" || t == "SSL_GET" {
+				chk.set("connect_port", yint(int64(port)))
+			}
+		}
+	}
+	if addrPort < 0 && svcPort < 0 && noServicePort {
+		addrPort = -1
+	}
+	addr := a.String()
+	if addrPort >= 0 {
+		addr = netip.AddrPortFrom(a, uint16(addrPort)).String()
+	}
+	out := newMap()
+	out.comment(r.Comments)
+	out.set("address", ystr(addr))
+	for i := 0; i+1 < len(m.n.Content); i += 2 {
+		out.n.Content = append(out.n.Content, m.n.Content[i], m.n.Content[i+1])
+	}
+	if chkNode != nil {
+		out.set("check", chkNode)
+	}
+	return out.n, chkNode
+}
+
+// checkTypes maps keepalived checker blocks to lbd check types.
+var checkTypes = map[string]string{"TCP_CHECK": "TCP", "HTTP_GET": "HTTP_GET", "SSL_GET": "SSL_GET",
+	"MISC_CHECK": "MISC", "PING_CHECK": "PING", "FILE_CHECK": "FILE"}
+
+func (c *converter) check(k *Node, defaults timing, vhost string) ymap {
+	m := newMap()
+	typ := checkTypes[k.Key]
+	m.set("type", ystr(typ))
+	t := defaults.copy()
+	var urls []*yaml.Node
+	for _, n := range k.Children {
+		if val, ok := c.timingValue(n); ok {
+			if val != nil {
+				t[timingKey(n.Key)] = val
+			}
+			continue
+		}
+		switch key := n.Key; {
+		case key == "connect_ip" || key == "bindto":
+			if c.args(n, 1, 1) {
+				if _, ok := c.addr(n, n.Args[0]); ok {
+					m.set(key, ystr(n.Args[0]), n.Comments...)
+				}
+			}
+		case key == "connect_port" || key == "bind_port":
+			if p, ok := c.intArg(n, 0, 1, 65535); ok {
+				m.set(key, yint(p), n.Comments...)
+			}
+		case key == "fwmark":
+			if v, ok := c.intArg(n, 0, 1, math.MaxUint32); ok {
+				m.set("fwmark", yint(v), n.Comments...)
+			}
+		case key == "url" && (typ == "HTTP_GET" || typ == "SSL_GET"):
+			if u := c.url(n); u != nil {
+				urls = append(urls, u)
+			}
+		case key == "http_protocol" && (typ == "HTTP_GET" || typ == "SSL_GET"):
+			if c.args(n, 1, 1) {
+				m.set("http_protocol", ystr(n.Args[0]), n.Comments...)
+			}
+		case key == "virtualhost" && (typ == "HTTP_GET" || typ == "SSL_GET"):
+			if c.args(n, 1, 1) {
+				vhost = n.Args[0]
+			}
+		case key == "enable_sni" && typ == "SSL_GET":
+			m.set("enable_sni", ybool(true), n.Comments...)
+		case key == "misc_path" && typ == "MISC":
+			c.setCommand(m, "misc_path", n)
+		case key == "misc_timeout" && typ == "MISC":
+			if d, ok := c.secs(n, 0); ok {
+				m.set("misc_timeout", ydur(d), n.Comments...)
+			}
+		case key == "misc_dynamic" && typ == "MISC":
+			m.set("misc_dynamic", ybool(true), n.Comments...)
+		case key == "user" && typ == "MISC":
+			if c.args(n, 1, 2) {
+				m.set("user", ystr(n.Args[0]), n.Comments...)
+			}
+		case key == "track_file" && typ == "FILE":
+			if c.args(n, 1, 1) {
+				def := c.trackFiles[n.Args[0]]
+				if def == nil {
+					c.errorf(n, "track_file %q: no track_file block of that name", n.Args[0])
+					continue
+				}
+				for _, d := range def.Children {
+					switch d.Key {
+					case "file":
+						if c.args(d, 1, 1) {
+							m.set("track_file", ystr(d.Args[0]))
+						}
+					case "weight":
+						if v, ok := c.intArg(d, 0, math.MinInt32, math.MaxInt32); ok && m.get("weight") == nil {
+							m.set("weight", yint(v))
+						}
+						if len(d.Args) > 1 && d.Args[1] == "reverse" {
+							m.set("reverse", ybool(true))
+						}
+					case "init_file":
+						c.find(d, Unsupported, "init_file is not supported; create the file before starting lbd")
+					default:
+						c.other(d, "track_file")
+					}
+				}
+			}
+		case key == "weight" && typ == "FILE":
+			if v, ok := c.intArg(n, 0, math.MinInt32, math.MaxInt32); ok {
+				m.set("weight", yint(v), n.Comments...)
+			}
+			if len(n.Args) > 1 && n.Args[1] == "reverse" {
+				m.set("reverse", ybool(true))
+			}
+		case key == "dynamic" && typ == "FILE":
+			m.set("dynamic", ybool(true), n.Comments...)
+		case key == "alpha":
+			c.find(n, Approximated, "checker-level alpha: lbd applies alpha per virtual server; set it there")
+		default:
+			c.other(n, k.Key)
+		}
+	}
+	for _, key := range timingKeys {
+		if v := t[key]; v != nil {
+			m.set(key, v)
+		}
+	}
+	if vhost != "" && (typ == "HTTP_GET" || typ == "SSL_GET") {
+		m.set("virtualhost", ystr(vhost))
+	}
+	if len(urls) > 0 {
+		m.set("urls", yseq(urls...))
+	}
+	return m
+}
+
+func (c *converter) url(u *Node) *yaml.Node {
+	m := newMap()
+	for _, n := range u.Children {
+		switch n.Key {
+		case "path":
+			if c.args(n, 1, 1) {
+				m.set("path", ystr(n.Args[0]), n.Comments...)
+			}
+		case "digest":
+			if c.args(n, 1, 1) {
+				m.set("digest", ystr(strings.ToLower(n.Args[0])), n.Comments...)
+			}
+		case "status_code":
+			if !c.args(n, 1, -1) {
+				continue
+			}
+			var codes []*yaml.Node
+			for _, s := range n.Args {
+				if v, err := strconv.Atoi(s); err == nil {
+					codes = append(codes, yint(int64(v)))
+				} else {
+					codes = append(codes, ystr(s))
+				}
+			}
+			m.set("status_code", yflow(codes...), n.Comments...)
+		case "virtualhost":
+			if c.args(n, 1, 1) {
+				m.set("virtualhost", ystr(n.Args[0]), n.Comments...)
+			}
+		case "regex", "regex_no_match", "regex_options", "regex_stack", "regex_min_offset", "regex_max_offset":
+			c.find(n, Unsupported, hints["regex"])
+		default:
+			c.other(n, "url")
+		}
+	}
+	if m.get("path") == nil {
+		c.errorf(u, "url without a path")
+		return nil
+	}
+	return m.n
+}

@@ -1,0 +1,438 @@
+package demo
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lbd-project/lbd/internal/daemon"
+	"github.com/lbd-project/lbd/internal/lab"
+)
+
+// execEnv makes the test binary run as lbd (see TestMain).
+const execEnv = "LBD_DEMO_EXEC"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(execEnv) == "lbd" {
+		os.Exit(daemon.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+var (
+	vip     = netip.MustParseAddr("198.51.100.10")
+	vipURL  = "http://198.51.100.10/"
+	healthy = "ok\n"
+)
+
+// say narrates a line of the demo; make demo shows only these.
+func say(format string, args ...any) {
+	fmt.Printf("demo| "+format+"\n", args...)
+}
+
+// realServer is a Go HTTP server in its own namespace that answers "/" with
+// its name and "/health" with a body whose MD5 the checks expect.
+type realServer struct {
+	name, addr string
+	node       *lab.Node
+	mu         sync.Mutex
+	health     string
+	srv        *http.Server
+}
+
+func startRealServer(t *testing.T, n *lab.Node, name, addr string) *realServer {
+	rs := &realServer{name: name, addr: addr, node: n, health: healthy}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "%s\n", name) })
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		io.WriteString(w, rs.health)
+	})
+	rs.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ln := n.Listen("tcp", addr)
+	go rs.srv.Serve(ln)
+	t.Cleanup(func() { rs.srv.Close() })
+	return rs
+}
+
+// setHealthy makes the health page pass or fail the digest check.
+func (rs *realServer) setHealthy(ok bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rs.health = healthy
+	if !ok {
+		rs.health = "degraded\n"
+	}
+}
+
+// client sends HTTP requests to the VIP from the client namespace, one TCP
+// connection each.
+type client struct {
+	http *http.Client
+}
+
+func newClient(n *lab.Node) *client {
+	tr := &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return n.Dial(network, addr, 500*time.Millisecond)
+		},
+	}
+	return &client{http: &http.Client{Transport: tr, Timeout: 500 * time.Millisecond}}
+}
+
+// get returns the name of whoever answered, or an error.
+func (c *client) get() (string, error) {
+	resp, err := c.http.Get(vipURL)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64))
+	return strings.TrimSpace(string(b)), err
+}
+
+// spread sends n requests and counts answers by server.
+func (c *client) spread(n int) (map[string]int, int) {
+	counts, failed := map[string]int{}, 0
+	for i := 0; i < n; i++ {
+		if who, err := c.get(); err != nil {
+			failed++
+		} else {
+			counts[who]++
+		}
+	}
+	return counts, failed
+}
+
+// loadResult is what a request loop saw.
+type loadResult struct {
+	sent, failed int
+	longestGap   time.Duration // between two successful answers
+}
+
+// load sends a request every 10 ms until stop is closed (at most limit),
+// measuring failures and the longest gap between answers.
+func (c *client) load(stop <-chan struct{}, limit time.Duration) loadResult {
+	var r loadResult
+	last := time.Now()
+	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		select {
+		case <-stop:
+			return r
+		case <-tick.C:
+		}
+		r.sent++
+		if _, err := c.get(); err != nil {
+			r.failed++
+			continue
+		}
+		if gap := time.Since(last); gap > r.longestGap {
+			r.longestGap = gap
+		}
+		last = time.Now()
+	}
+	return r
+}
+
+// balancer is one lbd with its configuration file.
+type balancer struct {
+	name, file string
+	node       *lab.Node
+	proc       *lab.Process
+}
+
+func (b *balancer) start(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-f", b.file)
+	cmd.Env = append(os.Environ(), execEnv+"=lbd")
+	b.proc = b.node.StartCmd(cmd)
+}
+
+func (b *balancer) ipvs(t *testing.T) string { return b.node.MustRun("ipvsadm", "-S", "-n") }
+
+func (b *balancer) holdsVIP() bool { return b.node.HasAddr(vip) }
+
+// config is a balancer's YAML: VRRP on the front LAN carrying the VIP and
+// the real servers' gateway on the back LAN, and the NAT virtual server.
+func config(priority int, weights map[string]int) string {
+	digest := md5.Sum([]byte(healthy))
+	var rs strings.Builder
+	for _, name := range []string{"rs1", "rs2", "rs3"} {
+		fmt.Fprintf(&rs, "      - address: %s\n        weight: %d\n", rsAddr[name], weights[name])
+	}
+	return fmt.Sprintf(`global:
+  router_id: lb-%d
+vrrp_instances:
+  - name: VI_WEB
+    interface: eth0
+    virtual_router_id: 51
+    priority: %d
+    version: 3
+    advert_interval: 100ms
+    nopreempt: true
+    virtual_ipaddresses:
+      - 198.51.100.10/24
+      - {address: 192.0.2.1/24, interface: eth1}
+virtual_servers:
+  - name: web
+    address: 198.51.100.10:80
+    protocol: TCP
+    scheduler: rr
+    forwarding: NAT
+    sorry_server: 192.0.2.30:8080
+    check:
+      type: HTTP_GET
+      delay_loop: 500ms
+      connect_timeout: 300ms
+      retry: 0
+      warmup: 0s
+      urls:
+        - {path: /health, digest: %s}
+    real_servers:
+%s`, priority, priority, hex.EncodeToString(digest[:]), rs.String())
+}
+
+var rsAddr = map[string]string{"rs1": "192.0.2.21:8080", "rs2": "192.0.2.22:8080", "rs3": "192.0.2.23:8080"}
+
+// eventually polls cond every 50 ms up to limit and returns how long it took.
+func eventually(limit time.Duration, cond func() bool) (time.Duration, bool) {
+	start := time.Now()
+	for time.Since(start) < limit {
+		if cond() {
+			return time.Since(start), true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start), cond()
+}
+
+type step struct {
+	name, result string
+	ok           bool
+}
+
+func TestDemo(t *testing.T) {
+	if !lab.RunInVM(t, lab.VMOptions{MemoryMB: 1536, Timeout: 8 * time.Minute}) {
+		return
+	}
+	var steps []step
+	record := func(name string, ok bool, format string, args ...any) {
+		res := fmt.Sprintf(format, args...)
+		steps = append(steps, step{name, res, ok})
+		mark := "ok"
+		if !ok {
+			mark = "FAILED"
+			t.Errorf("%s: %s", name, res)
+		}
+		say("  -> %s (%s)", res, mark)
+	}
+	defer func() {
+		say("")
+		say("%-34s %-6s %s", "step", "result", "measured")
+		say("%s", strings.Repeat("-", 78))
+		for _, s := range steps {
+			mark := "ok"
+			if !s.ok {
+				mark = "FAILED"
+			}
+			say("%-34s %-6s %s", s.name, mark, s.result)
+		}
+	}()
+
+	say("Building the lab: client, lb1, lb2, rs1-rs3 and a sorry server in network namespaces")
+	l := lab.New(t)
+	front, back := l.LAN("front"), l.LAN("back")
+	cl := l.Node("client")
+	cl.Attach(front, "eth0", "198.51.100.2/24")
+	dir := t.TempDir()
+	var lbs []*balancer
+	for i, name := range []string{"lb1", "lb2"} {
+		n := l.Node(name)
+		n.Attach(front, "eth0", fmt.Sprintf("198.51.100.%d/24", 11+i))
+		n.Attach(back, "eth1", fmt.Sprintf("192.0.2.%d/24", 11+i))
+		n.Sysctl("net.ipv4.ip_forward", "1")
+		lbs = append(lbs, &balancer{name: name, node: n, file: filepath.Join(dir, name+".yaml")})
+	}
+	lb1, lb2 := lbs[0], lbs[1]
+	servers := map[string]*realServer{}
+	for _, name := range []string{"rs1", "rs2", "rs3", "sorry"} {
+		n := l.Node(name)
+		addr := "192.0.2.30:8080"
+		if name != "sorry" {
+			addr = rsAddr[name]
+		}
+		host, _, _ := strings.Cut(addr, ":")
+		n.Attach(back, "eth0", host+"/24")
+		n.AddRoute("default", "192.0.2.1") // the VIP on the balancers' back side
+		servers[name] = startRealServer(t, n, name, addr)
+	}
+	weights := map[string]int{"rs1": 1, "rs2": 1, "rs3": 1}
+	for i, b := range lbs {
+		if err := os.WriteFile(b.file, []byte(config(150-50*i, weights)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.start(t)
+	}
+	c := newClient(cl)
+
+	say("")
+	say("1. lb1 (priority 150) and lb2 (100) elect a master; the scheduler spreads requests")
+	took, ok := eventually(10*time.Second, func() bool {
+		_, err := c.get()
+		return lb1.holdsVIP() && !lb2.holdsVIP() && err == nil
+	})
+	if !ok {
+		record("election", false, "lb1 did not become the only master in %v", took.Round(time.Millisecond))
+		return
+	}
+	record("election", true, "lb1 MASTER, VIP answering %v after start", took.Round(time.Millisecond))
+	counts, failed := c.spread(30)
+	record("traffic spread (rr, 30 requests)", failed == 0 && counts["rs1"] == 10 && counts["rs2"] == 10 && counts["rs3"] == 10,
+		"rs1=%d rs2=%d rs3=%d failed=%d", counts["rs1"], counts["rs2"], counts["rs3"], failed)
+
+	say("")
+	say("2. rs2's health page changes: its HTTP_GET digest no longer matches")
+	servers["rs2"].setHealthy(false)
+	took, ok = eventually(10*time.Second, func() bool { return !strings.Contains(lb1.ipvs(t), "192.0.2.22:8080") })
+	record("rs2 removed by digest check", ok, "removed from IPVS %v after the change", took.Round(time.Millisecond))
+	counts, failed = c.spread(20)
+	record("traffic avoids rs2", failed == 0 && counts["rs2"] == 0, "rs1=%d rs2=%d rs3=%d failed=%d", counts["rs1"], counts["rs2"], counts["rs3"], failed)
+	servers["rs2"].setHealthy(true)
+	took, ok = eventually(10*time.Second, func() bool { return strings.Contains(lb1.ipvs(t), "192.0.2.22:8080") })
+	record("rs2 restored", ok, "back in IPVS %v after recovery", took.Round(time.Millisecond))
+
+	say("")
+	say("3. every real server fails its check: the sorry server answers")
+	for _, n := range []string{"rs1", "rs2", "rs3"} {
+		servers[n].setHealthy(false)
+	}
+	took, ok = eventually(10*time.Second, func() bool { who, err := c.get(); return err == nil && who == "sorry" })
+	record("sorry server installed", ok, "answering %v after the last real server failed", took.Round(time.Millisecond))
+	for _, n := range []string{"rs1", "rs2", "rs3"} {
+		servers[n].setHealthy(true)
+	}
+	took, ok = eventually(10*time.Second, func() bool {
+		out := lb1.ipvs(t)
+		return strings.Count(out, "-a ") == 3 && !strings.Contains(out, "192.0.2.30")
+	})
+	record("real servers back, sorry gone", ok, "%v", took.Round(time.Millisecond))
+
+	say("")
+	say("4. lb1 dies (links down, SIGKILL): lb2 takes the VIP")
+	stop := make(chan struct{})
+	loadDone := make(chan loadResult)
+	go func() { loadDone <- c.load(stop, 30*time.Second) }()
+	time.Sleep(300 * time.Millisecond)
+	lb1.node.SetLink("eth0", false)
+	lb1.node.SetLink("eth1", false)
+	lb1.proc.Signal(syscall.SIGKILL)
+	took, ok = eventually(10*time.Second, func() bool { _, err := c.get(); return lb2.holdsVIP() && err == nil })
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	res := <-loadDone
+	record("unplanned failover", ok && res.longestGap < 2*time.Second,
+		"client outage %v (%d of %d requests failed), VIP on lb2 after %v",
+		res.longestGap.Round(time.Millisecond), res.failed, res.sent, took.Round(time.Millisecond))
+
+	say("")
+	say("5. lb1 comes back as backup (nopreempt); lb2 is stopped: planned handover back")
+	lb1.node.SetLink("eth0", true)
+	lb1.node.SetLink("eth1", true)
+	lb1.proc.Wait(5 * time.Second)
+	lb1.start(t)
+	_, ok = eventually(10*time.Second, func() bool { return !lb1.holdsVIP() && strings.Contains(lb1.ipvs(t), "192.0.2.21") })
+	if !ok {
+		record("lb1 rejoins as backup", false, "lb1 did not settle as backup with its IPVS rules")
+	}
+	time.Sleep(time.Second) // let lb1's checks settle
+	stop = make(chan struct{})
+	go func() { loadDone <- c.load(stop, 30*time.Second) }()
+	time.Sleep(300 * time.Millisecond)
+	lb2.proc.Signal(syscall.SIGTERM)
+	took, ok = eventually(10*time.Second, func() bool { return lb1.holdsVIP() && !lb2.holdsVIP() })
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	res = <-loadDone
+	record("planned handover (SIGTERM lb2)", ok && res.failed == 0,
+		"%d of %d requests failed, longest gap %v, lb1 MASTER after %v",
+		res.failed, res.sent, res.longestGap.Round(time.Millisecond), took.Round(time.Millisecond))
+	if err := lb2.proc.Wait(10 * time.Second); err != nil {
+		t.Logf("lb2 exit: %v", err)
+	}
+	lb2.start(t)
+
+	say("")
+	say("6. reload lb1 with rs1's weight 1 -> 3: one kernel change, nothing else disturbed")
+	before := lb1.ipvs(t)
+	weights["rs1"] = 3
+	if err := os.WriteFile(lb1.file, []byte(config(150, weights)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stop = make(chan struct{})
+	go func() { loadDone <- c.load(stop, 30*time.Second) }()
+	time.Sleep(200 * time.Millisecond)
+	logBefore := len(lb1.proc.Out.String())
+	lb1.proc.Signal(syscall.SIGHUP)
+	took, ok = eventually(10*time.Second, func() bool { return strings.Contains(lb1.ipvs(t), "192.0.2.21:8080 -m -w 3") })
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	res = <-loadDone
+	gone, added := diffLines(before, lb1.ipvs(t))
+	transitions := strings.Count(lb1.proc.Out.String()[logBefore:], "vrrp: state change")
+	record("reload (one weight)", ok && len(gone) == 1 && len(added) == 1 && res.failed == 0 && transitions == 0 && lb1.holdsVIP(),
+		"applied in %v; rules changed: %q -> %q; %d requests failed; %d VRRP transitions",
+		took.Round(time.Millisecond), strings.Join(gone, "; "), strings.Join(added, "; "), res.failed, transitions)
+
+	if t.Failed() {
+		for _, b := range lbs {
+			t.Logf("%s log:\n%s", b.name, b.proc.Out.String())
+		}
+	}
+}
+
+// diffLines returns the lines only in a and the lines only in b.
+func diffLines(a, b string) (gone, added []string) {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	ma, mb := in(a), in(b)
+	for l := range ma {
+		if !mb[l] {
+			gone = append(gone, l)
+		}
+	}
+	for l := range mb {
+		if !ma[l] {
+			added = append(added, l)
+		}
+	}
+	sort.Strings(gone)
+	sort.Strings(added)
+	return gone, added
+}
