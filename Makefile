@@ -71,9 +71,15 @@ demo: vm
 	if [ $$rc -ne 0 ]; then grep -E '^\s*(--- FAIL|FAIL|.*_test.go:[0-9]+:)' $(BUILD)/demo.log | head -20; echo "demo FAILED (full log: $(BUILD)/demo.log)"; fi; \
 	exit $$rc
 
+# install puts the commands in $(PREFIX)/sbin, the unit in
+# /etc/systemd/system, and an annotated /etc/lbd/lbd.yaml unless one exists.
 install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	for b in $(BUILD)/bin/*; do install -m 0755 $$b $(DESTDIR)$(PREFIX)/sbin/; done
+	install -D -m 0644 systemd/lbd.service $(DESTDIR)/etc/systemd/system/lbd.service
+	install -d -m 0755 $(DESTDIR)/etc/lbd
+	[ -e $(DESTDIR)/etc/lbd/lbd.yaml ] || install -m 0644 systemd/lbd.yaml $(DESTDIR)/etc/lbd/lbd.yaml
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -108,6 +109,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 			d.errs.errorf(d.pos(n), "expected true or false, found %q", n.Value)
 			return
 		}
+		if v.Kind() == reflect.String && n.Tag == "!!str" {
+			v.SetString(n.Value) // the common case, without yaml.v3's decoder
+			return
+		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			d.errs.errorf(d.pos(n), "%s", yamlMessage(err))
 		}
@@ -119,10 +124,8 @@ func (d *decoder) setPos(n *yaml.Node, v reflect.Value) {
 	if v.Kind() != reflect.Struct {
 		return
 	}
-	for i := 0; i < v.NumField(); i++ {
-		if v.Type().Field(i).Type == posType {
-			v.Field(i).Set(reflect.ValueOf(d.pos(n)))
-		}
+	for _, i := range structInfoOf(v.Type()).pos {
+		v.Field(i).Set(reflect.ValueOf(d.pos(n)))
 	}
 }
 
@@ -132,32 +135,59 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 		return
 	}
 	d.setPos(n, v)
-	fields := map[string]int{}
-	var names []string
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Type().Field(i)
+	info := structInfoOf(v.Type())
+	var seen uint64 // bit per field; no config struct has 64 keys
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		f, ok := info.fields[k.Value]
+		switch {
+		case !ok:
+			d.errs.errorf(d.pos(k), "unknown key %q%s", k.Value, suggest(k.Value, info.names))
+			continue
+		case seen&(1<<f.bit) != 0:
+			d.errs.errorf(d.pos(k), "repeated key %q", k.Value)
+			continue
+		}
+		seen |= 1 << f.bit
+		d.decode(val, v.Field(f.index))
+	}
+}
+
+// structInfo is what decodeStruct needs of a struct type: its keys. It is
+// computed once per type (a large file decodes 100,000 real servers).
+type structInfo struct {
+	fields map[string]fieldInfo
+	names  []string
+	pos    []int // indexes of Pos fields
+}
+
+type fieldInfo struct{ index, bit int }
+
+var structInfos sync.Map // reflect.Type -> *structInfo
+
+func structInfoOf(t reflect.Type) *structInfo {
+	if info, ok := structInfos.Load(t); ok {
+		return info.(*structInfo)
+	}
+	info := &structInfo{fields: map[string]fieldInfo{}}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Type == posType {
+			info.pos = append(info.pos, i)
+			continue
+		}
 		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if name == "" || name == "-" || !f.IsExported() {
 			continue
 		}
-		fields[name] = i
-		names = append(names, name)
+		info.fields[name] = fieldInfo{index: i, bit: len(info.names)}
+		info.names = append(info.names, name)
 	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		idx, ok := fields[k.Value]
-		switch {
-		case !ok:
-			d.errs.errorf(d.pos(k), "unknown key %q%s", k.Value, suggest(k.Value, names))
-			continue
-		case seen[k.Value]:
-			d.errs.errorf(d.pos(k), "repeated key %q", k.Value)
-			continue
-		}
-		seen[k.Value] = true
-		d.decode(val, v.Field(idx))
+	if len(info.names) > 64 {
+		panic("conf: " + t.String() + " has more than 64 keys")
 	}
+	structInfos.Store(t, info)
+	return info
 }
 
 // suggest names the closest known key, for typos, or lists them all.
