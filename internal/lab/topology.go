@@ -161,7 +161,12 @@ func (n *Node) AddAddr(ifname, cidr string) {
 // HasAddr reports whether the node has addr on any interface.
 func (n *Node) HasAddr(addr netip.Addr) bool {
 	n.lab.tb.Helper()
+	// A dump that races with an address change (a daemon adding its VIP)
+	// is interrupted; the kernel asks for a retry.
 	addrs, err := n.nl.AddrList(nil, netlink.FAMILY_ALL)
+	for try := 0; errors.Is(err, netlink.ErrDumpInterrupted) && try < 10; try++ {
+		addrs, err = n.nl.AddrList(nil, netlink.FAMILY_ALL)
+	}
 	if err != nil {
 		n.lab.tb.Fatalf("lab: %s: list addresses: %v", n.Name, err)
 	}

@@ -109,7 +109,12 @@ func (m *VIPs) find(l netlink.Link, ip netip.Addr) (netlink.Addr, bool, error) {
 	if ip.Is6() {
 		fam = netlink.FAMILY_V6
 	}
+	// The kernel interrupts a dump that races with an address change
+	// (another instance or daemon adding its VIP) and asks for a retry.
 	addrs, err := m.h.AddrList(l, fam)
+	for try := 0; errors.Is(err, netlink.ErrDumpInterrupted) && try < 10; try++ {
+		addrs, err = m.h.AddrList(l, fam)
+	}
 	if err != nil {
 		return netlink.Addr{}, false, fmt.Errorf("vrrpnet: list addresses of %s: %w", l.Attrs().Name, err)
 	}
