@@ -44,7 +44,19 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	format := fs.String("log-format", "text", "log `format`: text or json")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: lbd [-t] [-f FILE] [-log-level LEVEL] [-log-format text|json]\n"+
-			"       lbd plan [-f FILE] [-socket PATH]\n\n")
+			"       lbd plan [-f FILE] [-socket PATH]\n"+
+			"       lbd doctor [-f FILE]\n"+
+			"       lbd import-keepalived [-o FILE] [-i CONFIG_ID]... KEEPALIVED.CONF\n"+
+			"       lbd export-keepalived [-o FILE] [-f FILE]\n\n"+
+			"lbd runs IPVS load balancing and VRRP failover from one YAML file (default %s).\n"+
+			"  lbd -f FILE          run the daemon; SIGHUP reloads (a bad file changes nothing),\n"+
+			"                       SIGTERM hands the virtual addresses to a backup, then stops\n"+
+			"  lbd -t -f FILE       check FILE: every error as file:line:col; exit 0 only if valid\n"+
+			"  lbd plan -f FILE     the IPVS changes a reload of FILE would make, ipvsadm syntax\n"+
+			"  lbd doctor           preflight checks of this host, each with its fix\n"+
+			"  lbd import-keepalived / export-keepalived   migrate from and back to keepalived.conf\n"+
+			"Reference: docs/config.md and docs/operations.md; ipvsctl help for the control commands.\n\n"+
+			"options:\n", DefaultConfig)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
