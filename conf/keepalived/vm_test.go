@@ -110,7 +110,9 @@ func stableRules(t *testing.T, n *lab.Node, services int) []string {
 
 // TestIntegrationVMImport runs Debian's keepalived on each corpus file with
 // virtual servers and lbd's engine on its conversion, each in a fresh lab
-// with the same real servers, and compares the IPVS tables.
+// with the same real servers, and compares the IPVS tables. For each file
+// with VRRP instances it also compares the addresses keepalived (--vrrp)
+// and lbd add as masters, and checks both remove them on SIGTERM.
 func TestIntegrationVMImport(t *testing.T) {
 	if !lab.RunInVM(t, lab.VMOptions{}) {
 		return
@@ -123,6 +125,14 @@ func TestIntegrationVMImport(t *testing.T) {
 		cfg, err := conf.Parse("converted.yaml", res.YAML)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(cfg.VRRPInstances) > 0 {
+			t.Run("vrrp/"+tc.path, func(t *testing.T) {
+				if why := vrrpUnusual(res); why != "" {
+					t.Skip(why)
+				}
+				testVRRPImport(t, tc.path, tc.ids, res.YAML, cfg)
+			})
 		}
 		// Only faithful conversions must match; SSL_GET needs TLS servers
 		// the lab does not run.

@@ -29,7 +29,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The distribution kernel: linux-image-amd64 depends on the current ABI's package.
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+kernel_pkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+pkg=$(kernel_pkg)
+if [ -z "$pkg" ] && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq >/dev/null 2>&1 || true   # a fresh machine may have no package lists yet
+  pkg=$(kernel_pkg)
+fi
 if [ -z "$pkg" ]; then
   echo "vmassets: cannot find Debian's kernel package (run apt-get update)" >&2
   exit 1
@@ -106,8 +111,12 @@ poweroff -f
 INIT
 chmod +x "$root/init"
 
-(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/base.cpio"
-cp "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz"
+# Renamed into place, so a test booting from the old files meanwhile
+# never reads a half-written one.
+(cd "$root" && find . | cpio -o -H newc --quiet) > "$out/base.cpio.tmp"
+cp "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
+mv "$out/base.cpio.tmp" "$out/base.cpio"
+mv "$out/vmlinuz.tmp" "$out/vmlinuz"
 echo "$kver" > "$out/kernel-version"
 echo "$version" > "$stamp"
 echo "vmassets: kernel $kver, ${#order[@]} modules, in $out"
