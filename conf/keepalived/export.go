@@ -242,8 +242,9 @@ func (e *exporter) virtualServer(vs *conf.VirtualServer) {
 		return
 	}
 	e.line("lvs_sched %s", vs.Scheduler)
-	if len(vs.SchedulerFlags) > 0 {
-		e.line("lvs_flags %s", strings.Join(vs.SchedulerFlags, " "))
+	// Each flag is its own keyword: keepalived 2.2.7 ignores lvs_flags.
+	for _, f := range vs.SchedulerFlags {
+		e.line("%s", f)
 	}
 	e.line("lvs_method %s", vs.Forwarding)
 	if vs.Tunnel != nil {

@@ -33,6 +33,8 @@ virtual_servers:
     check: {type: HTTP_GET, delay_loop: 6s, urls: [{path: /, digest: 976a47265d9fee46c6941b1b15ba7328}, {path: /h, status_code: [200-299, 301]}]}
     real_servers: [{address: 192.0.2.11:80, weight: 2}, 192.0.2.12:80]
   - fwmark: 5
+    scheduler: sh
+    scheduler_flags: [sh-port, sh-fallback]
     sorry_server: 192.0.2.99:80
     real_servers:
       - {address: 192.0.2.21:80, check: {type: TCP, connect_timeout: 2s}}

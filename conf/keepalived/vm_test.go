@@ -2,9 +2,16 @@ package keepalived
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/netip"
 	"path/filepath"
@@ -36,14 +43,16 @@ func (c nsChecker) Check(ctx context.Context) healthcheck.Result {
 func (c nsChecker) String() string { return c.inner.String() }
 
 // vmLab is a balancer node and a node holding every real server of cfg,
-// answering HTTP with the body whose digest the corpus uses.
+// answering HTTP with the body whose digest the corpus uses; on the ports
+// of SSL_GET checks it answers HTTPS (the same body) with a self-signed
+// certificate, which keepalived without ca and lbd without root CAs accept.
 func vmLab(t *testing.T, cfg *conf.Config) *lab.Node {
 	l := lab.New(t)
 	lbn, rs := l.Node("lb"), l.Node("rs")
 	lan := l.LAN("back")
 	lbn.Attach(lan, "back", "192.0.2.1/24", "2001:db8::1/64")
 	addrs := map[string]bool{}
-	ports := map[uint16]bool{}
+	ports := map[uint16]bool{} // port -> serves TLS
 	groups := cfg.GroupIndex()
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
@@ -53,7 +62,8 @@ func vmLab(t *testing.T, cfg *conf.Config) *lab.Node {
 			r := &vs.RealServers[j]
 			hps = append(hps, r.Address)
 			if c := vs.EffectiveCheck(r); c != nil {
-				ports[c.CheckTarget(r, svcs[0]).Port()] = true
+				p := c.CheckTarget(r, svcs[0]).Port()
+				ports[p] = ports[p] || c.Type == "SSL_GET"
 			}
 		}
 		if vs.SorryServer != nil {
@@ -73,11 +83,18 @@ func vmLab(t *testing.T, cfg *conf.Config) *lab.Node {
 	}
 	sort.Strings(list)
 	rs.Attach(lan, "eth0", list...)
-	for p := range ports {
+	var tlsConfig *tls.Config
+	for p, useTLS := range ports {
 		if p == 0 {
 			continue
 		}
 		ln := rs.Listen("tcp", fmt.Sprintf(":%d", p))
+		if useTLS {
+			if tlsConfig == nil {
+				tlsConfig = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
+			}
+			ln = tls.NewListener(ln, tlsConfig)
+		}
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "lbd-lab\n")
 		})}
@@ -87,25 +104,76 @@ func vmLab(t *testing.T, cfg *conf.Config) *lab.Node {
 	return lbn
 }
 
-// stableRules waits (at most 30 s) until ipvsadm -S -n in n shows
-// services "-A" lines and has not changed for 1.5 s; it returns the
-// sorted lines.
-func stableRules(t *testing.T, n *lab.Node, services int) []string {
+// selfSigned returns a fresh self-signed ECDSA certificate for
+// www.example.org and localhost.
+func selfSigned(t *testing.T) tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "lbd-lab"},
+		DNSNames:              []string{"www.example.org", "localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// stableRules waits (at most 30 s after settle) until ipvsadm -S -n in n
+// shows services "-A" lines and has not changed for 1.5 s, and at least
+// settle has passed; it returns the sorted lines.
+func stableRules(t *testing.T, n *lab.Node, services int, settle time.Duration) []string {
 	var last string
-	since := time.Now()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+	start := time.Now()
+	since := start
+	for deadline := start.Add(settle + 30*time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		out := n.MustRun("ipvsadm", "-S", "-n")
 		if out != last {
 			last, since = out, time.Now()
 			continue
 		}
-		if strings.Count(out, "-A ") == services && time.Since(since) > 1500*time.Millisecond {
+		if strings.Count(out, "-A ") == services && time.Since(since) > 1500*time.Millisecond && time.Since(start) >= settle {
 			break
 		}
 	}
 	lines := strings.Split(strings.TrimSpace(last), "\n")
 	sort.Strings(lines)
 	return lines
+}
+
+// firstChecks is how long after start the first result of every check
+// of an alpha virtual server with a short warmup (at most 10 s) is in:
+// keepalived runs a first check 1 s plus a random part of warmup after
+// start, and lbd a random part of warmup. Comparing the tables before
+// then races the checks that bring alpha servers up (the lab's checks
+// pass, so other servers stay up). Checks with longer warmups (the
+// default is delay_loop) are not waited for.
+func firstChecks(cfg *conf.Config) time.Duration {
+	var settle time.Duration
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		for j := range vs.RealServers {
+			if !vs.Alpha {
+				break
+			}
+			if c := vs.EffectiveCheck(&vs.RealServers[j]); c != nil && c.Warmup != nil {
+				if w := c.Warmup.D(); w <= 10*time.Second && w > settle {
+					settle = w
+				}
+			}
+		}
+	}
+	return time.Second + settle + 2*time.Second
 }
 
 // TestIntegrationVMImport runs Debian's keepalived on each corpus file with
@@ -134,15 +202,15 @@ func TestIntegrationVMImport(t *testing.T) {
 				testVRRPImport(t, tc.path, tc.ids, res.YAML, cfg)
 			})
 		}
-		// Only faithful conversions must match; SSL_GET needs TLS servers
-		// the lab does not run.
-		if len(cfg.VirtualServers) == 0 || ChangesBehaviour(res.Findings) || strings.Contains(string(res.YAML), "SSL_GET") {
+		// Only faithful conversions must match.
+		if len(cfg.VirtualServers) == 0 || ChangesBehaviour(res.Findings) {
 			continue
 		}
 		services := 0
 		for i := range cfg.VirtualServers {
 			services += len(cfg.VirtualServers[i].Services(cfg.GroupIndex()))
 		}
+		settle := firstChecks(cfg)
 		t.Run(tc.path, func(t *testing.T) {
 			abs, _ := filepath.Abs(tc.path)
 			var want []string
@@ -154,7 +222,7 @@ func TestIntegrationVMImport(t *testing.T) {
 					args = append(args, "-i", id)
 				}
 				p := n.Start("keepalived", args...)
-				want = stableRules(t, n, services)
+				want = stableRules(t, n, services, settle)
 				p.Signal(syscall.SIGTERM)
 				p.Wait(10 * time.Second)
 			}
@@ -180,7 +248,7 @@ func TestIntegrationVMImport(t *testing.T) {
 			done := make(chan struct{})
 			go func() { defer close(done); eng.Run(ctx) }()
 			defer func() { cancel(); <-done }()
-			got := stableRules(t, n, services)
+			got := stableRules(t, n, services, settle)
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("lbd's table:\n%s\nkeepalived's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}

@@ -152,6 +152,16 @@ func (c *converter) virtualServer(v *Node) {
 			}
 			if len(flags) > 0 {
 				m.set("scheduler_flags", yflow(flags...), n.Comments...)
+				// keepalived 2.2.7 (Debian 12) does not know lvs_flags or
+				// lb_flags: it logs an unknown keyword and runs without the
+				// flags, while lbd applies them.
+				var names []string
+				for _, f := range flags {
+					names = append(names, f.Value)
+				}
+				c.find(n, Approximated, "keepalived 2.2.7 ignores "+n.Key+" (it takes each flag as its own keyword: "+
+					strings.Join(names, ", ")+"); lbd applies "+strings.Join(names, " ")+
+					", so check the file behaves as intended")
 			}
 		case "sh-port", "sh-fallback", "mh-port", "mh-fallback":
 			flags := m.get("scheduler_flags")

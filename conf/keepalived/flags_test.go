@@ -1,0 +1,56 @@
+package keepalived
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lbd-project/lbd/conf"
+)
+
+// TestLVSFlags checks lvs_flags (and lb_flags) still convert to
+// scheduler_flags but carry an Approximated finding, since keepalived
+// 2.2.7 ignores them; the separate sh-port / sh-fallback keywords,
+// which it honours, convert without one.
+func TestLVSFlags(t *testing.T) {
+	const vs = "virtual_server 198.51.100.1 80 {\n lvs_sched sh\n lvs_method NAT\n protocol TCP\n%s real_server 192.0.2.1 80 {\n }\n}\n"
+	for _, tc := range []struct {
+		name, flags string
+		finding     bool
+	}{
+		{"lvs_flags", " lvs_flags sh-port sh-fallback\n", true},
+		{"lb_flags", " lb_flags sh-port sh-fallback\n", true},
+		{"keywords", " sh-port\n sh-fallback\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes, err := parseString(t, strings.Replace(vs, "%s", tc.flags, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Convert("k.conf", nodes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := conf.Parse("converted.yaml", res.YAML)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, res.YAML)
+			}
+			if got := strings.Join(cfg.VirtualServers[0].SchedulerFlags, " "); got != "sh-port sh-fallback" {
+				t.Errorf("scheduler flags %q, want \"sh-port sh-fallback\"\n%s", got, res.YAML)
+			}
+			if got := ChangesBehaviour(res.Findings); got != tc.finding {
+				t.Errorf("ChangesBehaviour = %v, want %v:\n%s", got, tc.finding, Report(res.Findings))
+			}
+			if !tc.finding {
+				return
+			}
+			if len(res.Findings) != 1 {
+				t.Fatalf("findings:\n%s", Report(res.Findings))
+			}
+			f := res.Findings[0]
+			if f.Severity != Approximated || f.Keyword != tc.name || f.Pos.Line != 5 ||
+				!strings.Contains(f.Message, "keepalived 2.2.7 ignores "+tc.name) || !strings.Contains(f.Message, "lbd applies sh-port sh-fallback") {
+				t.Errorf("finding %v", f)
+			}
+		})
+	}
+}
