@@ -97,7 +97,7 @@ func failover(t *testing.T, im impl, version int, interval time.Duration, planne
 	_ = p2
 	settle := 4*interval + 5*time.Second
 	eventually(t, settle, im.name()+": lb1 master with the VIP", func() bool {
-		return hasAddr(t, n1, vipA) && !hasAddr(t, n2, vipA)
+		return n1.HasAddr(vipA) && !n2.HasAddr(vipA)
 	})
 	// A few adverts more, so that the Backup runs on the Master's adverts.
 	time.Sleep(min(3*interval, 2*time.Second))
@@ -112,7 +112,7 @@ func failover(t *testing.T, im impl, version int, interval time.Duration, planne
 		n1.SetLink("eth0", false)
 		syscall.Kill(-p1.Cmd.Process.Pid, syscall.SIGKILL) // the group the lab started
 	}
-	eventually(t, 4*interval+5*time.Second, im.name()+": lb2 takes the VIP", func() bool { return hasAddr(t, n2, vipA) })
+	eventually(t, 4*interval+5*time.Second, im.name()+": lb2 takes the VIP", func() bool { return n2.HasAddr(vipA) })
 	at := ping.received()
 	eventually(t, 3*time.Second, "pings answered again", func() bool { return ping.received() >= at+50 })
 	sent, lost, gap := ping.finish()

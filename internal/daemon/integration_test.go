@@ -66,7 +66,7 @@ func TestIntegrationDaemon(t *testing.T) {
 
 	// Election: the higher priority wins both instances.
 	eventually(t, 5*time.Second, "lb1 master of both VIPs, lb2 of none", func() bool {
-		return hasAddr(t, n1, vipA) && hasAddr(t, n1, vipB) && !hasAddr(t, n2, vipA) && !hasAddr(t, n2, vipB) &&
+		return n1.HasAddr(vipA) && n1.HasAddr(vipB) && !n2.HasAddr(vipA) && !n2.HasAddr(vipB) &&
 			len(lb2.lines(0, `msg="vrrp: state change"`, "state=BACKUP")) >= 2
 	})
 	eventually(t, 2*time.Second, "STATUS with 2 masters", func() bool {
@@ -95,12 +95,12 @@ func TestIntegrationDaemon(t *testing.T) {
 		return len(lb1.lines(mark, `msg="lbd: reloaded"`, `kept="[instance VI_A]"`, `restarted="[instance VI_B]"`)) == 1
 	})
 	eventually(t, 5*time.Second, "VI_B master again on lb1 after its restart", func() bool {
-		return len(lb1.lines(mark, "instance=VI_B", `msg="vrrp: state change"`, "state=MASTER")) == 1 && hasAddr(t, n1, vipB)
+		return len(lb1.lines(mark, "instance=VI_B", `msg="vrrp: state change"`, "state=MASTER")) == 1 && n1.HasAddr(vipB)
 	})
 	if got := lb1.lines(mark, "instance=VI_A", "vrrp:"); len(got) != 0 {
 		t.Errorf("unchanged VI_A was touched by the reload:\n%s", strings.Join(got, "\n"))
 	}
-	if !hasAddr(t, n1, vipA) || hasAddr(t, n2, vipA) {
+	if !n1.HasAddr(vipA) || n2.HasAddr(vipA) {
 		t.Error("VI_A moved during the reload")
 	}
 	if got := lb2.lines(mark2, "instance=VI_A", "state=MASTER"); len(got) != 0 {
@@ -140,14 +140,14 @@ func TestIntegrationDaemon(t *testing.T) {
 		t.Fatalf("lb1 did not exit cleanly after SIGTERM: %v", err)
 	}
 	stopped := time.Since(start)
-	eventually(t, 2*time.Second, "lb2 master of both", func() bool { return hasAddr(t, n2, vipA) && hasAddr(t, n2, vipB) })
+	eventually(t, 2*time.Second, "lb2 master of both", func() bool { return n2.HasAddr(vipA) && n2.HasAddr(vipB) })
 	time.Sleep(200 * time.Millisecond)
 	sent, lost, gap := ping.finish()
 	t.Logf("SIGTERM handover: lb1 exited after %v; %d pings, %d lost, longest gap %v", stopped, sent, lost, gap)
 	if lost != 0 {
 		t.Errorf("planned handover lost %d of %d pings (longest gap %v)", lost, sent, gap)
 	}
-	if hasAddr(t, n1, vipA) || hasAddr(t, n1, vipB) {
+	if n1.HasAddr(vipA) || n1.HasAddr(vipB) {
 		t.Error("lb1 kept a VIP after exiting")
 	}
 	if got := lb1.lines(mark, "handover: new master heard"); len(got) != 2 {

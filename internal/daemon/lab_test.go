@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/internal/lab"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 )
@@ -124,28 +123,6 @@ func (x *lbdProc) lines(offset int, subs ...string) []string {
 		}
 	}
 	return res
-}
-
-// hasAddr reports whether ip is assigned in n.
-func hasAddr(t testing.TB, n *lab.Node, ip netip.Addr) bool {
-	t.Helper()
-	var found bool
-	err := n.Do(func() error {
-		addrs, err := netlink.AddrList(nil, netlink.FAMILY_ALL)
-		if err != nil {
-			return err
-		}
-		for _, a := range addrs {
-			if got, ok := netip.AddrFromSlice(a.IP); ok && got.Unmap() == ip {
-				found = true
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("%s: list addresses: %v", n.Name, err)
-	}
-	return found
 }
 
 // eventually polls cond every 10ms for at most d.

@@ -57,7 +57,7 @@ vrrp_sync_groups:
 	lb := startLBD(t, n, yaml)
 	vips := []netip.Addr{netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("192.0.2.101")}
 	both := func(want bool) func() bool {
-		return func() bool { return hasAddr(t, n, vips[0]) == want && hasAddr(t, n, vips[1]) == want }
+		return func() bool { return n.HasAddr(vips[0]) == want && n.HasAddr(vips[1]) == want }
 	}
 	groupNotes := func() string { b, _ := os.ReadFile(filepath.Join(dir, "notes")); return string(b) }
 	eventually(t, 3*time.Second, "group master", both(true))
@@ -92,7 +92,7 @@ vrrp_sync_groups:
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("stop with nobody to hand over to took %v", d)
 	}
-	if hasAddr(t, n, vips[0]) || hasAddr(t, n, vips[1]) {
+	if n.HasAddr(vips[0]) || n.HasAddr(vips[1]) {
 		t.Error("VIPs left after stop")
 	}
 	if got := lb.lines(0, "handover: no new master heard"); len(got) != 3 {

@@ -35,7 +35,7 @@ func TestIntegrationElectionAndFailover(t *testing.T) {
 	settled := func(m, b *lbd) func() bool {
 		return func() bool {
 			return m.r.State() == vrrp.StateMaster && b.r.State() == vrrp.StateBackup &&
-				hasAddr(t, m.node, vip4) && !hasAddr(t, b.node, vip4)
+				m.node.HasAddr(vip4) && !b.node.HasAddr(vip4)
 		}
 	}
 	eventually(t, 3*time.Second, "lb1 Master with the VIP, lb2 Backup without", settled(lb1, lb2))
@@ -50,7 +50,7 @@ func TestIntegrationElectionAndFailover(t *testing.T) {
 	if d := at.Sub(start); d > vrrp.MasterDownInterval(vrrp.Version3, 100, iv)-iv {
 		t.Errorf("takeover after priority 0 took %v; want about Skew_Time %v", d, skew)
 	}
-	eventually(t, time.Second, "VIP moved to lb2", func() bool { return hasAddr(t, n2, vip4) && !hasAddr(t, n1, vip4) })
+	eventually(t, time.Second, "VIP moved to lb2", func() bool { return n2.HasAddr(vip4) && !n1.HasAddr(vip4) })
 
 	// lb1 comes back and preempts.
 	lb1 = startLBD(t, n1, o1)
@@ -68,7 +68,7 @@ func TestIntegrationElectionAndFailover(t *testing.T) {
 		t.Errorf("takeover after link down took %v; want within Master_Down_Interval %v", d, down)
 	}
 	eventually(t, time.Second, "lb1 Fault without VIP", func() bool {
-		return lb1.r.State() == vrrp.StateFault && !hasAddr(t, n1, vip4) && hasAddr(t, n2, vip4)
+		return lb1.r.State() == vrrp.StateFault && !n1.HasAddr(vip4) && n2.HasAddr(vip4)
 	})
 
 	// Link back: lb1 recovers to Backup and preempts again.
@@ -319,7 +319,7 @@ func TestIntegrationHostilePackets(t *testing.T) {
 		t.Errorf("hostile packets changed state: lb1 %v (%d->%d transitions), lb2 %v (%d->%d)",
 			lb1.r.State(), t1, lb1.transitions(), lb2.r.State(), t2, lb2.transitions())
 	}
-	if !hasAddr(t, n1, vip4) || hasAddr(t, n2, vip4) {
+	if !n1.HasAddr(vip4) || n2.HasAddr(vip4) {
 		t.Error("VIP moved")
 	}
 }

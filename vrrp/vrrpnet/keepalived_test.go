@@ -77,20 +77,20 @@ func TestIntegrationKeepalivedInterop(t *testing.T) {
 				if lbdMaster {
 					eventually(t, settle, "lbd Master with the VIP, keepalived Backup without", func() bool {
 						return lb.r.State() == vrrp.StateMaster && ka.state() == "BACKUP" &&
-							hasAddr(t, nl, vip) && !hasAddr(t, nk, vip)
+							nl.HasAddr(vip) && !nk.HasAddr(vip)
 					})
 					// Stable: no flapping over a few adverts.
 					time.Sleep(min(3*v.interval, 1500*time.Millisecond))
-					if lb.r.State() != vrrp.StateMaster || ka.state() != "BACKUP" || hasAddr(t, nk, vip) {
+					if lb.r.State() != vrrp.StateMaster || ka.state() != "BACKUP" || nk.HasAddr(vip) {
 						t.Fatalf("not stable: lbd %v, keepalived %q", lb.r.State(), ka.state())
 					}
 					start := time.Now()
 					lb.stop()
 					eventually(t, 3*time.Second, "keepalived Master after lbd stopped", func() bool {
-						return ka.state() == "MASTER" && hasAddr(t, nk, vip)
+						return ka.state() == "MASTER" && nk.HasAddr(vip)
 					})
 					t.Logf("keepalived took over %v after lbd stopped (priority 0)", time.Since(start))
-					if hasAddr(t, nl, vip) {
+					if nl.HasAddr(vip) {
 						t.Error("lbd kept the VIP after stopping")
 					}
 					if !ka.logged("Entering MASTER STATE") {
@@ -100,7 +100,7 @@ func TestIntegrationKeepalivedInterop(t *testing.T) {
 				}
 				eventually(t, settle, "keepalived Master with the VIP, lbd Backup without", func() bool {
 					return ka.state() == "MASTER" && lb.r.State() == vrrp.StateBackup &&
-						hasAddr(t, nk, vip) && !hasAddr(t, nl, vip)
+						nk.HasAddr(vip) && !nl.HasAddr(vip)
 				})
 				n := lb.transitions()
 				time.Sleep(min(3*v.interval, 1500*time.Millisecond))
@@ -114,11 +114,11 @@ func TestIntegrationKeepalivedInterop(t *testing.T) {
 				ka.terminate()
 				eventually(t, 3*time.Second, "lbd Master after keepalived stopped", func() bool {
 					_, ok := lb.becameMaster(start)
-					return ok && hasAddr(t, nl, vip)
+					return ok && nl.HasAddr(vip)
 				})
 				at, _ := lb.becameMaster(start)
 				t.Logf("lbd took over %v after SIGTERM to keepalived (Skew_Time %v)", at.Sub(start), vrrp.SkewTime(v.version, low, v.interval))
-				if hasAddr(t, nk, vip) {
+				if nk.HasAddr(vip) {
 					t.Error("keepalived kept the VIP after stopping")
 				}
 			})

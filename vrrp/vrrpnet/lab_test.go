@@ -247,29 +247,6 @@ func (x *lbd) transitions() int {
 	return len(x.notes)
 }
 
-// hasAddr reports whether ip is assigned to an interface of n (checked
-// with netlink inside the node).
-func hasAddr(t *testing.T, n *lab.Node, ip netip.Addr) bool {
-	t.Helper()
-	var found bool
-	err := n.Do(func() error {
-		addrs, err := netlink.AddrList(nil, netlink.FAMILY_ALL)
-		if err != nil {
-			return err
-		}
-		for _, a := range addrs {
-			if got, ok := netip.AddrFromSlice(a.IP); ok && got.Unmap() == ip {
-				found = true
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("%s: list addresses: %v", n.Name, err)
-	}
-	return found
-}
-
 // eventually polls cond every 10ms for at most d.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()

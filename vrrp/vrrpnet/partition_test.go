@@ -59,12 +59,12 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			// loser starts as Backup and accepts it.
 			win := startLBD(t, nw, lbdOpts{prio: c.winPrio, primary: winAddr, garp: garp})
 			eventually(t, 2*time.Second, "winner Master with the VIP", func() bool {
-				return win.r.State() == vrrp.StateMaster && hasAddr(t, nw, vip4)
+				return win.r.State() == vrrp.StateMaster && nw.HasAddr(vip4)
 			})
 			lose := startLBD(t, nl, lbdOpts{prio: c.losePrio, primary: loseAddr, garp: garp})
 			eventually(t, 3*time.Second, "winner Master, loser Backup without the VIP", func() bool {
 				return win.r.State() == vrrp.StateMaster && lose.r.State() == vrrp.StateBackup &&
-					hasAddr(t, nw, vip4) && !hasAddr(t, nl, vip4)
+					nw.HasAddr(vip4) && !nl.HasAddr(vip4)
 			})
 
 			// The client talks to the VIP and learns the winner's MAC.
@@ -84,7 +84,7 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			dropVRRPFrom(t, nl, winAddr)
 			eventually(t, 2*time.Second, "split brain: both Master with the VIP", func() bool {
 				_, ok := lose.entered(vrrp.StateMaster, cut)
-				return ok && win.r.State() == vrrp.StateMaster && hasAddr(t, nw, vip4) && hasAddr(t, nl, vip4)
+				return ok && win.r.State() == vrrp.StateMaster && nw.HasAddr(vip4) && nl.HasAddr(vip4)
 			})
 			at, _ := lose.entered(vrrp.StateMaster, cut)
 			t.Logf("split brain %v after the partition (Master_Down_Interval %v)", at.Sub(cut), vrrp.MasterDownInterval(vrrp.Version3, c.losePrio, iv))
@@ -107,7 +107,7 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			eventually(t, 2*time.Second, "one Master after the heal", func() bool {
 				_, ok := lose.entered(vrrp.StateBackup, healed)
 				return ok && win.r.State() == vrrp.StateMaster && lose.r.State() == vrrp.StateBackup &&
-					hasAddr(t, nw, vip4) && !hasAddr(t, nl, vip4)
+					nw.HasAddr(vip4) && !nl.HasAddr(vip4)
 			})
 			back, tr, _ := lose.enteredWith(vrrp.StateBackup, healed)
 			t.Logf("loser Backup %v after the heal (%s, peer %v priority %d)", back.Sub(healed), tr.Cause, tr.Peer, tr.PeerPriority)
@@ -136,7 +136,7 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			nw0, nl0 := win.transitions(), lose.transitions()
 			time.Sleep(3 * iv)
 			if win.r.State() != vrrp.StateMaster || lose.r.State() != vrrp.StateBackup ||
-				win.transitions() != nw0 || lose.transitions() != nl0 || hasAddr(t, nl, vip4) {
+				win.transitions() != nw0 || lose.transitions() != nl0 || nl.HasAddr(vip4) {
 				t.Errorf("not stable after the heal: winner %v, loser %v", win.r.State(), lose.r.State())
 			}
 		})
