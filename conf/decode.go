@@ -27,7 +27,10 @@ import (
 //   - other scalars are decoded by yaml.v3 (YAML 1.2: "yes" is a string).
 type decoder struct {
 	file string
-	errs ErrorList
+	// lineOffset is added to yaml.v3's line numbers: a virtual_servers
+	// item decoded on its own (see Parser) starts at line 1 of its text.
+	lineOffset int
+	errs       ErrorList
 }
 
 var (
@@ -35,7 +38,9 @@ var (
 	textUnmarshal = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
+func (d *decoder) pos(n *yaml.Node) Pos {
+	return Pos{File: d.file, Line: n.Line + d.lineOffset, Col: n.Column}
+}
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 	for n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode {

@@ -27,39 +27,44 @@ func (c *Config) applyLBDefaults() {
 		gr.Family = cmp.Or(gr.Family, "IPv4")
 	}
 	for i := range c.VirtualServers {
-		vs := &c.VirtualServers[i]
-		if vs.Address != nil {
-			vs.Protocol = cmp.Or(vs.Protocol, "TCP")
-		}
-		if vs.FWMark != 0 {
-			vs.Family = cmp.Or(vs.Family, "IPv4")
-		}
-		vs.Scheduler = cmp.Or(vs.Scheduler, DefaultScheduler)
-		vs.Forwarding = cmp.Or(vs.Forwarding, "NAT")
-		if vs.PersistenceTimeout != 0 || vs.PersistenceGranularity != nil {
-			vs.Persistence = true
-		}
-		if vs.Persistence && vs.PersistenceTimeout == 0 {
-			vs.PersistenceTimeout = Duration(DefaultPersistenceTimeout)
-		}
-		if vs.Quorum == nil {
-			vs.Quorum = ptr(DefaultQuorum)
-		}
-		if vs.Name == "" {
-			vs.Name = vs.ID()
-		}
-		if vs.Check != nil {
-			// Shared by every real server without a check of its own;
-			// callers must not modify it.
-			vs.defaultCheck = vs.effectiveCheck(&RealServer{})
-		}
-		if s := vs.SorryServer; s != nil && s.Weight == nil {
-			s.Weight = ptr(DefaultWeight)
-		}
-		for j := range vs.RealServers {
-			if vs.RealServers[j].Weight == nil {
-				vs.RealServers[j].Weight = ptr(DefaultWeight)
-			}
+		c.VirtualServers[i].applyDefaults()
+	}
+}
+
+// applyDefaults fills a virtual server's documented defaults. They depend
+// on nothing outside the virtual server, so Parser can keep the result.
+func (vs *VirtualServer) applyDefaults() {
+	if vs.Address != nil {
+		vs.Protocol = cmp.Or(vs.Protocol, "TCP")
+	}
+	if vs.FWMark != 0 {
+		vs.Family = cmp.Or(vs.Family, "IPv4")
+	}
+	vs.Scheduler = cmp.Or(vs.Scheduler, DefaultScheduler)
+	vs.Forwarding = cmp.Or(vs.Forwarding, "NAT")
+	if vs.PersistenceTimeout != 0 || vs.PersistenceGranularity != nil {
+		vs.Persistence = true
+	}
+	if vs.Persistence && vs.PersistenceTimeout == 0 {
+		vs.PersistenceTimeout = Duration(DefaultPersistenceTimeout)
+	}
+	if vs.Quorum == nil {
+		vs.Quorum = ptr(DefaultQuorum)
+	}
+	if vs.Name == "" {
+		vs.Name = vs.ID()
+	}
+	if vs.Check != nil {
+		// Shared by every real server without a check of its own;
+		// callers must not modify it.
+		vs.defaultCheck = vs.effectiveCheck(&RealServer{})
+	}
+	if s := vs.SorryServer; s != nil && s.Weight == nil {
+		s.Weight = ptr(DefaultWeight)
+	}
+	for j := range vs.RealServers {
+		if vs.RealServers[j].Weight == nil {
+			vs.RealServers[j].Weight = ptr(DefaultWeight)
 		}
 	}
 }

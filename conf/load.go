@@ -24,24 +24,39 @@ func Load(path string) (*Config, error) {
 
 // Parse is Load for data already read; name is used in error positions.
 func Parse(name string, data []byte) (*Config, error) {
+	cfg, _, err := decodeFile(name, data)
+	if err != nil {
+		return nil, err
+	}
+	cfg.applyDefaults()
+	return finish(name, cfg)
+}
+
+// decodeFile decodes data, one YAML document, into a Config without
+// defaults, and returns the document's root node too.
+func decodeFile(name string, data []byte) (*Config, *yaml.Node, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
-		return nil, ErrorList{syntaxError(name, err)}
+		return nil, nil, ErrorList{syntaxError(name, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, ErrorList{{Pos: Pos{File: name, Line: extra.Line, Col: extra.Column},
+		return nil, nil, ErrorList{{Pos: Pos{File: name, Line: extra.Line, Col: extra.Column},
 			Msg: "more than one YAML document; lbd reads one"}}
 	}
 	cfg := &Config{}
 	d := &decoder{file: name}
 	d.decode(&root, reflect.ValueOf(cfg).Elem())
 	if err := d.errs.err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return cfg, &root, nil
+}
+
+// finish validates a decoded and defaulted configuration.
+func finish(name string, cfg *Config) (*Config, error) {
 	cfg.Global.Pos.File = name // an empty file has no mapping to take it from
-	cfg.applyDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package conf
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -167,27 +169,28 @@ func (c *Config) validateLB(errs *ErrorList) {
 			errs.errorf(vs.Pos, "%s: group %q mixes IPv4 and IPv6 services; only TUN forwarding carries both", what, vs.Group)
 		}
 
-		seen := map[string]bool{}
+		seen := make(map[netip.AddrPort]bool, len(vs.RealServers))
 		for j := range vs.RealServers {
 			rs := &vs.RealServers[j]
 			c.validateRealServer(errs, vs, rs, svcs, seen)
 		}
 		if s := vs.SorryServer; s != nil {
-			checkDestination(errs, s.Pos, what+" sorry server "+s.Address.String(), vs, s.Address, s.Forwarding, s.Tunnel, *s.Weight, svcs,
+			checkDestination(errs, s.Pos, label(what+" sorry server "+s.Address.String()), vs, s.Address, s.Forwarding, s.Tunnel, *s.Weight, svcs,
 				func(svc ipvs.Service) ipvs.Destination { d, _ := vs.SorryDestination(svc); return d })
 		}
 	}
 }
 
-func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *RealServer, svcs []ipvs.Service, seen map[string]bool) {
-	what := rsWhat{vs, rs}.String()
+func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *RealServer, svcs []ipvs.Service, seen map[netip.AddrPort]bool) {
+	// Formatted only into an error: a large file has 100,000 real servers.
+	what := rsWhat{vs, rs}
 	if !rs.Address.Addr.IsValid() {
 		errs.errorf(rs.Pos, "virtual server %s: real server without an address", vs.Name)
 		return
 	}
 	// Two entries that land on one destination collide in the kernel.
 	d := vs.Destination(rs, svcs[0])
-	key := d.String()
+	key := netip.AddrPortFrom(d.Address, d.Port)
 	if seen[key] {
 		errs.errorf(rs.Pos, "%s: listed twice (as %s)", what, key)
 	}
@@ -198,13 +201,13 @@ func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *Real
 	checkDestination(errs, rs.Pos, what, vs, rs.Address, rs.Forwarding, rs.Tunnel, *rs.Weight, svcs,
 		func(svc ipvs.Service) ipvs.Destination { return vs.Destination(rs, svc) })
 	if len(rs.NotifyUp) > 0 {
-		checkCommand(errs, rs.Pos, what+" notify_up", rs.NotifyUp, false)
+		checkCommand(errs, rs.Pos, what.String()+" notify_up", rs.NotifyUp, false)
 	}
 	if len(rs.NotifyDown) > 0 {
-		checkCommand(errs, rs.Pos, what+" notify_down", rs.NotifyDown, false)
+		checkCommand(errs, rs.Pos, what.String()+" notify_down", rs.NotifyDown, false)
 	}
 	if rs.Check != nil {
-		checkCheckFields(errs, rs.Check, what)
+		checkCheckFields(errs, rs.Check, what.String())
 	}
 	chk := vs.EffectiveCheck(rs)
 	if chk == nil {
@@ -244,10 +247,10 @@ func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *Real
 
 // checkDestination checks one real or sorry server against every service
 // of its virtual server.
-func checkDestination(errs *ErrorList, pos Pos, what string, vs *VirtualServer, addr HostPort, fwd string, tun *Tunnel,
+func checkDestination(errs *ErrorList, pos Pos, what fmt.Stringer, vs *VirtualServer, addr HostPort, fwd string, tun *Tunnel,
 	weight int, svcs []ipvs.Service, build func(ipvs.Service) ipvs.Destination) {
 	if fwd != "" {
-		checkMethod(errs, pos, what, fwd, tun)
+		checkMethod(errs, pos, what.String(), fwd, tun)
 	}
 	method := methods[firstNonEmpty(fwd, vs.Forwarding)]
 	if weight < 0 || weight > math.MaxInt32 {
@@ -272,7 +275,7 @@ func checkDestination(errs *ErrorList, pos Pos, what string, vs *VirtualServer, 
 		// its (allocating) error text for each of 100,000 servers.
 		if a := addr.Addr; a.IsUnspecified() || a.IsMulticast() || a.Is4In6() {
 			if err := build(svc).Validate(svc); err != nil {
-				addIPVSProblems(errs, pos, what, err)
+				addIPVSProblems(errs, pos, what.String(), err)
 			} else {
 				errs.errorf(pos, "%s: %s is not a unicast address", what, a)
 			}
@@ -290,6 +293,11 @@ type rsWhat struct {
 func (w rsWhat) String() string {
 	return "virtual server " + w.vs.Name + " real server " + w.rs.Address.String()
 }
+
+// label is a name already formatted.
+type label string
+
+func (l label) String() string { return string(l) }
 
 func firstNonEmpty(a, b string) string {
 	if a != "" {

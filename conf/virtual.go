@@ -100,6 +100,18 @@ type VirtualServer struct {
 
 	// defaultCheck is EffectiveCheck for real servers without a check.
 	defaultCheck *Check
+	// origin identifies the Parser item this value was read from; copies
+	// reused from one read to the next share it (see Same).
+	origin *VirtualServer
+}
+
+// Same reports whether vs and o were read by one Parser from the same,
+// unchanged item of the file (same text at the same line), which makes
+// them equal, down to the real servers they share. It is false for
+// anything else, including equal values read separately; the engine uses
+// it to skip work for the untouched part of a reload.
+func (vs *VirtualServer) Same(o *VirtualServer) bool {
+	return vs.origin != nil && vs.origin == o.origin
 }
 
 // Tunnel is the encapsulation of TUN forwarding.

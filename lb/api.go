@@ -42,7 +42,7 @@ type prepared struct {
 // model with health carried over, and the plan against the kernel for the
 // services whose desired state changes.
 func (l *loop) prepare(cfg *conf.Config) (*prepared, error) {
-	p := &prepared{m: buildModel(cfg)}
+	p := &prepared{m: buildModel(cfg, l.m)}
 	p.m.applyState(State{Runtime: l.runtime}, l.e.opts.Now())
 	p.m.carryOver(l.m, l.e.opts.Now(), cfg.Global.LVSDrainTimeout.D())
 	p.m.stamp(l.e.opts.Now())

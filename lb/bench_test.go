@@ -50,8 +50,11 @@ func TestBenchEngineReload(t *testing.T) {
 		n, _ = strconv.Atoi(s)
 	}
 	text := benchConfig(n)
+	// The daemon reads its file through a conf.Parser, which remembers
+	// the virtual servers of the last read.
+	var parser conf.Parser
 	start := time.Now()
-	cfg, err := conf.Parse("bench.yaml", []byte(text))
+	cfg, err := parser.Parse("bench.yaml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +90,7 @@ func TestBenchEngineReload(t *testing.T) {
 
 	k.ResetCounters()
 	start = time.Now()
-	newCfg, err := conf.Parse("bench.yaml", []byte(changed))
+	newCfg, err := parser.Parse("bench.yaml", []byte(changed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +100,12 @@ func TestBenchEngineReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	planOnly := time.Since(start) - parse
+	// Measured again from the unchanged text's memory, as a reload sees it.
+	if _, err := parser.Parse("bench.yaml", []byte(text)); err != nil {
+		t.Fatal(err)
+	}
 	start = time.Now()
-	newCfg, err = conf.Parse("bench.yaml", []byte(changed))
+	newCfg, err = parser.Parse("bench.yaml", []byte(changed))
 	if err != nil {
 		t.Fatal(err)
 	}

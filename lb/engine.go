@@ -102,7 +102,7 @@ func New(cfg *conf.Config, opts Options) (*Engine, error) {
 		opts.Now = time.Now
 	}
 	e := &Engine{opts: opts, log: opts.Logger, reqs: make(chan func(*loop)), stopped: make(chan struct{})}
-	e.initial = buildModel(cfg)
+	e.initial = buildModel(cfg, nil)
 	e.initial.applyState(opts.State, opts.Now())
 	e.initial.stamp(opts.Now())
 	var err error
@@ -321,7 +321,7 @@ func (l *loop) runScript(kind string, v *vsState, r *rsState, cmd conf.Command) 
 // managed maps every service key lbd owns now: the configured services and
 // those a reload removed that may still be in the kernel.
 func (l *loop) managed() map[ipvs.ServiceKey]ipvs.Service {
-	out := l.m.services()
+	out := maps.Clone(l.m.services())
 	maps.Copy(out, l.removed)
 	return out
 }
@@ -462,8 +462,9 @@ func (l *loop) forgetRemoved(cur ipvs.Table, res ipvs.ApplyResult) {
 			delete(present, cr.Change.Service.Key())
 		}
 	}
+	configured := l.m.services()
 	for k := range l.removed {
-		if _, configured := l.m.services()[k]; configured || !present[k] {
+		if _, ok := configured[k]; ok || !present[k] {
 			delete(l.removed, k)
 		}
 	}

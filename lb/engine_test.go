@@ -214,7 +214,7 @@ func TestEngineHealthQuorumAndScripts(t *testing.T) {
 
 func TestEngineAdoptsLeavesOthersAndRepairsDrift(t *testing.T) {
 	k := lbtest.NewFakeKernel()
-	desired := buildModel(mustParse(t, twoServers)).desired(roles{}, nil)
+	desired := buildModel(mustParse(t, twoServers), nil).desired(roles{}, nil)
 	other := ipvs.Service{Protocol: ipvs.UDP, Address: netip.MustParseAddr("192.0.2.53"), Port: 53}
 	desired.Add(other, ipvs.Destination{Address: netip.MustParseAddr("198.51.100.53"), Port: 53, Weight: 1})
 	k.Load(desired)

@@ -26,6 +26,8 @@ type model struct {
 	byID map[string]*vsState // by conf.VirtualServer.ID
 	// targets maps health-check target IDs to their real server.
 	targets map[string]*rsState
+	// svcIndex caches services(): the services never change in a model.
+	svcIndex map[ipvs.ServiceKey]ipvs.Service
 }
 
 // vsState is one virtual server: its IPVS services and real servers.
@@ -77,8 +79,11 @@ func (r *rsState) effWeight() int {
 }
 
 // buildModel turns a validated configuration into a fresh model: real
-// servers start up, or down for alpha virtual servers with checks.
-func buildModel(cfg *conf.Config) *model {
+// servers start up, or down for alpha virtual servers with checks. old, the
+// running model (nil at start), lends what it computed for virtual servers
+// the configuration did not change (conf.VirtualServer.Same): a reload of a
+// 10,000-service file then rebuilds only what changed.
+func buildModel(cfg *conf.Config, old *model) *model {
 	n := 0
 	for i := range cfg.VirtualServers {
 		n += len(cfg.VirtualServers[i].RealServers)
@@ -91,9 +96,22 @@ func buildModel(cfg *conf.Config) *model {
 		if len(v.svcs) == 0 {
 			continue
 		}
+		var prev *vsState
+		if old != nil {
+			if ov := old.byID[v.id]; ov != nil && vc.Same(ov.cfg) && slices.Equal(v.svcs, ov.svcs) {
+				prev = ov
+			}
+		}
+		v.rss = make([]*rsState, 0, len(vc.RealServers))
 		vsCheckHash := ""
 		for j := range vc.RealServers {
-			v.rss = append(v.rss, m.newRS(v, &vc.RealServers[j], &vsCheckHash))
+			rc := &vc.RealServers[j]
+			if prev != nil && j < len(prev.rss) && prev.rss[j].cfg == rc {
+				o := prev.rss[j] // same real server, check and services: same identity
+				v.rss = append(v.rss, m.initRS(&rsState{vs: v, cfg: rc, key: o.key, check: o.check, target: o.target}))
+				continue
+			}
+			v.rss = append(v.rss, m.newRS(v, rc, &vsCheckHash))
 		}
 		v.quorumUp = v.weightSum() >= *vc.Quorum // keepalived's initial state, without hysteresis
 		m.vss = append(m.vss, v)
@@ -106,7 +124,7 @@ func buildModel(cfg *conf.Config) *model {
 // target. vsCheckHash caches the hash of v's own check.
 func (m *model) newRS(v *vsState, rc *conf.RealServer, vsCheckHash *string) *rsState {
 	vc := v.cfg
-	r := &rsState{vs: v, cfg: rc, key: vc.Destination(rc, v.svcs[0]).String(), weight: healthcheck.NoWeight, up: true}
+	r := &rsState{vs: v, cfg: rc, key: vc.Destination(rc, v.svcs[0]).String()}
 	r.check = vc.EffectiveCheck(rc)
 	if r.check != nil {
 		var h string
@@ -119,7 +137,16 @@ func (m *model) newRS(v *vsState, rc *conf.RealServer, vsCheckHash *string) *rsS
 			h = checkHash(r.check)
 		}
 		r.target = v.id + "|" + r.key + "|" + h
-		r.up = !vc.Alpha
+	}
+	return m.initRS(r)
+}
+
+// initRS gives r, whose identity (key, check, target) is set, its initial
+// health and registers its health target.
+func (m *model) initRS(r *rsState) *rsState {
+	r.weight, r.up = healthcheck.NoWeight, true
+	if r.check != nil {
+		r.up = !r.vs.cfg.Alpha
 		if !r.up {
 			r.reason = "alpha: down until the first successful check"
 		}
@@ -155,6 +182,12 @@ func (m *model) carryOver(old *model, now time.Time, drain time.Duration) {
 			continue
 		}
 		v.quorumUp = ov.quorumUp
+		if sameKeys(v.rss, ov.rss) { // the common case: pair them by index
+			for j, r := range v.rss {
+				carry(r, ov.rss[j])
+			}
+			continue
+		}
 		oldRS := make(map[string]*rsState, len(ov.rss))
 		for _, r := range ov.rss {
 			oldRS[r.key] = r
@@ -162,17 +195,9 @@ func (m *model) carryOver(old *model, now time.Time, drain time.Duration) {
 		have := make(map[string]bool, len(v.rss))
 		for _, r := range v.rss {
 			have[r.key] = true
-			o := oldRS[r.key]
-			if o == nil {
-				continue
+			if o := oldRS[r.key]; o != nil {
+				carry(r, o)
 			}
-			if !o.draining {
-				r.disabled, r.drained, r.drainDeadline = o.disabled, o.drained, o.drainDeadline
-			}
-			if o.target != r.target {
-				continue
-			}
-			r.up, r.weight, r.reason, r.since = o.up, o.weight, o.reason, o.since
 		}
 		for _, o := range ov.rss {
 			if have[o.key] {
@@ -190,6 +215,31 @@ func (m *model) carryOver(old *model, now time.Time, drain time.Duration) {
 			}
 			v.rss = append(v.rss, &d)
 		}
+	}
+}
+
+// sameKeys reports whether a and b list the same real servers in the same
+// order, none of them draining after a reload.
+func sameKeys(a, b []*rsState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].key != b[i].key || a[i].draining || b[i].draining {
+			return false
+		}
+	}
+	return true
+}
+
+// carry moves o's operator drain, and its health if its check is r's, to
+// r, the same real server in a new model.
+func carry(r, o *rsState) {
+	if !o.draining {
+		r.disabled, r.drained, r.drainDeadline = o.disabled, o.drained, o.drainDeadline
+	}
+	if !o.draining && o.target == r.target {
+		r.up, r.weight, r.reason, r.since = o.up, o.weight, o.reason, o.since
 	}
 }
 
@@ -343,15 +393,17 @@ func (m *model) desired(r roles, only map[ipvs.ServiceKey]bool) ipvs.Table {
 }
 
 // services maps every configured service key to its service, installed or
-// not: the keys lbd manages.
+// not: the keys lbd manages. Callers must not modify the map.
 func (m *model) services() map[ipvs.ServiceKey]ipvs.Service {
-	out := make(map[ipvs.ServiceKey]ipvs.Service)
-	for _, v := range m.vss {
-		for _, s := range v.svcs {
-			out[s.Key()] = s
+	if m.svcIndex == nil {
+		m.svcIndex = make(map[ipvs.ServiceKey]ipvs.Service, len(m.vss))
+		for _, v := range m.vss {
+			for _, s := range v.svcs {
+				m.svcIndex[s.Key()] = s
+			}
 		}
 	}
-	return out
+	return m.svcIndex
 }
 
 // draining lists the draining real servers: removed by a reload, or
@@ -397,6 +449,9 @@ func changedKeys(old, m *model, r roles) map[ipvs.ServiceKey]bool {
 			}
 			continue
 		}
+		if sameDesired(v, ov, r) {
+			continue
+		}
 		oldSvcs := make(map[ipvs.ServiceKey]ipvs.Service, len(ov.svcs))
 		for _, s := range ov.svcs {
 			oldSvcs[s.Key()] = s
@@ -414,4 +469,22 @@ func changedKeys(old, m *model, r roles) map[ipvs.ServiceKey]bool {
 		}
 	}
 	return keys
+}
+
+// sameDesired reports, without computing them, that v and ov want the same
+// table: the same unchanged configuration (conf.VirtualServer.Same) with
+// the same services, real servers in the same states, quorum and role.
+func sameDesired(v, ov *vsState, r roles) bool {
+	if !v.cfg.Same(ov.cfg) || !slices.Equal(v.svcs, ov.svcs) || len(v.rss) != len(ov.rss) ||
+		v.sorryActive() != ov.sorryActive() || v.installed(r) != ov.installed(r) {
+		return false
+	}
+	for i, a := range v.rss {
+		b := ov.rss[i]
+		if a.cfg != b.cfg || a.up != b.up || a.weight != b.weight || a.draining != b.draining ||
+			a.disabled != b.disabled || a.drained != b.drained {
+			return false
+		}
+	}
+	return true
 }

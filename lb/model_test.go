@@ -170,7 +170,7 @@ virtual_servers:
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m := buildModel(mustParse(t, tc.yaml))
+			m := buildModel(mustParse(t, tc.yaml), nil)
 			v := m.vss[0]
 			for _, s := range tc.steps {
 				for _, i := range s.down {
@@ -226,12 +226,12 @@ func TestReloadPlans(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			old := buildModel(mustParse(t, base))
+			old := buildModel(mustParse(t, base), nil)
 			if tc.prep != nil {
 				tc.prep(old)
 			}
 			kernel := old.desired(roles{}, nil)
-			nm := buildModel(mustParse(t, tc.yaml))
+			nm := buildModel(mustParse(t, tc.yaml), nil)
 			nm.carryOver(old, time.Now(), time.Minute)
 			if got := ipvs.Diff(nm.desired(roles{}, nil), kernel).String(); got != tc.want {
 				t.Errorf("plan\n%s\nwant\n%s", got, tc.want)
@@ -246,7 +246,7 @@ virtual_servers:
   - {address: 192.0.2.100:80, vrrp_instance: VI_1, real_servers: [198.51.100.1:80]}
   - {address: 192.0.2.101:80, real_servers: [198.51.100.1:80]}
 `)
-	m := buildModel(cfg)
+	m := buildModel(cfg, nil)
 	if got := len(m.desired(roles{}, nil).Services); got != 1 {
 		t.Errorf("backup: %d services installed, want 1 (the unbound one)", got)
 	}

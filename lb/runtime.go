@@ -373,7 +373,7 @@ func (e *Engine) Stats(ctx context.Context) (ipvs.Table, error) {
 // server bound to a vrrp_instance counts as installed when any of its
 // services is in the kernel now (the instance is likely MASTER).
 func PlanOffline(ctx context.Context, k Kernel, cfg *conf.Config, st State) (ipvs.Plan, error) {
-	m := buildModel(cfg)
+	m := buildModel(cfg, nil)
 	m.applyState(st, time.Now())
 	cur, err := k.DumpServices(ctx, slices.Collect(maps.Values(m.services()))...)
 	if err != nil {

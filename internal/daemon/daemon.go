@@ -32,7 +32,10 @@ type daemon struct {
 	order   []string    // unit keys in configuration order
 	reqs    chan func() // run on the main loop (control socket, metrics)
 
-	cfg        *conf.Config // running configuration
+	cfg *conf.Config // running configuration
+	// parser remembers the file's virtual servers, so a reload of a big
+	// file decodes only the ones that changed.
+	parser     conf.Parser
 	generation uint64
 	loadedAt   time.Time
 	lastReload *control.ReloadOutcome
@@ -230,7 +233,7 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 	var res control.ReloadResult
 	d.sd.Reloading()
 	d.log.Info("lbd: reloading", "file", d.path)
-	cfg, err := conf.Load(d.path)
+	cfg, err := d.parser.Load(d.path)
 	var specs []unitSpec
 	if err == nil {
 		specs, err = units(cfg)

@@ -89,7 +89,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lbd: -log-format %q: text or json\n", *format)
 		return ExitUsage
 	}
-	cfg, err := conf.Load(*file)
+	d := newDaemon(*file, slog.New(h), linuxHost{})
+	cfg, err := d.parser.Load(*file)
 	if err != nil {
 		printErrors(stderr, *file, err)
 		return ExitConfig
@@ -97,7 +98,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
-	d := newDaemon(*file, slog.New(h), linuxHost{})
 	if err := d.serve(ctx, cfg, sigs); err != nil {
 		d.log.Error("lbd: stopped", "err", err)
 		return ExitConfig
