@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -225,18 +226,46 @@ func TestReloadPlans(t *testing.T) {
 			"+ -A -t 192.0.2.12:80 -s wlc\n+ -a -t 192.0.2.12:80 -r 198.51.100.1:80 -m -w 1\n- -D -t 192.0.2.11:80\n", nil},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			old := buildModel(mustParse(t, base), nil)
-			if tc.prep != nil {
-				tc.prep(old)
-			}
-			kernel := old.desired(roles{}, nil)
-			nm := buildModel(mustParse(t, tc.yaml), nil)
-			nm.carryOver(old, time.Now(), time.Minute)
-			if got := ipvs.Diff(nm.desired(roles{}, nil), kernel).String(); got != tc.want {
-				t.Errorf("plan\n%s\nwant\n%s", got, tc.want)
-			}
-		})
+		// Read plainly, and through a conf.Parser with the running model
+		// lending what did not change, as the daemon reloads.
+		for _, incremental := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/incremental=%v", tc.name, incremental), func(t *testing.T) {
+				var p conf.Parser
+				parse := func(y string) *conf.Config {
+					if !incremental {
+						return mustParse(t, y)
+					}
+					c, err := p.Parse("test.yaml", []byte(y))
+					if err != nil {
+						t.Fatal(err)
+					}
+					return c
+				}
+				old := buildModel(parse(base), nil)
+				if tc.prep != nil {
+					tc.prep(old)
+				}
+				kernel := old.desired(roles{}, nil)
+				lend := old
+				if !incremental {
+					lend = nil
+				}
+				nm := buildModel(parse(tc.yaml), lend)
+				nm.carryOver(old, time.Now(), time.Minute)
+				plan := ipvs.Diff(nm.desired(roles{}, nil), kernel)
+				if got := plan.String(); got != tc.want {
+					t.Errorf("plan\n%s\nwant\n%s", got, tc.want)
+				}
+				// A reload reads and compares only changedKeys: they must
+				// cover every change (removed services are added by prepare).
+				keys := changedKeys(old, nm, roles{})
+				for _, c := range plan.Changes {
+					if _, kept := nm.services()[c.Service.Key()]; kept && !keys[c.Service.Key()] {
+						t.Errorf("change %v is outside changedKeys %v", c, keys)
+					}
+				}
+			})
+		}
 	}
 }
 
