@@ -211,7 +211,11 @@ func (d *daemon) runtime(ctx context.Context, _ control.Peer, p control.RuntimeP
 		w := int(*p.Weight)
 		op.Weight = &w
 	}
-	return nil, lbError(d.engine.RuntimeChange(ctx, op), false)
+	err = d.engine.RuntimeChange(ctx, op)
+	if err == nil && op.Op == "delete" {
+		d.pruneCheckMetrics()
+	}
+	return nil, lbError(err, false)
 }
 
 func (d *daemon) plan(ctx context.Context, _ control.Peer, p control.PlanParams) (control.PlanResult, error) {

@@ -431,6 +431,30 @@ func TestDaemonControlSocket(t *testing.T) {
 		if t.Failed() {
 			t.Logf("metrics:\n%s", b)
 		}
+
+		// The check series of a real server that is gone go with it.
+		const rs16 = `lbd_healthcheck_results_total{real_server="192.0.2.16:8080"`
+		if !strings.Contains(string(b), rs16) {
+			t.Fatalf("metrics lack %s before its server is deleted", rs16)
+		}
+		if err := td.call(control.MethodRuntime, control.RuntimeParams{Op: "delete", Service: svc10,
+			RealServer: control.RealServerRef{Address: "192.0.2.16", Port: 8080}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		resp, err = http.Get("http://" + td.d.metricsAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), rs16) || !strings.Contains(string(b), `lbd_healthcheck_results_total{real_server="192.0.2.15:8080"`) {
+			t.Errorf("after deleting 192.0.2.16:8080 the check series are wrong:\n%s", b)
+		}
+		w := int32(3) // back, for the restart test
+		if err := td.call(control.MethodRuntime, control.RuntimeParams{Op: "add", Service: svc10,
+			RealServer: control.RealServerRef{Address: "192.0.2.16", Port: 8080}, Weight: &w}, nil); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("handover", func(t *testing.T) {

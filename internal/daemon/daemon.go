@@ -259,6 +259,7 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 			return res, d.reloadFailed("rejected", err)
 		}
 		res.Changes = planLines(r.Plan)
+		d.pruneCheckMetrics()
 		if err != nil {
 			result = "apply_failed"
 			d.log.Error("lbd: reload applied with failures; retrying", "err", err)
@@ -289,6 +290,16 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 		"ipvs_changes", len(res.Changes), "kept", p.Keep, "restarted", p.Restart, "started", p.Start, "stopped", p.Stop)
 	d.sd.Ready(d.status())
 	return res, nil
+}
+
+// pruneCheckMetrics drops the health-check series of real servers the
+// engine no longer checks.
+func (d *daemon) pruneCheckMetrics() {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	if st, err := d.engine.Status(ctx); err == nil {
+		d.metrics.pruneChecks(st)
+	}
 }
 
 // reloadFailed reports a refused reload; the running configuration stays.

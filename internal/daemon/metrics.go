@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,11 +34,18 @@ type metrics struct {
 	reloads     *prometheus.CounterVec
 	checkTime   *prometheus.HistogramVec
 	checkResult *prometheus.CounterVec
+
+	// checked holds the label values (virtual server, real server, check
+	// type) of the check series, so those of real servers that are gone
+	// can be deleted rather than exported for ever.
+	mu      sync.Mutex
+	checked map[[3]string]bool
 }
 
 func newMetrics(d *daemon) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg:     prometheus.NewRegistry(),
+		checked: map[[3]string]bool{},
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lbd_reloads_total",
 			Help: "Configuration reloads by result: ok, invalid (bad file, nothing changed), rejected (engine refused, nothing changed), apply_failed (in effect, kernel changes failed and are retried)."},
 			[]string{"result"}),
@@ -64,9 +72,36 @@ func (m *metrics) checkerFactory(f lb.CheckerFactory) lb.CheckerFactory {
 		if err != nil {
 			return nil, err
 		}
+		m.mu.Lock()
+		m.checked[[3]string{s.VirtualServer, s.RealServer, s.Check.Type}] = true
+		m.mu.Unlock()
 		return &timedChecker{Checker: c, time: m.checkTime.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type),
 			ok:   m.checkResult.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type, "success"),
 			fail: m.checkResult.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type, "failure")}, nil
+	}
+}
+
+// pruneChecks deletes the check series of real servers st no longer has
+// with a check (a reload or a run-time change removed them).
+func (m *metrics) pruneChecks(st lb.Status) {
+	live := map[[2]string]bool{}
+	for _, v := range st.VirtualServers {
+		for _, r := range v.RealServers {
+			if r.Checked && !r.Draining {
+				live[[2]string{v.Name, r.Address}] = true
+			}
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.checked {
+		if live[[2]string{k[0], k[1]}] {
+			continue
+		}
+		m.checkTime.DeleteLabelValues(k[0], k[1], k[2])
+		m.checkResult.DeleteLabelValues(k[0], k[1], k[2], "success")
+		m.checkResult.DeleteLabelValues(k[0], k[1], k[2], "failure")
+		delete(m.checked, k)
 	}
 }
 
