@@ -244,9 +244,15 @@ func TestIntegrationVMEngine(t *testing.T) {
 		e := newEnv(t)
 		eng, _, _ := e.engine(vmConfig)
 		e.waitRules("start", bothUp)
+		// Read as the daemon reads: through a conf.Parser, so unchanged
+		// virtual servers are reused.
+		var parser conf.Parser
+		if _, err := parser.Parse("vm.yaml", []byte(vmConfig)); err != nil {
+			t.Fatal(err)
+		}
 		reload := func(yaml, wantPlan string, wantMessages int) {
 			t.Helper()
-			cfg, err := conf.Parse("vm.yaml", []byte(yaml))
+			cfg, err := parser.Parse("vm.yaml", []byte(yaml))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,6 +267,15 @@ func TestIntegrationVMEngine(t *testing.T) {
 		weighted := strings.Replace(vmConfig, "192.0.2.16:8080]", "{address: 192.0.2.16:8080, weight: 3}]", 1)
 		reload(weighted, "~ -e -t 198.51.100.10:80 -r 192.0.2.16:8080 -m -w 3\n", 1)
 		reload(weighted, "", 0) // the same file again: nothing
+		// A new virtual server is added whole; the first is not touched.
+		added := weighted + "  - address: 198.51.100.11:80\n    real_servers: [192.0.2.15:8080]\n"
+		reload(added, "+ -A -t 198.51.100.11:80 -s wlc\n+ -a -t 198.51.100.11:80 -r 192.0.2.15:8080 -m -w 1\n", 2)
+		reload(weighted, "- -D -t 198.51.100.11:80\n", 1)
+		// A bad file is refused by the parser; the kernel keeps its table.
+		if _, err := parser.Parse("vm.yaml", []byte(strings.Replace(weighted, "scheduler: rr", "scheduler: rrr", 1))); err == nil ||
+			!strings.Contains(err.Error(), `vm.yaml:3:5: virtual server TCP 198.51.100.10:80: unknown scheduler "rrr"`) {
+			t.Errorf("bad file: %v", err)
+		}
 		sched := strings.Replace(weighted, "scheduler: rr", "scheduler: wrr", 1)
 		reload(sched, "~ -E -t 198.51.100.10:80 -s wrr\n", 1)
 
