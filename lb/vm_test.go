@@ -166,16 +166,28 @@ func (e *env) waitRules(what, want string) {
 // get fetches / through the VIP from the client and returns the body.
 func (e *env) get() string {
 	e.t.Helper()
+	body, err := e.tryGet()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return body
+}
+
+// tryGet is get for any goroutine: it returns the error.
+func (e *env) tryGet() (string, error) {
 	c, err := e.client.Dial("tcp", "198.51.100.10:80", 3*time.Second)
 	if err != nil {
-		e.t.Fatalf("connect through the VIP: %v", err)
+		return "", fmt.Errorf("connect through the VIP: %w", err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(3 * time.Second))
 	fmt.Fprintf(c, "GET / HTTP/1.0\r\n\r\n")
-	b, _ := io.ReadAll(c)
+	b, err := io.ReadAll(c)
+	if err != nil {
+		return "", fmt.Errorf("read through the VIP: %w", err)
+	}
 	s := string(b)
-	return strings.TrimSpace(s[strings.LastIndex(s, "\r\n\r\n")+1:])
+	return strings.TrimSpace(s[strings.LastIndex(s, "\r\n\r\n")+1:]), nil
 }
 
 const vmConfig = `global: {lvs_reconcile_interval: 1h, lvs_drain_timeout: 5s}
@@ -310,8 +322,39 @@ func TestIntegrationVMEngine(t *testing.T) {
 		if first.count() != 3 {
 			t.Errorf("first start sent %d messages, want 3", first.count())
 		}
+		// A client loop runs across the restart: not one request may fail.
+		var ok, failed atomic.Int32
+		loopDone := make(chan struct{})
+		stopLoop := make(chan struct{})
+		go func() {
+			defer close(loopDone)
+			for i := 0; i < 2000; i++ { // bounded; stopped long before
+				select {
+				case <-stopLoop:
+					return
+				default:
+				}
+				if body, err := e.tryGet(); err != nil || (body != "rs1" && body != "rs2") {
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+		time.Sleep(200 * time.Millisecond)
 		stop()
 		eng, k, _ := e.engine(vmConfig)
+		if _, err := eng.Status(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		close(stopLoop)
+		<-loopDone
+		t.Logf("restart_requests ok=%d failed=%d", ok.Load(), failed.Load())
+		if failed.Load() != 0 || ok.Load() == 0 {
+			t.Errorf("across the restart %d requests failed (%d succeeded)", failed.Load(), ok.Load())
+		}
 		if n := k.count(); n != 0 {
 			t.Errorf("restart on a programmed kernel sent %d messages", n)
 		}
