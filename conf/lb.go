@@ -283,19 +283,26 @@ func (vs *VirtualServer) effectiveCheck(rs *RealServer) *Check {
 	}
 	if c.Retry == nil {
 		r := 1
-		if c.Type == "MISC" {
+		switch c.Type {
+		case "MISC":
 			r = 0
+		case "DNS":
+			r = DefaultDNSRetry
 		}
 		c.Retry = &r
 	}
-	if c.DelayBeforeRetry == 0 {
-		c.DelayBeforeRetry = Duration(DefaultDelayBeforeRetry)
-		if c.Type == "HTTP_GET" || c.Type == "SSL_GET" {
-			c.DelayBeforeRetry = Duration(DefaultHTTPRetryDelay)
-		}
-	}
 	if c.DelayLoop == 0 {
 		c.DelayLoop = Duration(DefaultDelayLoop)
+	}
+	if c.DelayBeforeRetry == 0 {
+		switch c.Type {
+		case "HTTP_GET", "SSL_GET":
+			c.DelayBeforeRetry = Duration(DefaultHTTPRetryDelay)
+		case "DNS":
+			c.DelayBeforeRetry = c.DelayLoop // keepalived's DNS_CHECK retries a delay_loop later
+		default:
+			c.DelayBeforeRetry = Duration(DefaultDelayBeforeRetry)
+		}
 	}
 	if c.Warmup == nil {
 		c.Warmup = ptr(c.DelayLoop)
@@ -377,6 +384,25 @@ func mergeCheck(base, o Check) Check {
 	}
 	base.Reverse = base.Reverse || o.Reverse
 	base.Dynamic = base.Dynamic || o.Dynamic
+	if o.Payload != "" {
+		base.Payload = o.Payload
+	}
+	base.RequireReply = base.RequireReply || o.RequireReply
+	if o.Reply != "" {
+		base.Reply = o.Reply
+	}
+	if o.MinReplyLength != 0 {
+		base.MinReplyLength = o.MinReplyLength
+	}
+	if o.MaxReplyLength != 0 {
+		base.MaxReplyLength = o.MaxReplyLength
+	}
+	if o.QueryType != "" {
+		base.QueryType = o.QueryType
+	}
+	if o.QueryName != "" {
+		base.QueryName = o.QueryName
+	}
 	return base
 }
 
@@ -400,7 +426,7 @@ func (c *Check) CheckTarget(rs *RealServer, svc ipvs.Service) netip.AddrPort {
 // needsPort reports whether the check type connects to a port.
 func (c *Check) needsPort() bool {
 	switch c.Type {
-	case "TCP", "HTTP_GET", "SSL_GET":
+	case "TCP", "HTTP_GET", "SSL_GET", "UDP", "DNS":
 		return true
 	}
 	return false

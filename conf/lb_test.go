@@ -163,6 +163,13 @@ func TestParseVirtualServerErrors(t *testing.T) {
 		{"weight", vs("    real_servers: [{address: 192.0.2.15, weight: -1}]\n"), "weight -1 outside 0..2147483647"},
 		{"MISC path", vs("    check: {type: MISC, misc_path: /nonexistent/chk}\n"), "stat /nonexistent/chk"},
 		{"typo in check", vs("    check: {type: TCP, conect_port: 1}\n"), `unknown key "conect_port" (did you mean "connect_port"?)`},
+		{"bad UDP payload", vs("    check: {type: UDP, payload: \"0g\"}\n"), `payload: invalid hex digit 'g'`},
+		{"bad UDP reply", vs("    check: {type: UDP, reply: \"01 zz\"}\n"), `reply: invalid hex digit`},
+		{"reply lengths", vs("    check: {type: UDP, require_reply: true, min_reply_length: 9, max_reply_length: 4}\n"),
+			"min_reply_length 9 and max_reply_length 4"},
+		{"UDP key on TCP", vs("    check: {type: TCP, payload: \"01\"}\n"), "are for UDP checks"},
+		{"DNS type", vs("    check: {type: DNS, query_type: PTR}\n"), `query_type "PTR"`},
+		{"DNS key on UDP", vs("    check: {type: UDP, query_name: example.org}\n"), "are for DNS checks"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,6 +181,32 @@ func TestParseVirtualServerErrors(t *testing.T) {
 				t.Errorf("got:\n%v\nwant it to contain:\n%s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestUDPAndDNSCheckDefaults(t *testing.T) {
+	c, err := Parse("x.yaml", []byte(`virtual_servers:
+  - address: 192.0.2.10:53
+    protocol: UDP
+    check: {type: DNS, delay_loop: 7s, query_type: aaaa, query_name: example.org}
+    real_servers:
+      - 192.0.2.15
+      - {address: 192.0.2.16, check: {type: UDP, payload: "01 02", reply: "0x"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := &c.VirtualServers[0]
+	dns := vs.EffectiveCheck(&vs.RealServers[0])
+	if *dns.Retry != DefaultDNSRetry || dns.DelayBeforeRetry.D() != 7*time.Second || dns.QueryName != "example.org" {
+		t.Errorf("DNS check defaults: retry %d, delay_before_retry %v", *dns.Retry, dns.DelayBeforeRetry.D())
+	}
+	udp := vs.EffectiveCheck(&vs.RealServers[1])
+	if udp.Type != "UDP" || *udp.Retry != 1 || udp.DelayBeforeRetry.D() != DefaultDelayBeforeRetry || udp.Payload != "01 02" {
+		t.Errorf("UDP check: %+v", udp)
+	}
+	if got := udp.CheckTarget(&vs.RealServers[1], vs.Services(nil)[0]); got.String() != "192.0.2.16:53" {
+		t.Errorf("UDP check target %s", got)
 	}
 }
 

@@ -344,7 +344,7 @@ func checkMethod(errs *ErrorList, pos Pos, what, fwd string, tun *Tunnel) {
 	}
 }
 
-var checkTypes = []string{"TCP", "HTTP_GET", "SSL_GET", "MISC", "PING", "FILE", "NONE"}
+var checkTypes = []string{"TCP", "HTTP_GET", "SSL_GET", "MISC", "PING", "FILE", "UDP", "DNS", "NONE"}
 
 // checkCheckFields checks a check block's own values, wherever it is.
 func checkCheckFields(errs *ErrorList, c *Check, what string) {
@@ -381,8 +381,41 @@ func checkCheckFields(errs *ErrorList, c *Check, what string) {
 	if c.TrackFile != "" && !filepath.IsAbs(c.TrackFile) {
 		errs.errorf(c.Pos, "%s: track_file %q must be an absolute path", what, c.TrackFile)
 	}
+	checkUDPAndDNSFields(errs, c, what)
 	if c.Warmup != nil && c.DelayLoop != 0 && *c.Warmup > c.DelayLoop*10 {
 		errs.errorf(c.Pos, "%s: warmup %v is over ten delay_loops", what, c.Warmup.D())
+	}
+}
+
+// checkUDPAndDNSFields checks the UDP and DNS checks' own keys, which
+// belong to their type only.
+func checkUDPAndDNSFields(errs *ErrorList, c *Check, what string) {
+	udp := c.Payload != "" || c.RequireReply || c.Reply != "" || c.MinReplyLength != 0 || c.MaxReplyLength != 0
+	if udp && c.Type != "" && c.Type != "UDP" {
+		errs.errorf(c.Pos, "%s: payload, require_reply, reply, min_reply_length and max_reply_length are for UDP checks", what)
+	}
+	if (c.QueryType != "" || c.QueryName != "") && c.Type != "" && c.Type != "DNS" {
+		errs.errorf(c.Pos, "%s: query_type and query_name are for DNS checks", what)
+	}
+	if c.Payload != "" {
+		if _, _, err := healthcheck.ParseHex(c.Payload, false); err != nil {
+			errs.errorf(c.Pos, "%s: payload: %s", what, strings.TrimPrefix(err.Error(), "healthcheck: "))
+		}
+	}
+	if c.Reply != "" {
+		if _, _, err := healthcheck.ParseHex(c.Reply, true); err != nil {
+			errs.errorf(c.Pos, "%s: reply: %s", what, strings.TrimPrefix(err.Error(), "healthcheck: "))
+		}
+	}
+	if c.MinReplyLength < 0 || c.MaxReplyLength < 0 || c.MaxReplyLength > 65535 ||
+		c.MaxReplyLength != 0 && c.MinReplyLength > c.MaxReplyLength {
+		errs.errorf(c.Pos, "%s: min_reply_length %d and max_reply_length %d must satisfy 0 <= min <= max <= 65535",
+			what, c.MinReplyLength, c.MaxReplyLength)
+	}
+	if c.QueryType != "" {
+		if _, err := healthcheck.ParseDNSType(c.QueryType); err != nil {
+			errs.errorf(c.Pos, "%s: query_type %q (A, NS, CNAME, SOA, MX, TXT or AAAA)", what, c.QueryType)
+		}
 	}
 }
 

@@ -176,8 +176,9 @@ func (r *RealServer) UnmarshalText(b []byte) error { return r.Address.UnmarshalT
 type Check struct {
 	Pos Pos `yaml:"-"`
 	// Type: TCP (TCP_CHECK), HTTP_GET, SSL_GET, MISC (MISC_CHECK), PING
-	// (PING_CHECK), FILE (FILE_CHECK), or NONE.
-	Type string `yaml:"type" enum:"TCP,HTTP_GET,SSL_GET,MISC,PING,FILE,NONE"`
+	// (PING_CHECK), FILE (FILE_CHECK), UDP (UDP_CHECK), DNS (DNS_CHECK),
+	// or NONE.
+	Type string `yaml:"type" enum:"TCP,HTTP_GET,SSL_GET,MISC,PING,FILE,UDP,DNS,NONE"`
 	// ConnectIP checks this address instead of the real server's.
 	ConnectIP *Addr `yaml:"connect_ip"`
 	// ConnectPort checks this port instead of the real server's.
@@ -191,9 +192,10 @@ type Check struct {
 	// ConnectTimeout bounds one check. Default 5s.
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 	// Retry: failed checks retried before the server is marked down.
-	// Default 1 (MISC: 0).
+	// Default 1 (MISC: 0, DNS: 3).
 	Retry *int `yaml:"retry"`
-	// DelayBeforeRetry between retries. Default 1s (HTTP_GET, SSL_GET: 3s).
+	// DelayBeforeRetry between retries. Default 1s (HTTP_GET, SSL_GET: 3s;
+	// DNS: delay_loop).
 	DelayBeforeRetry Duration `yaml:"delay_before_retry"`
 	// DelayLoop is the interval between checks. Default 60s, as keepalived.
 	DelayLoop Duration `yaml:"delay_loop"`
@@ -228,6 +230,23 @@ type Check struct {
 	Reverse bool `yaml:"reverse"`
 	// Dynamic sets the real server's weight from the FILE value.
 	Dynamic bool `yaml:"dynamic"`
+	// Payload is the UDP check's datagram, in hex ("01 02 0a"); default empty.
+	Payload string `yaml:"payload"`
+	// RequireReply: the UDP check passes only on a reply (else: unless an
+	// ICMP error comes back).
+	RequireReply bool `yaml:"require_reply"`
+	// Reply is what the UDP reply must start with, in hex; x is any nibble.
+	// Setting it implies require_reply (keepalived: require_reply HEX).
+	Reply string `yaml:"reply"`
+	// MinReplyLength is the shortest required UDP reply. Default 0.
+	MinReplyLength int `yaml:"min_reply_length"`
+	// MaxReplyLength is the longest required UDP reply. Default 255.
+	MaxReplyLength int `yaml:"max_reply_length"`
+	// QueryType is the DNS check's query type (keepalived's type): A, NS,
+	// CNAME, SOA, MX, TXT or AAAA. Default SOA.
+	QueryType string `yaml:"query_type" enum:"A,NS,CNAME,SOA,MX,TXT,AAAA"`
+	// QueryName is the DNS check's query name (keepalived's name). Default ".".
+	QueryName string `yaml:"query_name"`
 }
 
 // URLCheck is one URL of an HTTP_GET or SSL_GET check.
@@ -286,6 +305,7 @@ const (
 	DefaultConnectTimeout     = 5 * time.Second
 	DefaultDelayBeforeRetry   = time.Second
 	DefaultHTTPRetryDelay     = 3 * time.Second
+	DefaultDNSRetry           = 3
 	DefaultDrainTimeout       = 5 * time.Minute
 	DefaultReconcileInterval  = 10 * time.Second
 )

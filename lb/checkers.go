@@ -63,6 +63,31 @@ func NewCheckerFactory(pinger *healthcheck.Pinger) CheckerFactory {
 			return &healthcheck.ICMPChecker{Pinger: pinger, Addr: s.Target.Addr()}, nil
 		case "FILE":
 			return &healthcheck.FileChecker{Path: c.TrackFile, Weight: c.Weight, Reverse: c.Reverse, Dynamic: c.Dynamic}, nil
+		case "UDP":
+			uc := &healthcheck.UDPChecker{Dest: dest, RequireReply: c.RequireReply || c.Reply != "",
+				MinReplyLength: c.MinReplyLength, MaxReplyLength: c.MaxReplyLength}
+			var err error
+			if c.Payload != "" {
+				if uc.Payload, _, err = healthcheck.ParseHex(c.Payload, false); err != nil {
+					return nil, err
+				}
+			}
+			if c.Reply != "" {
+				if uc.Reply, uc.ReplyMask, err = healthcheck.ParseHex(c.Reply, true); err != nil {
+					return nil, err
+				}
+			}
+			return uc, nil
+		case "DNS":
+			dc := &healthcheck.DNSChecker{Dest: dest, Name: c.QueryName}
+			if c.QueryType != "" {
+				t, err := healthcheck.ParseDNSType(c.QueryType)
+				if err != nil {
+					return nil, err
+				}
+				dc.Type = t
+			}
+			return dc, nil
 		}
 		return nil, fmt.Errorf("lb: unsupported check type %q", c.Type)
 	}

@@ -215,8 +215,6 @@ var hints = map[string]string{
 	"vrrp_track_process":           "track the process with a vrrp_script (e.g. /bin/pidof NAME)",
 	"track_bfd":                    "lbd has no BFD; track the peer with a vrrp_script",
 	"bfd_instance":                 "lbd has no BFD",
-	"UDP_CHECK":                    "lbd has no UDP check; use a MISC_CHECK script; lbd does not run this check",
-	"DNS_CHECK":                    "lbd has no DNS check; use a MISC_CHECK script (e.g. dig); lbd does not run this check",
 	"SMTP_CHECK":                   "lbd has no SMTP check; use a TCP or MISC_CHECK; lbd does not run this check",
 	"BFD_CHECK":                    "lbd has no BFD; lbd does not run this check",
 	"regex":                        "lbd's HTTP check compares status codes and digests only; check the body in a MISC_CHECK script",

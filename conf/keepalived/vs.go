@@ -455,7 +455,7 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 
 // checkTypes maps keepalived checker blocks to lbd check types.
 var checkTypes = map[string]string{"TCP_CHECK": "TCP", "HTTP_GET": "HTTP_GET", "SSL_GET": "SSL_GET",
-	"MISC_CHECK": "MISC", "PING_CHECK": "PING", "FILE_CHECK": "FILE"}
+	"MISC_CHECK": "MISC", "PING_CHECK": "PING", "FILE_CHECK": "FILE", "UDP_CHECK": "UDP", "DNS_CHECK": "DNS"}
 
 func (c *converter) check(k *Node, defaults timing, vhost string) ymap {
 	m := newMap()
@@ -547,6 +547,24 @@ func (c *converter) check(k *Node, defaults timing, vhost string) ymap {
 			}
 		case key == "dynamic" && typ == "FILE":
 			m.set("dynamic", ybool(true), n.Comments...)
+		case key == "payload" && typ == "UDP":
+			if c.args(n, 1, math.MaxInt) {
+				m.set("payload", ystr(strings.Join(n.Args, " ")), n.Comments...)
+			}
+		case key == "require_reply" && typ == "UDP":
+			if len(n.Args) == 0 {
+				m.set("require_reply", ybool(true), n.Comments...)
+			} else {
+				m.set("reply", ystr(strings.Join(n.Args, " ")), n.Comments...)
+			}
+		case (key == "min_reply_length" || key == "max_reply_length") && typ == "UDP":
+			if v, ok := c.intArg(n, 0, 0, 65535); ok {
+				m.set(key, yint(v), n.Comments...)
+			}
+		case (key == "type" || key == "name") && typ == "DNS":
+			if c.args(n, 1, 1) {
+				m.set("query_"+key, ystr(n.Args[0]), n.Comments...)
+			}
 		case key == "alpha":
 			c.find(n, Approximated, "checker-level alpha: lbd applies alpha per virtual server; set it there")
 		default:
