@@ -40,13 +40,8 @@ func (d Dest) Target() netip.AddrPort {
 	return netip.AddrPortFrom(ip, port)
 }
 
-// dial opens a TCP connection to d.Target() before ctx's deadline.
-func (d Dest) dial(ctx context.Context) (net.Conn, error) {
-	return d.dialNetwork(ctx, "tcp")
-}
-
-// dialNetwork opens a "tcp" or "udp" socket connected to d.Target(). For
-// UDP, connecting makes the kernel report ICMP errors (port unreachable)
+// dialNetwork opens a "tcp" or "udp" socket connected to d.Target() with
+// net.Dialer (TCP health checks use Dest.dial instead). For UDP, connecting makes the kernel report ICMP errors (port unreachable)
 // on the socket and drop datagrams from other sources.
 func (d Dest) dialNetwork(ctx context.Context, network string) (net.Conn, error) {
 	// No TCP keep-alive: a probe connection lives for one check, and the

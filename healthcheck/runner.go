@@ -65,13 +65,25 @@ type RunnerConfig struct {
 // DefaultWorkers is how many probes a Runner runs at once by default. By
 // Little's law the pool must hold checks per second times probe duration:
 // 12,000 checks a second at 20 ms each need 240 workers, and every server
-// that times out holds one for connect_timeout. A busy worker costs a few
-// KiB of goroutine stack; an idle one next to nothing.
+// that times out holds one for connect_timeout. Workers are started as
+// probes need them, so the bound costs nothing until it is used; a busy
+// worker costs a few KiB of goroutine stack.
 const DefaultWorkers = 1024
 
+// quickChecker is implemented by checkers whose probe usually ends without
+// waiting (TCP_CHECK against a local server). The Runner calls quickCheck
+// in its own goroutine, which saves handing the probe to a worker and
+// back; when the probe must wait after all, quickCheck returns wait, which
+// a worker then runs with a context bounded by the probe's timeout. start
+// is when the probe starts, for its latency.
+type quickChecker interface {
+	quickCheck(start time.Time) (res Result, wait func(context.Context) Result)
+}
+
 // Runner schedules the probes of many targets. One goroutine owns all
-// target state and a heap of due times; a fixed pool of workers runs the
-// probes. Targets can be added and removed while it runs.
+// target state and a heap of due times; a bounded pool of workers runs the
+// probes that wait, and quick probes run in the owner goroutine itself.
+// Targets can be added and removed while it runs.
 type Runner struct {
 	cfg RunnerConfig
 
@@ -90,10 +102,16 @@ type op struct {
 type target struct {
 	Target
 	opts    Options // normalized
+	quick   quickChecker
 	st      state
 	due     time.Time
-	index   int // in schedule, -1 when not queued
+	key     int64 // due as nanoseconds since the loop's epoch, for the heap
+	index   int   // in schedule, -1 when not queued
 	removed bool
+	// wait, when set, is the rest of a quick probe that has to wait; the
+	// worker runs it until deadline.
+	wait     func(context.Context) Result
+	deadline time.Time
 }
 
 type done struct {
@@ -160,31 +178,37 @@ func (r *Runner) Run(ctx context.Context) error {
 	jobs := make(chan *target, r.cfg.Workers)
 	results := make(chan done, r.cfg.Workers)
 	var wg sync.WaitGroup
-	for range r.cfg.Workers {
-		wg.Go(func() {
-			for t := range jobs {
+	worker := func() {
+		for t := range jobs {
+			var res Result
+			if t.wait != nil {
+				pctx, cancel := context.WithDeadline(ctx, t.deadline)
+				res = t.wait(pctx)
+				cancel()
+			} else {
 				if r.cfg.Started != nil {
 					r.cfg.Started(r.cfg.Clock.Now().Sub(t.due))
 				}
 				// The timeout starts when the probe does, not while it
 				// waits for a worker.
 				pctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
-				res := t.Checker.Check(pctx)
+				res = t.Checker.Check(pctx)
 				cancel()
-				select {
-				case results <- done{t, res}:
-				case <-ctx.Done():
-				}
 			}
-		})
+			select {
+			case results <- done{t, res}:
+			case <-ctx.Done():
+			}
+		}
 	}
 	defer wg.Wait()
 	defer close(jobs)
 
-	l := loop{r: r, ctx: ctx, targets: make(map[string]*target)}
+	l := loop{r: r, ctx: ctx, targets: make(map[string]*target), epoch: r.cfg.Clock.Now()}
 	defer l.disarm()
 	for {
 		l.dequeueDue()
+		more := l.runQuick()
 		var send chan *target
 		var next *target
 		if len(l.ready) > 0 {
@@ -192,6 +216,12 @@ func (r *Runner) Run(ctx context.Context) error {
 			next = l.ready[0]
 		}
 		l.arm()
+		// While quick probes are left over, poll the channels instead of
+		// blocking on them.
+		var again <-chan struct{}
+		if more {
+			again = closedChan
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -202,23 +232,44 @@ func (r *Runner) Run(ctx context.Context) error {
 		case send <- next:
 			l.ready[0] = nil
 			l.ready = l.ready[1:]
+			// Start a worker when every started one is busy, so the pool
+			// grows to the concurrency probes need and no further.
+			l.busy++
+			if l.busy > l.workers && l.workers < r.cfg.Workers {
+				l.workers++
+				wg.Go(worker)
+			}
 		case d := <-results:
+			l.busy--
 			l.finish(d)
+		case <-again:
 		}
 	}
 }
 
+// closedChan is always ready to receive.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 // coalesce is how early a probe may be handed out: one timer wake-up
 // dispatches every probe due within it, instead of one wake-up per probe.
 const coalesce = time.Millisecond
+
+// quickBatch bounds how many quick probes the owner goroutine runs before
+// it looks at its channels again, so that a burst of due targets (all of
+// them at start without warmup) does not hold up results and Add/Remove.
+const quickBatch = 128
 
 // loop is the state owned by Run's goroutine.
 type loop struct {
 	r       *Runner
 	ctx     context.Context
 	targets map[string]*target
+	epoch   time.Time // origin of target.key
 	heap    schedule
+	quick   []*target // due quick probes, run by the loop itself
 	ready   []*target // due probes waiting for a free worker
+	workers int       // started
+	busy    int       // probes handed to workers and not yet back
 
 	// The timer for the earliest due target; it is kept while that time
 	// does not change, rather than made anew on every turn of the loop.
@@ -247,13 +298,50 @@ func (l *loop) disarm() {
 	l.timer, l.stopTimer = nil, nil
 }
 
-// dequeueDue moves every target due now, or within coalesce, to the ready
-// queue.
+// schedule queues t to be due at due.
+func (l *loop) schedule(t *target, due time.Time) {
+	t.due, t.key = due, int64(due.Sub(l.epoch))
+	l.heap.add(t)
+}
+
+// dequeueDue moves every target due now, or within coalesce, to the quick
+// or the ready queue.
 func (l *loop) dequeueDue() {
-	now := l.r.cfg.Clock.Now().Add(coalesce)
+	now := int64(l.r.cfg.Clock.Now().Add(coalesce).Sub(l.epoch))
 	for t := l.heap.popDue(now); t != nil; t = l.heap.popDue(now) {
+		if t.quick != nil {
+			l.quick = append(l.quick, t)
+		} else {
+			l.ready = append(l.ready, t)
+		}
+	}
+}
+
+// runQuick runs up to quickBatch quick probes; a probe that has to wait
+// goes to the workers. It reports whether quick probes are left.
+func (l *loop) runQuick() bool {
+	n := min(len(l.quick), quickBatch)
+	for i, t := range l.quick[:n] {
+		l.quick[i] = nil
+		if l.r.cfg.Started != nil {
+			l.r.cfg.Started(l.r.cfg.Clock.Now().Sub(t.due))
+		}
+		// Latency and the timeout are real time, as for worker probes,
+		// whatever the Clock.
+		start := time.Now()
+		res, wait := t.quick.quickCheck(start)
+		if wait == nil {
+			l.finish(done{t, res})
+			continue
+		}
+		t.wait, t.deadline = wait, start.Add(t.opts.Timeout)
 		l.ready = append(l.ready, t)
 	}
+	l.quick = l.quick[n:]
+	if len(l.quick) == 0 {
+		l.quick = nil // let the backing array go after a burst
+	}
+	return len(l.quick) > 0
 }
 
 func (l *loop) applyOps() {
@@ -266,12 +354,13 @@ func (l *loop) applyOps() {
 		if o.add != nil {
 			opts := o.add.Options.normalized()
 			t := &target{Target: *o.add, opts: opts, st: newState(opts), index: -1}
+			t.quick, _ = t.Checker.(quickChecker)
 			l.targets[t.ID] = t
 			var delay time.Duration
 			if opts.Warmup > 0 {
 				delay = l.r.cfg.Rand(opts.Warmup)
 			}
-			l.heap.add(t, now.Add(delay))
+			l.schedule(t, now.Add(delay))
 			continue
 		}
 		if t, ok := l.targets[o.remove]; ok {
@@ -285,10 +374,12 @@ func (l *loop) applyOps() {
 
 // dropReady removes a removed target's queued probe.
 func (l *loop) dropReady(t *target) {
-	for i, rt := range l.ready {
-		if rt == t {
-			l.ready = append(l.ready[:i], l.ready[i+1:]...)
-			return
+	for _, q := range []*[]*target{&l.quick, &l.ready} {
+		for i, rt := range *q {
+			if rt == t {
+				*q = append((*q)[:i], (*q)[i+1:]...)
+				return
+			}
 		}
 	}
 }
@@ -296,6 +387,7 @@ func (l *loop) dropReady(t *target) {
 // finish applies a probe result, emits an event on change and reschedules.
 func (l *loop) finish(d done) {
 	t := d.t
+	t.wait = nil
 	if t.removed {
 		return
 	}
@@ -311,5 +403,5 @@ func (l *loop) finish(d done) {
 		case <-l.ctx.Done():
 		}
 	}
-	l.heap.add(t, now.Add(wait))
+	l.schedule(t, now.Add(wait))
 }

@@ -11,7 +11,7 @@ import (
 type schedule []*target
 
 func (s schedule) Len() int           { return len(s) }
-func (s schedule) Less(i, j int) bool { return s[i].due.Before(s[j].due) }
+func (s schedule) Less(i, j int) bool { return s[i].key < s[j].key }
 func (s schedule) Swap(i, j int) {
 	s[i], s[j] = s[j], s[i]
 	s[i].index, s[j].index = i, j
@@ -34,9 +34,8 @@ func (s *schedule) Pop() any {
 	return t
 }
 
-// add queues t to be due at due.
-func (s *schedule) add(t *target, due time.Time) {
-	t.due = due
+// add queues t by its key (due time).
+func (s *schedule) add(t *target) {
 	heap.Push(s, t)
 }
 
@@ -55,9 +54,10 @@ func (s schedule) next() (time.Time, bool) {
 	return s[0].due, true
 }
 
-// popDue removes and returns the earliest target if it is due by now.
-func (s *schedule) popDue(now time.Time) *target {
-	if len(*s) == 0 || (*s)[0].due.After(now) {
+// popDue removes and returns the earliest target if it is due by now (a
+// key).
+func (s *schedule) popDue(now int64) *target {
+	if len(*s) == 0 || (*s)[0].key > now {
 		return nil
 	}
 	return heap.Pop(s).(*target)

@@ -8,7 +8,7 @@ import (
 // TCPChecker is keepalived's TCP_CHECK: the server is up when a TCP
 // connection to it completes before the deadline. The connection is closed
 // at once without sending data, with a reset rather than keepalived's FIN
-// (see probeConnect): nothing is lost, and the balancer keeps no TIME_WAIT
+// (see connect.go): nothing is lost, and the balancer keeps no TIME_WAIT
 // socket per probe.
 type TCPChecker struct {
 	Dest Dest
@@ -18,8 +18,28 @@ type TCPChecker struct {
 func (c *TCPChecker) Check(ctx context.Context) Result {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
-	start := time.Now()
-	if err := c.Dest.probeConnect(ctx); err != nil {
+	res, wait := c.quickCheck(time.Now())
+	if wait == nil {
+		return res
+	}
+	return wait(ctx)
+}
+
+// quickCheck implements quickChecker: the handshake with a local server
+// usually ends within the connect call, so the Runner's own goroutine runs
+// the whole probe without handing it to a worker.
+func (c *TCPChecker) quickCheck(start time.Time) (Result, func(context.Context) Result) {
+	p, err := c.Dest.startConnect()
+	if p == nil {
+		return tcpResult(start, err), nil
+	}
+	return Result{}, func(ctx context.Context) Result {
+		return tcpResult(start, p.wait(ctx))
+	}
+}
+
+func tcpResult(start time.Time, err error) Result {
+	if err != nil {
 		return fail(start, errReason("connect", err))
 	}
 	return pass(start, "connected")

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,8 +34,8 @@ import (
 //
 // Environment: LBD_BENCH=1 to run; LBD_BENCH_TCP, LBD_BENCH_HTTP,
 // LBD_BENCH_SECONDS override 10000, 2000 and 30; LBD_BENCH_KEEPALIVED=0
-// skips keepalived; LBD_BENCH_PROFILE=FILE writes a CPU profile of the
-// window.
+// skips keepalived; LBD_BENCH_PROFILE=FILE writes a CPU profile and
+// LBD_BENCH_TRACE=FILE an execution trace of lbd's window.
 
 const (
 	servePort = 18080
@@ -670,6 +671,10 @@ func runLBD(t *testing.T, srv *server, nTCP, nHTTP int, digest string, window ti
 		stop := startProfile(t, prof)
 		defer stop()
 	}
+	if tr := os.Getenv("LBD_BENCH_TRACE"); tr != "" {
+		stop := startTrace(t, tr)
+		defer stop()
+	}
 	downs.Store(0)
 	lat.on.Store(true)
 	p := measure(srv, window, selfCPU)
@@ -700,6 +705,19 @@ func runKeepalived(t *testing.T, srv *server, nTCP, nHTTP int, digest string, wi
 	}
 	p.rss = rssMB(strconv.Itoa(ka.checkerPID))
 	return p, ""
+}
+
+// startTrace writes an execution trace of this process to path until stop
+// (go tool trace; -pprof=sched shows where goroutines waited to run).
+func startTrace(t *testing.T, path string) (stop func()) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trace.Start(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() { trace.Stop(); f.Close() }
 }
 
 // startProfile writes a CPU profile of this process to path until stop.
