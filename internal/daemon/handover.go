@@ -94,16 +94,11 @@ func (u *unit) handover(ctx context.Context, restore bool) ([]string, error) {
 	if len(held) == 0 {
 		return nil, nil
 	}
-	now := time.Now()
-	var longest time.Duration
-	nextAdvert := map[*member]time.Time{}
-	releaseAt := map[*member]time.Time{}
 	for _, m := range held {
-		longest = max(longest, m.spec.VRRP.AdvertInterval)
 		u.sendAdvert(m, vrrp.PriorityStop)
-		nextAdvert[m] = now.Add(m.spec.VRRP.AdvertInterval)
 		m.log.Info("vrrp: handing over on request: priority 0 sent, keeping the addresses until a new master is heard")
 	}
+	w := newTakeoverWait(held, time.Now())
 	release := func(m *member, why string) {
 		m.holding = false
 		if m.inst.State() != vrrp.StateMaster {
@@ -114,49 +109,33 @@ func (u *unit) handover(ctx context.Context, restore bool) ([]string, error) {
 			u.notifyInstance(m, t.To)
 		}
 		m.pending = nil
-		held = slices.DeleteFunc(held, func(x *member) bool { return x == m })
-		delete(releaseAt, m)
+		w.drop(m)
 	}
-	deadline := time.NewTimer(handoverTimeout(longest))
+	deadline := time.NewTimer(w.timeout())
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for len(held) > 0 {
+	for len(w.held) > 0 {
 		select {
 		case <-ctx.Done():
-			for _, m := range slices.Clone(held) {
+			for _, m := range slices.Clone(w.held) {
 				release(m, "stopping")
 			}
 			u.groupState()
 			return names, ctx.Err()
 		case p := <-u.pkts:
 			m := u.members[p.m]
-			if m.holding && releaseAt[m].IsZero() {
-				a, v := m.check.Receive(p.p.Payload, p.p.Src.WithZone(""), p.p.Dst.WithZone(""), p.p.TTL)
-				if v.OK() && a.Priority != vrrp.PriorityStop {
-					m.log.Info("vrrp: handover: new master heard", "peer", p.p.Src, "peer_priority", a.Priority)
-					releaseAt[m] = time.Now().Add(HandoverLinger)
-				}
-			}
+			w.heard(m, p.p)
 			u.receive(m, p.p)
 		case e := <-u.events:
 			u.handle(u.members[e.m], e.ev)
 		case f := <-u.fires:
 			u.fired(f)
 		case now := <-tick.C:
-			for _, m := range slices.Clone(held) {
-				if at := releaseAt[m]; !at.IsZero() && !now.Before(at) {
-					release(m, "new master took over")
-					continue
-				}
-				if releaseAt[m].IsZero() && !now.Before(nextAdvert[m]) {
-					u.sendAdvert(m, vrrp.PriorityStop)
-					nextAdvert[m] = now.Add(m.spec.VRRP.AdvertInterval)
-				}
-			}
+			w.tick(u, now, func(m *member) { release(m, "new master took over") })
 		case <-deadline.C:
-			for _, m := range slices.Clone(held) {
-				m.log.Warn("vrrp: handover: no new master heard; staying master", "waited", handoverTimeout(longest))
+			for _, m := range slices.Clone(w.held) {
+				m.log.Warn("vrrp: handover: no new master heard; staying master", "waited", w.timeout())
 				release(m, "no new master heard")
 			}
 			u.demoted = false

@@ -709,20 +709,14 @@ func (u *unit) shutdown() {
 	if len(held) == 0 {
 		return
 	}
-	var longest time.Duration
 	for _, m := range held {
-		longest = max(longest, m.spec.VRRP.AdvertInterval)
 		m.log.Info("vrrp: handing over: priority 0 sent, keeping the addresses until a new master is heard")
 	}
-	deadline := time.NewTimer(handoverTimeout(longest))
+	w := newTakeoverWait(held, now)
+	deadline := time.NewTimer(w.timeout())
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	nextAdvert := map[*member]time.Time{}
-	releaseAt := map[*member]time.Time{}
-	for _, m := range held {
-		nextAdvert[m] = now.Add(m.spec.VRRP.AdvertInterval)
-	}
 	release := func(m *member, why string, attrs ...any) {
 		m.holding = false
 		m.log.Info("vrrp: handover: "+why+"; releasing the addresses", attrs...)
@@ -731,43 +725,84 @@ func (u *unit) shutdown() {
 			u.notifyInstance(m, t.To)
 		}
 		m.pending = nil
-		held = slices.DeleteFunc(held, func(x *member) bool { return x == m })
-		delete(releaseAt, m)
+		w.drop(m)
 	}
-	for len(held) > 0 {
+	for len(w.held) > 0 {
 		select {
 		case p := <-u.pkts:
-			m := u.members[p.m]
-			if !m.holding || !releaseAt[m].IsZero() {
-				continue
-			}
-			a, v := m.check.Receive(p.p.Payload, p.p.Src.WithZone(""), p.p.Dst.WithZone(""), p.p.TTL)
-			if v.OK() && a.Priority != vrrp.PriorityStop {
-				m.log.Info("vrrp: handover: new master heard", "peer", p.p.Src, "peer_priority", a.Priority)
-				releaseAt[m] = time.Now().Add(HandoverLinger)
-			}
+			w.heard(u.members[p.m], p.p)
 		case now := <-tick.C:
-			for _, m := range slices.Clone(held) {
-				if at := releaseAt[m]; !at.IsZero() && !now.Before(at) {
-					release(m, "new master took over")
-					continue
-				}
-				if releaseAt[m].IsZero() && !now.Before(nextAdvert[m]) {
-					u.sendAdvert(m, vrrp.PriorityStop)
-					nextAdvert[m] = now.Add(m.spec.VRRP.AdvertInterval)
-				}
-			}
+			w.tick(u, now, func(m *member) { release(m, "new master took over") })
 		case <-deadline.C:
-			for _, m := range slices.Clone(held) {
-				release(m, "no new master heard", "waited", handoverTimeout(longest))
+			for _, m := range slices.Clone(w.held) {
+				release(m, "no new master heard", "waited", w.timeout())
 			}
 		case <-u.abort:
-			for _, m := range slices.Clone(held) {
+			for _, m := range slices.Clone(w.held) {
 				release(m, "aborted by a second signal")
 			}
 		}
 	}
 	u.groupState()
+}
+
+// takeoverWait tracks Masters that hand over: each advertises priority 0
+// every advert interval while it keeps its addresses, until another
+// router's advert is heard; it is released HandoverLinger after that, so
+// the new master's gratuitous ARPs land before the addresses go.
+type takeoverWait struct {
+	held       []*member
+	nextAdvert map[*member]time.Time
+	releaseAt  map[*member]time.Time // zero until a new master is heard
+	longest    time.Duration         // the longest advert interval held
+}
+
+// newTakeoverWait starts waiting for held, whose first priority-0 adverts
+// have just been sent.
+func newTakeoverWait(held []*member, now time.Time) *takeoverWait {
+	w := &takeoverWait{held: held, nextAdvert: map[*member]time.Time{}, releaseAt: map[*member]time.Time{}}
+	for _, m := range held {
+		w.longest = max(w.longest, m.spec.VRRP.AdvertInterval)
+		w.nextAdvert[m] = now.Add(m.spec.VRRP.AdvertInterval)
+	}
+	return w
+}
+
+// timeout is how long to wait for a new master at most.
+func (w *takeoverWait) timeout() time.Duration { return handoverTimeout(w.longest) }
+
+// heard looks at a packet for m: a valid advert of another router (not
+// priority 0) starts m's linger.
+func (w *takeoverWait) heard(m *member, p vrrp.Packet) {
+	if !m.holding || !w.releaseAt[m].IsZero() {
+		return
+	}
+	a, v := m.check.Receive(p.Payload, p.Src.WithZone(""), p.Dst.WithZone(""), p.TTL)
+	if v.OK() && a.Priority != vrrp.PriorityStop {
+		m.log.Info("vrrp: handover: new master heard", "peer", p.Src, "peer_priority", a.Priority)
+		w.releaseAt[m] = time.Now().Add(HandoverLinger)
+	}
+}
+
+// tick releases the members whose linger is over and repeats the
+// priority-0 advert of the others when it is due.
+func (w *takeoverWait) tick(u *unit, now time.Time, release func(*member)) {
+	for _, m := range slices.Clone(w.held) {
+		if at := w.releaseAt[m]; !at.IsZero() && !now.Before(at) {
+			release(m)
+			continue
+		}
+		if w.releaseAt[m].IsZero() && !now.Before(w.nextAdvert[m]) {
+			u.sendAdvert(m, vrrp.PriorityStop)
+			w.nextAdvert[m] = now.Add(m.spec.VRRP.AdvertInterval)
+		}
+	}
+}
+
+// drop stops waiting for m.
+func (w *takeoverWait) drop(m *member) {
+	w.held = slices.DeleteFunc(w.held, func(x *member) bool { return x == m })
+	delete(w.releaseAt, m)
 }
 
 // handoverTimeout bounds the handover wait: the longest time a Backup of
