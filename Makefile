@@ -7,9 +7,10 @@ BUILD     := build
 VMDIR     := $(BUILD)/vm
 GOTEST    := $(GO) test -count=1 -timeout 30m
 # keepalived: interop peer, genhash and checker reference; gcc builds the
-# benchmark's IPVS stub for keepalived's checker on a host without IPVS.
+# benchmark's IPVS stub for keepalived's checker on a host without IPVS;
+# nftables cuts VRRP between balancers for the partition tests.
 APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 \
-             keepalived gcc libc6-dev systemd
+             keepalived gcc libc6-dev systemd nftables
 
 export LBD_VM_DIR := $(abspath $(VMDIR))
 

@@ -139,13 +139,15 @@ func (l *loop) state() State {
 }
 
 // save persists the operator state; a failure is logged and returned.
+// Every caller undoes its change when save fails, so the messages say so:
+// the operator must know the request was refused, not half done.
 func (l *loop) save() error {
 	if l.e.opts.SaveState == nil {
 		return nil
 	}
 	if err := l.e.opts.SaveState(l.state()); err != nil {
-		l.e.log.Error("cannot save the run-time state", "err", err)
-		return fmt.Errorf("lb: save run-time state: %w", err)
+		l.e.log.Error("cannot save the run-time state; change refused, nothing changed", "err", err)
+		return fmt.Errorf("lb: cannot save the run-time state, nothing changed: %w", err)
 	}
 	return nil
 }

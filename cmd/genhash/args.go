@@ -37,8 +37,13 @@ const (
 	noArg   = "hvSI"
 )
 
-// errUsage asks for the usage text alone.
-var errUsage = errors.New("usage")
+var (
+	// errUsage asks for the short usage text alone, on stderr: a required
+	// option is missing.
+	errUsage = errors.New("usage")
+	// errHelp asks for the manual, on stdout (-h, --help).
+	errHelp = errors.New("help")
+)
 
 // parseArgs parses args (without the program name) like getopt_long with
 // keepalived's option string, returning keepalived's messages on error.
@@ -60,11 +65,11 @@ func parseArgs(args []string) (*options, error) {
 			name, val, hasVal := strings.Cut(a[2:], "=")
 			c, ok := longNames[name]
 			if !ok {
-				return nil, fmt.Errorf("Unknown option %s", a)
+				return nil, keepalivedErrorf("Unknown option %s", a)
 			}
 			if strings.IndexByte(withArg, c) >= 0 && !hasVal {
 				if i+1 >= len(args) {
-					return nil, fmt.Errorf("Missing parameter for option %s", a)
+					return nil, keepalivedErrorf("Missing parameter for option %s", a)
 				}
 				i++
 				val = args[i]
@@ -86,7 +91,7 @@ func parseArgs(args []string) (*options, error) {
 				val := a[j+1:]
 				if val == "" {
 					if i+1 >= len(args) {
-						return nil, fmt.Errorf("Missing parameter for option -%c", c)
+						return nil, keepalivedErrorf("Missing parameter for option -%c", c)
 					}
 					i++
 					val = args[i]
@@ -96,13 +101,13 @@ func parseArgs(args []string) (*options, error) {
 				}
 				j = len(a)
 			default:
-				return nil, fmt.Errorf("Unknown option -%c", c)
+				return nil, keepalivedErrorf("Unknown option -%c", c)
 			}
 			have[c] = true
 		}
 	}
 	if len(rest) > 0 {
-		return nil, fmt.Errorf("Unexpected argument(s): %s", strings.Join(rest, " "))
+		return nil, keepalivedErrorf("Unexpected argument(s): %s", strings.Join(rest, " "))
 	}
 	if !have['s'] || !have['p'] || !have['u'] {
 		return nil, errUsage
@@ -110,11 +115,16 @@ func parseArgs(args []string) (*options, error) {
 	return o, nil
 }
 
+// keepalivedErrorf makes one of keepalived genhash's command-line
+// messages, which start with a capital letter: they are kept byte for
+// byte, against the Go habit.
+func keepalivedErrorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
 // set applies one option, validating it as keepalived does.
 func (o *options) set(c byte, v string) error {
 	switch c {
 	case 'h':
-		return errUsage
+		return errHelp
 	case 'v':
 		o.verbose = true
 	case 'S':

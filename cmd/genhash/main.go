@@ -1,6 +1,7 @@
 // Command genhash computes the MD5 digest of a web page the way keepalived's
 // HTTP_GET and SSL_GET checkers do, for their "digest" option. It accepts
-// the options of keepalived's genhash and prints the same output.
+// the options of keepalived's genhash and prints the same output; only
+// -h / --help differ: they print a manual page on stdout and exit 0.
 package main
 
 import (

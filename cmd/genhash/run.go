@@ -15,12 +15,17 @@ import (
 // run is genhash: it parses args (args[0] is the program name), fetches the
 // page and prints its digest. Like keepalived's genhash it exits 1 only for
 // a bad command line; a failed fetch prints keepalived's message and exits 0.
+// -h and --help print the manual on stdout and exit 0.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	prog := "genhash"
 	if len(args) > 0 {
 		prog, args = args[0], args[1:]
 	}
 	o, err := parseArgs(args)
+	if errors.Is(err, errHelp) {
+		io.WriteString(stdout, manual)
+		return 0
+	}
 	if err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(stderr, err)

@@ -3,7 +3,7 @@
 // byte-identical listings as ipvsadm 1.31, plus --json for listings,
 // "ipvsctl diff FILE" to preview what "ipvsctl -R < FILE" would change,
 // and the subcommands that drive the lbd daemon (status, reload, plan,
-// drain, enable, handover; "ipvsctl help" lists them). When lbd runs,
+// drain, enable, handover; "ipvsctl help" is the manual). When lbd runs,
 // -a, -e and -d on a service it manages go to lbd. See packages
 // internal/ipvsctl and internal/ipvsadm for the details.
 package main

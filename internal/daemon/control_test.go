@@ -162,14 +162,25 @@ type testDaemon struct {
 
 func startTestDaemon(t *testing.T, file string, h *fakeHost, k *lbtest.FakeKernel, up *atomic.Bool) *testDaemon {
 	t.Helper()
+	return startTestDaemonLog(t, file, h, k, up, nil)
+}
+
+// startTestDaemonLog is startTestDaemon with the daemon's log also written
+// to logw, for tests that check what it logs.
+func startTestDaemonLog(t *testing.T, file string, h *fakeHost, k *lbtest.FakeKernel, up *atomic.Bool, logw io.Writer) *testDaemon {
+	t.Helper()
 	cfg, err := conf.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := io.Discard
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		w = os.Stderr
 	}
+	if logw != nil {
+		w = io.MultiWriter(w, logw)
+	}
+	log := slog.New(slog.NewTextHandler(w, nil))
 	d := newDaemon(file, log, h)
 	d.openKernel = func() (lb.Kernel, io.Closer, error) { return k, io.NopCloser(nil), nil }
 	d.newChecker = func(lb.CheckSpec) (healthcheck.Checker, error) { return okChecker{up}, nil }

@@ -7,7 +7,8 @@
 // vrrp_instance and virtual_server of it until SIGTERM or SIGINT, and
 // reloads on SIGHUP; `lbd plan -f FILE` prints the IPVS changes a reload
 // of FILE would make (asking the running daemon over the control socket,
-// or, without one, comparing FILE with the kernel table: lb.PlanOffline).
+// or, without one, comparing FILE with the kernel table: lb.PlanOffline);
+// `lbd --help` prints the manual page, [Manual].
 //
 // # IPVS
 //
@@ -25,7 +26,9 @@
 // Real servers added with ipvsctl on a managed service (the control
 // method "runtime") and operator drains ("drain" until "enable") are kept
 // in global.state_dir/runtime.json (default /var/lib/lbd), written
-// atomically before each change takes effect, and restored at start. A
+// atomically before each change takes effect, and restored at start. When
+// the file cannot be written (a full disk) the change is refused, with an
+// error naming the file and the cause, and the old file stays as it was. A
 // run-time real server is health-checked with its virtual server's check
 // and kept across reloads while its virtual server exists (and the file
 // does not configure the same address).

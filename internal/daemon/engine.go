@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -68,25 +69,42 @@ func loadState(path string) (lb.State, error) {
 	return st, nil
 }
 
-// saveState writes the run-time state file atomically (temporary file,
-// fsync, rename), creating the directory with mode 0700.
+// saveState writes the run-time state file atomically, creating the
+// directory with mode 0700: the state goes to a temporary file in the same
+// directory, which is synced and renamed over the old file, then the
+// directory is synced so the rename survives a crash. A failure at any
+// step up to the rename (typically a full disk, ENOSPC) leaves the old
+// file untouched and no temporary file behind, and the error names the
+// state file and the cause, for the operator who reads it in ipvsctl's
+// answer or the log.
 func saveState(path string, st lb.State) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err := writeAtomic(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("%s: %w", path, cause(err))
+	}
+	return nil
+}
+
+// writeAtomic replaces path with data, as saveState describes.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	defer os.Remove(f.Name()) // a no-op once renamed
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
 	}
+	// tmpfs and most file systems report ENOSPC at write; some (NFS,
+	// delayed allocation) only at sync or close, so both are checked.
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return err
@@ -94,7 +112,33 @@ func saveState(path string, st lb.State) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	// Best effort: the new file is in place, so an error here must not
+	// make the caller undo a change the file already records (some file
+	// systems refuse fsync on a directory).
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// cause strips the operation and the temporary file's name from a file
+// system error ("write /var/lib/lbd/.runtime.json.123: no space left on
+// device"), which would only confuse: the caller names the state file.
+// The errno stays wrapped for errors.Is.
+func cause(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
+	}
+	return err
 }
 
 // startEngine opens IPVS and starts the engine for cfg. Without IPVS a

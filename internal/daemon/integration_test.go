@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/vrrp"
 )
 
 var (
@@ -44,14 +46,25 @@ vrrp_instances:
 `, prioA, notify, prioB, notify)
 }
 
+// dropVRRPFrom makes n drop VRRP (IP protocol 112) from peer, with an
+// nftables table of its own in n's namespace (gone with the namespace).
+func dropVRRPFrom(n *lab.Node, peer string) {
+	n.MustRun("nft", "add", "table", "ip", "lbdpartition")
+	n.MustRun("nft", "add", "chain", "ip", "lbdpartition", "in", "{ type filter hook input priority 0; }")
+	n.MustRun("nft", "add", "rule", "ip", "lbdpartition", "in", "ip", "saddr", peer, "ip", "protocol", "112", "drop")
+}
+
+// healPartition removes what dropVRRPFrom added.
+func healPartition(n *lab.Node) { n.MustRun("nft", "delete", "table", "ip", "lbdpartition") }
+
 func notes(dir string) string {
 	b, _ := os.ReadFile(filepath.Join(dir, "notes"))
 	return string(b)
 }
 
 // Two balancers running the real binary: election, a reload that changes
-// one instance and leaves the other untouched, a bad reload, and a
-// SIGTERM handover that a client pinging the VIP every 10 ms does not
+// one instance and leaves the other untouched, a bad reload, a partitioned
+// link that heals, and a SIGTERM handover that a client pinging the VIP every 10 ms does not
 // notice. sd_notify goes to a fake NOTIFY_SOCKET.
 func TestIntegrationDaemon(t *testing.T) {
 	l := lab.New(t)
@@ -128,6 +141,39 @@ func TestIntegrationDaemon(t *testing.T) {
 	got := append(lb1.lines(mark, `msg="vrrp: state change"`), lb1.lines(mark, "gratuitous ARP")...)
 	if got = append(got, lb1.lines(mark, "instance starting")...); len(got) != 0 || lb1.p.Exited() {
 		t.Errorf("bad reload touched instances (exited %v):\n%s", lb1.p.Exited(), strings.Join(got, "\n"))
+	}
+
+	// A partitioned link: lb1 and lb2 stop hearing each other's VRRP while
+	// their links, ARP and the client stay up. lb2 becomes Master too, as
+	// it must; once the link heals it gives both VIPs back within one
+	// master-down interval, and lb1 never leaves MASTER.
+	if _, err := exec.LookPath("nft"); err != nil {
+		if os.Getenv(lab.RequiredEnv) == "1" {
+			t.Fatalf("partition step: nft not installed: %v", err)
+		}
+		t.Logf("partition step skipped: nft not installed: %v", err)
+	} else {
+		mark = len(lb1.log())
+		dropVRRPFrom(n1, "192.0.2.2")
+		dropVRRPFrom(n2, "192.0.2.1")
+		eventually(t, 3*time.Second, "split brain: lb2 master of both too", func() bool {
+			return n2.HasAddr(vipA) && n2.HasAddr(vipB) && n1.HasAddr(vipA) && n1.HasAddr(vipB)
+		})
+		time.Sleep(300 * time.Millisecond) // a few adverts unheard
+		healPartition(n1)
+		// lb2 yields when it hears lb1 again: from here on.
+		healed := time.Now()
+		healPartition(n2)
+		eventually(t, 3*time.Second, "lb2 without VIPs after the heal", func() bool { return !n2.HasAddr(vipA) && !n2.HasAddr(vipB) })
+		both := time.Since(healed)
+		mdi := vrrp.MasterDownInterval(vrrp.Version3, 100, 100*time.Millisecond)
+		t.Logf("partition healed: lb2 released the VIPs after %v (master-down interval %v)", both, mdi)
+		if both > mdi {
+			t.Errorf("after the heal both balancers held the VIPs for %v, longer than one master-down interval (%v)", both, mdi)
+		}
+		if got := lb1.lines(mark, `msg="vrrp: state change"`); len(got) != 0 || !n1.HasAddr(vipA) || !n1.HasAddr(vipB) {
+			t.Errorf("lb1 left MASTER over the partition:\n%s", strings.Join(got, "\n"))
+		}
 	}
 
 	// SIGTERM: lb1 hands both VIPs to lb2 without losing a ping.

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -47,9 +46,12 @@ func TestMain(m *testing.M) {
 func lbdBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		// go test puts its own GOROOT/bin first in PATH, so this finds
+		// the toolchain that built the test.
 		goBin, err := exec.LookPath("go")
 		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+			buildErr = err
+			return
 		}
 		if binDir, buildErr = os.MkdirTemp("", "lbd-test-bin-"); buildErr != nil {
 			return

@@ -29,47 +29,65 @@ const (
 	ExitUsage  = 2
 )
 
+// cmdline is lbd's command line as parsed.
+type cmdline struct {
+	file, level, format *string
+	test                *bool
+}
+
+// lbdFlags is lbd's parser; Run and the manual's test share it. Parse
+// errors go to stderr; -h is handled by the caller (the manual, on
+// stdout), so Usage prints nothing.
+func lbdFlags(stderr io.Writer) (*flag.FlagSet, cmdline) {
+	fs := flag.NewFlagSet("lbd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	return fs, cmdline{
+		file:   fs.String("f", DefaultConfig, "configuration `file`"),
+		test:   fs.Bool("t", false, "check the configuration file and exit (non-zero with every error when it is invalid)"),
+		level:  fs.String("log-level", "info", "log `level`: debug, info, warn, error"),
+		format: fs.String("log-format", "text", "log `format`: text or json"),
+	}
+}
+
+// parseOrHelp parses args with fs. For -h, -help or --help it prints the
+// manual on stdout and returns ExitOK; after a bad command line it prints
+// the short usage on stderr and returns ExitUsage; otherwise -1.
+func parseOrHelp(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		io.WriteString(stdout, Manual)
+		return ExitOK
+	case err != nil:
+		shortUsage(stderr)
+		return ExitUsage
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		shortUsage(stderr)
+		return ExitUsage
+	}
+	return -1
+}
+
 // Run is the lbd program: it parses args (without the program name),
 // then validates the configuration (-t) or runs the daemon until SIGTERM,
 // SIGINT or the end of ctx. It returns the exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "plan" {
-		return runPlan(ctx, args[1:], stdout, stderr)
-	}
-	fs := flag.NewFlagSet("lbd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", DefaultConfig, "configuration `file`")
-	test := fs.Bool("t", false, "check the configuration file and exit (non-zero with every error when it is invalid)")
-	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
-	format := fs.String("log-format", "text", "log `format`: text or json")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lbd [-t] [-f FILE] [-log-level LEVEL] [-log-format text|json]\n"+
-			"       lbd plan [-f FILE] [-socket PATH]\n"+
-			"       lbd doctor [-f FILE]\n"+
-			"       lbd import-keepalived [-o FILE] [-i CONFIG_ID]... KEEPALIVED.CONF\n"+
-			"       lbd export-keepalived [-o FILE] [-f FILE]\n\n"+
-			"lbd runs IPVS load balancing and VRRP failover from one YAML file (default %s).\n"+
-			"  lbd -f FILE          run the daemon; SIGHUP reloads (a bad file changes nothing),\n"+
-			"                       SIGTERM hands the virtual addresses to a backup, then stops\n"+
-			"  lbd -t -f FILE       check FILE: every error as file:line:col; exit 0 only if valid\n"+
-			"  lbd plan -f FILE     the IPVS changes a reload of FILE would make, ipvsadm syntax\n"+
-			"  lbd doctor           preflight checks of this host, each with its fix\n"+
-			"  lbd import-keepalived / export-keepalived   migrate from and back to keepalived.conf\n"+
-			"Reference: docs/config.md and docs/operations.md; ipvsctl help for the control commands.\n\n"+
-			"options:\n", DefaultConfig)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	if len(args) > 0 {
+		switch args[0] {
+		case "plan":
+			return runPlan(ctx, args[1:], stdout, stderr)
+		case "help":
+			io.WriteString(stdout, Manual)
 			return ExitOK
 		}
-		return ExitUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "lbd: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return ExitUsage
+	fs, cl := lbdFlags(stderr)
+	if code := parseOrHelp(fs, args, stdout, stderr); code >= 0 {
+		return code
 	}
+	file, test, level, format := cl.file, cl.test, cl.level, cl.format
 	if *test {
 		return check(*file, stdout, stderr)
 	}
@@ -161,6 +179,17 @@ func firstError(err error) string {
 	return s
 }
 
+// planFlags is the parser of `lbd plan`; runPlan and the manual's test
+// share it.
+func planFlags(stderr io.Writer) (fs *flag.FlagSet, file, socket *string) {
+	fs = flag.NewFlagSet("lbd plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	file = fs.String("f", DefaultConfig, "configuration `file`")
+	socket = fs.String("socket", "", "control socket `path` (default: the file's global.control_socket)")
+	return fs, file, socket
+}
+
 // runPlan is `lbd plan -f FILE`: it prints, in ipvsadm syntax with
 // +/~/-, the IPVS changes a reload of FILE would make, without making
 // them. With a daemon listening on the control socket it asks it (exact:
@@ -168,19 +197,9 @@ func firstError(err error) string {
 // with the kernel table itself (see lb.PlanOffline). Exit 0 with or
 // without changes; 1 for a bad file or an unreadable kernel.
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lbd plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", DefaultConfig, "configuration `file`")
-	socket := fs.String("socket", "", "control socket `path` (default: the file's global.control_socket)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "lbd plan: unexpected argument %q\n", fs.Arg(0))
-		return ExitUsage
+	fs, file, socket := planFlags(stderr)
+	if code := parseOrHelp(fs, args, stdout, stderr); code >= 0 {
+		return code
 	}
 	cfg, err := conf.Load(*file)
 	if err != nil {

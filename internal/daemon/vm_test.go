@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,8 +46,10 @@ virtual_servers:
 // TestIntegrationVMDaemon runs lbd (this test binary re-executed as lbd)
 // in a balancer namespace of the lab VM, with kernel IPVS: VRRP gates a
 // virtual server, the control socket reports health, a run-time real
-// server survives a reload and a restart, a drain waits for connections,
-// and the metrics endpoint serves per-service counters.
+// server survives a reload and a restart, a killed real server leaves the
+// table and comes back, a bad reload changes nothing, a drain waits for
+// connections, a full disk for the state file refuses a change and loses
+// nothing, and the metrics endpoint serves per-service counters.
 func TestIntegrationVMDaemon(t *testing.T) {
 	if !lab.RunInVM(t, lab.VMOptions{}) {
 		return
@@ -60,14 +64,24 @@ func TestIntegrationVMDaemon(t *testing.T) {
 	lbn.Sysctl("net.ipv4.ip_forward", "1")
 	back := l.LAN("back")
 	lbn.Attach(back, "back", "192.0.2.1/24")
+	rsNodes := map[string]*lab.Node{}
+	// serve starts real server name's HTTP server; closing the listener
+	// is the server's process dying (new connections are refused).
+	serve := func(name, addr string) net.Listener {
+		ln := rsNodes[name].Listen("tcp", addr)
+		go serveHTTP(ln, name)
+		t.Cleanup(func() { ln.Close() })
+		return ln
+	}
+	rsListeners := map[string]net.Listener{}
 	for name, addr := range map[string]string{"rs1": "192.0.2.15", "rs2": "192.0.2.16"} {
 		n := l.Node(name)
 		n.Attach(back, "eth0", addr+"/24")
 		n.AddRoute("default", "192.0.2.1")
-		ln := n.Listen("tcp", addr+":8080")
-		go serveHTTP(ln, name)
-		t.Cleanup(func() { ln.Close() })
+		rsNodes[name] = n
+		rsListeners[name] = serve(name, addr+":8080")
 	}
+	vip := netip.MustParseAddr("198.51.100.10")
 
 	dir := t.TempDir()
 	file := filepath.Join(dir, "lbd.yaml")
@@ -78,6 +92,13 @@ func TestIntegrationVMDaemon(t *testing.T) {
 		}
 	}
 	write("192.0.2.15:8080")
+	// The state file lives on a tiny tmpfs, which the full-disk step
+	// below fills.
+	stateDir := filepath.Join(dir, "state")
+	if err := os.Mkdir(stateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mountTinyTmpfs(t, stateDir, 64<<10)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -190,6 +211,55 @@ func TestIntegrationVMDaemon(t *testing.T) {
 	}
 	wait("restart", has("-r 192.0.2.15:8080 -m -w 2", "-r 192.0.2.16:8080 -m -w 1"))
 
+	// A killed real server (its process gone: connections refused) leaves
+	// the table once its check fails; the virtual server, the other real
+	// server and the VIP stay, and clients reach the other. Started again,
+	// it comes back with its weight.
+	rsListeners["rs1"].Close()
+	wait("rs1 killed: out of the table, the service stays", func(r string) bool {
+		return !strings.Contains(r, "192.0.2.15") && has("-A -t 198.51.100.10:80 -s rr", "-r 192.0.2.16:8080 -m -w 1")(r)
+	})
+	if !lbn.HasAddr(vip) {
+		t.Error("the VIP went with a killed real server")
+	}
+	for range 3 {
+		if got := httpGet(t, client, "198.51.100.10:80", "/"); got != "rs2" {
+			t.Errorf("with rs1 killed, through the VIP: %q", got)
+		}
+	}
+	rsListeners["rs1"] = serve("rs1", "192.0.2.15:8080")
+	wait("rs1 restarted", has("-r 192.0.2.15:8080 -m -w 2", "-r 192.0.2.16:8080 -m -w 1"))
+
+	// A bad reload changes nothing: the table, the VIP and the daemon
+	// stay; the log and the status say why. The good file comes back.
+	rules := ipvsadm()
+	mark := len(p.Out.String())
+	if err := os.WriteFile(file, []byte(strings.Replace(strings.Replace(yaml, "RS1", "{address: 192.0.2.15:8080, weight: 2}", 1),
+		"scheduler: rr", "scheduler: rrr", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.Signal(syscall.SIGHUP)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.Out.String()[mark:], "reload failed"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no \"reload failed\" in lbd's log after a bad file")
+		}
+	}
+	if !strings.Contains(p.Out.String()[mark:], `unknown scheduler \"rrr\"`) {
+		t.Errorf("the log does not say why the reload failed:\n%s", p.Out.String()[mark:])
+	}
+	time.Sleep(300 * time.Millisecond) // what a reload would have changed, it would have by now
+	if got := ipvsadm(); got != rules {
+		t.Errorf("a bad reload changed the table:\n%s\nwas:\n%s", got, rules)
+	}
+	if !lbn.HasAddr(vip) || p.Exited() {
+		t.Errorf("after a bad reload: VIP held %v, lbd exited %v", lbn.HasAddr(vip), p.Exited())
+	}
+	if err := call(control.MethodStatus, nil, &st); err != nil || st.LastReload == nil || st.LastReload.OK ||
+		!strings.Contains(st.LastReload.Error, file+":") || st.VRRPInstances[0].State != "MASTER" {
+		t.Errorf("status after a bad reload: %+v, %v", st.LastReload, err)
+	}
+	write("{address: 192.0.2.15:8080, weight: 2}")
+
 	// Drain rs1 while a connection to it is open.
 	var conns []net.Conn
 	for range 3 {
@@ -215,6 +285,47 @@ func TestIntegrationVMDaemon(t *testing.T) {
 		c.Close()
 	}
 	wait("drained", func(r string) bool { return !strings.Contains(r, "192.0.2.15") && strings.Contains(r, "192.0.2.16") })
+
+	// Full disk for the state file: a run-time change is refused with an
+	// error naming the file and ENOSPC; the kernel table, the VIP and the
+	// old state file stay; once space is freed the change is made.
+	statePath := filepath.Join(stateDir, StateFile)
+	before, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules = ipvsadm()
+	filler := filepath.Join(stateDir, "filler")
+	fillDisk(t, filler)
+	rs3 := control.RealServerRef{Address: "192.0.2.17", Port: 8080}
+	err = call(control.MethodRuntime, control.RuntimeParams{Op: "add", Service: svc, RealServer: rs3}, nil)
+	if want := statePath + ": no space left on device"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("runtime add on a full disk: %v, want an error with %q", err, want)
+	}
+	if got := ipvsadm(); got != rules {
+		t.Errorf("a refused change touched the kernel:\n%s\nwas:\n%s", got, rules)
+	}
+	if !lbn.HasAddr(vip) {
+		t.Error("the VIP is gone after a refused change")
+	}
+	if after, _ := os.ReadFile(statePath); !bytes.Equal(after, before) {
+		t.Errorf("state file changed by a failed save:\n%s\nwas:\n%s", after, before)
+	}
+	if got := httpGet(t, client, "198.51.100.10:80", "/"); got != "rs2" {
+		t.Errorf("through the VIP on a full disk: %q", got)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if err := call(control.MethodRuntime, control.RuntimeParams{Op: "add", Service: svc, RealServer: rs3}, nil); err != nil {
+		t.Errorf("runtime add once space is free: %v", err)
+	}
+	if saved, err := loadState(statePath); err != nil || len(saved.Runtime) != 2 {
+		t.Errorf("state file after the change: %+v, %v", saved, err)
+	}
+	if err := call(control.MethodRuntime, control.RuntimeParams{Op: "delete", Service: svc, RealServer: rs3}, nil); err != nil {
+		t.Errorf("runtime delete: %v", err)
+	}
 
 	// Metrics, scraped from the client. The kernel folds its per-CPU
 	// counters into the totals every 2 s, so wait for a non-zero one.

@@ -31,45 +31,61 @@ func init() {
 	}
 }
 
-// helpText lists the subcommands; %[1]s is the program, %[2]s the socket.
-const helpText = `Usage: %[1]s [--socket PATH] COMMAND [ARGS]
-Commands for the lbd daemon, over its control socket (%[2]s):
-  status [--json]          managed services and real servers (health, weights,
-                           drain state, connections), VRRP instances, reloads
-  reload [--json]          reload lbd's configuration file; print the changes
-  plan [FILE] [--json]     print what a reload (from FILE) would change
-  drain SERVICE -r SERVER[:PORT] [--timeout DURATION] [--json]
-                           set weight 0, remove the real server once its
-                           connections end (or DURATION passes); it stays
-                           out until "enable"
-  enable SERVICE -r SERVER[:PORT] [--json]
-                           undo a drain
-  handover [INSTANCE] [--json]
-                           hand the MASTER instances (or INSTANCE) over to a
-                           backup without losing packets; they stay BACKUP
-                           until the next reload or "handover --restore"
-  handover --restore [INSTANCE] [--json]
-                           give the instances their priority back
-Other commands:
-  diff FILE                what "%[1]s -R < FILE" would change in the kernel
-  help                     this text
-SERVICE is -t|-u|--sctp-service ADDRESS[:PORT] or -f FWMARK [-6], as in ipvsadm.
+// ownOption is one of ipvsctl's own options, which ipvsadm lacks.
+type ownOption struct {
+	// value is the placeholder of the option's value ("PATH"); "" for an
+	// option without one.
+	value string
+	// global options may be anywhere on the command line (stripGlobal);
+	// the others belong to subcommands (parseFlags).
+	global bool
+}
 
-All ipvsadm commands work as in ipvsadm (see "%[1]s -h"). When lbd runs,
--a, -e and -d on a service lbd manages go to lbd, which health-checks the
-real server and keeps it across reloads; add --kernel to change the kernel
-directly instead.
-Options:
-  --socket PATH            lbd's control socket (default %[3]s)
-  --json                   print the daemon's answer as JSON
-  --kernel                 -a/-e/-d change the kernel directly, as ipvsadm
-`
+// ownOptions are ipvsctl's own options. stripGlobal and parseFlags accept
+// exactly these, and "ipvsctl help" documents each of them (its test
+// checks that against this table).
+var ownOptions = map[string]ownOption{
+	"--socket":  {value: "PATH", global: true},
+	"--kernel":  {global: true},
+	"--json":    {},
+	"--timeout": {value: "DURATION"},
+	"--restore": {},
+}
+
+// optionValue returns the value of option name at args[i] (from
+// "name=value" or the next argument) and the index of the last argument
+// it used.
+func optionValue(args []string, i int, name string) (string, int, error) {
+	o := ownOptions[name]
+	v, ok := strings.CutPrefix(args[i], name+"=")
+	if !ok {
+		if i+1 >= len(args) {
+			v = ""
+		} else {
+			i++
+			v = args[i]
+		}
+	}
+	if v == "" {
+		return "", i, fmt.Errorf("option %s needs a %s", name, strings.ToLower(o.value))
+	}
+	return v, i, nil
+}
+
+// ours reports whether a is one of ipvsctl's own options, global or not
+// as asked, and returns its name. "--json=1" and the like are not: an
+// option without a value takes none.
+func ours(a string, global bool) (string, bool) {
+	name, _, hasValue := strings.Cut(a, "=")
+	o, ok := ownOptions[name]
+	return name, ok && o.global == global && (!hasValue || o.value != "")
+}
 
 func (c *cli) help(args []string) int {
 	if len(args) > 0 {
 		return c.usage("help")
 	}
-	c.stdout(helpText, c.program, c.env.Socket, control.DefaultPath)
+	c.stdout(manual, control.DefaultPath)
 	return 0
 }
 
@@ -88,34 +104,34 @@ func parseFlags(args []string, allowed ...string) (flags, error) {
 	var f flags
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		name, _, _ := strings.Cut(a, "=")
-		if (name == "--timeout" || name == "--restore") && !slices.Contains(allowed, name) {
-			return f, fmt.Errorf("unknown option %s", name)
-		}
-		switch {
-		case a == "--":
+		if a == "--" {
 			f.rest = append(f.rest, args[i+1:]...)
 			return f, nil
-		case a == "--json":
+		}
+		name, ok := ours(a, false)
+		if !ok {
+			f.rest = append(f.rest, a)
+			continue
+		}
+		if name != "--json" && !slices.Contains(allowed, name) {
+			return f, fmt.Errorf("unknown option %s", name)
+		}
+		switch name {
+		case "--json":
 			f.json = true
-		case a == "--restore":
+		case "--restore":
 			f.restore = true
-		case name == "--timeout":
-			v, ok := strings.CutPrefix(a, "--timeout=")
-			if !ok {
-				if i+1 >= len(args) {
-					return f, fmt.Errorf("option --timeout needs a duration")
-				}
-				i++
-				v = args[i]
+		case "--timeout":
+			v, last, err := optionValue(args, i, name)
+			if err != nil {
+				return f, err
 			}
+			i = last
 			d, err := parseDuration(v)
 			if err != nil {
 				return f, err
 			}
 			f.timeout, f.hasTimeout = d, true
-		default:
-			f.rest = append(f.rest, a)
 		}
 	}
 	return f, nil

@@ -15,8 +15,8 @@
 //
 // SERVICE is ipvsadm's -t|-u|--sctp-service ADDRESS[:PORT] or -f FWMARK
 // [-6], read by ipvsadm's own parser. --json prints the daemon's result
-// as it is. "ipvsctl -h" stays ipvsadm's help; "ipvsctl help" lists the
-// subcommands. Subcommands exit 0 on success, 1 when lbd is not running,
+// as it is. "ipvsctl -h" stays ipvsadm's help; "ipvsctl help" is ipvsctl's
+// manual page (manual.go). Subcommands exit 0 on success, 1 when lbd is not running,
 // refuses the caller or answers with an error (printed as-is to stderr),
 // and 2 for a usage error.
 //

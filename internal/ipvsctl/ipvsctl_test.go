@@ -378,8 +378,8 @@ func TestPermissionDenied(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	r := runWith(t, "", nil, "help")
-	for _, s := range []string{"status [--json]", "reload", "plan [FILE]", "drain SERVICE -r SERVER[:PORT] [--timeout DURATION]",
-		"enable SERVICE", "handover [INSTANCE]", "diff FILE", "--socket PATH", "--kernel"} {
+	for _, s := range []string{"status [--json]", "reload", "plan [FILE]", "drain SERVICE -r SERVER[:PORT]", "[--timeout DURATION]",
+		"enable SERVICE", "handover [--restore] [INSTANCE]", "diff FILE", "--socket PATH", "--kernel"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("help lacks %q:\n%s", s, r.stdout)
 		}

@@ -72,32 +72,31 @@ type globals struct {
 	kernel bool
 }
 
-// stripGlobal removes --socket PATH, --socket=PATH and --kernel from args
-// (before a "--"), which ipvsadm would refuse.
+// stripGlobal removes the global options of ownOptions (--socket PATH,
+// --socket=PATH and --kernel) from args, before a "--": ipvsadm would
+// refuse them.
 func stripGlobal(args []string) ([]string, globals, error) {
 	var g globals
 	out := make([]string, 0, len(args))
 	out = append(out, args[0])
 	for i := 1; i < len(args); i++ {
 		a := args[i]
-		switch {
-		case a == "--":
+		if a == "--" {
 			out = append(out, args[i:]...)
 			return out, g, nil
-		case a == "--kernel":
-			g.kernel = true
-		case a == "--socket":
-			if i+1 >= len(args) || args[i+1] == "" {
-				return out, g, fmt.Errorf("option --socket needs a path")
-			}
-			i++
-			g.socket = args[i]
-		case strings.HasPrefix(a, "--socket="):
-			if g.socket = strings.TrimPrefix(a, "--socket="); g.socket == "" {
-				return out, g, fmt.Errorf("option --socket needs a path")
-			}
-		default:
+		}
+		name, ok := ours(a, true)
+		switch {
+		case !ok:
 			out = append(out, a)
+		case name == "--kernel":
+			g.kernel = true
+		case name == "--socket":
+			v, last, err := optionValue(args, i, name)
+			if err != nil {
+				return out, g, err
+			}
+			i, g.socket = last, v
 		}
 	}
 	return out, g, nil

@@ -76,13 +76,8 @@ func TestIntegrationElectionAndFailover(t *testing.T) {
 	eventually(t, 3*time.Second, "lb1 Master again after its link came back", settled(lb1, lb2))
 }
 
-// capture counts gratuitous ARPs and unsolicited NAs for a set of
-// addresses seen by an AF_PACKET socket in an observer node.
-type capture struct {
-	conn *packet.Conn
-	hw   net.HardwareAddr // expected sender
-}
-
+// listenCapture opens an AF_PACKET socket on n's eth0 that sees every
+// frame, for announcements to count gratuitous ARPs and unsolicited NAs.
 func listenCapture(t *testing.T, n *lab.Node) *packet.Conn {
 	t.Helper()
 	var c *packet.Conn

@@ -111,6 +111,11 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			})
 			back, tr, _ := lose.enteredWith(vrrp.StateBackup, healed)
 			t.Logf("loser Backup %v after the heal (%s, peer %v priority %d)", back.Sub(healed), tr.Cause, tr.Peer, tr.PeerPriority)
+			// Issue #9's bound: a healed partition leaves the VIP on two
+			// routers for at most one master-down interval.
+			if mdi := vrrp.MasterDownInterval(vrrp.Version3, c.losePrio, iv); back.Sub(healed) > mdi {
+				t.Errorf("loser yielded %v after the heal, later than one master-down interval (%v)", back.Sub(healed), mdi)
+			}
 			if tr.Cause != c.cause || tr.Peer != winAddr {
 				t.Errorf("loser yielded to %v for %q; want %v for %q", tr.Peer, tr.Cause, winAddr, c.cause)
 			}

@@ -1,0 +1,162 @@
+package daemon
+
+import (
+	"fmt"
+	"io"
+)
+
+// Manual is the text of `lbd -h`, `lbd --help` and `lbd help`: a manual
+// page, on stdout. Every option of lbd's parsers must appear in OPTIONS
+// (see TestManualDocumentsEveryOption here and in cmd/lbd).
+const Manual = `NAME
+       lbd - IPVS load balancer with VRRP failover, driven by one YAML file
+
+SYNOPSIS
+       lbd [-f FILE] [-log-level LEVEL] [-log-format text|json]
+       lbd -t [-f FILE]
+       lbd plan [-f FILE] [-socket PATH]
+       lbd doctor [-f FILE]
+       lbd import-keepalived [-o FILE] [-i CONFIG_ID]... KEEPALIVED.CONF
+       lbd export-keepalived [-o FILE] [-f FILE]
+       lbd -h | --help | help
+
+DESCRIPTION
+       lbd does what keepalived, LVS and ipvsadm do together: it programs
+       the kernel's IPVS table (virtual servers and their real servers),
+       health-checks the real servers, and moves virtual IP addresses
+       between balancers with VRRP (RFC 3768 and RFC 5798). Everything comes
+       from one YAML file, /etc/lbd/lbd.yaml by default.
+
+       Without a command lbd runs as a daemon in the foreground, logging to
+       stderr; under systemd it runs as lbd.service (Type=notify). At start
+       it adopts the IPVS table as it is and changes only the difference, so
+       a restart drops no traffic. SIGHUP (systemctl reload lbd, or ipvsctl
+       reload) reloads the file: a bad file changes nothing and says why,
+       and unchanged services and VRRP instances are not touched. ipvsctl
+       talks to the running daemon over its control socket.
+
+COMMANDS
+       (none)  Run the daemon with FILE.
+
+       -t      Check FILE and exit: every error as FILE:LINE:COL, exit status
+               0 only for a valid file.
+
+       plan    Print the IPVS changes a reload of FILE would make, in
+               ipvsadm syntax (+ add, ~ edit in place, - delete), without
+               making them. It asks the running daemon, or without one
+               compares FILE with the kernel table.
+
+       doctor  Check this host for FILE (IPVS modules, forwarding for NAT,
+               reverse-path filtering, a firewall that drops VRRP, ...) and
+               print each finding with its fix. It only reads.
+
+       import-keepalived
+               Convert KEEPALIVED.CONF (with its includes) to lbd's YAML, on
+               stdout or in -o FILE, and report on stderr every keyword lbd
+               expresses differently or not at all.
+
+       export-keepalived
+               Write FILE as keepalived.conf, on stdout or in -o FILE, for a
+               rollback to keepalived.
+
+       help    Print this manual (as -h and --help do).
+
+OPTIONS
+       Options take one dash or two (-f FILE, --f=FILE).
+
+       -f FILE
+              The configuration file (lbd, -t, plan, doctor) or the lbd file
+              to export (export-keepalived). Default: /etc/lbd/lbd.yaml.
+
+       -t     Check the configuration file and exit (see COMMANDS).
+
+       -log-level LEVEL
+              Log debug, info (the default), warn or error messages and up.
+
+       -log-format text|json
+              Log lines as key=value text (the default) or as JSON objects.
+
+       -socket PATH
+              lbd plan: the daemon's control socket. Default: the file's
+              global.control_socket (/run/lbd/control.sock).
+
+       -o FILE
+              import-keepalived, export-keepalived: write the result to FILE
+              instead of stdout.
+
+       -i CONFIG_ID
+              import-keepalived: the keepalived config-id whose "@CONFIG_ID"
+              lines to keep; repeatable. Without it "@ID" lines are dropped
+              and "@^ID" lines kept.
+
+       -h, -help, --help
+              Print this manual and exit.
+
+SIGNALS
+       SIGHUP  Reload the configuration file.
+
+       SIGTERM, SIGINT
+               Stop: each MASTER instance hands its addresses to a backup
+               without losing a packet (priority 0, then waits to hear the
+               new master), then lbd exits. A second signal skips the wait.
+
+FILES
+       /etc/lbd/lbd.yaml
+              The configuration file (docs/config.md describes every key).
+
+       /var/lib/lbd/runtime.json
+              Real servers added with ipvsctl -a and drained ones, kept
+              across restarts (in global.state_dir). It is replaced
+              atomically: when it cannot be written (a full disk), the
+              change is refused with the reason, and nothing is lost.
+
+       /run/lbd/control.sock
+              The control socket ipvsctl uses (global.control_socket).
+
+EXIT STATUS
+       lbd, lbd -t, lbd plan:
+              0 success; 1 invalid configuration file or the daemon failed
+              (the errors are on stderr); 2 bad command line.
+
+       lbd doctor:
+              0 no check failed (warnings may be printed); 1 a check failed;
+              2 bad command line or invalid file.
+
+       lbd import-keepalived, lbd export-keepalived:
+              0 converted; 1 converted, but something behaves differently
+              (see the report); 2 bad command line, unreadable or invalid
+              input.
+
+EXAMPLES
+       Migrate from keepalived, check, and run:
+
+              lbd import-keepalived -o /etc/lbd/lbd.yaml \
+                  /etc/keepalived/keepalived.conf
+              lbd -t -f /etc/lbd/lbd.yaml
+              lbd doctor -f /etc/lbd/lbd.yaml
+              systemctl enable --now lbd
+
+       Preview and apply an edit:
+
+              lbd plan -f /etc/lbd/lbd.yaml
+              systemctl reload lbd
+
+       Run in the foreground with debug logs:
+
+              lbd -f ./lbd.yaml -log-level debug
+
+SEE ALSO
+       ipvsctl(8), genhash(1), systemctl(1), keepalived(8), ipvsadm(8);
+       docs/config.md and docs/operations.md.
+`
+
+// usageLines is the short usage printed on stderr after a bad command
+// line: the synopsis and where the manual is.
+const usageLines = `usage: lbd [-f FILE] [-log-level LEVEL] [-log-format text|json]
+       lbd -t [-f FILE]
+       lbd plan [-f FILE] [-socket PATH]
+       lbd doctor | import-keepalived | export-keepalived ...
+Run 'lbd --help' for the manual.
+`
+
+func shortUsage(w io.Writer) { fmt.Fprint(w, usageLines) }
