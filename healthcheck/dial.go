@@ -41,8 +41,9 @@ func (d Dest) Target() netip.AddrPort {
 }
 
 // dialNetwork opens a "tcp" or "udp" socket connected to d.Target() with
-// net.Dialer (TCP health checks use Dest.dial instead). For UDP, connecting makes the kernel report ICMP errors (port unreachable)
-// on the socket and drop datagrams from other sources.
+// net.Dialer (TCP health checks use Dest.dial instead). For UDP,
+// connecting makes the kernel report ICMP errors (port unreachable) on the
+// socket and drop datagrams from other sources.
 func (d Dest) dialNetwork(ctx context.Context, network string) (net.Conn, error) {
 	// No TCP keep-alive: a probe connection lives for one check, and the
 	// setsockopt calls are a measurable cost at thousands of checks a second.

@@ -23,7 +23,9 @@
 // A Runner owns many targets. It applies keepalived's scheduling options
 // (delay_loop, retry, delay_before_retry, warmup, alpha) plus rise/fall
 // hysteresis, runs probes on a bounded worker pool driven by one timer heap,
-// and emits an Event only when a target changes state.
+// and emits an Event only when a target changes state. TCP_CHECK probes
+// are started in batches with raw system calls on reused sockets (see
+// connect.go); only a handshake still in flight occupies a worker.
 //
 // Timeouts come from the context: every checker stops at the context's
 // deadline, so a server that accepts and hangs, trickles bytes or sends an

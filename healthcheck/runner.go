@@ -71,11 +71,12 @@ type RunnerConfig struct {
 const DefaultWorkers = 1024
 
 // quickChecker is implemented by checkers whose probe usually ends without
-// waiting (TCP_CHECK against a local server). The Runner calls quickCheck
-// in its own goroutine, which saves handing the probe to a worker and
-// back; when the probe must wait after all, quickCheck returns wait, which
-// a worker then runs with a context bounded by the probe's timeout. start
-// is when the probe starts, for its latency.
+// waiting (TCP_CHECK against a local server). The Runner hands such probes
+// to workers in batches, which saves a hand-over per probe, and starts
+// them without a context; when a probe must wait after all, quickCheck
+// returns wait, which a worker then runs as a job of its own with a
+// context bounded by the probe's timeout. start is when the probe starts,
+// for its latency.
 type quickChecker interface {
 	quickCheck(start time.Time) (res Result, wait func(context.Context) Result)
 }
@@ -105,8 +106,9 @@ type target struct {
 	quick   quickChecker
 	st      state
 	due     time.Time
-	key     int64 // due as nanoseconds since the loop's epoch, for the heap
-	index   int   // in schedule, -1 when not queued
+	late    time.Duration // how late the probe in flight started, by the Clock
+	key     int64         // due as nanoseconds since the loop's epoch, for the heap
+	index   int           // in schedule, -1 when not queued
 	removed bool
 	// wait, when set, is the rest of a quick probe that has to wait; the
 	// worker runs it until deadline.
@@ -114,9 +116,27 @@ type target struct {
 	deadline time.Time
 }
 
+// job is what a worker does: one probe (or the rest of one, t.wait), or a
+// batch of quick probes.
+type job struct {
+	t     *target
+	quick []*target
+}
+
+// done is a job's outcome: t's result, or one per quick probe.
 type done struct {
-	t   *target
-	res Result
+	t     *target
+	res   Result
+	quick []quickDone
+}
+
+// quickDone is the outcome of starting a quick probe: its result, or the
+// wait that finishes it.
+type quickDone struct {
+	t     *target
+	res   Result
+	wait  func(context.Context) Result
+	start time.Time
 }
 
 // NewRunner returns a Runner; call Run to start it.
@@ -173,31 +193,30 @@ func (r *Runner) signal() {
 // Run schedules probes until ctx is cancelled, then cancels the probes in
 // flight, waits for the workers and returns ctx's error.
 func (r *Runner) Run(ctx context.Context) error {
-	// Both channels hold one item per worker, so handing a probe over or
+	// Both channels hold one item per worker, so handing a job over or
 	// back rarely needs the other side to be waiting.
-	jobs := make(chan *target, r.cfg.Workers)
+	jobs := make(chan job, r.cfg.Workers)
 	results := make(chan done, r.cfg.Workers)
 	var wg sync.WaitGroup
 	worker := func() {
-		for t := range jobs {
-			var res Result
-			if t.wait != nil {
-				pctx, cancel := context.WithDeadline(ctx, t.deadline)
-				res = t.wait(pctx)
-				cancel()
+		for j := range jobs {
+			var d done
+			if j.t != nil {
+				d = done{t: j.t, res: r.probe(ctx, j.t)}
 			} else {
-				if r.cfg.Started != nil {
-					r.cfg.Started(r.cfg.Clock.Now().Sub(t.due))
-				}
-				// The timeout starts when the probe does, not while it
-				// waits for a worker.
-				pctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
-				res = t.Checker.Check(pctx)
-				cancel()
+				d = done{quick: r.startQuick(j.quick)}
 			}
 			select {
-			case results <- done{t, res}:
+			case results <- d:
 			case <-ctx.Done():
+				// The loop is gone: end the handshakes still in flight
+				// (ctx is done, so at once) rather than leak their
+				// sockets.
+				for _, q := range d.quick {
+					if q.wait != nil {
+						q.wait(ctx)
+					}
+				}
 			}
 		}
 	}
@@ -206,22 +225,15 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	l := loop{r: r, ctx: ctx, targets: make(map[string]*target), epoch: r.cfg.Clock.Now()}
 	defer l.disarm()
+	defer l.endWaits()
 	for {
 		l.dequeueDue()
-		more := l.runQuick()
-		var send chan *target
-		var next *target
-		if len(l.ready) > 0 {
+		var send chan job
+		next, ok := l.nextJob()
+		if ok {
 			send = jobs
-			next = l.ready[0]
 		}
 		l.arm()
-		// While quick probes are left over, poll the channels instead of
-		// blocking on them.
-		var again <-chan struct{}
-		if more {
-			again = closedChan
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -230,8 +242,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-l.timer:
 			l.timer, l.stopTimer = nil, nil
 		case send <- next:
-			l.ready[0] = nil
-			l.ready = l.ready[1:]
+			l.sent(next)
 			// Start a worker when every started one is busy, so the pool
 			// grows to the concurrency probes need and no further.
 			l.busy++
@@ -241,23 +252,67 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		case d := <-results:
 			l.busy--
-			l.finish(d)
-		case <-again:
+			if d.t != nil {
+				l.finish(d.t, d.res)
+			}
+			for _, q := range d.quick {
+				if q.wait == nil {
+					l.finish(q.t, q.res)
+					continue
+				}
+				q.t.wait, q.t.deadline = q.wait, q.start.Add(q.t.opts.Timeout)
+				l.ready = append(l.ready, q.t)
+			}
 		}
 	}
 }
 
-// closedChan is always ready to receive.
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+// probe runs one probe, or the rest of a quick one, in a worker.
+func (r *Runner) probe(ctx context.Context, t *target) Result {
+	if t.wait != nil {
+		pctx, cancel := context.WithDeadline(ctx, t.deadline)
+		defer cancel()
+		return t.wait(pctx)
+	}
+	r.started(t)
+	// The timeout starts when the probe does, not while it waits for a
+	// worker.
+	pctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
+	defer cancel()
+	return t.Checker.Check(pctx)
+}
+
+// started records in t (for the loop, which reads it after the result)
+// and reports how late t's probe starts.
+func (r *Runner) started(t *target) {
+	t.late = r.cfg.Clock.Now().Sub(t.due)
+	if r.cfg.Started != nil {
+		r.cfg.Started(t.late)
+	}
+}
+
+// startQuick starts a batch of quick probes in a worker.
+func (r *Runner) startQuick(ts []*target) []quickDone {
+	out := make([]quickDone, len(ts))
+	for i, t := range ts {
+		r.started(t)
+		// Latency and the timeout are real time, as for other probes,
+		// whatever the Clock.
+		start := time.Now()
+		res, wait := t.quick.quickCheck(start)
+		out[i] = quickDone{t: t, res: res, wait: wait, start: start}
+	}
+	return out
+}
 
 // coalesce is how early a probe may be handed out: one timer wake-up
 // dispatches every probe due within it, instead of one wake-up per probe.
 const coalesce = time.Millisecond
 
-// quickBatch bounds how many quick probes the owner goroutine runs before
-// it looks at its channels again, so that a burst of due targets (all of
-// them at start without warmup) does not hold up results and Add/Remove.
-const quickBatch = 128
+// quickBatch is how many quick probes one job holds at most: enough to
+// make the hand-over to a worker cheap per probe, few enough to spread a
+// burst of due targets over the workers (and CPUs).
+const quickBatch = 32
 
 // loop is the state owned by Run's goroutine.
 type loop struct {
@@ -266,8 +321,8 @@ type loop struct {
 	targets map[string]*target
 	epoch   time.Time // origin of target.key
 	heap    schedule
-	quick   []*target // due quick probes, run by the loop itself
-	ready   []*target // due probes waiting for a free worker
+	quick   []*target // due quick probes, for workers in batches
+	ready   []*target // due probes (or their rest) waiting for a worker
 	workers int       // started
 	busy    int       // probes handed to workers and not yet back
 
@@ -317,31 +372,32 @@ func (l *loop) dequeueDue() {
 	}
 }
 
-// runQuick runs up to quickBatch quick probes; a probe that has to wait
-// goes to the workers. It reports whether quick probes are left.
-func (l *loop) runQuick() bool {
-	n := min(len(l.quick), quickBatch)
-	for i, t := range l.quick[:n] {
-		l.quick[i] = nil
-		if l.r.cfg.Started != nil {
-			l.r.cfg.Started(l.r.cfg.Clock.Now().Sub(t.due))
-		}
-		// Latency and the timeout are real time, as for worker probes,
-		// whatever the Clock.
-		start := time.Now()
-		res, wait := t.quick.quickCheck(start)
-		if wait == nil {
-			l.finish(done{t, res})
-			continue
-		}
-		t.wait, t.deadline = wait, start.Add(t.opts.Timeout)
-		l.ready = append(l.ready, t)
+// nextJob returns the job to hand to a worker next, if any: waiting
+// probes first, as they are few and already late by nature.
+func (l *loop) nextJob() (job, bool) {
+	if len(l.ready) > 0 {
+		return job{t: l.ready[0]}, true
 	}
-	l.quick = l.quick[n:]
+	if len(l.quick) > 0 {
+		// The worker reads the batch in l.quick's array, which the loop
+		// never writes below l.quick's start again (see sent).
+		n := min(len(l.quick), quickBatch)
+		return job{quick: l.quick[:n:n]}, true
+	}
+	return job{}, false
+}
+
+// sent removes the job just handed to a worker from the queues.
+func (l *loop) sent(j job) {
+	if j.t != nil {
+		l.ready[0] = nil
+		l.ready = l.ready[1:]
+		return
+	}
+	l.quick = l.quick[len(j.quick):]
 	if len(l.quick) == 0 {
 		l.quick = nil // let the backing array go after a burst
 	}
-	return len(l.quick) > 0
 }
 
 func (l *loop) applyOps() {
@@ -372,8 +428,23 @@ func (l *loop) applyOps() {
 	}
 }
 
-// dropReady removes a removed target's queued probe.
+// endWaits ends the handshakes still queued for a worker when Run
+// returns (ctx is done, so at once), so that their sockets are closed.
+func (l *loop) endWaits() {
+	for _, t := range l.ready {
+		if t.wait != nil {
+			t.wait(l.ctx)
+		}
+	}
+}
+
+// dropReady removes a removed target's queued probe. The rest of a probe
+// in flight (t.wait) stays queued: it holds a socket that only it closes,
+// and finish drops its result.
 func (l *loop) dropReady(t *target) {
+	if t.wait != nil {
+		return
+	}
 	for _, q := range []*[]*target{&l.quick, &l.ready} {
 		for i, rt := range *q {
 			if rt == t {
@@ -385,16 +456,15 @@ func (l *loop) dropReady(t *target) {
 }
 
 // finish applies a probe result, emits an event on change and reschedules.
-func (l *loop) finish(d done) {
-	t := d.t
+func (l *loop) finish(t *target, res Result) {
 	t.wait = nil
 	if t.removed {
 		return
 	}
-	wait, changed := t.st.apply(t.opts, d.res)
+	wait, changed := t.st.apply(t.opts, res)
 	now := l.r.cfg.Clock.Now()
 	if changed && l.r.cfg.Events != nil {
-		ev := Event{ID: t.ID, Up: t.st.up, Weight: t.st.weight, Reason: d.res.Reason, Latency: d.res.Latency, Time: now}
+		ev := Event{ID: t.ID, Up: t.st.up, Weight: t.st.weight, Reason: res.Reason, Latency: res.Latency, Time: now}
 		if !t.st.up {
 			ev.Weight = NoWeight
 		}
@@ -403,5 +473,12 @@ func (l *loop) finish(d done) {
 		case <-l.ctx.Done():
 		}
 	}
+	// The next probe is due wait after this one ended, as in keepalived,
+	// but counted as if this one had started on time: the Runner's own
+	// delay is not passed on. Otherwise every stall (a busy machine, a
+	// burst of due targets) would bunch the targets it delayed together
+	// for good, and each round would hit the same burst again. Never less
+	// than half of wait, whatever happened.
+	wait -= min(max(t.late, 0), wait/2)
 	l.schedule(t, now.Add(wait))
 }

@@ -215,3 +215,57 @@ type checkFunc func(context.Context) Result
 
 func (f checkFunc) Check(ctx context.Context) Result { return f(ctx) }
 func (f checkFunc) String() string                   { return "func" }
+
+// TestRunnerDoesNotPassOnLateness: a probe that starts late (the Runner
+// was busy, the machine was loaded) is followed by the next one on its
+// usual schedule, not delay_loop after the late end, so that targets
+// delayed together do not stay bunched; the next wait is never cut by more
+// than half.
+func TestRunnerDoesNotPassOnLateness(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	r := NewRunner(RunnerConfig{Workers: 1, Clock: clk})
+	chk := &scripted{results: []Result{{OK: true, Weight: NoWeight}}}
+	r.Add(Target{ID: "rs1", Checker: chk, Options: Options{DelayLoop: 10 * time.Second}})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- r.Run(ctx) }()
+	defer func() { cancel(); <-errc }()
+
+	// Warmup 0: the first probe runs at once, on time.
+	waitCalls := func(n int) {
+		for range 1000 {
+			if chk.count() >= n {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		t.Fatalf("%d probes, want %d", chk.count(), n)
+	}
+	waitCalls(1)
+	for i, tc := range []struct{ late, want time.Duration }{
+		{0, 10 * time.Second},
+		{3 * time.Second, 7 * time.Second},
+		{8 * time.Second, 5 * time.Second}, // at most half of delay_loop is taken off
+	} {
+		w := clk.pending(t)
+		clk.advance(w + tc.late)
+		waitCalls(i + 2)
+		// pending waits for the timer the result's reschedule arms (the
+		// previous one fired).
+		if got := clk.pending(t); got != tc.want {
+			t.Fatalf("probe %d started %v late: next in %v, want %v", i, tc.late, got, tc.want)
+		}
+	}
+}
+
+func (s *scripted) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// atomicCounter counts from several goroutines.
+type atomicCounter struct{ n atomic.Int64 }
+
+func (c *atomicCounter) add()        { c.n.Add(1) }
+func (c *atomicCounter) load() int64 { return c.n.Load() }

@@ -18,7 +18,9 @@ type TCPChecker struct {
 func (c *TCPChecker) Check(ctx context.Context) Result {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
-	res, wait := c.quickCheck(time.Now())
+	// No socket pool: the caller's thread may be in another network
+	// namespace than the pool's sockets (see runnerSockets).
+	res, wait := c.check(time.Now(), nil)
 	if wait == nil {
 		return res
 	}
@@ -29,7 +31,11 @@ func (c *TCPChecker) Check(ctx context.Context) Result {
 // usually ends within the connect call, so the Runner's own goroutine runs
 // the whole probe without handing it to a worker.
 func (c *TCPChecker) quickCheck(start time.Time) (Result, func(context.Context) Result) {
-	p, err := c.Dest.startConnect()
+	return c.check(start, &runnerSockets)
+}
+
+func (c *TCPChecker) check(start time.Time, pool *socketPool) (Result, func(context.Context) Result) {
+	p, err := c.Dest.startConnect(pool)
 	if p == nil {
 		return tcpResult(start, err), nil
 	}

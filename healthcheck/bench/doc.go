@@ -1,5 +1,6 @@
 // Package bench holds the health-check benchmark (make bench-healthcheck):
 // lbd's Runner and Debian's keepalived check the same thousands of loopback
-// servers side by side, and the test reports CPU, memory and lateness.
+// servers, one after the other, and the test reports CPU, memory and
+// lateness of each.
 // Everything is in bench_test.go and runs only with LBD_BENCH=1.
 package bench
