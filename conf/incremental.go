@@ -27,14 +27,19 @@ import (
 // reused virtual servers, which is safe because nothing modifies a Config
 // after it is returned.
 type Parser struct {
-	mu    sync.Mutex
-	items map[itemKey]*VirtualServer // decoded and defaulted
+	mu   sync.Mutex
+	file string
+	// items maps the text of each item of the last file read to what it
+	// decoded to. Keyed by text alone, so a lookup needs no allocation.
+	items map[string]*parsedItem
+	gen   uint64 // the read that last used an entry, to drop the others
 }
 
-type itemKey struct {
-	file string
+// parsedItem is a decoded and defaulted item, and where it was.
+type parsedItem struct {
 	line int
-	text string
+	vs   *VirtualServer
+	gen  uint64
 }
 
 // Load is conf.Load through p's memory.
@@ -50,35 +55,38 @@ func (p *Parser) Load(path string) (*Config, error) {
 func (p *Parser) Parse(name string, data []byte) (*Config, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if name != p.file {
+		p.file, p.items = name, nil
+	}
 	split, ok := splitVirtualServers(data)
 	if !ok {
 		p.items = nil
 		return Parse(name, data)
 	}
-	cfg, items, ok := p.decodeSplit(name, data, split)
+	cfg, ok := p.decodeSplit(name, data, split)
 	if !ok {
 		p.items = nil
 		return Parse(name, data)
 	}
-	p.items = items
 	return finish(name, cfg)
 }
 
 // decodeSplit decodes the file outside the items, then each item on its
-// own (or from memory), and applies defaults. ok is false when the result
-// might differ from decoding the file whole.
-func (p *Parser) decodeSplit(name string, data []byte, s vsSplit) (*Config, map[itemKey]*VirtualServer, bool) {
+// own (or from memory), and applies defaults; it then remembers this
+// file's items. ok is false when the result might differ from decoding
+// the file whole.
+func (p *Parser) decodeSplit(name string, data []byte, s vsSplit) (*Config, bool) {
 	cfg, root, err := decodeFile(name, s.head(data))
 	if err != nil || !s.keyIsNull(root) {
-		return nil, nil, false
+		return nil, false
 	}
 	cfg.applyDefaults() // no virtual servers yet: those are defaulted one by one
 
 	vss := make([]*VirtualServer, len(s.items))
 	var todo []int
 	for i, it := range s.items {
-		if vs := p.items[itemKey{name, it.line, it.text}]; vs != nil {
-			vss[i] = vs
+		if c := p.items[string(it.text)]; c != nil && c.line == it.line {
+			vss[i] = c.vs
 		} else {
 			todo = append(todo, i)
 		}
@@ -105,25 +113,38 @@ func (p *Parser) decodeSplit(name string, data []byte, s vsSplit) (*Config, map[
 	wg.Wait()
 	for _, f := range failed {
 		if f {
-			return nil, nil, false
+			return nil, false
 		}
 	}
 
-	items := make(map[itemKey]*VirtualServer, len(vss))
 	if len(vss) > 0 {
 		cfg.VirtualServers = make([]VirtualServer, len(vss))
 	}
+	if p.items == nil {
+		p.items = make(map[string]*parsedItem, len(vss))
+	}
+	p.gen++
 	for i, vs := range vss {
 		cfg.VirtualServers[i] = *vs
-		items[itemKey{name, s.items[i].line, s.items[i].text}] = vs
+		it := s.items[i]
+		if c := p.items[string(it.text)]; c != nil && c.vs == vs {
+			c.gen = p.gen
+		} else {
+			p.items[string(it.text)] = &parsedItem{line: it.line, vs: vs, gen: p.gen}
+		}
 	}
-	return cfg, items, true
+	for text, c := range p.items {
+		if c.gen != p.gen {
+			delete(p.items, text)
+		}
+	}
+	return cfg, true
 }
 
 // decodeItem decodes and defaults one virtual_servers item.
 func decodeItem(name string, it vsItem) (*VirtualServer, bool) {
 	var root yaml.Node
-	if err := yaml.Unmarshal([]byte(it.text), &root); err != nil {
+	if err := yaml.Unmarshal(it.text, &root); err != nil {
 		return nil, false
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 {
@@ -155,7 +176,7 @@ type vsSplit struct {
 // the line it starts on.
 type vsItem struct {
 	line int
-	text string
+	text []byte // part of the file's data
 }
 
 // head is data with the items block blanked out, line count kept, so the
@@ -271,7 +292,7 @@ func splitVirtualServers(data []byte) (s vsSplit, ok bool) {
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		s.items[i].text = string(data[starts[i]:end])
+		s.items[i].text = data[starts[i]:end]
 	}
 	return s, true
 }

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -157,6 +158,7 @@ func TestParseVirtualServerErrors(t *testing.T) {
 		{"vs vrrp instance", vrrp + vs("    vrrp_instance: VI_2\n"), `vrrp instance "VI_2" is not defined`},
 		{"quorum", vs("    quorum: 0\n"), "quorum 0 must be at least 1"},
 		{"duplicate real server", vs("    real_servers: [192.0.2.15:80, 192.0.2.15]\n"), "listed twice (as 192.0.2.15:80)"},
+		{"duplicate among many real servers", vs("    real_servers: [" + manyServers(40) + ", 198.51.100.7:80]\n"), "listed twice (as 198.51.100.7:80)"},
 		{"gue without port", vs("    forwarding: TUN\n    tunnel: {type: gue}\n"), "a gue tunnel needs a port"},
 		{"tunnel on NAT", vs("    tunnel: {type: ipip}\n"), "tunnel settings need forwarding TUN"},
 		{"bad range", "virtual_server_groups: [{name: g, addresses: [192.0.2.20-10:80]}]\n", "range end below its start"},
@@ -208,6 +210,15 @@ func TestUDPAndDNSCheckDefaults(t *testing.T) {
 	if got := udp.CheckTarget(&vs.RealServers[1], vs.Services(nil)[0]); got.String() != "192.0.2.16:53" {
 		t.Errorf("UDP check target %s", got)
 	}
+}
+
+// manyServers lists n real servers, 198.51.100.1:80 upwards.
+func manyServers(n int) string {
+	var b []string
+	for i := 1; i <= n; i++ {
+		b = append(b, fmt.Sprintf("198.51.100.%d:80", i))
+	}
+	return strings.Join(b, ", ")
 }
 
 func TestAddrRange(t *testing.T) {

@@ -169,10 +169,10 @@ func (c *Config) validateLB(errs *ErrorList) {
 			errs.errorf(vs.Pos, "%s: group %q mixes IPv4 and IPv6 services; only TUN forwarding carries both", what, vs.Group)
 		}
 
-		seen := make(map[netip.AddrPort]bool, len(vs.RealServers))
+		var seen destSet
 		for j := range vs.RealServers {
 			rs := &vs.RealServers[j]
-			c.validateRealServer(errs, vs, rs, svcs, seen)
+			c.validateRealServer(errs, vs, rs, svcs, &seen)
 		}
 		if s := vs.SorryServer; s != nil {
 			checkDestination(errs, s.Pos, label(what+" sorry server "+s.Address.String()), vs, s.Address, s.Forwarding, s.Tunnel, *s.Weight, svcs,
@@ -181,7 +181,7 @@ func (c *Config) validateLB(errs *ErrorList) {
 	}
 }
 
-func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *RealServer, svcs []ipvs.Service, seen map[netip.AddrPort]bool) {
+func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *RealServer, svcs []ipvs.Service, seen *destSet) {
 	// Formatted only into an error: a large file has 100,000 real servers.
 	what := rsWhat{vs, rs}
 	if !rs.Address.Addr.IsValid() {
@@ -191,10 +191,9 @@ func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *Real
 	// Two entries that land on one destination collide in the kernel.
 	d := vs.Destination(rs, svcs[0])
 	key := netip.AddrPortFrom(d.Address, d.Port)
-	if seen[key] {
+	if !seen.add(key) {
 		errs.errorf(rs.Pos, "%s: listed twice (as %s)", what, key)
 	}
-	seen[key] = true
 	if rs.LThreshold > rs.UThreshold && rs.UThreshold != 0 || rs.LThreshold != 0 && rs.UThreshold == 0 {
 		errs.errorf(rs.Pos, "%s: lthreshold %d needs a uthreshold above it", what, rs.LThreshold)
 	}
@@ -282,6 +281,36 @@ func checkDestination(errs *ErrorList, pos Pos, what fmt.Stringer, vs *VirtualSe
 			return
 		}
 	}
+}
+
+// destSet is the destinations of one virtual server: a list, since a
+// virtual server has few real servers, turning into a map past 32 (a
+// 10,000-service file would otherwise build 10,000 maps per read).
+type destSet struct {
+	list []netip.AddrPort
+	m    map[netip.AddrPort]bool
+}
+
+// add adds k and reports whether it was new.
+func (s *destSet) add(k netip.AddrPort) bool {
+	if s.m != nil {
+		if s.m[k] {
+			return false
+		}
+		s.m[k] = true
+		return true
+	}
+	if slices.Contains(s.list, k) {
+		return false
+	}
+	s.list = append(s.list, k)
+	if len(s.list) > 32 {
+		s.m = make(map[netip.AddrPort]bool, 2*len(s.list))
+		for _, a := range s.list {
+			s.m[a] = true
+		}
+	}
+	return true
 }
 
 // rsWhat names a real server in messages.

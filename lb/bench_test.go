@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func benchConfig(n int) string {
 
 // TestBenchEngineReload measures a reload of a 10,000-service x 10-server
 // configuration after one real server changed: parse + validate + plan +
-// apply, against the fake kernel, and counts the kernel changes, which must
+// apply, against the fake kernel (the median of 7), and counts the kernel changes, which must
 // be exactly the one changed object. Run with LBD_BENCH=1 (make
 // bench-engine); LBD_BENCH_SERVICES overrides the service count.
 func TestBenchEngineReload(t *testing.T) {
@@ -100,30 +101,43 @@ func TestBenchEngineReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	planOnly := time.Since(start) - parse
-	// Measured again from the unchanged text's memory, as a reload sees it.
-	if _, err := parser.Parse("bench.yaml", []byte(text)); err != nil {
-		t.Fatal(err)
+	// Reloads, timed from reading the file to the kernel change, alternate
+	// between the changed and the original text, so each changes exactly
+	// one real server; the median is the figure (on a shared 2-core VM a
+	// single reload varies by 2x with page faults and GC).
+	const reloads = 7
+	times := make([]time.Duration, 0, reloads)
+	var res ReloadResult
+	for i := range reloads {
+		want, weight := changed, "-w 7"
+		if i%2 == 1 {
+			want, weight = text, "-w 1"
+		}
+		k.ResetCounters()
+		start = time.Now()
+		newCfg, err = parser.Parse("bench.yaml", []byte(want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err = e.Reload(ctx, newCfg); err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, time.Since(start))
+		if got := k.Messages(); got != 1 || len(res.Plan.Changes) != 1 || !strings.Contains(res.Plan.String(), weight) {
+			t.Errorf("reload %d: one changed real server gave %d kernel changes, plan:\n%s", i, got, res.Plan)
+		}
 	}
-	start = time.Now()
-	newCfg, err = parser.Parse("bench.yaml", []byte(changed))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Reload(ctx, newCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reload := time.Since(start)
 	cancel()
 	<-done
+	slices.Sort(times)
+	reload := times[reloads/2]
 
-	changes := k.Messages()
-	fmt.Printf("engine_bench services=%d real_servers=%d cold_parse_ms=%d cold_apply_ms=%d parse_ms=%d plan_ms=%d\n",
-		n, n*10, coldParse.Milliseconds(), coldApply.Milliseconds(), parse.Milliseconds(), planOnly.Milliseconds())
-	fmt.Printf("engine_bench reload_ms=%d kernel_changes=%d\n", reload.Milliseconds(), changes)
-	if changes != 1 || len(plan.Changes) != 1 || res.Plan.String() != plan.String() ||
-		!strings.Contains(plan.String(), "-w 7") {
-		t.Errorf("one changed real server gave %d kernel changes, plan:\n%s", changes, res.Plan)
+	fmt.Printf("engine_bench services=%d real_servers=%d cold_parse_ms=%d cold_apply_ms=%d parse_ms=%d plan_ms=%d reload_min_ms=%d reload_max_ms=%d\n",
+		n, n*10, coldParse.Milliseconds(), coldApply.Milliseconds(), parse.Milliseconds(), planOnly.Milliseconds(),
+		times[0].Milliseconds(), times[reloads-1].Milliseconds())
+	fmt.Printf("engine_bench reload_ms=%d kernel_changes=%d\n", reload.Milliseconds(), k.Messages())
+	if len(plan.Changes) != 1 || !strings.Contains(plan.String(), "-w 7") {
+		t.Errorf("Plan of one changed real server:\n%s", plan)
 	}
 	if reload > 200*time.Millisecond {
 		t.Logf("reload took %v, over the 200 ms target", reload)

@@ -103,15 +103,17 @@ func buildModel(cfg *conf.Config, old *model) *model {
 			}
 		}
 		v.rss = make([]*rsState, 0, len(vc.RealServers))
+		slab := make([]rsState, len(vc.RealServers)) // one allocation for the virtual server's real servers
 		vsCheckHash := ""
 		for j := range vc.RealServers {
-			rc := &vc.RealServers[j]
+			rc, r := &vc.RealServers[j], &slab[j]
 			if prev != nil && j < len(prev.rss) && prev.rss[j].cfg == rc {
 				o := prev.rss[j] // same real server, check and services: same identity
-				v.rss = append(v.rss, m.initRS(&rsState{vs: v, cfg: rc, key: o.key, check: o.check, target: o.target}))
+				*r = rsState{vs: v, cfg: rc, key: o.key, check: o.check, target: o.target}
+				v.rss = append(v.rss, m.initRS(r))
 				continue
 			}
-			v.rss = append(v.rss, m.newRS(v, rc, &vsCheckHash))
+			v.rss = append(v.rss, m.newRS(r, v, rc, &vsCheckHash))
 		}
 		v.quorumUp = v.weightSum() >= *vc.Quorum // keepalived's initial state, without hysteresis
 		m.vss = append(m.vss, v)
@@ -120,11 +122,11 @@ func buildModel(cfg *conf.Config, old *model) *model {
 	return m
 }
 
-// newRS builds the state of real server rc of v and registers its health
-// target. vsCheckHash caches the hash of v's own check.
-func (m *model) newRS(v *vsState, rc *conf.RealServer, vsCheckHash *string) *rsState {
+// newRS builds, in r, the state of real server rc of v and registers its
+// health target. vsCheckHash caches the hash of v's own check.
+func (m *model) newRS(r *rsState, v *vsState, rc *conf.RealServer, vsCheckHash *string) *rsState {
 	vc := v.cfg
-	r := &rsState{vs: v, cfg: rc, key: vc.Destination(rc, v.svcs[0]).String()}
+	*r = rsState{vs: v, cfg: rc, key: vc.Destination(rc, v.svcs[0]).String()}
 	r.check = vc.EffectiveCheck(rc)
 	if r.check != nil {
 		var h string

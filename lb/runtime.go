@@ -87,7 +87,7 @@ func (m *model) applyState(st State, now time.Time) {
 			continue
 		}
 		h := ""
-		r := m.newRS(v, rc, &h)
+		r := m.newRS(new(rsState), v, rc, &h)
 		r.runtime, r.since = true, now
 		v.rss = append(v.rss, r)
 		v.quorumUp = v.weightSum() >= *v.cfg.Quorum
