@@ -39,8 +39,8 @@ func benchConfig(n int) string {
 
 // TestBenchEngineReload measures a reload of a 10,000-service x 10-server
 // configuration after one real server changed: parse + validate + plan +
-// apply, against the fake kernel (the median of 7), and counts the kernel changes, which must
-// be exactly the one changed object. Run with LBD_BENCH=1 (make
+// apply against the fake kernel, the median of 7 reloads, and counts the
+// kernel changes, which must be exactly the one changed object. Run with LBD_BENCH=1 (make
 // bench-engine); LBD_BENCH_SERVICES overrides the service count.
 func TestBenchEngineReload(t *testing.T) {
 	if os.Getenv("LBD_BENCH") != "1" {
