@@ -129,7 +129,14 @@ func TestIntegrationDaemon(t *testing.T) {
 		t.Errorf("restarted VI_B (Master) did not hand over: %q", got)
 	}
 
-	// A bad file changes nothing and says why.
+	// A bad file changes nothing and says why. First let the restart's
+	// preemption settle (lb1 answers lb2's last adverts as Master with
+	// gratuitous ARP), so that nothing of it is taken for the reload's.
+	eventually(t, 5*time.Second, "VRRP to settle after the reload", func() bool {
+		before := len(lb1.log()) + len(lb2.log())
+		time.Sleep(500 * time.Millisecond)
+		return len(lb1.log())+len(lb2.log()) == before
+	})
 	mark, sdMark = len(lb1.log()), len(sd.all())
 	os.WriteFile(lb1.cfg, []byte(pairYAML(d1, 150, 160)+"    priorty: 3\n"), 0o644)
 	lb1.p.Signal(syscall.SIGHUP)
