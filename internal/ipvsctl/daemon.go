@@ -165,6 +165,23 @@ func positional(args []string, max int) error {
 	return nil
 }
 
+// usageError prints a subcommand's usage error and its usage line, and
+// returns 2.
+func (c *cli) usageError(err error, use string) int {
+	c.fail(2, err.Error())
+	return c.usage(use)
+}
+
+// options reads a subcommand's options (--json and allowed) and checks
+// that at most max positional arguments remain.
+func options(args []string, max int, allowed ...string) (flags, error) {
+	f, err := parseFlags(args, allowed...)
+	if err == nil {
+		err = positional(f.rest, max)
+	}
+	return f, err
+}
+
 // do makes a call and prints the outcome: the raw result with --json,
 // else what show prints from the decoded result. result must be a pointer.
 func (c *cli) do(method string, params, result any, asJSON bool, show func()) int {
@@ -191,13 +208,9 @@ func (c *cli) do(method string, params, result any, asJSON bool, show func()) in
 
 func (c *cli) status(args []string) int {
 	const use = "status [--json]"
-	f, err := parseFlags(args)
-	if err == nil {
-		err = positional(f.rest, 0)
-	}
+	f, err := options(args, 0)
 	if err != nil {
-		c.fail(2, err.Error())
-		return c.usage(use)
+		return c.usageError(err, use)
 	}
 	var res control.StatusResult
 	return c.do(control.MethodStatus, nil, &res, f.json, func() {
@@ -207,13 +220,9 @@ func (c *cli) status(args []string) int {
 
 func (c *cli) reload(args []string) int {
 	const use = "reload [--json]"
-	f, err := parseFlags(args)
-	if err == nil {
-		err = positional(f.rest, 0)
-	}
+	f, err := options(args, 0)
 	if err != nil {
-		c.fail(2, err.Error())
-		return c.usage(use)
+		return c.usageError(err, use)
 	}
 	var res control.ReloadResult
 	return c.do(control.MethodReload, nil, &res, f.json, func() {
@@ -230,13 +239,9 @@ func (c *cli) reload(args []string) int {
 
 func (c *cli) plan(args []string) int {
 	const use = "plan [FILE] [--json]"
-	f, err := parseFlags(args)
-	if err == nil {
-		err = positional(f.rest, 1)
-	}
+	f, err := options(args, 1)
 	if err != nil {
-		c.fail(2, err.Error())
-		return c.usage(use)
+		return c.usageError(err, use)
 	}
 	var p control.PlanParams
 	if len(f.rest) == 1 && f.rest[0] == "-" {
@@ -269,13 +274,11 @@ func (c *cli) drain(args []string) int {
 	const use = "drain -t|-u|--sctp-service|-f SERVICE [-6] -r SERVER[:PORT] [--timeout DURATION] [--json]"
 	f, err := parseFlags(args, "--timeout")
 	if err != nil {
-		c.fail(2, err.Error())
-		return c.usage(use)
+		return c.usageError(err, use)
 	}
 	svc, rs, err := c.target("drain", f.rest)
 	if err != nil {
-		c.fail(2, err.Error())
-		return c.usage(use)
+		return c.usageError(err, use)
 	}
 	p := control.DrainParams{Service: svc, RealServer: rs, Timeout: f.timeout}
 	var res control.DrainResult
@@ -289,13 +292,11 @@ func (c *cli) enable(args []string) int {
 	const use = "enable -t|-u|--sctp-service|-f SERVICE [-6] -r SERVER[:PORT] [--json]"
 	f, err := parseFlags(args)
 	if err != nil {
-		c.fail(2, err.Error())
-		return c.usage(use)
+		return c.usageError(err, use)
 	}
 	svc, rs, err := c.target("enable", f.rest)
 	if err != nil {
-		c.fail(2, err.Error())
-		return c.usage(use)
+		return c.usageError(err, use)
 	}
 	p := control.EnableParams{Service: svc, RealServer: rs}
 	return c.do(control.MethodEnable, p, nil, f.json, func() {
@@ -305,13 +306,9 @@ func (c *cli) enable(args []string) int {
 
 func (c *cli) handover(args []string) int {
 	const use = "handover [--restore] [INSTANCE] [--json]"
-	f, err := parseFlags(args, "--restore")
-	if err == nil {
-		err = positional(f.rest, 1)
-	}
+	f, err := options(args, 1, "--restore")
 	if err != nil {
-		c.fail(2, err.Error())
-		return c.usage(use)
+		return c.usageError(err, use)
 	}
 	p := control.HandoverParams{Restore: f.restore}
 	if len(f.rest) == 1 {
