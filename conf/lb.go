@@ -320,48 +320,20 @@ func (vs *VirtualServer) effectiveCheck(rs *RealServer) *Check {
 // mergeCheck overlays the fields o sets on base (same type).
 func mergeCheck(base, o Check) Check {
 	base.Pos = o.Pos
-	if o.ConnectIP != nil {
-		base.ConnectIP = o.ConnectIP
-	}
-	if o.ConnectPort != 0 {
-		base.ConnectPort = o.ConnectPort
-	}
-	if o.BindTo != nil {
-		base.BindTo = o.BindTo
-	}
-	if o.BindPort != 0 {
-		base.BindPort = o.BindPort
-	}
-	if o.FWMark != 0 {
-		base.FWMark = o.FWMark
-	}
-	if o.ConnectTimeout != 0 {
-		base.ConnectTimeout = o.ConnectTimeout
-	}
-	if o.Retry != nil {
-		base.Retry = o.Retry
-	}
-	if o.DelayBeforeRetry != 0 {
-		base.DelayBeforeRetry = o.DelayBeforeRetry
-	}
-	if o.DelayLoop != 0 {
-		base.DelayLoop = o.DelayLoop
-	}
-	if o.Warmup != nil {
-		base.Warmup = o.Warmup
-	}
-	if o.Rise != 0 {
-		base.Rise = o.Rise
-	}
-	if o.Fall != 0 {
-		base.Fall = o.Fall
-	}
-	if o.HTTPProtocol != "" {
-		base.HTTPProtocol = o.HTTPProtocol
-	}
-	if o.VirtualHost != "" {
-		base.VirtualHost = o.VirtualHost
-	}
+	base.ConnectIP = cmp.Or(o.ConnectIP, base.ConnectIP)
+	base.ConnectPort = cmp.Or(o.ConnectPort, base.ConnectPort)
+	base.BindTo = cmp.Or(o.BindTo, base.BindTo)
+	base.BindPort = cmp.Or(o.BindPort, base.BindPort)
+	base.FWMark = cmp.Or(o.FWMark, base.FWMark)
+	base.ConnectTimeout = cmp.Or(o.ConnectTimeout, base.ConnectTimeout)
+	base.Retry = cmp.Or(o.Retry, base.Retry)
+	base.DelayBeforeRetry = cmp.Or(o.DelayBeforeRetry, base.DelayBeforeRetry)
+	base.DelayLoop = cmp.Or(o.DelayLoop, base.DelayLoop)
+	base.Warmup = cmp.Or(o.Warmup, base.Warmup)
+	base.Rise = cmp.Or(o.Rise, base.Rise)
+	base.Fall = cmp.Or(o.Fall, base.Fall)
+	base.HTTPProtocol = cmp.Or(o.HTTPProtocol, base.HTTPProtocol)
+	base.VirtualHost = cmp.Or(o.VirtualHost, base.VirtualHost)
 	base.EnableSNI = base.EnableSNI || o.EnableSNI
 	if len(o.URLs) > 0 {
 		base.URLs = o.URLs
@@ -369,40 +341,20 @@ func mergeCheck(base, o Check) Check {
 	if len(o.MiscPath) > 0 {
 		base.MiscPath = o.MiscPath
 	}
-	if o.MiscTimeout != 0 {
-		base.MiscTimeout = o.MiscTimeout
-	}
+	base.MiscTimeout = cmp.Or(o.MiscTimeout, base.MiscTimeout)
 	base.MiscDynamic = base.MiscDynamic || o.MiscDynamic
-	if o.User != "" {
-		base.User = o.User
-	}
-	if o.TrackFile != "" {
-		base.TrackFile = o.TrackFile
-	}
-	if o.Weight != 0 {
-		base.Weight = o.Weight
-	}
+	base.User = cmp.Or(o.User, base.User)
+	base.TrackFile = cmp.Or(o.TrackFile, base.TrackFile)
+	base.Weight = cmp.Or(o.Weight, base.Weight)
 	base.Reverse = base.Reverse || o.Reverse
 	base.Dynamic = base.Dynamic || o.Dynamic
-	if o.Payload != "" {
-		base.Payload = o.Payload
-	}
+	base.Payload = cmp.Or(o.Payload, base.Payload)
 	base.RequireReply = base.RequireReply || o.RequireReply
-	if o.Reply != "" {
-		base.Reply = o.Reply
-	}
-	if o.MinReplyLength != 0 {
-		base.MinReplyLength = o.MinReplyLength
-	}
-	if o.MaxReplyLength != 0 {
-		base.MaxReplyLength = o.MaxReplyLength
-	}
-	if o.QueryType != "" {
-		base.QueryType = o.QueryType
-	}
-	if o.QueryName != "" {
-		base.QueryName = o.QueryName
-	}
+	base.Reply = cmp.Or(o.Reply, base.Reply)
+	base.MinReplyLength = cmp.Or(o.MinReplyLength, base.MinReplyLength)
+	base.MaxReplyLength = cmp.Or(o.MaxReplyLength, base.MaxReplyLength)
+	base.QueryType = cmp.Or(o.QueryType, base.QueryType)
+	base.QueryName = cmp.Or(o.QueryName, base.QueryName)
 	return base
 }
 
