@@ -52,7 +52,10 @@ func TestParserMatchesParse(t *testing.T) {
 	for name, data := range exampleFiles(t) {
 		t.Run(name, func(t *testing.T) {
 			p := &Parser{}
-			sameParse(t, p, name, data)
+			c := sameParse(t, p, name, data)
+			if len(c.VirtualServers) > 0 && len(p.items) == 0 {
+				t.Error("the file was read whole, not item by item")
+			}
 			sameParse(t, p, name, data) // from memory
 		})
 	}
@@ -108,7 +111,7 @@ vrrp_instances: []
 	moved := strings.Replace(edited, "  - address: 192.0.2.12:80\n", "  # moved\n  - address: 192.0.2.12:80\n", 1)
 	third := sameParse(t, p, "lbd.yaml", []byte(moved))
 	if got := third.VirtualServers[2].Pos.Line; got != 13 {
-		t.Errorf("moved item at line %d, want 14", got)
+		t.Errorf("moved item at line %d, want 13", got)
 	}
 
 	// An error in an item is reported exactly as Parse reports it.

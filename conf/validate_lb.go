@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -251,7 +252,7 @@ func checkDestination(errs *ErrorList, pos Pos, what fmt.Stringer, vs *VirtualSe
 	if fwd != "" {
 		checkMethod(errs, pos, what.String(), fwd, tun)
 	}
-	method := methods[firstNonEmpty(fwd, vs.Forwarding)]
+	method := methods[cmp.Or(fwd, vs.Forwarding)]
 	if weight < 0 || weight > math.MaxInt32 {
 		errs.errorf(pos, "%s: weight %d outside 0..2147483647", what, weight)
 		return
@@ -327,13 +328,6 @@ func (w rsWhat) String() string {
 type label string
 
 func (l label) String() string { return string(l) }
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
 
 func checkFamily(errs *ErrorList, pos Pos, what, fam string) {
 	if fam != "" && fam != "IPv4" && fam != "IPv6" {

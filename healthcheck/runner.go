@@ -83,7 +83,7 @@ type quickChecker interface {
 
 // Runner schedules the probes of many targets. One goroutine owns all
 // target state and a heap of due times; a bounded pool of workers runs the
-// probes that wait, and quick probes run in the owner goroutine itself.
+// probes, quick ones in batches (see startQuick).
 // Targets can be added and removed while it runs.
 type Runner struct {
 	cfg RunnerConfig

@@ -28,8 +28,8 @@ func (c *TCPChecker) Check(ctx context.Context) Result {
 }
 
 // quickCheck implements quickChecker: the handshake with a local server
-// usually ends within the connect call, so the Runner's own goroutine runs
-// the whole probe without handing it to a worker.
+// usually ends within the connect call, so a Runner worker runs a batch of
+// these probes and hands on only the ones still waiting.
 func (c *TCPChecker) quickCheck(start time.Time) (Result, func(context.Context) Result) {
 	return c.check(start, &runnerSockets)
 }

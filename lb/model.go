@@ -38,6 +38,10 @@ type vsState struct {
 	rss  []*rsState // configured real servers, then draining ones
 
 	quorumUp bool
+	// reused is set when buildModel took the real servers' identities
+	// from the running model's vsState of the same, unchanged
+	// configuration item (same services too).
+	reused bool
 }
 
 // rsState is one real server of a virtual server.
@@ -99,7 +103,7 @@ func buildModel(cfg *conf.Config, old *model) *model {
 		var prev *vsState
 		if old != nil {
 			if ov := old.byID[v.id]; ov != nil && vc.Same(ov.cfg) && slices.Equal(v.svcs, ov.svcs) {
-				prev = ov
+				prev, v.reused = ov, true
 			}
 		}
 		v.rss = make([]*rsState, 0, len(vc.RealServers))
@@ -473,11 +477,12 @@ func changedKeys(old, m *model, r roles) map[ipvs.ServiceKey]bool {
 	return keys
 }
 
-// sameDesired reports, without computing them, that v and ov want the same
-// table: the same unchanged configuration (conf.VirtualServer.Same) with
-// the same services, real servers in the same states, quorum and role.
+// sameDesired reports, without computing them, that v and ov (the
+// running model's state of the same ID) want the same table: v was built
+// reusing ov (same configuration and services), with real servers in the
+// same states, quorum and role.
 func sameDesired(v, ov *vsState, r roles) bool {
-	if !v.cfg.Same(ov.cfg) || !slices.Equal(v.svcs, ov.svcs) || len(v.rss) != len(ov.rss) ||
+	if !v.reused || len(v.rss) != len(ov.rss) ||
 		v.sorryActive() != ov.sorryActive() || v.installed(r) != ov.installed(r) {
 		return false
 	}
