@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -246,11 +247,7 @@ func strerror(fn int, err error) string {
 func kernelErrno(fn int, svc rawService, dest rawDest) syscall.Errno {
 	switch fn {
 	case fnAddService, fnUpdateService:
-		known := false
-		for _, s := range ipvs.Schedulers {
-			known = known || s == svc.sched
-		}
-		if !known || (svc.pe != "" && svc.pe != "sip") {
+		if !slices.Contains(ipvs.Schedulers, svc.sched) || (svc.pe != "" && svc.pe != "sip") {
 			return syscall.ENOENT
 		}
 	case fnAddDest, fnUpdateDest:

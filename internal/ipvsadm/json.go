@@ -3,6 +3,7 @@ package ipvsadm
 import (
 	"encoding/json"
 	"net/netip"
+	"strings"
 
 	"github.com/lbd-project/lbd/ipvs"
 )
@@ -119,7 +120,7 @@ func tableJSON(info ipvs.Info, svcs []svcEntry, format uint) jsonTable {
 			Destinations: []jsonDest{},
 		}
 		if f := schedFlags(s); f != "" {
-			js.SchedFlags = splitComma(f)
+			js.SchedFlags = strings.Split(f, ",")
 		}
 		if s.fwmark == 0 {
 			js.Protocol = ipvs.Protocol(s.protocol).String()
@@ -161,18 +162,6 @@ func tableJSON(info ipvs.Info, svcs []svcEntry, format uint) jsonTable {
 		t.Services = append(t.Services, js)
 	}
 	return t
-}
-
-func splitComma(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return out
 }
 
 func connsJSON(conns []Conn) any {

@@ -4,6 +4,8 @@ package ipvsadm
 // poptGetNextOpt over a fixed option table (no aliases, no exec, no
 // ONEDASH long options), leftover arguments, and poptBadOption.
 
+import "strings"
+
 // popt error codes, as poptGetNextOpt returns them.
 const (
 	poptErrNoArg       = -10
@@ -188,7 +190,7 @@ func (p *popt) nextOpt() (val int, arg string, hasArg bool) {
 			s := orig[1:]
 			if s[0] == '-' {
 				name := s[1:]
-				if i := indexByte(name, '='); i >= 0 {
+				if i := strings.IndexByte(name, '='); i >= 0 {
 					name, longArg, haveLongArg = name[:i], name[i+1:], true
 				}
 				opt = findLong(name)
@@ -256,13 +258,4 @@ func (p *popt) getArg() (string, bool) {
 		return a, true
 	}
 	return "", false
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }

@@ -2,7 +2,6 @@ package ipvsadm
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net/netip"
 	"os"
@@ -47,16 +46,13 @@ func (cs *configStream) next() ([]string, bool) {
 			tok = append(tok, c)
 		}
 		if len(tok) == 0 {
-			c, err := cs.r.ReadByte()
-			if err != nil {
+			if _, err := cs.r.Peek(1); err != nil {
 				// EOF before any conversion.
 				if ntoken == 0 {
 					return nil, false
 				}
 				return argv, true
 			}
-			cs.r.UnreadByte()
-			_ = c
 			// Matching failure: skip blanks up to the newline.
 			for {
 				c, err := cs.r.ReadByte()
@@ -400,5 +396,3 @@ func (r *runner) diffCommand(args []string) int {
 	io.WriteString(r.out, rs.plan().String())
 	return res & 0xff
 }
-
-var _ = errors.New

@@ -275,7 +275,7 @@ func (r *runner) execute(k Kernel, ce *command) (int, error) {
 		if err != nil {
 			return fn, err
 		}
-		if errno := kernelErrno(fn, ce.svc, ce.dest); errno != 0 && ce.cmd != cmdDel {
+		if errno := kernelErrno(fn, ce.svc, ce.dest); errno != 0 {
 			return fn, errnoError{errno}
 		}
 		switch ce.cmd {

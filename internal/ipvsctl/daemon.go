@@ -91,11 +91,10 @@ func (c *cli) help(args []string) int {
 
 // flags are a subcommand's own options, taken out of its arguments.
 type flags struct {
-	json       bool
-	restore    bool
-	timeout    time.Duration
-	hasTimeout bool
-	rest       []string
+	json    bool
+	restore bool
+	timeout time.Duration
+	rest    []string
 }
 
 // parseFlags takes --json, and those of --timeout DURATION and --restore
@@ -131,7 +130,7 @@ func parseFlags(args []string, allowed ...string) (flags, error) {
 			if err != nil {
 				return f, err
 			}
-			f.timeout, f.hasTimeout = d, true
+			f.timeout = d
 		}
 	}
 	return f, nil
