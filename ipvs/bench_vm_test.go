@@ -144,13 +144,28 @@ func TestIntegrationVMBenchIPVS(t *testing.T) {
 		t.Errorf("after the incremental apply the kernel differs in %d changes:\n%s", len(p.Changes), p)
 	}
 
+	// The reference: the same three changes to another service with
+	// ipvsadm, as an operator or keepalived's ipvsadm-style scripts would
+	// make them (one -R of three lines).
+	other := changed.Services[nSvc/2+1]
+	id := fmt.Sprintf("-t %s", netip.AddrPortFrom(other.Address, other.Port))
+	d0, d1 := other.Destinations[0].Destination, other.Destinations[1].Destination
+	three := fmt.Sprintf("-e %s -r %s -m -w 5\n-d %s -r %s\n-a %s -r 192.0.2.200:80 -m -w 1\n",
+		id, netip.AddrPortFrom(d0.Address, d0.Port), id, netip.AddrPortFrom(d1.Address, d1.Port), id)
+	start = time.Now()
+	k.ipvsadmIn(t, three, "-R")
+	ipvsadmIncr := time.Since(start)
+	if out := k.ipvsadm(t, "-S", "-n"); !strings.Contains(out, id+" -r 192.0.2.200:80 -m -w 1") {
+		t.Errorf("ipvsadm's incremental change is missing from the table")
+	}
+
 	ratio := coldApply.Seconds() / ipvsadmRestore.Seconds()
 	fmt.Printf("ipvsadm_restore_s=%.2f ipvsadm_save_s=%.2f ipvsadm_clear_s=%.2f\n",
 		ipvsadmRestore.Seconds(), ipvsadmSave.Seconds(), ipvsadmClear.Seconds())
 	fmt.Printf("lbd_cold_apply_s=%.2f messages=%d batches=%d\n", coldApply.Seconds(), res.Messages, res.Batches)
 	fmt.Printf("lbd_dump_s=%.2f dump_objects=%d dump_allocs=%d dump_alloc_mb=%.1f\n", dumpTime.Seconds(),
 		nSvc*(nDest+1), after.Mallocs-before.Mallocs, float64(after.TotalAlloc-before.TotalAlloc)/(1<<20))
-	fmt.Printf("lbd_incremental_ms=%.1f incremental_changes=%d incremental_messages=%d\n",
-		incr.Seconds()*1000, len(incPlan.Changes), incRes.Messages)
+	fmt.Printf("lbd_incremental_ms=%.1f incremental_changes=%d incremental_messages=%d ipvsadm_incremental_ms=%.1f incr_ratio=%.3f\n",
+		incr.Seconds()*1000, len(incPlan.Changes), incRes.Messages, ipvsadmIncr.Seconds()*1000, incr.Seconds()/ipvsadmIncr.Seconds())
 	fmt.Printf("ipvs_bench cold_ratio=%.3f incr_ms=%.1f\n", ratio, incr.Seconds()*1000)
 }
