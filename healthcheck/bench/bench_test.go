@@ -611,7 +611,9 @@ func TestBenchHealthcheck(t *testing.T) {
 		}
 		fmt.Printf("server_cpu_per_s lbd_phase=%.4f keepalived_phase=%.4f\n", l.srvCPU, k.srvCPU)
 	} else {
-		t.Logf("keepalived not measured: %s", why)
+		// Without the reference there is no cpu_ratio: say so as a failure,
+		// not a silently passing -1.
+		t.Errorf("keepalived not measured, no cpu_ratio: %s", why)
 		fmt.Printf("keepalived_skipped=%q\n", why)
 		fmt.Printf("server_cpu_per_s lbd_phase=%.4f\n", l.srvCPU)
 	}
