@@ -40,7 +40,9 @@ func benchConfig(n int) string {
 // TestBenchEngineReload measures a reload of a 10,000-service x 10-server
 // configuration after one real server changed: parse + validate + plan +
 // apply against the fake kernel, the median of 7 reloads, and counts the
-// kernel changes, which must be exactly the one changed object. Run with LBD_BENCH=1 (make
+// kernel changes, which must be exactly the one changed object. The same
+// reloads read plainly (no conf.Parser memory, so no reuse) are the
+// baseline measured in the same run. Run with LBD_BENCH=1 (make
 // bench-engine); LBD_BENCH_SERVICES overrides the service count.
 func TestBenchEngineReload(t *testing.T) {
 	if os.Getenv("LBD_BENCH") != "1" {
@@ -108,6 +110,7 @@ func TestBenchEngineReload(t *testing.T) {
 	const reloads = 7
 	times := make([]time.Duration, 0, reloads)
 	var res ReloadResult
+	var changes int
 	for i := range reloads {
 		want, weight := changed, "-w 7"
 		if i%2 == 1 {
@@ -123,19 +126,42 @@ func TestBenchEngineReload(t *testing.T) {
 			t.Fatal(err)
 		}
 		times = append(times, time.Since(start))
-		if got := k.Messages(); got != 1 || len(res.Plan.Changes) != 1 || !strings.Contains(res.Plan.String(), weight) {
+		changes = k.Messages()
+		if got := changes; got != 1 || len(res.Plan.Changes) != 1 || !strings.Contains(res.Plan.String(), weight) {
 			t.Errorf("reload %d: one changed real server gave %d kernel changes, plan:\n%s", i, got, res.Plan)
 		}
+	}
+	// The baseline, in the same run: the same reloads read plainly
+	// (conf.Parse), so nothing of the previous read is reused.
+	const plain = 3
+	plainTimes := make([]time.Duration, 0, plain)
+	for i := range plain {
+		want := changed
+		if i%2 == 1 {
+			want = text
+		}
+		start = time.Now()
+		cfg, err := conf.Parse("bench.yaml", []byte(want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Reload(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		plainTimes = append(plainTimes, time.Since(start))
 	}
 	cancel()
 	<-done
 	slices.Sort(times)
-	reload := times[reloads/2]
+	slices.Sort(plainTimes)
+	reload, plainReload := times[reloads/2], plainTimes[plain/2]
+	fmt.Printf("engine_bench plain_reload_ms=%d incremental_vs_plain=%.3f\n",
+		plainReload.Milliseconds(), reload.Seconds()/plainReload.Seconds())
 
 	fmt.Printf("engine_bench services=%d real_servers=%d cold_parse_ms=%d cold_apply_ms=%d parse_ms=%d plan_ms=%d reload_min_ms=%d reload_max_ms=%d\n",
 		n, n*10, coldParse.Milliseconds(), coldApply.Milliseconds(), parse.Milliseconds(), planOnly.Milliseconds(),
 		times[0].Milliseconds(), times[reloads-1].Milliseconds())
-	fmt.Printf("engine_bench reload_ms=%d kernel_changes=%d\n", reload.Milliseconds(), k.Messages())
+	fmt.Printf("engine_bench reload_ms=%d kernel_changes=%d\n", reload.Milliseconds(), changes)
 	if len(plan.Changes) != 1 || !strings.Contains(plan.String(), "-w 7") {
 		t.Errorf("Plan of one changed real server:\n%s", plan)
 	}
