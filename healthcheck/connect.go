@@ -164,11 +164,7 @@ func makeRawSockaddr(ap netip.AddrPort) rawSockaddr {
 	r.v6.Addr = a.As16()
 	p := (*[2]byte)(unsafe.Pointer(&r.v6.Port))
 	p[0], p[1] = byte(port>>8), byte(port)
-	if z := a.Zone(); z != "" {
-		if ifi, err := netInterfaceIndex(z); err == nil {
-			r.v6.Scope_id = uint32(ifi)
-		}
-	}
+	r.v6.Scope_id = zoneIndex(a)
 	return r
 }
 
@@ -268,7 +264,7 @@ func (d Dest) optionSocket(family int) (*probeSocket, error) {
 				local = netip.IPv6Unspecified()
 			}
 		}
-		lsa, _ := sockaddr(netip.AddrPortFrom(local, d.BindPort))
+		lsa := sockaddr(netip.AddrPortFrom(local, d.BindPort))
 		if err := unix.Bind(s.fd, lsa); err != nil {
 			s.close()
 			return nil, os.NewSyscallError("bind", err)
@@ -436,17 +432,22 @@ func (c *fileConn) LocalAddr() net.Addr {
 // RemoteAddr implements net.Conn.
 func (c *fileConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
 
-// sockaddr converts ap to a socket address and its family.
-func sockaddr(ap netip.AddrPort) (unix.Sockaddr, int) {
+// sockaddr converts ap to a socket address.
+func sockaddr(ap netip.AddrPort) unix.Sockaddr {
 	a := ap.Addr().Unmap()
 	if a.Is4() {
-		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}, unix.AF_INET
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
 	}
-	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16(), ZoneId: zoneIndex(a)}
+}
+
+// zoneIndex is the interface index of a's zone ("eth0" or "2"), 0 without
+// one. Only link-local targets have a zone; they pay an interface lookup.
+func zoneIndex(a netip.Addr) uint32 {
 	if z := a.Zone(); z != "" {
 		if ifi, err := netInterfaceIndex(z); err == nil {
-			sa.ZoneId = uint32(ifi)
+			return uint32(ifi)
 		}
 	}
-	return sa, unix.AF_INET6
+	return 0
 }
