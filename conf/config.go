@@ -73,6 +73,19 @@ type VRRPDefaults struct {
 	// master, so switches and clients that lost the entry relearn it.
 	// Default 60s (keepalived: off); 0 turns it off.
 	GARPMasterRefresh *Duration `yaml:"garp_master_refresh"`
+	// FastTakeoverInterval: a Backup also pings its Master (ICMP echo,
+	// answered by the Master's kernel) this often, and takes over after
+	// fast_takeover_misses unanswered pings plus the skew time, instead
+	// of waiting for three missed adverts. It catches a Master whose host
+	// or link died in well under a second at 1s adverts; a Master whose
+	// lbd alone died (its kernel still answers) is still detected by the
+	// advert timer. It arms only once the Master has answered, so a
+	// Master that drops pings just turns it off. lbd extension; default
+	// 200ms; 0 turns it off.
+	FastTakeoverInterval *Duration `yaml:"fast_takeover_interval"`
+	// FastTakeoverMisses: unanswered pings in a row that make the Master
+	// unreachable, 1..20. Default 3.
+	FastTakeoverMisses int `yaml:"fast_takeover_misses"`
 }
 
 // VRRPScript is a check whose result tracks into instance priorities
@@ -118,6 +131,9 @@ type VRRPInstance struct {
 	GARPMasterDelay   *Duration `yaml:"garp_master_delay"`
 	GARPMasterRepeat  int       `yaml:"garp_master_repeat"`
 	GARPMasterRefresh *Duration `yaml:"garp_master_refresh"`
+	// FastTakeoverInterval and FastTakeoverMisses override Global.VRRP's.
+	FastTakeoverInterval *Duration `yaml:"fast_takeover_interval"`
+	FastTakeoverMisses   int       `yaml:"fast_takeover_misses"`
 	// NoPreempt keeps a lower-priority master in place.
 	NoPreempt bool `yaml:"nopreempt"`
 	// PreemptDelay waits this long (0..1000s) before preempting a
@@ -219,6 +235,8 @@ const (
 	DefaultGARPMasterDelay  = 5 * time.Second
 	DefaultGARPMasterRepeat = 5
 	DefaultGARPRefresh      = 60 * time.Second
+	DefaultFastTakeover     = 200 * time.Millisecond
+	DefaultFastTakeoverMiss = 3
 	DefaultNotifyTimeout    = 10 * time.Second
 	DefaultScriptInterval   = time.Second
 	DefaultControlSocket    = "/run/lbd/control.sock"

@@ -111,6 +111,12 @@ func (c *Config) applyDefaults() {
 	if v.GARPMasterRefresh == nil {
 		v.GARPMasterRefresh = ptr(Duration(DefaultGARPRefresh))
 	}
+	if v.FastTakeoverInterval == nil {
+		v.FastTakeoverInterval = ptr(Duration(DefaultFastTakeover))
+	}
+	if v.FastTakeoverMisses == 0 {
+		v.FastTakeoverMisses = DefaultFastTakeoverMiss
+	}
 	c.applyLBDefaults()
 	for i := range c.VRRPScripts {
 		s := &c.VRRPScripts[i]
@@ -141,6 +147,12 @@ func (c *Config) applyDefaults() {
 		}
 		if in.GARPMasterRefresh == nil {
 			in.GARPMasterRefresh = v.GARPMasterRefresh
+		}
+		if in.FastTakeoverInterval == nil {
+			in.FastTakeoverInterval = v.FastTakeoverInterval
+		}
+		if in.FastTakeoverMisses == 0 {
+			in.FastTakeoverMisses = v.FastTakeoverMisses
 		}
 		if in.Accept == nil {
 			in.Accept = ptr(true)

@@ -61,6 +61,12 @@ func (c *Config) validate() error {
 		if in.GARPMasterRepeat < 0 {
 			errs.errorf(in.Pos, "%s: garp_master_repeat %d is negative", what, in.GARPMasterRepeat)
 		}
+		if p := in.FastTakeoverInterval; p != nil && *p != 0 && (p.D() < 10*time.Millisecond || p.D() > 10*time.Second) {
+			errs.errorf(in.Pos, "%s: fast_takeover_interval %v outside 10ms..10s (0 turns it off)", what, p.D())
+		}
+		if in.FastTakeoverMisses < 1 || in.FastTakeoverMisses > 20 {
+			errs.errorf(in.Pos, "%s: fast_takeover_misses %d outside 1..20", what, in.FastTakeoverMisses)
+		}
 
 		if len(in.VirtualIPAddresses) == 0 {
 			errs.errorf(in.Pos, "%s: no virtual_ipaddresses", what)

@@ -40,17 +40,18 @@ type Cause uint8
 
 // Causes of transitions.
 const (
-	CauseStartup        Cause = iota // Startup event (to Backup)
-	CauseOwner                       // priority 255: the address owner is Master at once
-	CauseMasterDown                  // Master_Down_Timer expired: no advert from a Master
-	CausePriorityZero                // the Master sent priority 0 and the timer (Skew_Time) expired
-	CausePreempt                     // we preempted a lower-priority Master
-	CauseHigherPriority              // an advert with a higher priority arrived while Master
-	CauseTieBreak                    // an advert with our priority from a higher address arrived while Master
-	CauseFault                       // a tracked object or fault source failed
-	CauseRecover                     // every fault cleared
-	CauseShutdown                    // Shutdown event
-	CauseSyncGroup                   // another member of the sync group moved
+	CauseStartup           Cause = iota // Startup event (to Backup)
+	CauseOwner                          // priority 255: the address owner is Master at once
+	CauseMasterDown                     // Master_Down_Timer expired: no advert from a Master
+	CausePriorityZero                   // the Master sent priority 0 and the timer (Skew_Time) expired
+	CausePreempt                        // we preempted a lower-priority Master
+	CauseHigherPriority                 // an advert with a higher priority arrived while Master
+	CauseTieBreak                       // an advert with our priority from a higher address arrived while Master
+	CauseFault                          // a tracked object or fault source failed
+	CauseRecover                        // every fault cleared
+	CauseShutdown                       // Shutdown event
+	CauseSyncGroup                      // another member of the sync group moved
+	CauseMasterUnreachable              // the Master stopped answering a liveness probe and Skew_Time expired
 )
 
 var causeNames = [...]string{
@@ -65,6 +66,8 @@ var causeNames = [...]string{
 	CauseRecover:        "fault cleared",
 	CauseShutdown:       "shutdown",
 	CauseSyncGroup:      "sync group",
+
+	CauseMasterUnreachable: "master unreachable",
 }
 
 // String describes the cause in words.
@@ -204,13 +207,23 @@ type Fault struct{ Source string }
 // Recover clears a fault source set by [Fault].
 type Recover struct{ Source string }
 
-func (Startup) isEvent()        {}
-func (Shutdown) isEvent()       {}
-func (TimerFired) isEvent()     {}
-func (AdvertReceived) isEvent() {}
-func (TrackChanged) isEvent()   {}
-func (Fault) isEvent()          {}
-func (Recover) isEvent()        {}
+// MasterUnreachable says that the Master at From stopped answering a
+// liveness probe that is faster than its adverts (lbd's fast takeover:
+// ICMP echo, answered by the Master's kernel). A Backup that follows that
+// Master treats it as the Master's priority-0 advert: it takes over after
+// Skew_Time, so that of several Backups the highest priority goes first,
+// unless an advert of the Master arrives before (which restarts the
+// normal down timer). Any other state, or another Master, ignores it.
+type MasterUnreachable struct{ From netip.Addr }
+
+func (Startup) isEvent()           {}
+func (Shutdown) isEvent()          {}
+func (TimerFired) isEvent()        {}
+func (AdvertReceived) isEvent()    {}
+func (TrackChanged) isEvent()      {}
+func (Fault) isEvent()             {}
+func (Recover) isEvent()           {}
+func (MasterUnreachable) isEvent() {}
 
 // Action is an output of [Instance.Handle], to be carried out in order.
 type Action interface{ isAction() }
@@ -393,6 +406,15 @@ func (i *Instance) Handle(now time.Time, ev Event) []Action {
 	case Recover:
 		delete(i.faults, ev.Source)
 		return i.reevaluate(now, CauseFault)
+	case MasterUnreachable:
+		if i.state != StateBackup || !i.master.IsValid() || i.master != ev.From || i.masterPrio == PriorityStop {
+			return nil
+		}
+		if at := now.Add(i.skew()); at.Before(i.deadline) {
+			i.deadline = at
+			i.nextCause = CauseMasterUnreachable
+		}
+		return []Action{i.setTimer(now)}
 	}
 	return nil
 }

@@ -304,3 +304,40 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestMasterUnreachableTakesOverAfterSkew(t *testing.T) {
+	i := mustInstance(t, cfg3("vi", 100, "192.0.2.1"))
+	master, other := netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")
+	i.Handle(t0, Startup{})
+	mdi := 3*time.Second + 609375*time.Microsecond
+	skew := 609375 * time.Microsecond
+
+	// Before any Master is heard there is nobody to declare unreachable.
+	if acts := i.Handle(t0, MasterUnreachable{From: master}); acts != nil {
+		t.Fatalf("no master known: %v", acts)
+	}
+	t1 := t0.Add(time.Second)
+	i.Handle(t1, AdvertReceived{From: master, Priority: 200, Interval: time.Second})
+	// Another address than the Master's is ignored.
+	if acts := i.Handle(t1, MasterUnreachable{From: other}); acts != nil {
+		t.Fatalf("other address: %v", acts)
+	}
+	// The Master's: the deadline moves from the down interval to the skew.
+	t2 := t1.Add(200 * time.Millisecond)
+	wantActions(t, "unreachable", i.Handle(t2, MasterUnreachable{From: master}), timer(t2, skew))
+	// An advert of the Master in the meantime cancels it.
+	t3 := t2.Add(100 * time.Millisecond)
+	wantActions(t, "advert after all", i.Handle(t3, AdvertReceived{From: master, Priority: 200, Interval: time.Second}), timer(t3, mdi))
+	wantActions(t, "timer before the down interval", i.Handle(t2.Add(skew), TimerFired{}), SetTimer{At: t3.Add(mdi), After: t3.Add(mdi).Sub(t2.Add(skew))})
+	// Unreachable again, and no advert: Master after the skew.
+	t4 := t3.Add(500 * time.Millisecond)
+	i.Handle(t4, MasterUnreachable{From: master})
+	at := t4.Add(skew)
+	wantActions(t, "take over", i.Handle(at, TimerFired{}),
+		SendAdvert{100}, AddVIPs{vip}, SendGARP{vip}, timer(at, time.Second),
+		Transition{From: StateBackup, To: StateMaster, Cause: CauseMasterUnreachable, Peer: master, PeerPriority: 200})
+	// A Master ignores it.
+	if acts := i.Handle(at, MasterUnreachable{From: master}); acts != nil {
+		t.Fatalf("as master: %v", acts)
+	}
+}

@@ -35,6 +35,7 @@ func (linuxHost) open(m *memberSpec) (memberIO, error) {
 		conn.Close()
 		return memberIO{}, fmt.Errorf("instance %s: %w", m.Name, err)
 	}
+	vips.Lease = vipLease(m.VRRP.AdvertInterval)
 	io := memberIO{primary: primary, conn: conn, vips: vips, announcers: map[string]vrrp.Announcer{}}
 	var anns []*vrrpnet.Announcer
 	io.close = func() {

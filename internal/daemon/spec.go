@@ -47,6 +47,8 @@ type memberSpec struct {
 	VIPs     []vrrp.VIP
 	Excluded []vrrp.VIP
 	GARP     garp
+	// FastTakeover probes the Master faster than its adverts.
+	FastTakeover fastTakeover
 	// TrackInterfaces, Scripts and Files are the tracked objects, by the
 	// names of their vrrp.Track entries.
 	TrackInterfaces []trackedLink
@@ -142,6 +144,7 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) memberSp
 			Repeat:  in.GARPMasterRepeat,
 			Refresh: offIfZero(in.GARPMasterRefresh),
 		},
+		FastTakeover: fastTakeover{Misses: in.FastTakeoverMisses},
 		Notify: notifySpec{
 			Master:  slices.Clone(in.NotifyMaster),
 			Backup:  slices.Clone(in.NotifyBackup),
@@ -149,6 +152,9 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) memberSp
 			Stop:    slices.Clone(in.NotifyStop),
 			Generic: slices.Clone(in.Notify),
 		},
+	}
+	if p := in.FastTakeoverInterval; p != nil {
+		m.FastTakeover.Interval = p.D()
 	}
 	if in.UnicastSrcIP != nil {
 		m.VRRP.Primary = in.UnicastSrcIP.Addr

@@ -102,6 +102,19 @@ type member struct {
 	received                    atomic.Uint64
 	drops                       [32]atomic.Uint64 // by vrrp.DropReason
 	last                        atomic.Pointer[lastTransition]
+
+	// master is whom a Backup follows, for the fast-takeover prober
+	// (see fasttakeover.go); lastAdvert is the last advert accepted.
+	master     atomic.Pointer[netip.Addr]
+	lastAdvert advertSeen
+	// renewed is when the addresses' lease was last renewed.
+	renewed time.Time
+}
+
+// advertSeen is where and when an advert came from.
+type advertSeen struct {
+	from netip.Addr
+	at   time.Time
 }
 
 // lastTransition is when and why a member last changed state.
@@ -207,11 +220,13 @@ func (u *unit) run(ctx context.Context, after <-chan struct{}) {
 		go u.read(m, &readers)
 	}
 	u.startTrackers(trackCtx)
+	stopProbers := u.startProbers(trackCtx)
 	for _, m := range u.members {
 		u.handle(m, vrrp.Startup{})
 	}
 	u.loop(ctx)
 	stopTrackers()
+	stopProbers()
 	u.shutdown()
 	close(u.quit)
 	for _, m := range u.members {
@@ -440,12 +455,16 @@ func (u *unit) receive(m *member, p vrrp.Packet) {
 		return
 	}
 	m.received.Add(1)
+	m.lastAdvert = advertSeen{from: p.Src.WithZone(""), at: time.Now()}
 	u.handle(m, vrrp.AdvertReceived{From: p.Src.WithZone(""), Priority: a.Priority, Interval: a.Interval})
 }
 
 // handle applies one event to a member (through the sync group, so the
 // others follow) and carries out the actions.
 func (u *unit) handle(m *member, ev vrrp.Event) {
+	if mu, ok := ev.(vrrp.MasterUnreachable); ok && !u.masterUnreachable(m, mu) {
+		return
+	}
 	now := time.Now()
 	var acts []vrrp.MemberAction
 	if u.group != nil {
@@ -456,6 +475,9 @@ func (u *unit) handle(m *member, ev vrrp.Event) {
 		}
 	}
 	u.exec(now, acts)
+	for _, o := range u.members {
+		o.updateWatched()
+	}
 }
 
 func (u *unit) exec(now time.Time, acts []vrrp.MemberAction) {
@@ -621,9 +643,26 @@ func (u *unit) sendAdvert(m *member, prio uint8) {
 		}
 		m.adverts.Add(1)
 	}
+	// A Master (or one handing over) renews the lease of its addresses
+	// with its adverts; a quarter of the lease apart is plenty, since the
+	// kernel counts lifetimes in seconds.
+	if (m.inst.State() == vrrp.StateMaster || m.holding) && time.Since(m.renewed) >= vipLease(m.spec.VRRP.AdvertInterval)/4 {
+		u.addVIPs(m)
+	}
+}
+
+// vipLease is the lifetime of a Master's addresses (vrrpnet.VIPs.Lease):
+// four advert intervals, the longest Master_Down_Interval of any Backup
+// (three intervals and a skew below one), so that the addresses of a
+// Master killed outright go about when a Backup has taken over them, and
+// at least 2 s, since the kernel counts lifetimes in whole seconds and
+// expires them about once a second.
+func vipLease(advertInterval time.Duration) time.Duration {
+	return max(4*advertInterval, 2*time.Second)
 }
 
 func (u *unit) addVIPs(m *member) {
+	m.renewed = time.Now()
 	for _, v := range m.all {
 		if err := m.io.vips.AddVIP(v); err != nil {
 			m.log.Error("vrrp: adding virtual address failed", "state", m.inst.State(), "vip", v, "err", err)

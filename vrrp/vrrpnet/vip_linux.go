@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/lbd-project/lbd/vrrp"
 	"github.com/vishvananda/netlink"
@@ -15,9 +16,19 @@ import (
 // vrrp.VIPManager. IPv6 addresses are added with IFA_F_NODAD, so that a
 // new Master can use them at once, and all addresses with the scope that
 // the kernel derives (global for TEST-NET and public ranges).
+//
+// With a Lease, addresses are installed with that valid and preferred
+// lifetime instead of forever, and every AddVIP renews it: a Master that
+// renews on each advert keeps its addresses, and a Master that is killed
+// outright (SIGKILL, a crash, nobody left to remove them) loses them when
+// the lease runs out, instead of answering for them beside the new
+// Master until someone restarts it.
 type VIPs struct {
 	h   *netlink.Handle
 	dev string
+	// Lease is the addresses' lifetime, in whole seconds (the kernel's
+	// unit, checked about once a second); 0 installs them forever.
+	Lease time.Duration
 }
 
 var _ vrrp.VIPManager = (*VIPs)(nil)
@@ -59,11 +70,27 @@ func nlAddr(v vrrp.VIP) *netlink.Addr {
 	return a
 }
 
-// AddVIP installs v; an address already there is left as it is.
+// leaseSeconds rounds a lease up to the kernel's whole seconds.
+func leaseSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
+}
+
+// AddVIP installs v. Without a lease an address already there is left as
+// it is; with one, the address is replaced (added if missing), which
+// renews its lifetime without disturbing routes or connections.
 func (m *VIPs) AddVIP(v vrrp.VIP) error {
 	l, err := m.link(v)
 	if err != nil {
 		return err
+	}
+	if m.Lease > 0 {
+		a := nlAddr(v)
+		a.ValidLft = leaseSeconds(m.Lease)
+		a.PreferedLft = a.ValidLft
+		if err := m.h.AddrReplace(l, a); err != nil {
+			return fmt.Errorf("vrrpnet: add %v to %s with a %ds lease: %w", v.Prefix, l.Attrs().Name, a.ValidLft, err)
+		}
+		return nil
 	}
 	if _, ok, err := m.find(l, v.Addr()); err != nil || ok {
 		return err

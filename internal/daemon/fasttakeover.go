@@ -1,0 +1,142 @@
+package daemon
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/vrrp"
+)
+
+// Fast takeover: VRRP finds a dead Master only after three missed adverts
+// plus the skew (3.6 s at keepalived's 1 s default), and shorter adverts
+// trade that for false takeovers whenever the Master's daemon is starved
+// of CPU. A Backup of lbd therefore also pings its Master's address (ICMP
+// echo, which the Master's kernel answers, not its daemon): when the host
+// or its link dies, the pings stop within a few hundred milliseconds, and
+// the Backup treats that like the Master's priority-0 advert — it takes
+// over after Skew_Time unless an advert arrives first. A Master whose
+// daemon alone died still answers pings; the advert timer finds it, and
+// its addresses go with their lease (see vipLease). Because the kernel
+// answers, a busy or paused daemon on the Master never triggers it, and a
+// Master that does not answer pings at all (a firewall) never arms it.
+
+// fastTakeover is a member's probe setting; a zero Interval is off.
+type fastTakeover struct {
+	Interval time.Duration // between echo requests, each waited for as long
+	Misses   int           // unanswered requests in a row that make the Master unreachable
+}
+
+// pingFunc sends one echo request and waits for its reply.
+type pingFunc func(ctx context.Context, addr netip.Addr) error
+
+// watchedMaster is the address a Backup member follows, for its prober;
+// invalid when it follows none (not Backup, no Master heard, or the Master
+// sent priority 0 and is leaving anyway).
+func (m *member) watchedMaster() netip.Addr {
+	if p := m.master.Load(); p != nil {
+		return *p
+	}
+	return netip.Addr{}
+}
+
+// updateWatched records whom m follows after an event.
+func (m *member) updateWatched() {
+	var a netip.Addr
+	if m.inst.State() == vrrp.StateBackup {
+		if addr, prio := m.inst.Master(); addr.IsValid() && prio != vrrp.PriorityStop && addr != m.io.primary {
+			a = addr
+		}
+	}
+	if old := m.watchedMaster(); old != a {
+		m.master.Store(&a)
+	}
+}
+
+// probeMaster pings m's Master every interval until ctx ends and tells
+// the loop when it stopped answering. It arms only after a reply from the
+// Master it follows, and disarms after reporting, so it reports once per
+// outage and never for a Master that does not answer pings.
+func (u *unit) probeMaster(ctx context.Context, m *member, ping pingFunc) {
+	ft := m.spec.FastTakeover
+	tick := time.NewTicker(ft.Interval)
+	defer tick.Stop()
+	var target netip.Addr
+	armed, misses := false, 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if cur := m.watchedMaster(); cur != target {
+			target, armed, misses = cur, false, 0
+		}
+		if !target.IsValid() {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, ft.Interval)
+		err := ping(pctx, target)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
+			if !armed {
+				m.log.Debug("vrrp: fast takeover armed: master answers ICMP echo", "peer", target)
+			}
+			armed, misses = true, 0
+		case armed:
+			if misses++; misses >= ft.Misses {
+				armed, misses = false, 0
+				u.deliver(ctx, m.idx, vrrp.MasterUnreachable{From: target})
+			}
+		}
+	}
+}
+
+// masterUnreachable decides whether the loop passes a prober's report on
+// to the instance: not when an advert of that Master arrived within the
+// time the pings went unanswered (the Master lives; ICMP was lost).
+func (u *unit) masterUnreachable(m *member, ev vrrp.MasterUnreachable) bool {
+	ft := m.spec.FastTakeover
+	window := time.Duration(ft.Misses) * ft.Interval
+	if last := m.lastAdvert; last.from == ev.From && time.Since(last.at) < window {
+		m.log.Debug("vrrp: master missed pings but its adverts arrive; staying backup", "peer", ev.From)
+		return false
+	}
+	m.log.Info("vrrp: master does not answer ICMP echo; taking over after the skew time unless it advertises",
+		"peer", ev.From, "misses", ft.Misses, "interval", ft.Interval)
+	return true
+}
+
+// startProbers runs a prober for every member with fast takeover, sharing
+// one ICMP socket per family; the returned function stops them and
+// releases the socket.
+func (u *unit) startProbers(ctx context.Context) (stop func()) {
+	var pinger *healthcheck.Pinger
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
+	for _, m := range u.members {
+		if m.spec.FastTakeover.Interval <= 0 {
+			continue
+		}
+		if pinger == nil {
+			pinger = healthcheck.NewPinger()
+		}
+		ping := func(ctx context.Context, a netip.Addr) error {
+			_, err := pinger.Ping(ctx, a)
+			return err
+		}
+		wg.Go(func() { u.probeMaster(ctx, m, ping) })
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		if pinger != nil {
+			pinger.Close()
+		}
+	}
+}

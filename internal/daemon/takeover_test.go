@@ -1,0 +1,100 @@
+package daemon
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lbd-project/lbd/internal/lab"
+)
+
+// oneVIPYAML is one instance with keepalived's 1 s adverts, fast
+// takeover at its defaults.
+func oneVIPYAML(prio int) string {
+	return fmt.Sprintf(`vrrp_instances:
+  - name: VI_1
+    interface: eth0
+    virtual_router_id: 61
+    priority: %d
+    advert_interval: 1s
+    virtual_ipaddresses: [192.0.2.100/24]
+`, prio)
+}
+
+// A killed Master, with 1 s adverts:
+//   - lbd alone SIGKILLed, host and link up: its kernel still answers the
+//     Backup's pings, so the Backup takes over by the advert timer, and
+//     the dead Master's address goes with its lease, so the two hold it
+//     together for less than one master-down interval;
+//   - host gone (link down, then SIGKILL): the pings stop and the Backup
+//     takes over well before the master-down interval.
+func TestLabKilledMasterTakeover(t *testing.T) {
+	l := lab.New(t)
+	lan := l.LAN("lan")
+	n1 := newNode(l, lan, "lb1", "192.0.2.1/24")
+	n2 := newNode(l, lan, "lb2", "192.0.2.2/24")
+	masterDown := 3*time.Second + 609375*time.Microsecond // priority 100, 1 s
+	lease := vipLease(time.Second)
+
+	lb1 := startLBD(t, n1, oneVIPYAML(150))
+	lb2 := startLBD(t, n2, oneVIPYAML(100))
+	armed := func(from int) bool { return len(lb2.lines(from, "fast takeover armed", "peer=192.0.2.1")) > 0 }
+	eventually(t, 8*time.Second, "lb1 master with the VIP, lb2's fast takeover armed", func() bool {
+		return n1.HasAddr(vipA) && !n2.HasAddr(vipA) && armed(0)
+	})
+	out := n1.MustRun("ip", "-o", "addr", "show", "dev", "eth0", "to", "192.0.2.100")
+	if !strings.Contains(out, "dynamic") || strings.Contains(out, "valid_lft forever") {
+		t.Errorf("the master's VIP has no lease: %s", out)
+	}
+
+	// lbd alone dies.
+	mark := len(lb2.log())
+	lb1.p.Signal(syscall.SIGKILL)
+	t0 := time.Now()
+	var took, gone time.Duration
+	eventually(t, masterDown+lease+3*time.Second, "lb2 takes the VIP and lb1 loses it", func() bool {
+		if took == 0 && n2.HasAddr(vipA) {
+			took = time.Since(t0)
+		}
+		if gone == 0 && !n1.HasAddr(vipA) {
+			gone = time.Since(t0)
+		}
+		return took > 0 && gone > 0
+	})
+	t.Logf("lbd killed: backup took the VIP after %v, the dead master's VIP went after %v (lease %v)", took, gone, lease)
+	if got := lb2.lines(mark, `msg="vrrp: state change"`, "state=MASTER"); len(got) != 1 || !strings.Contains(got[0], "master down timer expired") {
+		t.Errorf("lb2 should take over by the advert timer (lb1's kernel still answers pings): %q", got)
+	}
+	// The down timer runs from lb1's last advert, up to 1 s before the kill.
+	if took < masterDown-time.Second-200*time.Millisecond {
+		t.Errorf("lb2 took over after %v, before the master-down interval %v after lb1's last advert", took, masterDown)
+	}
+	if overlap := gone - took; overlap > masterDown {
+		t.Errorf("both held the VIP for %v, more than one master-down interval (%v)", overlap, masterDown)
+	}
+	if gone > lease+1500*time.Millisecond {
+		t.Errorf("the dead master kept its VIP %v, lease %v", gone, lease)
+	}
+
+	// lb1 comes back and preempts; then its host dies.
+	lb1 = startLBD(t, n1, oneVIPYAML(150))
+	mark = len(lb2.log())
+	eventually(t, 10*time.Second, "lb1 master again, lb2 armed again", func() bool {
+		return n1.HasAddr(vipA) && !n2.HasAddr(vipA) && armed(mark)
+	})
+	mark = len(lb2.log())
+	n1.SetLink("eth0", false)
+	lb1.p.Signal(syscall.SIGKILL)
+	t0 = time.Now()
+	eventually(t, masterDown+2*time.Second, "lb2 takes the VIP", func() bool { return n2.HasAddr(vipA) })
+	took = time.Since(t0)
+	t.Logf("host down: backup took the VIP after %v (master-down interval %v)", took, masterDown)
+	if got := lb2.lines(mark, `msg="vrrp: state change"`, "state=MASTER"); len(got) != 1 || !strings.Contains(got[0], `reason="master unreachable"`) {
+		t.Errorf("lb2 should take over by fast takeover: %q", got)
+	}
+	if took > 2*time.Second {
+		t.Errorf("fast takeover took %v, want under 2s (master-down interval %v)", took, masterDown)
+	}
+}
