@@ -131,9 +131,13 @@ type VRRPInstance struct {
 	GARPMasterDelay   *Duration `yaml:"garp_master_delay"`
 	GARPMasterRepeat  int       `yaml:"garp_master_repeat"`
 	GARPMasterRefresh *Duration `yaml:"garp_master_refresh"`
-	// FastTakeoverInterval and FastTakeoverMisses override Global.VRRP's.
+	// FastTakeoverInterval overrides Global.VRRP's: how often a Backup
+	// pings its Master to take over early when its host or link dies;
+	// 0 turns it off. lbd extension.
 	FastTakeoverInterval *Duration `yaml:"fast_takeover_interval"`
-	FastTakeoverMisses   int       `yaml:"fast_takeover_misses"`
+	// FastTakeoverMisses overrides Global.VRRP's: unanswered pings in a
+	// row that make the Master unreachable.
+	FastTakeoverMisses int `yaml:"fast_takeover_misses"`
 	// NoPreempt keeps a lower-priority master in place.
 	NoPreempt bool `yaml:"nopreempt"`
 	// PreemptDelay waits this long (0..1000s) before preempting a
