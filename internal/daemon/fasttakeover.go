@@ -46,8 +46,13 @@ func (m *member) watchedMaster() netip.Addr {
 func (m *member) updateWatched() {
 	var a netip.Addr
 	if m.inst.State() == vrrp.StateBackup {
-		if addr, prio := m.inst.Master(); addr.IsValid() && prio != vrrp.PriorityStop && addr != m.io.primary {
+		if addr, prio := m.inst.Master(); addr.IsValid() && prio != vrrp.PriorityStop && addr != m.io.primary.WithZone("") {
 			a = addr
+			if a.IsLinkLocalUnicast() {
+				// VRRPv3 over IPv6 advertises from link-local
+				// addresses, reachable only through our link.
+				a = a.WithZone(m.spec.Interface)
+			}
 		}
 	}
 	if old := m.watchedMaster(); old != a {
@@ -91,7 +96,7 @@ func (u *unit) probeMaster(ctx context.Context, m *member, ping pingFunc) {
 		case armed:
 			if misses++; misses >= ft.Misses {
 				armed, misses = false, 0
-				u.deliver(ctx, m.idx, vrrp.MasterUnreachable{From: target})
+				u.deliver(ctx, m.idx, vrrp.MasterUnreachable{From: target.WithZone("")}) // as the instance knows it
 			}
 		}
 	}

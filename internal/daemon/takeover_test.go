@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,5 +97,36 @@ func TestLabKilledMasterTakeover(t *testing.T) {
 	}
 	if took > 2*time.Second {
 		t.Errorf("fast takeover took %v, want under 2s (master-down interval %v)", took, masterDown)
+	}
+}
+
+// IPv6: VRRPv3 adverts come from the master's link-local address, which
+// the backup must ping through its own link.
+func TestLabFastTakeoverIPv6(t *testing.T) {
+	l := lab.New(t)
+	lan := l.LAN("lan")
+	n1 := newNode(l, lan, "lb1", "2001:db8::1/64")
+	n2 := newNode(l, lan, "lb2", "2001:db8::2/64")
+	vip := netip.MustParseAddr("2001:db8::100")
+	yaml := func(prio int) string {
+		return strings.Replace(oneVIPYAML(prio), "192.0.2.100/24", "2001:db8::100/64", 1)
+	}
+	lb1 := startLBD(t, n1, yaml(150))
+	lb2 := startLBD(t, n2, yaml(100))
+	eventually(t, 8*time.Second, "lb1 master, lb2's fast takeover armed on lb1's link-local address", func() bool {
+		return n1.HasAddr(vip) && !n2.HasAddr(vip) && len(lb2.lines(0, "fast takeover armed", "peer=fe80::")) > 0
+	})
+	mark := len(lb2.log())
+	n1.SetLink("eth0", false)
+	lb1.p.Signal(syscall.SIGKILL)
+	t0 := time.Now()
+	eventually(t, 6*time.Second, "lb2 takes the VIP", func() bool { return n2.HasAddr(vip) })
+	took := time.Since(t0)
+	t.Logf("host down: backup took the IPv6 VIP after %v", took)
+	if got := lb2.lines(mark, `msg="vrrp: state change"`, "state=MASTER"); len(got) != 1 || !strings.Contains(got[0], `reason="master unreachable"`) {
+		t.Errorf("lb2 should take over by fast takeover: %q", got)
+	}
+	if took > 2*time.Second {
+		t.Errorf("fast takeover took %v, want under 2s", took)
 	}
 }
