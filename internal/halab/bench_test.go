@@ -94,7 +94,7 @@ func TestBenchHALab(t *testing.T) {
 		}
 	}
 	if rate < benchRate {
-		fmt.Printf("halab_rate target=%d used=%d (the TCG VM does not sustain %d requests/s steadily; %d is the highest calibrated rate it does)\n",
+		fmt.Printf("halab_rate target=%d used=%d (the TCG VM does not sustain %d requests/s steadily; %d leaves a third of the highest rate it does in reserve)\n",
 			benchRate, rate, benchRate, rate)
 	} else {
 		fmt.Printf("halab_rate target=%d used=%d\n", benchRate, rate)
@@ -166,7 +166,19 @@ func calibrate(t *testing.T, v vrrpSettings) int {
 	if best == 0 {
 		t.Fatalf("the lab does not carry even %d requests/s steadily", calibrationRates[0])
 	}
-	return best
+	// A failover adds a burst on top of the load (clients' retried SYNs,
+	// the new master's backlog), and 5 s steady is not 20 s steady: at
+	// the highest steady rate the lab fell over after the kill, or before
+	// it, with either implementation, and the counts measured overload
+	// rather than the failover. Keep a third in reserve.
+	use := calibrationRates[0]
+	for _, rate := range calibrationRates {
+		if rate <= best*2/3 {
+			use = rate
+		}
+	}
+	fmt.Printf("halab_calibrate best=%d used=%d (two thirds of the best, for headroom)\n", best, use)
+	return use
 }
 
 // failoverUnderLoad runs the load at rate for benchDuration in a fresh
