@@ -617,6 +617,20 @@ func TestBenchHealthcheck(t *testing.T) {
 		fmt.Printf("keepalived_skipped=%q\n", why)
 		fmt.Printf("server_cpu_per_s lbd_phase=%.4f\n", l.srvCPU)
 	}
+	// The floor puts the CPU targets in proportion: a figure below it is
+	// out of reach of any checker here.
+	if fTCP, fHTTP, err := kernelFloor(nTCP, nHTTP, 5000); err != nil {
+		t.Errorf("kernel floor: %v", err)
+	} else {
+		us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+		floor := (float64(nTCP)*fTCP.Seconds() + float64(nHTTP)*fHTTP.Seconds()) / delayLoop.Seconds()
+		fmt.Printf("kernel_floor_us tcp=%.1f http=%.1f (bare system calls, one thread, blocking)\n", us(fTCP), us(fHTTP))
+		fmt.Printf("kernel_floor_cpu_per_s=%.4f lbd_over_floor=%.2f", floor, l.cpuPerSec()/floor)
+		if why == "" && k.cpu > 0 {
+			fmt.Printf(" floor_over_keepalived=%.3f", floor/k.cpuPerSec())
+		}
+		fmt.Println()
+	}
 	fmt.Printf("healthcheck_bench cpu_ratio=%.3f rss_mb=%.1f p99_late_ms=%.1f\n", ratio, l.rss, ms(p99))
 
 	if l.cpuPerSec() >= 0.25 {
