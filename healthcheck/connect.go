@@ -61,17 +61,15 @@ type probeSocket struct {
 
 // socketPool holds idle unconnected probe sockets. It is a plain list, not
 // a sync.Pool, because a sync.Pool drops items at GC without closing them.
+// Only a Runner keeps one, for as long as it runs: its workers all run in
+// the process's network namespace, while a direct Check may run on a
+// thread moved into another namespace, where a pooled socket (which
+// belongs to the namespace it was created in) would connect from the
+// wrong one.
 type socketPool struct {
 	mu   sync.Mutex
 	idle [2][]*probeSocket // [0] IPv4, [1] IPv6
 }
-
-// runnerSockets is the pool of the Runner's TCP checks. Only the Runner
-// uses it: its workers all run in the process's network namespace, while a
-// direct Check may run on a thread moved into another namespace, where a
-// pooled socket (which belongs to the namespace it was created in) would
-// connect from the wrong one.
-var runnerSockets socketPool
 
 func familyIndex(family int) int {
 	if family == unix.AF_INET6 {

@@ -265,7 +265,6 @@ func openFDs(t *testing.T) int {
 // closed, not leaked.
 func TestRunnerClosesSocketsInFlight(t *testing.T) {
 	silent := fullListener(t)
-	runnerSockets.drain()
 	before := openFDs(t)
 	r := NewRunner(RunnerConfig{})
 	for i := range 20 {
@@ -293,7 +292,30 @@ func TestRunnerClosesSocketsInFlight(t *testing.T) {
 	if d := time.Since(stopped); d > time.Second {
 		t.Errorf("Run took %v to stop", d)
 	}
-	runnerSockets.drain()
+	if n := openFDs(t); n > before {
+		t.Errorf("%d file descriptors open after Run, %d before", n, before)
+	}
+}
+
+// TestRunnerClosesIdleSockets: the sockets a Runner keeps between checks
+// are closed when Run returns.
+func TestRunnerClosesIdleSockets(t *testing.T) {
+	open := rawServer(t, "tcp", "127.0.0.1:0", func(c net.Conn) {})
+	before := openFDs(t)
+	r := NewRunner(RunnerConfig{})
+	for i := range 20 {
+		r.Add(Target{ID: fmt.Sprint(i), Checker: &TCPChecker{Dest: Dest{Addr: open}},
+			Options: Options{DelayLoop: 20 * time.Millisecond, Timeout: time.Second}})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	r.Run(ctx)
+	// The server closes its side of each connection in its own
+	// goroutines: allow them a moment.
+	deadline := time.Now().Add(2 * time.Second)
+	for openFDs(t) > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if n := openFDs(t); n > before {
 		t.Errorf("%d file descriptors open after Run, %d before", n, before)
 	}

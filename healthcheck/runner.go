@@ -76,9 +76,9 @@ const DefaultWorkers = 1024
 // them without a context; when a probe must wait after all, quickCheck
 // returns wait, which a worker then runs as a job of its own with a
 // context bounded by the probe's timeout. start is when the probe starts,
-// for its latency.
+// for its latency; sockets is the Runner's pool of idle sockets.
 type quickChecker interface {
-	quickCheck(start time.Time) (res Result, wait func(context.Context) Result)
+	quickCheck(start time.Time, sockets *socketPool) (res Result, wait func(context.Context) Result)
 }
 
 // Runner schedules the probes of many targets. One goroutine owns all
@@ -197,6 +197,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	// back rarely needs the other side to be waiting.
 	jobs := make(chan job, r.cfg.Workers)
 	results := make(chan done, r.cfg.Workers)
+	// Idle probe sockets live as long as this Run: closed once the
+	// workers are gone.
+	var sockets socketPool
+	defer sockets.drain()
 	var wg sync.WaitGroup
 	worker := func() {
 		for j := range jobs {
@@ -204,7 +208,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			if j.t != nil {
 				d = done{t: j.t, res: r.probe(ctx, j.t)}
 			} else {
-				d = done{quick: r.startQuick(j.quick)}
+				d = done{quick: r.startQuick(j.quick, &sockets)}
 			}
 			select {
 			case results <- d:
@@ -292,14 +296,14 @@ func (r *Runner) started(t *target) {
 }
 
 // startQuick starts a batch of quick probes in a worker.
-func (r *Runner) startQuick(ts []*target) []quickDone {
+func (r *Runner) startQuick(ts []*target, sockets *socketPool) []quickDone {
 	out := make([]quickDone, len(ts))
 	for i, t := range ts {
 		r.started(t)
 		// Latency and the timeout are real time, as for other probes,
 		// whatever the Clock.
 		start := time.Now()
-		res, wait := t.quick.quickCheck(start)
+		res, wait := t.quick.quickCheck(start, sockets)
 		out[i] = quickDone{t: t, res: res, wait: wait, start: start}
 	}
 	return out

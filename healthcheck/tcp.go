@@ -19,7 +19,7 @@ func (c *TCPChecker) Check(ctx context.Context) Result {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
 	// No socket pool: the caller's thread may be in another network
-	// namespace than the pool's sockets (see runnerSockets).
+	// namespace than a Runner's pooled sockets.
 	res, wait := c.check(time.Now(), nil)
 	if wait == nil {
 		return res
@@ -30,8 +30,8 @@ func (c *TCPChecker) Check(ctx context.Context) Result {
 // quickCheck implements quickChecker: the handshake with a local server
 // usually ends within the connect call, so a Runner worker runs a batch of
 // these probes and hands on only the ones still waiting.
-func (c *TCPChecker) quickCheck(start time.Time) (Result, func(context.Context) Result) {
-	return c.check(start, &runnerSockets)
+func (c *TCPChecker) quickCheck(start time.Time, sockets *socketPool) (Result, func(context.Context) Result) {
+	return c.check(start, sockets)
 }
 
 func (c *TCPChecker) check(start time.Time, pool *socketPool) (Result, func(context.Context) Result) {
