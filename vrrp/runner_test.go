@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lbd-project/lbd/internal/lab"
 )
 
 // hub is an in-memory link: what one fakeConn sends to the multicast
@@ -190,13 +192,7 @@ func (n *testNode) stop(t *testing.T) {
 // waitFor polls cond every 2ms for at most d.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	lab.WaitFor(t, d, 2*time.Millisecond, what, cond)
 }
 
 func TestRunnerElectionAndShutdown(t *testing.T) {

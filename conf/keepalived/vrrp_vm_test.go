@@ -170,12 +170,8 @@ func vipsOf(cfg *conf.Config) []netip.Addr {
 
 // waitFor polls cond every 100 ms up to limit.
 func waitFor(limit time.Duration, cond func() bool) bool {
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-	}
-	return cond()
+	_, ok := lab.Poll(limit, 100*time.Millisecond, cond)
+	return ok
 }
 
 // vrrpUnusual says why a file's VRRP part cannot be compared, or "".

@@ -18,6 +18,7 @@ import (
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/healthcheck"
 	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/internal/lab"
 	"github.com/lbd-project/lbd/ipvs"
 	"github.com/lbd-project/lbd/lb"
 	"github.com/lbd-project/lbd/lb/lbtest"
@@ -258,12 +259,7 @@ func itoa(n int) string {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	lab.WaitFor(t, 5*time.Second, 10*time.Millisecond, what, cond)
 }
 
 var svc10 = control.ServiceRef{Protocol: "TCP", Address: "198.51.100.10", Port: 80}

@@ -130,13 +130,7 @@ func (x *lbdProc) lines(offset int, subs ...string) []string {
 // eventually polls cond every 10ms for at most d.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	lab.WaitFor(t, d, 10*time.Millisecond, what, cond)
 }
 
 // sdListener plays systemd: it collects what arrives at NOTIFY_SOCKET.

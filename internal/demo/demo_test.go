@@ -222,14 +222,7 @@ var rsAddr = map[string]string{"rs1": "192.0.2.21:8080", "rs2": "192.0.2.22:8080
 
 // eventually polls cond every 50 ms up to limit and returns how long it took.
 func eventually(limit time.Duration, cond func() bool) (time.Duration, bool) {
-	start := time.Now()
-	for time.Since(start) < limit {
-		if cond() {
-			return time.Since(start), true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return time.Since(start), cond()
+	return lab.Poll(limit, 50*time.Millisecond, cond)
 }
 
 type step struct {

@@ -301,14 +301,7 @@ func establishedToVIP(t *testing.T, n *lab.Node) int {
 // eventually polls cond every 100 ms up to limit and returns how long it
 // took and whether cond held.
 func eventually(limit time.Duration, cond func() bool) (time.Duration, bool) {
-	start := time.Now()
-	for time.Since(start) < limit {
-		if cond() {
-			return time.Since(start), true
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return time.Since(start), cond()
+	return lab.Poll(limit, 100*time.Millisecond, cond)
 }
 
 // waitReady waits until master alone holds the VIP, both balancers have

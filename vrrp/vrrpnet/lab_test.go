@@ -250,13 +250,7 @@ func (x *lbd) transitions() int {
 // eventually polls cond every 10ms for at most d.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	lab.WaitFor(t, d, 10*time.Millisecond, what, cond)
 }
 
 // keepalived is Debian's keepalived run in a lab node with its own files.
