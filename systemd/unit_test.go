@@ -42,7 +42,7 @@ func TestUnitVerifies(t *testing.T) {
 	if len(ours) > 0 {
 		t.Errorf("systemd-analyze verify lbd.service (exit %v):\n%s", err, strings.Join(ours, "\n"))
 	}
-	for _, want := range []string{"Type=notify", "ExecReload=", "WatchdogSec=", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW", "ProtectSystem=strict"} {
+	for _, want := range []string{"Type=notify", "ExecReload=", "ExecStopPost=-/usr/local/sbin/lbd release -f /etc/lbd/lbd.yaml", "WatchdogSec=", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW", "ProtectSystem=strict"} {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("unit lacks %s", want)
 		}

@@ -8,7 +8,9 @@
 // reloads on SIGHUP; `lbd plan -f FILE` prints the IPVS changes a reload
 // of FILE would make (asking the running daemon over the control socket,
 // or, without one, comparing FILE with the kernel table: lb.PlanOffline);
-// `lbd --help` prints the manual page, [Manual].
+// `lbd release -f FILE` removes FILE's virtual addresses after a daemon
+// died without handing over; `lbd --help` prints the manual page,
+// [Manual].
 //
 // # IPVS
 //

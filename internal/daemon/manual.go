@@ -15,6 +15,7 @@ SYNOPSIS
        lbd [-f FILE] [-log-level LEVEL] [-log-format text|json]
        lbd -t [-f FILE]
        lbd plan [-f FILE] [-socket PATH]
+       lbd release [-f FILE]
        lbd doctor [-f FILE]
        lbd import-keepalived [-o FILE] [-i CONFIG_ID]... KEEPALIVED.CONF
        lbd export-keepalived [-o FILE] [-f FILE]
@@ -46,6 +47,11 @@ COMMANDS
                making them. It asks the running daemon, or without one
                compares FILE with the kernel table.
 
+       release Remove the virtual addresses of FILE's VRRP instances from
+               their interfaces. lbd.service runs it after lbd exits
+               (ExecStopPost), so that a daemon killed without handing over
+               does not keep the addresses while a backup takes them.
+
        doctor  Check this host for FILE (IPVS modules, forwarding for NAT,
                reverse-path filtering, a firewall that drops VRRP, ...) and
                print each finding with its fix. It only reads.
@@ -65,8 +71,9 @@ OPTIONS
        Options take one dash or two (-f FILE, --f=FILE).
 
        -f FILE
-              The configuration file (lbd, -t, plan, doctor) or the lbd file
-              to export (export-keepalived). Default: /etc/lbd/lbd.yaml.
+              The configuration file (lbd, -t, plan, release, doctor) or
+              the lbd file to export (export-keepalived). Default:
+              /etc/lbd/lbd.yaml.
 
        -t     Check the configuration file and exit (see COMMANDS).
 
@@ -114,7 +121,7 @@ FILES
               The control socket ipvsctl uses (global.control_socket).
 
 EXIT STATUS
-       lbd, lbd -t, lbd plan:
+       lbd, lbd -t, lbd plan, lbd release:
               0 success; 1 invalid configuration file or the daemon failed
               (the errors are on stderr); 2 bad command line.
 
@@ -155,7 +162,7 @@ SEE ALSO
 const usageLines = `usage: lbd [-f FILE] [-log-level LEVEL] [-log-format text|json]
        lbd -t [-f FILE]
        lbd plan [-f FILE] [-socket PATH]
-       lbd doctor | import-keepalived | export-keepalived ...
+       lbd release | doctor | import-keepalived | export-keepalived ...
 Run 'lbd --help' for the manual.
 `
 

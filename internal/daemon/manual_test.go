@@ -47,9 +47,9 @@ func TestManual(t *testing.T) {
 			t.Errorf("manual line %d is %d columns wide: %q", i+1, len(line), line)
 		}
 	}
-	// Help is asked for in every way lbd and lbd plan accept; it goes to
+	// Help is asked for in every way lbd and its commands accept; it goes to
 	// stdout and succeeds.
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}, {"-t", "-h"}, {"plan", "-h"}, {"plan", "--help"}} {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}, {"-t", "-h"}, {"plan", "-h"}, {"plan", "--help"}, {"release", "-h"}} {
 		var out, errs bytes.Buffer
 		code := Run(context.Background(), args, &out, &errs)
 		if code != ExitOK || out.String() != Manual || errs.Len() > 0 {
@@ -57,7 +57,7 @@ func TestManual(t *testing.T) {
 		}
 	}
 	// A bad command line: the reason and the short usage on stderr.
-	for _, args := range [][]string{{"-bogus"}, {"--f"}, {"extra"}, {"plan", "-x"}, {"plan", "extra"}} {
+	for _, args := range [][]string{{"-bogus"}, {"--f"}, {"extra"}, {"plan", "-x"}, {"plan", "extra"}, {"release", "extra"}} {
 		var out, errs bytes.Buffer
 		code := Run(context.Background(), args, &out, &errs)
 		if code != ExitUsage || out.Len() > 0 || !strings.HasSuffix(errs.String(), usageLines) ||
@@ -68,14 +68,16 @@ func TestManual(t *testing.T) {
 }
 
 // TestManualDocumentsEveryOption checks OPTIONS against the parsers of
-// lbd and lbd plan themselves: each flag they define has an entry.
+// lbd, lbd plan and lbd release themselves: each flag they define has an
+// entry.
 // (cmd/lbd checks doctor's and the keepalived migration's.)
 func TestManualDocumentsEveryOption(t *testing.T) {
 	_, body := manualBody()
 	main, _ := lbdFlags(io.Discard)
 	plan, _, _ := planFlags(io.Discard)
+	release, _ := releaseFlags(io.Discard)
 	n := 0
-	for _, fs := range []*flag.FlagSet{main, plan} {
+	for _, fs := range []*flag.FlagSet{main, plan, release} {
 		fs.VisitAll(func(f *flag.Flag) {
 			n++
 			entry := regexp.MustCompile(`(?m)^ {7}-` + regexp.QuoteMeta(f.Name) + `( |$)`)

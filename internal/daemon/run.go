@@ -78,6 +78,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "plan":
 			return runPlan(ctx, args[1:], stdout, stderr)
+		case "release":
+			return runRelease(args[1:], stdout, stderr)
 		case "help":
 			io.WriteString(stdout, Manual)
 			return ExitOK

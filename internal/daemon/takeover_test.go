@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -128,5 +130,47 @@ func TestLabFastTakeoverIPv6(t *testing.T) {
 	}
 	if took > 2*time.Second {
 		t.Errorf("fast takeover took %v, want under 2s", took)
+	}
+}
+
+// lbd release, as lbd.service's ExecStopPost runs it: after a SIGKILL the
+// dead master's addresses (advertised and excluded) go at once instead of
+// with their lease; a second run finds nothing to do, and a bad file is
+// refused with its reason.
+func TestLabReleaseAfterKill(t *testing.T) {
+	l := lab.New(t)
+	lan := l.LAN("lan")
+	n := newNode(l, lan, "lb1", "192.0.2.1/24")
+	excluded := netip.MustParseAddr("198.51.100.7")
+	yaml := strings.Replace(oneVIPYAML(150), "advert_interval: 1s", "advert_interval: 100ms", 1) +
+		"    virtual_ipaddresses_excluded: [198.51.100.7/32]\n"
+	lb := startLBD(t, n, yaml)
+	eventually(t, 5*time.Second, "lb1 master with both addresses", func() bool { return n.HasAddr(vipA) && n.HasAddr(excluded) })
+	lb.p.Signal(syscall.SIGKILL)
+	if err := lb.p.Wait(5 * time.Second); err == nil {
+		t.Fatal("lbd exited cleanly after SIGKILL")
+	}
+	if !n.HasAddr(vipA) {
+		t.Fatal("the VIP went with the process: nothing left for release to do")
+	}
+	out := n.MustRun(lbdBinary(t), "release", "-f", lb.cfg)
+	for _, want := range []string{"instance VI_1: removed 192.0.2.100/24 from eth0", "instance VI_1: removed 198.51.100.7/32 from eth0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("release output lacks %q:\n%s", want, out)
+		}
+	}
+	if n.HasAddr(vipA) || n.HasAddr(excluded) {
+		t.Error("addresses still on eth0 after lbd release")
+	}
+	if out := n.MustRun(lbdBinary(t), "release", "-f", lb.cfg); out != "" {
+		t.Errorf("a second release printed %q, want nothing", out)
+	}
+	bad := lb.cfg + ".bad"
+	if err := os.WriteFile(bad, []byte("vrrp_instances:\n  - name: VI_1\n    priority: 300\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := n.Run(context.Background(), lbdBinary(t), "release", "-f", bad)
+	if want := bad + ":2:5: vrrp instance VI_1: priority 300 outside 1..255"; err == nil || !strings.Contains(out, want) {
+		t.Errorf("release of a bad file: err %v, output %q; want a failure with %q", err, out, want)
 	}
 }
