@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"syscall"
+	"time"
 )
 
 // Dest is where a TCP-based probe connects, with keepalived's connection
@@ -67,6 +68,19 @@ func (d Dest) dialNetwork(ctx context.Context, network string) (net.Conn, error)
 		}
 	}
 	return nd.DialContext(ctx, network, d.Target().String())
+}
+
+// dialUDP opens a UDP socket connected to d.Target() whose reads and
+// writes end at ctx's deadline, or at once when ctx is cancelled; done
+// closes it.
+func (d Dest) dialUDP(ctx context.Context) (conn net.Conn, done func(), err error) {
+	if conn, err = d.dialNetwork(ctx, "udp"); err != nil {
+		return nil, nil, err
+	}
+	dl, _ := ctx.Deadline()
+	conn.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	return conn, func() { stop(); conn.Close() }, nil
 }
 
 // errReason turns a network error into a short reason prefixed by step,

@@ -143,15 +143,11 @@ func (c *DNSChecker) Check(ctx context.Context) Result {
 	if err != nil {
 		return fail(start, fmt.Sprintf("invalid query name %q: %v", name, err))
 	}
-	conn, err := c.Dest.dialNetwork(ctx, "udp")
+	conn, done, err := c.Dest.dialUDP(ctx)
 	if err != nil {
 		return fail(start, errReason("connect", err))
 	}
-	defer conn.Close()
-	dl, _ := ctx.Deadline()
-	conn.SetDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer done()
 	if _, err := conn.Write(q); err != nil {
 		return fail(start, errReason("send", err))
 	}

@@ -55,15 +55,11 @@ func (c *UDPChecker) Check(ctx context.Context) Result {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
 	start := time.Now()
-	conn, err := c.Dest.dialNetwork(ctx, "udp")
+	conn, done, err := c.Dest.dialUDP(ctx)
 	if err != nil {
 		return fail(start, errReason("connect", err))
 	}
-	defer conn.Close()
-	dl, _ := ctx.Deadline()
-	conn.SetDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer done()
 	if _, err := conn.Write(c.Payload); err != nil {
 		return fail(start, errReason("send", err))
 	}
