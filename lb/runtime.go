@@ -123,6 +123,20 @@ func (m *model) owner(svc ipvs.ServiceKey) *vsState {
 	return nil
 }
 
+// realServer returns the virtual server that owns svc and its real server
+// rs, or ErrNotManaged or ErrNotFound.
+func (m *model) realServer(svc ipvs.ServiceKey, rs netip.AddrPort) (*vsState, *rsState, error) {
+	v := m.owner(svc)
+	if v == nil {
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotManaged, svc)
+	}
+	r := v.rs(rs.String())
+	if r == nil {
+		return nil, nil, fmt.Errorf("%w: %s in %s", ErrNotFound, rs, v.cfg.Name)
+	}
+	return v, r, nil
+}
+
 // state is the operator state to persist: the run-time servers as
 // requested (including dormant ones) and the disabled servers.
 func (l *loop) state() State {
@@ -262,14 +276,9 @@ func (e *Engine) Drain(ctx context.Context, svc ipvs.ServiceKey, rs netip.AddrPo
 	var active uint32
 	var rerr error
 	err := e.do(ctx, func(l *loop) {
-		v := l.m.owner(svc)
-		if v == nil {
-			rerr = fmt.Errorf("%w: %s", ErrNotManaged, svc)
-			return
-		}
-		r := v.rs(rs.String())
-		if r == nil {
-			rerr = fmt.Errorf("%w: %s in %s", ErrNotFound, rs, v.cfg.Name)
+		v, r, err := l.m.realServer(svc, rs)
+		if err != nil {
+			rerr = err
 			return
 		}
 		if timeout <= 0 {
@@ -319,14 +328,9 @@ func (e *Engine) Drain(ctx context.Context, svc ipvs.ServiceKey, rs netip.AddrPo
 func (e *Engine) Enable(ctx context.Context, svc ipvs.ServiceKey, rs netip.AddrPort) error {
 	var rerr error
 	err := e.do(ctx, func(l *loop) {
-		v := l.m.owner(svc)
-		if v == nil {
-			rerr = fmt.Errorf("%w: %s", ErrNotManaged, svc)
-			return
-		}
-		r := v.rs(rs.String())
-		if r == nil {
-			rerr = fmt.Errorf("%w: %s in %s", ErrNotFound, rs, v.cfg.Name)
+		v, r, err := l.m.realServer(svc, rs)
+		if err != nil {
+			rerr = err
 			return
 		}
 		if !r.disabled {
