@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 
-	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/vrrp/vrrpnet"
 )
 
@@ -34,9 +33,8 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 	if code := parseOrHelp(fs, args, stdout, stderr); code >= 0 {
 		return code
 	}
-	cfg, err := conf.Load(*file)
-	if err != nil {
-		printErrors(stderr, *file, err)
+	cfg := loadOrReport(*file, stderr)
+	if cfg == nil {
 		return ExitConfig
 	}
 	us, err := units(cfg)

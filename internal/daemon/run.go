@@ -127,13 +127,22 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // check is `lbd -t`.
 func check(file string, stdout, stderr io.Writer) int {
-	cfg, err := conf.Load(file)
-	if err != nil {
-		printErrors(stderr, file, err)
+	cfg := loadOrReport(file, stderr)
+	if cfg == nil {
 		return ExitConfig
 	}
 	fmt.Fprintf(stdout, "lbd: %s is valid: %s\n", file, summary(cfg))
 	return ExitOK
+}
+
+// loadOrReport loads file, or prints its errors on stderr and returns nil.
+func loadOrReport(file string, stderr io.Writer) *conf.Config {
+	cfg, err := conf.Load(file)
+	if err != nil {
+		printErrors(stderr, file, err)
+		return nil
+	}
+	return cfg
 }
 
 func summary(cfg *conf.Config) string {
@@ -203,9 +212,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code := parseOrHelp(fs, args, stdout, stderr); code >= 0 {
 		return code
 	}
-	cfg, err := conf.Load(*file)
-	if err != nil {
-		printErrors(stderr, *file, err)
+	cfg := loadOrReport(*file, stderr)
+	if cfg == nil {
 		return ExitConfig
 	}
 	abs, err := filepath.Abs(*file)
