@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lbd-project/lbd/internal/lab"
 )
 
 // idle returns how many IPv4 sockets p holds.
@@ -312,10 +314,7 @@ func TestRunnerClosesIdleSockets(t *testing.T) {
 	r.Run(ctx)
 	// The server closes its side of each connection in its own
 	// goroutines: allow them a moment.
-	deadline := time.Now().Add(2 * time.Second)
-	for openFDs(t) > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	lab.Poll(2*time.Second, 10*time.Millisecond, func() bool { return openFDs(t) <= before })
 	if n := openFDs(t); n > before {
 		t.Errorf("%d file descriptors open after Run, %d before", n, before)
 	}

@@ -36,8 +36,7 @@ func kernelFloor(nTCP, nHTTP, n int) (tcp, http time.Duration, err error) {
 	defer unix.Close(tcpFD)
 	unspec := unix.RawSockaddr{} // Family 0: AF_UNSPEC
 	tcpOnce := func(i int) error {
-		ap := targetAddr(tcpNet, i%nTCP)
-		if err := unix.Connect(tcpFD, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
+		if err := unix.Connect(tcpFD, sockaddr4(targetAddr(tcpNet, i%nTCP))); err != nil {
 			return err
 		}
 		if _, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(tcpFD), uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec)); e != 0 {
@@ -95,9 +94,13 @@ func dialBlocking(ap netip.AddrPort) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
+	if err := unix.Connect(fd, sockaddr4(ap)); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}
 	return fd, nil
+}
+
+func sockaddr4(ap netip.AddrPort) *unix.SockaddrInet4 {
+	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
 }

@@ -12,12 +12,8 @@ import (
 
 // releaseFlags is the parser of `lbd release`; runRelease and the
 // manual's test share it.
-func releaseFlags(stderr io.Writer) (fs *flag.FlagSet, file *string) {
-	fs = flag.NewFlagSet("lbd release", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {}
-	file = fs.String("f", DefaultConfig, "configuration `file`")
-	return fs, file
+func releaseFlags(stderr io.Writer) (*flag.FlagSet, *string) {
+	return fileFlags("lbd release", stderr)
 }
 
 // runRelease is `lbd release -f FILE`: it removes the virtual addresses of

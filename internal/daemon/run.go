@@ -193,12 +193,18 @@ func firstError(err error) string {
 // planFlags is the parser of `lbd plan`; runPlan and the manual's test
 // share it.
 func planFlags(stderr io.Writer) (fs *flag.FlagSet, file, socket *string) {
-	fs = flag.NewFlagSet("lbd plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {}
-	file = fs.String("f", DefaultConfig, "configuration `file`")
+	fs, file = fileFlags("lbd plan", stderr)
 	socket = fs.String("socket", "", "control socket `path` (default: the file's global.control_socket)")
 	return fs, file, socket
+}
+
+// fileFlags is the parser of a command that reads a configuration file
+// (-f); parse errors go to stderr and -h is the caller's (see parseOrHelp).
+func fileFlags(name string, stderr io.Writer) (fs *flag.FlagSet, file *string) {
+	fs = flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	return fs, fs.String("f", DefaultConfig, "configuration `file`")
 }
 
 // runPlan is `lbd plan -f FILE`: it prints, in ipvsadm syntax with

@@ -11,8 +11,8 @@
 // longest gap measured); a planned handover back in which the VIP is never
 // missing (a request in flight while the NAT gateway address moves can
 // still fail, since the new master has no state for its connection: up to
-// two are allowed); and a reload that changes one weight and nothing else. It ends with a
-// summary table and fails unless every step behaved.
+// two are allowed); and a reload that changes one weight and nothing else.
+// It ends with a summary table and fails unless every step behaved.
 //
 // The test binary doubles as lbd inside the VM (TestMain), since the guest
 // has no Go toolchain to build one.
