@@ -36,6 +36,13 @@ type Global struct {
 	LVSTimeouts *LVSTimeouts `yaml:"lvs_timeouts"`
 	// LVSSyncDaemon runs the connection sync daemon, following a VRRP instance.
 	LVSSyncDaemon *LVSSyncDaemon `yaml:"lvs_sync_daemon"`
+	// LVSSloppyTCP sets the kernel's net.ipv4.vs.sloppy_tcp: IPVS then
+	// schedules a TCP connection from any packet, not only its SYN, so a
+	// balancer that takes over forwards connections it never saw. With
+	// a consistent-hash scheduler (mh, sh) and the same real servers on
+	// every balancer, it sends them where the old master did. Default:
+	// the kernel's setting is left as it is (off at boot).
+	LVSSloppyTCP *bool `yaml:"lvs_sloppy_tcp"`
 	// LVSDrainTimeout bounds how long a real server removed by a reload
 	// is kept with weight 0 while its connections finish. Default 5m.
 	LVSDrainTimeout Duration `yaml:"lvs_drain_timeout"`

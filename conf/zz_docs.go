@@ -57,6 +57,7 @@ var docs = map[string]string{
 	"Global.ControlSocket":                    "ControlSocket is the Unix socket ipvsctl's daemon subcommands (status, reload, plan, drain, enable, handover, run-time real servers) talk to; mode 0600, root only. Default /run/lbd/control.sock.",
 	"Global.LVSDrainTimeout":                  "LVSDrainTimeout bounds how long a real server removed by a reload is kept with weight 0 while its connections finish. Default 5m.",
 	"Global.LVSReconcileInterval":             "LVSReconcileInterval is how often the kernel table is compared with the desired one and drift repaired. Default 10s.",
+	"Global.LVSSloppyTCP":                     "LVSSloppyTCP sets the kernel's net.ipv4.vs.sloppy_tcp: IPVS then schedules a TCP connection from any packet, not only its SYN, so a balancer that takes over forwards connections it never saw. With a consistent-hash scheduler (mh, sh) and the same real servers on every balancer, it sends them where the old master did. Default: the kernel's setting is left as it is (off at boot).",
 	"Global.LVSSyncDaemon":                    "LVSSyncDaemon runs the connection sync daemon, following a VRRP instance.",
 	"Global.LVSTimeouts":                      "LVSTimeouts sets the kernel's IPVS connection timeouts.",
 	"Global.MetricsAddress":                   "MetricsAddress is where Prometheus metrics are served, at /metrics: host:port. Default 127.0.0.1:9274 (loopback only); \"\" turns them off.",

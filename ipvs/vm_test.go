@@ -410,6 +410,27 @@ func TestIntegrationVMKernel(t *testing.T) {
 		}
 	})
 
+	t.Run("sloppy tcp", func(t *testing.T) {
+		for _, on := range []bool{true, false} {
+			var got bool
+			err := k.node.Do(func() error {
+				if err := c.SetSloppyTCP(on); err != nil {
+					return err
+				}
+				var err error
+				got, err = c.SloppyTCP()
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[bool]string{true: "1\n", false: "0\n"}[on]
+			if out := k.node.MustRun("cat", "/proc/sys/net/ipv4/vs/sloppy_tcp"); got != on || out != want {
+				t.Errorf("SetSloppyTCP(%v): SloppyTCP() = %v, the sysctl reads %q", on, got, out)
+			}
+		}
+	})
+
 	t.Run("sync daemons", func(t *testing.T) {
 		// The daemon sends its multicast out of an interface of the node.
 		k.node.AddDummy("sync0")

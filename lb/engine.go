@@ -593,8 +593,8 @@ func (l *loop) checkDrains(cur *ipvs.Table) {
 	}
 }
 
-// syncGlobals sets the IPVS timeouts and runs the sync daemon in the role
-// of its VRRP instance, when the kernel supports them.
+// syncGlobals sets the IPVS timeouts and sloppy TCP, and runs the sync
+// daemon in the role of its VRRP instance, when the kernel supports them.
 func (l *loop) syncGlobals() {
 	gk, ok := l.e.opts.Kernel.(GlobalKernel)
 	if !ok {
@@ -613,6 +613,16 @@ func (l *loop) syncGlobals() {
 		}
 		if err != nil {
 			l.e.log.Error("IPVS timeouts", "err", err)
+		}
+	}
+	if want := g.LVSSloppyTCP; want != nil {
+		cur, err := gk.SloppyTCP()
+		if err == nil && cur != *want {
+			err = gk.SetSloppyTCP(*want)
+			l.e.log.Info("set IPVS sloppy_tcp", "on", *want, "err", err)
+		}
+		if err != nil {
+			l.e.log.Error("IPVS sloppy_tcp", "err", err)
 		}
 	}
 	var want *ipvs.SyncDaemon

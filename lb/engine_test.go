@@ -3,6 +3,7 @@ package lb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -373,6 +374,28 @@ virtual_servers:
 	h.e.SetVRRPState(h.ctx, "VI_1", false)
 	if got := daemons(); got != "backup sync daemon (mcast=eth0, syncid=9)" || h.table() != "" {
 		t.Errorf("back to backup: %q\n%s", got, h.table())
+	}
+}
+
+func TestEngineSloppyTCP(t *testing.T) {
+	cfg := "global: {lvs_sloppy_tcp: %v}\nvirtual_servers: [{address: 192.0.2.100:80, scheduler: mh, real_servers: [198.51.100.1:80]}]\n"
+	h := start(t, fmt.Sprintf(cfg, true), nil, nil)
+	if on, _ := h.k.SloppyTCP(); !on {
+		t.Error("lvs_sloppy_tcp: true left sloppy_tcp off")
+	}
+	if _, err := h.e.Reload(h.ctx, mustParse(t, fmt.Sprintf(cfg, false))); err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := h.k.SloppyTCP(); on {
+		t.Error("a reload with lvs_sloppy_tcp: false left sloppy_tcp on")
+	}
+	// Without the key lbd leaves the kernel's setting alone.
+	h.k.SetSloppyTCP(true)
+	if _, err := h.e.Reload(h.ctx, mustParse(t, "virtual_servers: [{address: 192.0.2.100:80, scheduler: mh, real_servers: [198.51.100.1:80]}]\n")); err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := h.k.SloppyTCP(); !on {
+		t.Error("a file without lvs_sloppy_tcp changed sloppy_tcp")
 	}
 }
 

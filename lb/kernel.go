@@ -18,14 +18,17 @@ type Kernel interface {
 }
 
 // GlobalKernel is implemented by kernels that also hold the IPVS-wide
-// settings (connection timeouts, sync daemons), as *ipvs.Client does. The
-// engine manages them only when its Kernel implements it.
+// settings (connection timeouts, sync daemons, sloppy TCP), as
+// *ipvs.Client does. The engine manages them only when its Kernel
+// implements it.
 type GlobalKernel interface {
 	Timeouts(ctx context.Context) (ipvs.Timeouts, error)
 	SetTimeouts(ctx context.Context, t ipvs.Timeouts) error
 	SyncDaemons(ctx context.Context) ([]ipvs.SyncDaemon, error)
 	StartSyncDaemon(ctx context.Context, d ipvs.SyncDaemon) error
 	StopSyncDaemon(ctx context.Context, state ipvs.DaemonState) error
+	SloppyTCP() (bool, error)
+	SetSloppyTCP(on bool) error
 }
 
 var (

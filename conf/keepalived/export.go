@@ -82,6 +82,9 @@ func (e *exporter) run(cfg *conf.Config) {
 	if g.LVSSyncDaemon != nil {
 		e.find(g.LVSSyncDaemon.Pos, "lvs_sync_daemon", Unsupported, "not exported; add lvs_sync_daemon to global_defs by hand")
 	}
+	if g.LVSSloppyTCP != nil {
+		e.find(g.Pos, "lvs_sloppy_tcp", Unsupported, "keepalived has no equivalent; set net.ipv4.vs.sloppy_tcp with sysctl")
+	}
 	e.close()
 	for _, s := range cfg.VRRPScripts {
 		e.line("")

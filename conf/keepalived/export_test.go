@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/lbd-project/lbd/conf"
@@ -87,5 +88,21 @@ func TestExportRoundTrip(t *testing.T) {
 	if a, b := cfg.VRRPInstances[0], cfg2.VRRPInstances[0]; a.Priority != b.Priority || a.Version != b.Version ||
 		len(a.VirtualIPAddresses) != len(b.VirtualIPAddresses) || a.VirtualIPAddresses[1].Label != b.VirtualIPAddresses[1].Label {
 		t.Errorf("instance %+v != %+v", a, b)
+	}
+}
+
+// TestExportReportsLBDOnlyGlobals checks that global settings keepalived
+// has no key for are reported, not silently dropped.
+func TestExportReportsLBDOnlyGlobals(t *testing.T) {
+	cfg, err := conf.Parse("x.yaml", []byte("global: {lvs_sloppy_tcp: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, findings, err := Export(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) != 1 || findings[0].Severity != Unsupported || findings[0].Keyword != "lvs_sloppy_tcp" || !strings.Contains(findings[0].Message, "sysctl") {
+		t.Errorf("findings %+v, want one Unsupported about lvs_sloppy_tcp", findings)
 	}
 }

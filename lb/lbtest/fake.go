@@ -22,8 +22,9 @@ type FakeKernel struct {
 	svcs  map[ipvs.ServiceKey]*fakeService
 	conns map[connKey]uint32
 
-	timeouts ipvs.Timeouts
-	daemons  map[ipvs.DaemonState]ipvs.SyncDaemon
+	timeouts  ipvs.Timeouts
+	daemons   map[ipvs.DaemonState]ipvs.SyncDaemon
+	sloppyTCP bool
 
 	messages int
 	plans    []ipvs.Plan
@@ -278,5 +279,20 @@ func (k *FakeKernel) StopSyncDaemon(ctx context.Context, st ipvs.DaemonState) er
 		return unix.ESRCH
 	}
 	delete(k.daemons, st)
+	return nil
+}
+
+// SloppyTCP implements lb.GlobalKernel.
+func (k *FakeKernel) SloppyTCP() (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.sloppyTCP, nil
+}
+
+// SetSloppyTCP implements lb.GlobalKernel.
+func (k *FakeKernel) SetSloppyTCP(on bool) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.sloppyTCP = on
 	return nil
 }

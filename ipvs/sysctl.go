@@ -1,0 +1,42 @@
+package ipvs
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// sloppyTCPPath is the sysctl behind SloppyTCP: IPVS offers it only as a
+// sysctl, not over netlink. /proc/sys/net is the calling thread's network
+// namespace, so, as for the socket's redials, callers stay in the one they
+// opened the client in.
+const sloppyTCPPath = "/proc/sys/net/ipv4/vs/sloppy_tcp"
+
+// SloppyTCP reports net.ipv4.vs.sloppy_tcp: whether IPVS schedules a TCP
+// connection from any packet rather than only from its SYN.
+func (c *Client) SloppyTCP() (bool, error) {
+	b, err := os.ReadFile(sloppyTCPPath)
+	if err != nil {
+		return false, fmt.Errorf("ipvs: read sloppy_tcp: %w", err)
+	}
+	switch v := strings.TrimSpace(string(b)); v {
+	case "0":
+		return false, nil
+	case "1":
+		return true, nil
+	default:
+		return false, fmt.Errorf("ipvs: %s holds %q, want 0 or 1", sloppyTCPPath, v)
+	}
+}
+
+// SetSloppyTCP sets net.ipv4.vs.sloppy_tcp.
+func (c *Client) SetSloppyTCP(on bool) error {
+	v := "0"
+	if on {
+		v = "1"
+	}
+	if err := os.WriteFile(sloppyTCPPath, []byte(v), 0); err != nil {
+		return fmt.Errorf("ipvs: set sloppy_tcp: %w", err)
+	}
+	return nil
+}
