@@ -14,7 +14,7 @@ APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 
 
 export LBD_VM_DIR := $(abspath $(VMDIR))
 
-.PHONY: all build test unit bench bench-ipvs bench-healthcheck bench-engine bench-failover bench-halab demo install lint deps vm clean
+.PHONY: all build test unit bench bench-ipvs bench-healthcheck bench-engine bench-failover bench-halab bench-handover demo install lint deps vm clean
 
 all: build
 
@@ -48,7 +48,7 @@ test: vm
 unit:
 	$(GOTEST) ./...
 
-bench: bench-ipvs bench-failover bench-halab bench-healthcheck bench-engine
+bench: bench-ipvs bench-failover bench-halab bench-handover bench-healthcheck bench-engine
 
 # Benchmarks log in full to build/bench-*.log and print their figures.
 bench-ipvs: vm
@@ -66,6 +66,12 @@ bench-engine: deps
 bench-failover: deps
 	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 LBD_BENCH=1 $(GOTEST) -run 'TestIntegrationBenchFailover$$$$' -v ./internal/daemon/ > $(BUILD)/bench-failover.log 2>&1; \
 	rc=$$?; grep -E '^\s*(failover_|--- |ok|FAIL)' $(BUILD)/bench-failover.log; exit $$rc
+
+# bench-handover: planned handovers under client load in the demo's DR lab,
+# with mh and lvs_sloppy_tcp, and with plain rr, in the same run.
+bench-handover: vm
+	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 $(GOTEST) -run '^TestPlannedHandovers$$$$' -v ./internal/demo/ > $(BUILD)/bench-handover.log 2>&1; \
+	rc=$$?; grep -E '^\s*(handover_|--- |ok|FAIL)' $(BUILD)/bench-handover.log; exit $$rc
 
 # bench-halab: a client load through the VIP of the two-balancer NAT lab
 # in the VM while the master dies, lbd and keepalived in the same run.

@@ -193,20 +193,44 @@ func (b *balancer) start(t *testing.T) {
 	b.proc = b.node.StartCmd(cmd)
 }
 
+func (b *balancer) write(t *testing.T, yaml string) {
+	if err := os.WriteFile(b.file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (b *balancer) ipvs(t *testing.T) string { return b.node.MustRun("ipvsadm", "-S", "-n") }
 
 func (b *balancer) holdsVIP() bool { return b.node.HasAddr(vip) }
 
-// config is a balancer's YAML: VRRP carrying the VIP, and a direct-routing
-// virtual server whose scheduler hashes the client's address and port
-// (Maglev) over a destination list that never changes order, so both
-// balancers map a connection to the same real server: with sloppy TCP the
-// new master forwards a connection it never saw to where the old one did.
-func config(dir string, priority int, weights map[string]int) string {
+// scheduling is how the balancers pick real servers.
+type scheduling int
+
+const (
+	// consistent: mh (Maglev hashing of the client's address and port)
+	// over a destination list that never changes order (a failed server
+	// keeps its place with weight 0), so both balancers map a connection
+	// to the same real server, and sloppy TCP, so the new master forwards
+	// a connection it never saw to where the old one did.
+	consistent scheduling = iota
+	// plain: rr, failed servers removed, sloppy TCP off: what most
+	// keepalived set-ups run.
+	plain
+)
+
+// config is a balancer's YAML: VRRP carrying the VIP and a direct-routing
+// virtual server scheduled as sched says.
+func config(dir string, priority int, weights map[string]int, sched scheduling) string {
 	digest := md5.Sum([]byte(healthy))
 	var rs strings.Builder
 	for _, name := range []string{"rs1", "rs2", "rs3"} {
 		fmt.Fprintf(&rs, "      - address: %s\n        weight: %d\n", rsAddr[name], weights[name])
+	}
+	scheduler := `scheduler: mh
+    scheduler_flags: [mh-port, mh-fallback]
+    inhibit_on_failure: true`
+	if sched == plain {
+		scheduler = "scheduler: rr"
 	}
 	// Both balancers share the VM's file system: each gets its own control
 	// socket and state directory.
@@ -214,7 +238,7 @@ func config(dir string, priority int, weights map[string]int) string {
   router_id: lb-%[1]d
   control_socket: %[5]s/lb-%[1]d.sock
   state_dir: %[5]s/lb-%[1]d
-  lvs_sloppy_tcp: true
+  lvs_sloppy_tcp: %[6]v
 vrrp_instances:
   - name: VI_WEB
     interface: eth0
@@ -229,10 +253,8 @@ virtual_servers:
   - name: web
     address: 198.51.100.10:80
     protocol: TCP
-    scheduler: mh
-    scheduler_flags: [mh-port, mh-fallback]
+    %[7]s
     forwarding: DR
-    inhibit_on_failure: true
     sorry_server: 198.51.100.30:80
     check:
       type: HTTP_GET
@@ -243,7 +265,7 @@ virtual_servers:
       urls:
         - {path: /health, digest: %[3]s}
     real_servers:
-%[4]s`, priority, priority, hex.EncodeToString(digest[:]), rs.String(), dir)
+%[4]s`, priority, priority, hex.EncodeToString(digest[:]), rs.String(), dir, sched == consistent, scheduler)
 }
 
 var rsAddr = map[string]string{"rs1": "198.51.100.21:80", "rs2": "198.51.100.22:80", "rs3": "198.51.100.23:80"}
@@ -261,6 +283,42 @@ func eventually(limit time.Duration, cond func() bool) (time.Duration, bool) {
 type step struct {
 	name, result string
 	ok           bool
+}
+
+// demoLab is the demo's network: a client, two balancers, three real
+// servers and a sorry server, on one LAN in namespaces of the VM.
+type demoLab struct {
+	client  *lab.Node
+	lbs     []*balancer // lb1, lb2, not started
+	servers map[string]*realServer
+	dir     string // the balancers' files, sockets and state
+}
+
+func newDemoLab(t *testing.T) *demoLab {
+	l := lab.New(t)
+	lan := l.LAN("lan")
+	d := &demoLab{client: l.Node("client"), servers: map[string]*realServer{}, dir: t.TempDir()}
+	d.client.Attach(lan, "eth0", "198.51.100.2/24")
+	for i, name := range []string{"lb1", "lb2"} {
+		n := l.Node(name)
+		n.Attach(lan, "eth0", fmt.Sprintf("198.51.100.%d/24", 11+i))
+		d.lbs = append(d.lbs, &balancer{name: name, node: n, file: filepath.Join(d.dir, name+".yaml")})
+	}
+	for _, name := range []string{"rs1", "rs2", "rs3", "sorry"} {
+		n := l.Node(name)
+		addr := "198.51.100.30:80"
+		if name != "sorry" {
+			addr = rsAddr[name]
+		}
+		host, _, _ := strings.Cut(addr, ":")
+		// Direct routing: the VIP on loopback, never answered for in ARP.
+		n.Sysctl("net.ipv4.conf.all.arp_ignore", "1")
+		n.Sysctl("net.ipv4.conf.all.arp_announce", "2")
+		n.Attach(lan, "eth0", host+"/24")
+		n.AddAddr("lo", vip.String()+"/32")
+		d.servers[name] = startRealServer(t, n, name, ":80")
+	}
+	return d
 }
 
 func TestDemo(t *testing.T) {
@@ -292,41 +350,14 @@ func TestDemo(t *testing.T) {
 	}()
 
 	say("Building the lab: client, lb1, lb2, rs1-rs3 and a sorry server in network namespaces on one LAN")
-	l := lab.New(t)
-	lan := l.LAN("lan")
-	cl := l.Node("client")
-	cl.Attach(lan, "eth0", "198.51.100.2/24")
-	dir := t.TempDir()
-	var lbs []*balancer
-	for i, name := range []string{"lb1", "lb2"} {
-		n := l.Node(name)
-		n.Attach(lan, "eth0", fmt.Sprintf("198.51.100.%d/24", 11+i))
-		lbs = append(lbs, &balancer{name: name, node: n, file: filepath.Join(dir, name+".yaml")})
-	}
-	lb1, lb2 := lbs[0], lbs[1]
-	servers := map[string]*realServer{}
-	for _, name := range []string{"rs1", "rs2", "rs3", "sorry"} {
-		n := l.Node(name)
-		addr := "198.51.100.30:80"
-		if name != "sorry" {
-			addr = rsAddr[name]
-		}
-		host, _, _ := strings.Cut(addr, ":")
-		// Direct routing: the VIP on loopback, never answered for in ARP.
-		n.Sysctl("net.ipv4.conf.all.arp_ignore", "1")
-		n.Sysctl("net.ipv4.conf.all.arp_announce", "2")
-		n.Attach(lan, "eth0", host+"/24")
-		n.AddAddr("lo", vip.String()+"/32")
-		servers[name] = startRealServer(t, n, name, ":80")
-	}
+	d := newDemoLab(t)
+	lbs, lb1, lb2, servers, dir := d.lbs, d.lbs[0], d.lbs[1], d.servers, d.dir
 	weights := map[string]int{"rs1": 1, "rs2": 1, "rs3": 1}
 	for i, b := range lbs {
-		if err := os.WriteFile(b.file, []byte(config(dir, 150-50*i, weights)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		b.write(t, config(dir, 150-50*i, weights, consistent))
 		b.start(t)
 	}
-	c := newClient(cl)
+	c := newClient(d.client)
 
 	say("")
 	say("1. lb1 (priority 150) and lb2 (100) elect a master; mh spreads requests by client address and port")
@@ -420,9 +451,7 @@ func TestDemo(t *testing.T) {
 	say("6. reload lb1 with rs1's weight 1 -> 3: one kernel change, nothing else disturbed")
 	before := lb1.ipvs(t)
 	weights["rs1"] = 3
-	if err := os.WriteFile(lb1.file, []byte(config(dir, 150, weights)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	lb1.write(t, config(dir, 150, weights, consistent))
 	stop = make(chan struct{})
 	go func() { loadDone <- c.load(stop, 30*time.Second) }()
 	time.Sleep(200 * time.Millisecond)
