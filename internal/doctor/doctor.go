@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 
@@ -69,6 +70,7 @@ func Check(cfg *conf.Config, h Host) []Finding {
 	out = append(out, checkRPFilter(cfg, h)...)
 	out = append(out, checkFirewall(cfg, h)...)
 	out = append(out, checkRealServerARP(cfg)...)
+	out = append(out, checkSloppyHandover(cfg)...)
 	return out
 }
 
@@ -290,4 +292,53 @@ func checkRealServerARP(cfg *conf.Config) []Finding {
 		Detail: "each real server must have the VIP on lo and must not answer ARP for it (not checkable from here)",
 		Fix: "on each real server: ip addr add VIP/32 dev lo; sysctl -w net.ipv4.conf.all.arp_ignore=1 " +
 			"net.ipv4.conf.all.arp_announce=2; for TUN also rp_filter=0 on the tunnel interface"}}
+}
+
+// checkSloppyHandover checks the services lvs_sloppy_tcp is meant for:
+// the new master schedules a connection it never saw, and only a
+// consistent hash over the same destination list on every balancer sends
+// it where the old master did (docs/operations.md, "Handover without a
+// lost connection").
+func checkSloppyHandover(cfg *conf.Config) []Finding {
+	if s := cfg.Global.LVSSloppyTCP; s == nil || !*s {
+		return nil
+	}
+	var out []Finding
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		if vs.Protocol == "UDP" || vs.Protocol == "SCTP" {
+			continue
+		}
+		sched, id := cmpOr(vs.Scheduler, "wlc"), vs.ID()
+		if sched != "mh" && sched != "sh" {
+			out = append(out, Finding{Check: "sloppy TCP handover", Status: Info,
+				Detail: fmt.Sprintf("%s: with scheduler %s the new master picks afresh for a connection it never saw, "+
+					"often not the old master's real server (the connection is then reset)", id, sched),
+				Fix: "scheduler: mh with scheduler_flags: [mh-port, mh-fallback] and inhibit_on_failure: true"})
+			continue
+		}
+		var removed []string
+		for j := range vs.RealServers {
+			if !vs.Inhibit(&vs.RealServers[j]) {
+				removed = append(removed, vs.RealServers[j].Key())
+			}
+		}
+		if len(removed) > 0 {
+			out = append(out, Finding{Check: "sloppy TCP handover", Status: Warn,
+				Detail: fmt.Sprintf("%s: real servers %s are removed when they fail and come back at the head of the kernel's list, "+
+					"so the balancers' %s tables differ after a failure", id, strings.Join(removed, ", "), sched),
+				Fix: "inhibit_on_failure: true (a failed server keeps its place with weight 0)"})
+		}
+		if !slices.Contains(vs.SchedulerFlags, sched+"-fallback") {
+			out = append(out, Finding{Check: "sloppy TCP handover", Status: Warn,
+				Detail: fmt.Sprintf("%s: without %s-fallback, IPVS refuses the clients that hash to a real server with weight 0 "+
+					"(it keeps that server's slots)", id, sched),
+				Fix: fmt.Sprintf("scheduler_flags: [%s-port, %s-fallback]", sched, sched)})
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, Finding{Check: "sloppy TCP handover", Status: OK,
+			Detail: "every TCP service hashes consistently with inhibit_on_failure and fallback"})
+	}
+	return out
 }

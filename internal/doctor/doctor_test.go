@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,5 +151,46 @@ func TestRunExitCodes(t *testing.T) {
 	errb.Reset()
 	if code := Run([]string{"-f", bad}, "", &out, &errb); code != 2 || !strings.Contains(errb.String(), "bad.yaml:1:1") {
 		t.Errorf("bad config: exit %d: %s", code, errb.String())
+	}
+}
+
+func TestSloppyHandover(t *testing.T) {
+	const head = "global: {lvs_sloppy_tcp: true}\nvirtual_servers:\n"
+	tests := []struct {
+		name, vs string
+		want     []Status // of the "sloppy TCP handover" findings, in order
+		detail   string   // in the first finding
+	}{
+		{"consistent", "  - {address: 192.0.2.10:80, scheduler: mh, scheduler_flags: [mh-port, mh-fallback], inhibit_on_failure: true, real_servers: [192.0.2.21]}\n",
+			[]Status{OK}, "hashes consistently"},
+		{"rr", "  - {address: 192.0.2.10:80, scheduler: rr, real_servers: [192.0.2.21]}\n",
+			[]Status{Info}, "with scheduler rr the new master picks"},
+		{"removal", "  - {address: 192.0.2.10:80, scheduler: mh, scheduler_flags: [mh-fallback], real_servers: [192.0.2.21, {address: 192.0.2.22, inhibit_on_failure: true}]}\n",
+			[]Status{Warn}, "real servers 192.0.2.21 are removed"},
+		{"no fallback", "  - {address: 192.0.2.10:80, scheduler: sh, inhibit_on_failure: true, real_servers: [192.0.2.21]}\n",
+			[]Status{Warn}, "without sh-fallback"},
+		{"udp ignored", "  - {address: 192.0.2.10:53, protocol: UDP, scheduler: rr, real_servers: [192.0.2.21]}\n",
+			[]Status{OK}, "hashes consistently"},
+	}
+	for _, tt := range tests {
+		cfg, err := conf.Parse("lbd.yaml", []byte(head+tt.vs))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got := checkSloppyHandover(cfg)
+		var st []Status
+		for _, f := range got {
+			st = append(st, f.Status)
+		}
+		if !slices.Equal(st, tt.want) || !strings.Contains(got[0].Detail, tt.detail) {
+			t.Errorf("%s: findings %+v, want statuses %v and %q", tt.name, got, tt.want, tt.detail)
+		}
+	}
+	off, err := conf.Parse("lbd.yaml", []byte("virtual_servers: [{address: 192.0.2.10:80, scheduler: rr, real_servers: [192.0.2.21]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := checkSloppyHandover(off); len(fs) != 0 {
+		t.Errorf("without lvs_sloppy_tcp: %+v", fs)
 	}
 }
