@@ -54,7 +54,8 @@ func TestMain(m *testing.M) {
 // either way. (With DR the balancer sees only the client's half; replies
 // bypass it.) And the real servers need no VIP on a loopback and no ARP
 // sysctls: their default route is the gateway VIP, which VRRP moves with
-// the front VIP, as in the demo (internal/demo).
+// the front VIP. (The demo, internal/demo, runs DR with mh and sloppy TCP,
+// the set-up that loses no request in a planned handover.)
 const (
 	vipAddr     = "198.51.100.10"
 	vipService  = vipAddr + ":7"
