@@ -68,7 +68,7 @@ bench-failover: deps
 	rc=$$?; grep -E '^\s*(failover_|--- |ok|FAIL)' $(BUILD)/bench-failover.log; exit $$rc
 
 # bench-handover: planned handovers under client load in the demo's DR lab,
-# with mh and lvs_sloppy_tcp, and with plain rr, in the same run.
+# with mh and lvs_sloppy_tcp, with plain rr, and keepalived, in the same run.
 bench-handover: vm
 	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 $(GOTEST) -run '^TestPlannedHandovers$$' -v ./internal/demo/ > $(BUILD)/bench-handover.log 2>&1; \
 	rc=$$?; grep -E '^\s*(handover_|--- |ok|FAIL)' $(BUILD)/bench-handover.log; exit $$rc

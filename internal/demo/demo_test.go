@@ -181,9 +181,16 @@ type balancer struct {
 	name, file string
 	node       *lab.Node
 	proc       *lab.Process
+	keepalived bool // run Debian's keepalived on file instead
 }
 
 func (b *balancer) start(t *testing.T) {
+	if b.keepalived {
+		// Pid files of its own: both balancers share the VM's file system.
+		pid := func(s string) string { return strings.TrimSuffix(b.file, ".conf") + "-" + s + ".pid" }
+		b.proc = b.node.Start("keepalived", "-n", "-l", "-D", "-G", "-f", b.file, "-p", pid("main"), "-r", pid("vrrp"), "-c", pid("checker"))
+		return
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,10 @@
 package demo
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,39 +19,55 @@ import (
 // every run (two clients, a request every 10 ms each).
 const handoverRounds = 6
 
+// handoverSetup is one way of running the balancers in
+// TestPlannedHandovers.
+type handoverSetup struct {
+	name       string
+	sched      scheduling
+	keepalived bool
+}
+
 // TestPlannedHandovers hands the VIP back and forth under client load
-// (SIGTERM to the master, which then restarts as backup), both ways: with
-// consistent scheduling (mh, inhibit_on_failure, lvs_sloppy_tcp) no
-// request may fail; with plain rr the failures are measured and reported
-// beside it, as what the option saves.
+// (SIGTERM to the master, which then restarts as backup), three ways: lbd
+// with consistent scheduling (mh, inhibit_on_failure, lvs_sloppy_tcp), where
+// no request may fail; lbd with plain rr; and Debian's keepalived 2.2.7 with
+// the consistent settings (sloppy_tcp set by hand). The last two are
+// measured and reported beside the first.
 func TestPlannedHandovers(t *testing.T) {
-	if !lab.RunInVM(t, lab.VMOptions{MemoryMB: 1536, Timeout: 8 * time.Minute}) {
+	if !lab.RunInVM(t, lab.VMOptions{MemoryMB: 1536, Timeout: 10 * time.Minute}) {
 		return
 	}
-	failed, sent := map[scheduling]int{}, map[scheduling]int{}
-	for _, sched := range []scheduling{consistent, plain} {
-		name := map[scheduling]string{consistent: "consistent", plain: "plain"}[sched]
-		t.Run(name, func(t *testing.T) {
-			r := plannedHandovers(t, sched, handoverRounds)
-			failed[sched], sent[sched] = r.failed, r.sent
-		})
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Fatalf("keepalived is not in the lab VM: %v", err)
 	}
-	fmt.Printf("handover_bench handovers=%d requests=%d consistent_failed=%d plain_failed=%d\n",
-		handoverRounds, sent[consistent]+sent[plain], failed[consistent], failed[plain])
-	if failed[consistent] != 0 {
-		t.Errorf("%d of %d requests failed across %d planned handovers with mh and sloppy TCP, want 0",
-			failed[consistent], sent[consistent], handoverRounds)
+	setups := []handoverSetup{{"consistent", consistent, false}, {"plain", plain, false}, {"keepalived", consistent, true}}
+	res := map[string]loadResult{}
+	for _, s := range setups {
+		t.Run(s.name, func(t *testing.T) { res[s.name] = plannedHandovers(t, s, handoverRounds) })
+	}
+	fmt.Printf("handover_bench handovers=%d requests=%d consistent_failed=%d plain_failed=%d keepalived_failed=%d\n",
+		handoverRounds, res["consistent"].sent+res["plain"].sent+res["keepalived"].sent,
+		res["consistent"].failed, res["plain"].failed, res["keepalived"].failed)
+	if r := res["consistent"]; r.failed != 0 || r.sent == 0 {
+		t.Errorf("%d of %d requests failed across %d planned handovers with mh and sloppy TCP, want 0 of some",
+			r.failed, r.sent, handoverRounds)
 	}
 }
 
-// plannedHandovers starts both balancers in a fresh lab and makes rounds
-// planned handovers under the load of two clients, returning what the
-// clients saw in total.
-func plannedHandovers(t *testing.T, sched scheduling, rounds int) loadResult {
+// plannedHandovers starts both balancers as s says in a fresh lab and makes
+// rounds planned handovers under the load of two clients, returning what
+// the clients saw in total.
+func plannedHandovers(t *testing.T, s handoverSetup, rounds int) loadResult {
 	d := newDemoLab(t)
 	weights := map[string]int{"rs1": 1, "rs2": 1, "rs3": 1}
 	for i, b := range d.lbs {
-		b.write(t, config(d.dir, 150-50*i, weights, sched))
+		if s.keepalived {
+			b.keepalived = true
+			b.file = strings.TrimSuffix(b.file, ".yaml") + ".conf"
+			b.write(t, keepalivedConf(150-50*i))
+		} else {
+			b.write(t, config(d.dir, 150-50*i, weights, s.sched))
+		}
 	}
 	master, backup := d.lbs[0], d.lbs[1]
 	t.Cleanup(func() {
@@ -59,11 +78,18 @@ func plannedHandovers(t *testing.T, sched scheduling, rounds int) loadResult {
 		}
 	})
 	master.start(t)
-	lab.WaitFor(t, 20*time.Second, 50*time.Millisecond, "lb1 MASTER with every real server", func() bool {
+	lab.WaitFor(t, 30*time.Second, 50*time.Millisecond, "lb1 MASTER with every real server", func() bool {
 		return master.holdsVIP() && hasRealServers(t, master)
 	})
 	backup.start(t)
 	waitBackup(t, backup)
+	if s.keepalived {
+		// keepalived has no key for it; lbd sets it from lvs_sloppy_tcp.
+		for _, b := range d.lbs {
+			b.node.Sysctl("net.ipv4.vs.sloppy_tcp", "1")
+		}
+	}
+
 	clients := []*client{newClient(d.client), newClient(d.client)}
 	var total loadResult
 	for round := range rounds {
@@ -123,4 +149,54 @@ func waitBackup(t *testing.T, b *balancer) {
 	lab.WaitFor(t, 20*time.Second, 50*time.Millisecond, b.name+" BACKUP with every real server", func() bool {
 		return !b.holdsVIP() && hasRealServers(t, b)
 	})
+}
+
+// keepalivedConf is config's consistent set-up in keepalived 2.2.7's
+// syntax: the same VRRP instance (version 3, 100 ms adverts, nopreempt)
+// and the same DR virtual server (mh with port and fallback,
+// inhibit_on_failure, sorry server, HTTP_GET digest checks every 500 ms).
+func keepalivedConf(priority int) string {
+	digest := md5.Sum([]byte(healthy))
+	var rs strings.Builder
+	for _, name := range []string{"rs1", "rs2", "rs3"} {
+		host, port, _ := strings.Cut(rsAddr[name], ":")
+		fmt.Fprintf(&rs, `  real_server %s %s {
+    weight 1
+    HTTP_GET {
+      url {
+        path /health
+        digest %s
+      }
+      connect_timeout 0.3
+      retry 0
+    }
+  }
+`, host, port, hex.EncodeToString(digest[:]))
+	}
+	return fmt.Sprintf(`global_defs {
+  router_id lb-%[1]d
+}
+vrrp_instance VI_WEB {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority %[1]d
+  version 3
+  advert_int 0.1
+  nopreempt
+  virtual_ipaddress {
+    198.51.100.10/24
+  }
+}
+virtual_server 198.51.100.10 80 {
+  delay_loop 0.5
+  lb_algo mh
+  mh-port
+  mh-fallback
+  lb_kind DR
+  protocol TCP
+  inhibit_on_failure
+  sorry_server 198.51.100.30 80
+%[2]s}
+`, priority, rs.String())
 }
