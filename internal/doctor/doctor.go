@@ -71,6 +71,7 @@ func Check(cfg *conf.Config, h Host) []Finding {
 	out = append(out, checkFirewall(cfg, h)...)
 	out = append(out, checkRealServerARP(cfg)...)
 	out = append(out, checkSloppyHandover(cfg)...)
+	out = append(out, checkHashFallback(cfg)...)
 	return out
 }
 
@@ -329,16 +330,30 @@ func checkSloppyHandover(cfg *conf.Config) []Finding {
 					"so the balancers' %s tables differ after a failure", id, strings.Join(removed, ", "), sched),
 				Fix: "inhibit_on_failure: true (a failed server keeps its place with weight 0)"})
 		}
-		if !slices.Contains(vs.SchedulerFlags, sched+"-fallback") {
-			out = append(out, Finding{Check: "sloppy TCP handover", Status: Warn,
-				Detail: fmt.Sprintf("%s: without %s-fallback, IPVS refuses the clients that hash to a real server with weight 0 "+
-					"(it keeps that server's slots)", id, sched),
-				Fix: fmt.Sprintf("scheduler_flags: [%s-port, %s-fallback]", sched, sched)})
-		}
 	}
 	if len(out) == 0 {
 		out = append(out, Finding{Check: "sloppy TCP handover", Status: OK,
-			Detail: "every TCP service hashes consistently with inhibit_on_failure and fallback"})
+			Detail: "every TCP service hashes consistently and keeps failed real servers in place"})
+	}
+	return out
+}
+
+// checkHashFallback finds hashing schedulers without their fallback flag.
+// sh and mh keep a real server's hash slots while its weight is 0 (a drain,
+// inhibit_on_failure, sorry_server_inhibit) and, without the flag, refuse
+// the clients that hash to it instead of trying the next server.
+func checkHashFallback(cfg *conf.Config) []Finding {
+	var out []Finding
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		sched := vs.Scheduler
+		if sched != "mh" && sched != "sh" || slices.Contains(vs.SchedulerFlags, sched+"-fallback") {
+			continue
+		}
+		out = append(out, Finding{Check: "hash fallback", Status: Warn,
+			Detail: fmt.Sprintf("%s: %s without %s-fallback refuses the clients that hash to a real server "+
+				"while its weight is 0 (drained, or failed with inhibit_on_failure)", vs.ID(), sched, sched),
+			Fix: fmt.Sprintf("scheduler_flags: [%s-fallback] (with %s-port to hash the client's port too)", sched, sched)})
 	}
 	return out
 }

@@ -167,8 +167,6 @@ func TestSloppyHandover(t *testing.T) {
 			[]Status{Info}, "with scheduler rr the new master picks"},
 		{"removal", "  - {address: 192.0.2.10:80, scheduler: mh, scheduler_flags: [mh-fallback], real_servers: [192.0.2.21, {address: 192.0.2.22, inhibit_on_failure: true}]}\n",
 			[]Status{Warn}, "real servers 192.0.2.21 are removed"},
-		{"no fallback", "  - {address: 192.0.2.10:80, scheduler: sh, inhibit_on_failure: true, real_servers: [192.0.2.21]}\n",
-			[]Status{Warn}, "without sh-fallback"},
 		{"udp ignored", "  - {address: 192.0.2.10:53, protocol: UDP, scheduler: rr, real_servers: [192.0.2.21]}\n",
 			[]Status{OK}, "hashes consistently"},
 	}
@@ -192,5 +190,21 @@ func TestSloppyHandover(t *testing.T) {
 	}
 	if fs := checkSloppyHandover(off); len(fs) != 0 {
 		t.Errorf("without lvs_sloppy_tcp: %+v", fs)
+	}
+}
+
+func TestHashFallback(t *testing.T) {
+	cfg, err := conf.Parse("lbd.yaml", []byte(`virtual_servers:
+  - {address: 192.0.2.10:80, scheduler: sh, real_servers: [192.0.2.21]}
+  - {address: 192.0.2.11:80, scheduler: mh, scheduler_flags: [mh-port, mh-fallback], real_servers: [192.0.2.21]}
+  - {address: 192.0.2.12:80, scheduler: wrr, real_servers: [192.0.2.21]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := checkHashFallback(cfg)
+	if len(fs) != 1 || fs[0].Status != Warn || !strings.Contains(fs[0].Detail, "TCP 192.0.2.10:80: sh without sh-fallback") ||
+		!strings.Contains(fs[0].Fix, "sh-fallback") {
+		t.Errorf("findings %+v, want one warning for the sh service", fs)
 	}
 }
