@@ -37,7 +37,8 @@ type Global struct {
 	// LVSSyncDaemon runs the connection sync daemon, following a VRRP instance.
 	LVSSyncDaemon *LVSSyncDaemon `yaml:"lvs_sync_daemon"`
 	// LVSSloppyTCP sets the kernel's net.ipv4.vs.sloppy_tcp: IPVS then
-	// schedules a TCP connection from any packet, not only its SYN, so a
+	// schedules a TCP connection from any packet but a reset, not only its
+	// SYN, so a
 	// balancer that takes over forwards connections it never saw. With
 	// a consistent-hash scheduler (mh, sh) and the same real servers on
 	// every balancer, it sends them where the old master did. Default:

@@ -327,7 +327,7 @@ func checkSloppyHandover(cfg *conf.Config) []Finding {
 		if len(removed) > 0 {
 			out = append(out, Finding{Check: "sloppy TCP handover", Status: Warn,
 				Detail: fmt.Sprintf("%s: real servers %s are removed when they fail and come back at the head of the kernel's list, "+
-					"so the balancers' %s tables differ after a failure", id, strings.Join(removed, ", "), sched),
+					"so each balancer's order, and its %s table, comes to depend on its own history", id, strings.Join(removed, ", "), sched),
 				Fix: "inhibit_on_failure: true (a failed server keeps its place with weight 0)"})
 		}
 	}
@@ -339,9 +339,10 @@ func checkSloppyHandover(cfg *conf.Config) []Finding {
 }
 
 // checkHashFallback finds hashing schedulers without their fallback flag.
-// sh and mh keep a real server's hash slots while its weight is 0 (a drain,
-// inhibit_on_failure, sorry_server_inhibit) and, without the flag, refuse
-// the clients that hash to it instead of trying the next server.
+// While a real server's weight is 0 (a drain, inhibit_on_failure), mh keeps
+// its slots (from its last non-zero weight) and sh still gives it one
+// bucket per round; without the flag both refuse the clients that hash
+// there instead of hashing them on to a live server.
 func checkHashFallback(cfg *conf.Config) []Finding {
 	var out []Finding
 	for i := range cfg.VirtualServers {
