@@ -3,6 +3,7 @@ package ipvs
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -19,14 +20,12 @@ func (c *Client) SloppyTCP() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("ipvs: read sloppy_tcp: %w", err)
 	}
-	switch v := strings.TrimSpace(string(b)); v {
-	case "0":
-		return false, nil
-	case "1":
-		return true, nil
-	default:
-		return false, fmt.Errorf("ipvs: %s holds %q, want 0 or 1", sloppyTCPPath, v)
+	// The kernel takes any non-zero number for on.
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return false, fmt.Errorf("ipvs: %s holds %q, not a number", sloppyTCPPath, b)
 	}
+	return n != 0, nil
 }
 
 // SetSloppyTCP sets net.ipv4.vs.sloppy_tcp.
@@ -35,7 +34,7 @@ func (c *Client) SetSloppyTCP(on bool) error {
 	if on {
 		v = "1"
 	}
-	if err := os.WriteFile(sloppyTCPPath, []byte(v), 0); err != nil {
+	if err := os.WriteFile(sloppyTCPPath, []byte(v), 0o644); err != nil {
 		return fmt.Errorf("ipvs: set sloppy_tcp: %w", err)
 	}
 	return nil

@@ -83,7 +83,11 @@ func (e *exporter) run(cfg *conf.Config) {
 		e.find(g.LVSSyncDaemon.Pos, "lvs_sync_daemon", Unsupported, "not exported; add lvs_sync_daemon to global_defs by hand")
 	}
 	if g.LVSSloppyTCP != nil {
-		e.find(g.Pos, "lvs_sloppy_tcp", Unsupported, "keepalived has no equivalent; set net.ipv4.vs.sloppy_tcp with sysctl")
+		v := 0
+		if *g.LVSSloppyTCP {
+			v = 1
+		}
+		e.find(g.Pos, "lvs_sloppy_tcp", Unsupported, fmt.Sprintf("keepalived has no equivalent; run sysctl -w net.ipv4.vs.sloppy_tcp=%d", v))
 	}
 	e.close()
 	for _, s := range cfg.VRRPScripts {

@@ -546,16 +546,19 @@ func TestDaemonControlSocket(t *testing.T) {
 }
 
 // A VRRP-only configuration runs without IPVS; one with virtual servers
-// does not start without it, and says why.
+// or IPVS settings does not start without it, and says why.
 func TestDaemonWithoutIPVS(t *testing.T) {
 	dir := t.TempDir()
 	noIPVS := func() (lb.Kernel, io.Closer, error) { return nil, nil, errors.New("ipvs: not supported") }
+	vrrpOnly := strings.SplitN(strings.ReplaceAll(controlYAML, "DIR", dir), "virtual_servers:", 2)[0]
 	for _, c := range []struct {
 		yaml string
 		fail bool
 	}{
-		{strings.SplitN(strings.ReplaceAll(controlYAML, "DIR", dir), "virtual_servers:", 2)[0], false},
+		{vrrpOnly, false},
 		{strings.ReplaceAll(controlYAML, "DIR", dir), true},
+		// A kernel setting lbd cannot make is an error too, not ignored.
+		{strings.Replace(vrrpOnly, "global:\n", "global:\n  lvs_sloppy_tcp: true\n", 1), true},
 	} {
 		file := filepath.Join(dir, "lbd.yaml")
 		os.WriteFile(file, []byte(c.yaml), 0o644)

@@ -26,7 +26,7 @@ const StateFile = "runtime.json"
 
 // errNoIPVS is the start-up (or reload) error of a configuration with
 // virtual servers on a kernel without IPVS.
-var errNoIPVS = errors.New("the configuration has virtual_servers (or lvs_sync_daemon / lvs_timeouts) " +
+var errNoIPVS = errors.New("the configuration has virtual_servers (or lvs_sync_daemon / lvs_timeouts / lvs_sloppy_tcp) " +
 	"but the kernel has no IPVS: load the ip_vs module (modprobe ip_vs) or remove them")
 
 // kernelOpener opens the IPVS kernel interface; tests replace it.
@@ -43,7 +43,8 @@ func openIPVS() (lb.Kernel, io.Closer, error) {
 
 // needsIPVS reports whether cfg cannot run without IPVS.
 func needsIPVS(cfg *conf.Config) bool {
-	return len(cfg.VirtualServers) > 0 || cfg.Global.LVSSyncDaemon != nil || cfg.Global.LVSTimeouts != nil
+	g := cfg.Global
+	return len(cfg.VirtualServers) > 0 || g.LVSSyncDaemon != nil || g.LVSTimeouts != nil || g.LVSSloppyTCP != nil
 }
 
 // statePath is the run-time state file of cfg.

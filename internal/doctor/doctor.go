@@ -298,42 +298,59 @@ func checkRealServerARP(cfg *conf.Config) []Finding {
 // checkSloppyHandover checks the services lvs_sloppy_tcp is meant for:
 // the new master schedules a connection it never saw, and only a
 // consistent hash over the same destination list on every balancer sends
-// it where the old master did (docs/operations.md, "Handover without a
-// lost connection").
+// it where the old master did, and only without NAT can it then carry the
+// connection alone (docs/operations.md, "Handover without a lost
+// connection"). Firewall-mark services are checked too: they may carry TCP.
 func checkSloppyHandover(cfg *conf.Config) []Finding {
 	if s := cfg.Global.LVSSloppyTCP; s == nil || !*s {
 		return nil
 	}
+	const check = "sloppy TCP handover"
 	var out []Finding
+	examined := 0
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		if vs.Protocol == "UDP" || vs.Protocol == "SCTP" {
 			continue
 		}
-		sched, id := cmpOr(vs.Scheduler, "wlc"), vs.ID()
+		examined++
+		sched, id := vs.Scheduler, vs.ID()
 		if sched != "mh" && sched != "sh" {
-			out = append(out, Finding{Check: "sloppy TCP handover", Status: Info,
+			out = append(out, Finding{Check: check, Status: Info,
 				Detail: fmt.Sprintf("%s: with scheduler %s the new master picks afresh for a connection it never saw, "+
 					"often not the old master's real server (the connection is then reset)", id, sched),
 				Fix: "scheduler: mh with scheduler_flags: [mh-port, mh-fallback] and inhibit_on_failure: true"})
 			continue
 		}
-		var removed []string
+		var removed, nat []string
 		for j := range vs.RealServers {
-			if !vs.Inhibit(&vs.RealServers[j]) {
-				removed = append(removed, vs.RealServers[j].Key())
+			rs := &vs.RealServers[j]
+			if !vs.Inhibit(rs) {
+				removed = append(removed, rs.Key())
+			}
+			if cmpOr(rs.Forwarding, vs.Forwarding) == "NAT" {
+				nat = append(nat, rs.Key())
 			}
 		}
 		if len(removed) > 0 {
-			out = append(out, Finding{Check: "sloppy TCP handover", Status: Warn,
-				Detail: fmt.Sprintf("%s: real servers %s are removed when they fail and come back at the head of the kernel's list, "+
-					"so each balancer's order, and its %s table, comes to depend on its own history", id, strings.Join(removed, ", "), sched),
+			out = append(out, Finding{Check: check, Status: Warn,
+				Detail: fmt.Sprintf("%s: removed when they fail, real servers come back at the head of the kernel's list, "+
+					"so each balancer's order, and its %s table, comes to depend on its own history (%s)", id, sched, strings.Join(removed, ", ")),
 				Fix: "inhibit_on_failure: true (a failed server keeps its place with weight 0)"})
 		}
+		if len(nat) > 0 {
+			out = append(out, Finding{Check: check, Status: Warn,
+				Detail: fmt.Sprintf("%s: with NAT a real server's reply that reaches the new master before the client's next packet "+
+					"goes out untranslated, so connections can still fail in a handover (%s)", id, strings.Join(nat, ", ")),
+				Fix: "forwarding: DR (or TUN): the real servers answer the client directly"})
+		}
+	}
+	if examined == 0 {
+		return nil
 	}
 	if len(out) == 0 {
-		out = append(out, Finding{Check: "sloppy TCP handover", Status: OK,
-			Detail: "every TCP service hashes consistently and keeps failed real servers in place"})
+		out = append(out, Finding{Check: check, Status: OK,
+			Detail: "every TCP service hashes consistently, keeps failed real servers in place and forwards without NAT"})
 	}
 	return out
 }
