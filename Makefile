@@ -38,8 +38,9 @@ vm: deps
 
 # test runs every test: unit, network-namespace lab and VM lab. Lab tests
 # fail instead of skipping here, so nothing is silently left out.
-# The HA demo runs last and alone: it measures failover timings, which a
-# second VM on the same two cores would distort.
+# The HA demo and its planned-handover test (internal/demo) run last and
+# alone: they measure failover timings, which a second VM on the same two
+# cores would distort.
 test: vm
 	LBD_LAB_REQUIRED=1 $(GOTEST) $$($(GO) list ./... | grep -v /internal/demo$$)
 	LBD_LAB_REQUIRED=1 $(GOTEST) ./internal/demo/

@@ -38,10 +38,10 @@ type Global struct {
 	LVSSyncDaemon *LVSSyncDaemon `yaml:"lvs_sync_daemon"`
 	// LVSSloppyTCP sets the kernel's net.ipv4.vs.sloppy_tcp: IPVS then
 	// schedules a TCP connection from any packet but a reset, not only its
-	// SYN, so a
-	// balancer that takes over forwards connections it never saw. With
-	// a consistent-hash scheduler (mh, sh) and the same real servers on
-	// every balancer, it sends them where the old master did. Default:
+	// SYN, so a balancer that takes over forwards connections it never
+	// saw. With DR or TUN, a consistent-hash scheduler (mh or sh, with
+	// its -fallback flag), inhibit_on_failure and the same real servers
+	// on every balancer, it sends them where the old master did. Default:
 	// the kernel's setting is left as it is (off at boot).
 	LVSSloppyTCP *bool `yaml:"lvs_sloppy_tcp"`
 	// LVSDrainTimeout bounds how long a real server removed by a reload

@@ -47,15 +47,12 @@ func say(format string, args ...any) {
 // realServer is a Go HTTP server in its own namespace that answers "/" with
 // its name and "/health" with a body whose MD5 the checks expect.
 type realServer struct {
-	name, addr string
-	node       *lab.Node
-	mu         sync.Mutex
-	health     string
-	srv        *http.Server
+	mu     sync.Mutex
+	health string
 }
 
 func startRealServer(t *testing.T, n *lab.Node, name, addr string) *realServer {
-	rs := &realServer{name: name, addr: addr, node: n, health: healthy}
+	rs := &realServer{health: healthy}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "%s\n", name) })
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
@@ -63,10 +60,10 @@ func startRealServer(t *testing.T, n *lab.Node, name, addr string) *realServer {
 		defer rs.mu.Unlock()
 		io.WriteString(w, rs.health)
 	})
-	rs.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	ln := n.Listen("tcp", addr)
-	go rs.srv.Serve(ln)
-	t.Cleanup(func() { rs.srv.Close() })
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
 	return rs
 }
 
@@ -83,9 +80,7 @@ func (rs *realServer) setHealthy(ok bool) {
 // client sends HTTP requests to the VIP from the client namespace, one TCP
 // connection each.
 type client struct {
-	http    *http.Client
-	mu      sync.Mutex // the load loop and the steps' probes share lastErr
-	lastErr error      // of the latest failed request, for the narration
+	http *http.Client
 }
 
 func newClient(n *lab.Node) *client {
@@ -100,16 +95,6 @@ func newClient(n *lab.Node) *client {
 
 // get returns the name of whoever answered, or an error.
 func (c *client) get() (string, error) {
-	who, err := c.fetch()
-	if err != nil {
-		c.mu.Lock()
-		c.lastErr = err
-		c.mu.Unlock()
-	}
-	return who, err
-}
-
-func (c *client) fetch() (string, error) {
 	resp, err := c.http.Get(vipURL)
 	if err != nil {
 		return "", err
@@ -119,34 +104,45 @@ func (c *client) fetch() (string, error) {
 	return strings.TrimSpace(string(b)), err
 }
 
-// why returns the latest error when some requests failed, so a failed
-// step says how they failed.
-func (c *client) why(failed int) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if failed == 0 || c.lastErr == nil {
+// loadResult is what request loops saw.
+type loadResult struct {
+	sent, failed int
+	longestGap   time.Duration // between two successful answers
+	lastErr      error         // of the latest failed request
+}
+
+// add merges o, seen by another loop at the same time, into r.
+func (r *loadResult) add(o loadResult) {
+	r.sent += o.sent
+	r.failed += o.failed
+	r.longestGap = max(r.longestGap, o.longestGap)
+	if o.lastErr != nil {
+		r.lastErr = o.lastErr
+	}
+}
+
+// why says how requests failed, for a step's result.
+func (r loadResult) why() string {
+	if r.failed == 0 || r.lastErr == nil {
 		return ""
 	}
-	return fmt.Sprintf("; last error: %v", c.lastErr)
+	return fmt.Sprintf("; last error: %v", r.lastErr)
 }
 
 // spread sends n requests and counts answers by server.
-func (c *client) spread(n int) (map[string]int, int) {
-	counts, failed := map[string]int{}, 0
-	for i := 0; i < n; i++ {
+func (c *client) spread(n int) (map[string]int, loadResult) {
+	counts := map[string]int{}
+	var r loadResult
+	for range n {
+		r.sent++
 		if who, err := c.get(); err != nil {
-			failed++
+			r.failed++
+			r.lastErr = err
 		} else {
 			counts[who]++
 		}
 	}
-	return counts, failed
-}
-
-// loadResult is what a request loop saw.
-type loadResult struct {
-	sent, failed int
-	longestGap   time.Duration // between two successful answers
+	return counts, r
 }
 
 // load sends a request every 10 ms until stop is closed (at most limit),
@@ -166,6 +162,7 @@ func (c *client) load(stop <-chan struct{}, limit time.Duration) loadResult {
 		r.sent++
 		if _, err := c.get(); err != nil {
 			r.failed++
+			r.lastErr = err
 			continue
 		}
 		if gap := time.Since(last); gap > r.longestGap {
@@ -176,7 +173,28 @@ func (c *client) load(stop <-chan struct{}, limit time.Duration) loadResult {
 	return r
 }
 
-// balancer is one lbd with its configuration file.
+// underLoad runs act while clients send requests, from 300 ms before it
+// until 300 ms after it returns, and returns what they saw together.
+func underLoad(clients []*client, act func()) loadResult {
+	stop := make(chan struct{})
+	results := make([]loadResult, len(clients))
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Go(func() { results[i] = c.load(stop, 30*time.Second) })
+	}
+	time.Sleep(300 * time.Millisecond)
+	act()
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	var r loadResult
+	for _, ri := range results {
+		r.add(ri)
+	}
+	return r
+}
+
+// balancer is one lbd (or keepalived) with its configuration file.
 type balancer struct {
 	name, file string
 	node       *lab.Node
@@ -186,9 +204,7 @@ type balancer struct {
 
 func (b *balancer) start(t *testing.T) {
 	if b.keepalived {
-		// Pid files of its own: both balancers share the VM's file system.
-		pid := func(s string) string { return strings.TrimSuffix(b.file, ".conf") + "-" + s + ".pid" }
-		b.proc = b.node.Start("keepalived", "-n", "-l", "-D", "-G", "-f", b.file, "-p", pid("main"), "-r", pid("vrrp"), "-c", pid("checker"))
+		b.proc = b.node.StartKeepalived(b.file)
 		return
 	}
 	exe, err := os.Executable()
@@ -200,8 +216,20 @@ func (b *balancer) start(t *testing.T) {
 	b.proc = b.node.StartCmd(cmd)
 }
 
-func (b *balancer) write(t *testing.T, yaml string) {
-	if err := os.WriteFile(b.file, []byte(yaml), 0o644); err != nil {
+// restart starts b again once its last process has exited: two at once
+// would share a control socket and state (or pid files).
+func (b *balancer) restart(t *testing.T) {
+	t.Helper()
+	if err := b.proc.Wait(10 * time.Second); !b.proc.Exited() {
+		t.Fatalf("%s: %v", b.name, err)
+	}
+	b.start(t)
+}
+
+// write replaces b's configuration file.
+func (b *balancer) write(t *testing.T, text string) {
+	t.Helper()
+	if err := os.WriteFile(b.file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -209,6 +237,27 @@ func (b *balancer) write(t *testing.T, yaml string) {
 func (b *balancer) ipvs(t *testing.T) string { return b.node.MustRun("ipvsadm", "-S", "-n") }
 
 func (b *balancer) holdsVIP() bool { return b.node.HasAddr(vip) }
+
+// hasRealServers reports whether b's kernel has every real server with
+// weight 1 (up: with inhibit_on_failure a failed one stays with weight 0).
+func hasRealServers(t *testing.T, b *balancer) bool {
+	out := b.ipvs(t)
+	for _, name := range []string{"rs1", "rs2", "rs3"} {
+		if !strings.Contains(out, rule(rsAddr[name], 1)) {
+			return false
+		}
+	}
+	return true
+}
+
+// waitBackup waits until b runs as backup with every real server up in
+// its kernel table.
+func waitBackup(t *testing.T, b *balancer) {
+	t.Helper()
+	lab.WaitFor(t, 20*time.Second, 50*time.Millisecond, b.name+" BACKUP with every real server", func() bool {
+		return !b.holdsVIP() && hasRealServers(t, b)
+	})
+}
 
 // scheduling is how the balancers pick real servers.
 type scheduling int
@@ -377,17 +426,18 @@ func TestDemo(t *testing.T) {
 		return
 	}
 	record("election", true, "lb1 MASTER, VIP answering %v after start", took.Round(time.Millisecond))
-	counts, failed := c.spread(30)
-	record("traffic spread (mh, 30 requests)", failed == 0 && counts["rs1"] > 0 && counts["rs2"] > 0 && counts["rs3"] > 0,
-		"rs1=%d rs2=%d rs3=%d failed=%d%s", counts["rs1"], counts["rs2"], counts["rs3"], failed, c.why(failed))
+	counts, res := c.spread(30)
+	record("traffic spread (mh, 30 requests)", res.failed == 0 && counts["rs1"] > 0 && counts["rs2"] > 0 && counts["rs3"] > 0,
+		"rs1=%d rs2=%d rs3=%d failed=%d%s", counts["rs1"], counts["rs2"], counts["rs3"], res.failed, res.why())
 
 	say("")
 	say("2. rs2's health page changes: its HTTP_GET digest no longer matches")
 	servers["rs2"].setHealthy(false)
 	took, ok = eventually(10*time.Second, func() bool { return strings.Contains(lb1.ipvs(t), rule(rsAddr["rs2"], 0)) })
 	record("rs2 failed by digest check", ok, "weight 0 in IPVS %v after the change", took.Round(time.Millisecond))
-	counts, failed = c.spread(20)
-	record("traffic avoids rs2", failed == 0 && counts["rs2"] == 0, "rs1=%d rs2=%d rs3=%d failed=%d%s", counts["rs1"], counts["rs2"], counts["rs3"], failed, c.why(failed))
+	counts, res = c.spread(20)
+	record("traffic avoids rs2", res.failed == 0 && counts["rs2"] == 0,
+		"rs1=%d rs2=%d rs3=%d failed=%d%s", counts["rs1"], counts["rs2"], counts["rs3"], res.failed, res.why())
 	servers["rs2"].setHealthy(true)
 	took, ok = eventually(10*time.Second, func() bool { return strings.Contains(lb1.ipvs(t), rule(rsAddr["rs2"], 1)) })
 	record("rs2 restored", ok, "weight 1 again %v after recovery", took.Round(time.Millisecond))
@@ -409,76 +459,53 @@ func TestDemo(t *testing.T) {
 	record("real servers back, sorry gone", ok, "%v", took.Round(time.Millisecond))
 
 	say("")
-	say("4. lb1 dies (links down, SIGKILL): lb2 takes the VIP")
-	stop := make(chan struct{})
-	loadDone := make(chan loadResult)
-	go func() { loadDone <- c.load(stop, 30*time.Second) }()
-	time.Sleep(300 * time.Millisecond)
-	lb1.node.SetLink("eth0", false)
-	lb1.proc.Signal(syscall.SIGKILL)
-	took, ok = eventually(10*time.Second, func() bool { _, err := c.get(); return lb2.holdsVIP() && err == nil })
-	time.Sleep(300 * time.Millisecond)
-	close(stop)
-	res := <-loadDone
+	say("4. lb1 dies (link down, SIGKILL): lb2 takes the VIP")
+	load := []*client{c}
+	res = underLoad(load, func() {
+		lb1.node.SetLink("eth0", false)
+		lb1.proc.Signal(syscall.SIGKILL)
+		took, ok = eventually(10*time.Second, func() bool { _, err := c.get(); return lb2.holdsVIP() && err == nil })
+	})
 	record("unplanned failover", ok && res.longestGap < 2*time.Second,
 		"client outage %v (%d of %d requests failed), VIP on lb2 after %v%s",
-		res.longestGap.Round(time.Millisecond), res.failed, res.sent, took.Round(time.Millisecond), c.why(res.failed))
+		res.longestGap.Round(time.Millisecond), res.failed, res.sent, took.Round(time.Millisecond), res.why())
 
 	say("")
 	say("5. lb1 comes back as backup (nopreempt); lb2 is stopped: planned handover back")
 	lb1.node.SetLink("eth0", true)
-	lb1.proc.Wait(5 * time.Second)
-	lb1.start(t)
-	_, ok = eventually(10*time.Second, func() bool { return !lb1.holdsVIP() && strings.Contains(lb1.ipvs(t), rsAddr["rs1"]) })
-	if !ok {
-		record("lb1 rejoins as backup", false, "lb1 did not settle as backup with its IPVS rules")
+	lb1.restart(t)
+	if _, ok = lab.Poll(10*time.Second, 50*time.Millisecond, func() bool { return !lb1.holdsVIP() && hasRealServers(t, lb1) }); !ok {
+		record("lb1 rejoins as backup", false, "lb1 did not settle as backup with every real server")
 	}
 	time.Sleep(time.Second) // let lb1's checks settle
-	stop = make(chan struct{})
-	go func() { loadDone <- c.load(stop, 30*time.Second) }()
-	time.Sleep(300 * time.Millisecond)
-	lb2.proc.Signal(syscall.SIGTERM)
-	took, ok = eventually(10*time.Second, func() bool { return lb1.holdsVIP() && !lb2.holdsVIP() })
-	time.Sleep(300 * time.Millisecond)
-	close(stop)
-	res = <-loadDone
+	res = underLoad(load, func() {
+		lb2.proc.Signal(syscall.SIGTERM)
+		took, ok = eventually(10*time.Second, func() bool { return lb1.holdsVIP() && !lb2.holdsVIP() })
+	})
 	// The VIP moves with no gap (lb2 keeps it until lb1 has it), and a
 	// connection lb2 scheduled reaches lb1 mid-stream: sloppy TCP lets lb1
 	// schedule it from that packet, and the same Maglev table sends it to
 	// the same real server, so no request fails.
 	record("planned handover (SIGTERM lb2)", ok && res.failed == 0 && res.longestGap < time.Second,
 		"%d of %d requests failed, longest gap %v, lb1 MASTER after %v%s",
-		res.failed, res.sent, res.longestGap.Round(time.Millisecond), took.Round(time.Millisecond), c.why(res.failed))
-	if err := lb2.proc.Wait(10 * time.Second); err != nil {
-		t.Logf("lb2 exit: %v", err)
-	}
-	lb2.start(t)
+		res.failed, res.sent, res.longestGap.Round(time.Millisecond), took.Round(time.Millisecond), res.why())
+	lb2.restart(t)
 
 	say("")
 	say("6. reload lb1 with rs1's weight 1 -> 3: one kernel change, nothing else disturbed")
 	before := lb1.ipvs(t)
 	weights["rs1"] = 3
 	lb1.write(t, config(dir, 150, weights, consistent))
-	stop = make(chan struct{})
-	go func() { loadDone <- c.load(stop, 30*time.Second) }()
-	time.Sleep(200 * time.Millisecond)
 	logBefore := len(lb1.proc.Out.String())
-	lb1.proc.Signal(syscall.SIGHUP)
-	took, ok = eventually(10*time.Second, func() bool { return strings.Contains(lb1.ipvs(t), rule(rsAddr["rs1"], 3)) })
-	time.Sleep(300 * time.Millisecond)
-	close(stop)
-	res = <-loadDone
+	res = underLoad(load, func() {
+		lb1.proc.Signal(syscall.SIGHUP)
+		took, ok = eventually(10*time.Second, func() bool { return strings.Contains(lb1.ipvs(t), rule(rsAddr["rs1"], 3)) })
+	})
 	gone, added := diffLines(before, lb1.ipvs(t))
 	transitions := strings.Count(lb1.proc.Out.String()[logBefore:], "vrrp: state change")
 	record("reload (one weight)", ok && len(gone) == 1 && len(added) == 1 && res.failed == 0 && transitions == 0 && lb1.holdsVIP(),
 		"applied in %v; rules changed: %q -> %q; %d requests failed; %d VRRP transitions%s",
-		took.Round(time.Millisecond), strings.Join(gone, "; "), strings.Join(added, "; "), res.failed, transitions, c.why(res.failed))
-
-	if t.Failed() {
-		for _, b := range lbs {
-			t.Logf("%s log:\n%s", b.name, b.proc.Out.String())
-		}
-	}
+		took.Round(time.Millisecond), strings.Join(gone, "; "), strings.Join(added, "; "), res.failed, transitions, res.why())
 }
 
 // diffLines returns the lines only in a and the lines only in b.

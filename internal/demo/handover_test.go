@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,17 +21,20 @@ const handoverRounds = 6
 // handoverSetup is one way of running the balancers in
 // TestPlannedHandovers.
 type handoverSetup struct {
-	name       string
-	sched      scheduling
+	name  string
+	sched scheduling // of lbd's configuration
+	// keepalived runs Debian's keepalived instead, on keepalivedConf,
+	// which is the consistent scheduling (sched is not used).
 	keepalived bool
 }
 
 // TestPlannedHandovers hands the VIP back and forth under client load
 // (SIGTERM to the master, which then restarts as backup), three ways: lbd
 // with consistent scheduling (mh, inhibit_on_failure, lvs_sloppy_tcp), where
-// no request may fail; lbd with plain rr; and Debian's keepalived 2.2.7 with
-// the consistent settings (sloppy_tcp set by hand). The last two are
-// measured and reported beside the first.
+// no request may fail; lbd with plain rr; and Debian's keepalived with the
+// consistent settings (sloppy_tcp set by hand). The last two are measured
+// and reported beside the first; plain rr is also the control that shows
+// the lab had connections open while the VIP moved.
 func TestPlannedHandovers(t *testing.T) {
 	if !lab.RunInVM(t, lab.VMOptions{MemoryMB: 1536, Timeout: 10 * time.Minute}) {
 		return
@@ -45,12 +47,22 @@ func TestPlannedHandovers(t *testing.T) {
 	for _, s := range setups {
 		t.Run(s.name, func(t *testing.T) { res[s.name] = plannedHandovers(t, s, handoverRounds) })
 	}
-	fmt.Printf("handover_bench handovers=%d requests=%d consistent_failed=%d plain_failed=%d keepalived_failed=%d\n",
-		handoverRounds, res["consistent"].sent+res["plain"].sent+res["keepalived"].sent,
-		res["consistent"].failed, res["plain"].failed, res["keepalived"].failed)
+	if t.Failed() {
+		return // a setup that stopped early has no figures
+	}
+	line := fmt.Sprintf("handover_bench handovers=%d", handoverRounds)
+	for _, s := range setups {
+		r := res[s.name]
+		line += fmt.Sprintf(" %[1]s_failed=%[2]d %[1]s_sent=%[3]d %[1]s_gap_ms=%[4]d", s.name, r.failed, r.sent, r.longestGap.Milliseconds())
+	}
+	fmt.Println(line)
 	if r := res["consistent"]; r.failed != 0 || r.sent == 0 {
 		t.Errorf("%d of %d requests failed across %d planned handovers with mh and sloppy TCP, want 0 of some",
 			r.failed, r.sent, handoverRounds)
+	}
+	if res["plain"].failed == 0 {
+		t.Logf("warning: plain rr lost no request either: no connection may have been open while the VIP moved, " +
+			"so this run shows less than it should")
 	}
 }
 
@@ -70,13 +82,6 @@ func plannedHandovers(t *testing.T, s handoverSetup, rounds int) loadResult {
 		}
 	}
 	master, backup := d.lbs[0], d.lbs[1]
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, b := range d.lbs {
-				t.Logf("%s log:\n%s", b.name, b.proc.Out.String())
-			}
-		}
-	})
 	master.start(t)
 	lab.WaitFor(t, 30*time.Second, 50*time.Millisecond, "lb1 MASTER with every real server", func() bool {
 		return master.holdsVIP() && hasRealServers(t, master)
@@ -89,66 +94,27 @@ func plannedHandovers(t *testing.T, s handoverSetup, rounds int) loadResult {
 			b.node.Sysctl("net.ipv4.vs.sloppy_tcp", "1")
 		}
 	}
-
 	clients := []*client{newClient(d.client), newClient(d.client)}
 	var total loadResult
 	for round := range rounds {
 		time.Sleep(time.Second) // the restarted backup's checks settle
-		stop := make(chan struct{})
-		results := make([]loadResult, len(clients))
-		var wg sync.WaitGroup
-		for i, c := range clients {
-			wg.Go(func() { results[i] = c.load(stop, 30*time.Second) })
-		}
-		time.Sleep(300 * time.Millisecond)
-		master.proc.Signal(syscall.SIGTERM)
-		took, ok := eventually(10*time.Second, func() bool { return backup.holdsVIP() && !master.holdsVIP() })
-		time.Sleep(300 * time.Millisecond)
-		close(stop)
-		wg.Wait()
+		var took time.Duration
+		var ok bool
+		r := underLoad(clients, func() {
+			master.proc.Signal(syscall.SIGTERM)
+			took, ok = eventually(10*time.Second, func() bool { return backup.holdsVIP() && !master.holdsVIP() })
+		})
 		if !ok {
 			t.Fatalf("round %d: %s did not take the VIP from %s within %v", round, backup.name, master.name, took)
 		}
-		var r loadResult
-		why := ""
-		for i, ri := range results {
-			r.sent += ri.sent
-			r.failed += ri.failed
-			why += clients[i].why(ri.failed)
-		}
-		t.Logf("round %d: %s -> %s in %v: %d of %d requests failed%s",
-			round, master.name, backup.name, took.Round(time.Millisecond), r.failed, r.sent, why)
-		total.sent += r.sent
-		total.failed += r.failed
-		if err := master.proc.Wait(10 * time.Second); err != nil {
-			t.Logf("%s exit: %v", master.name, err)
-		}
-		master.start(t)
+		t.Logf("round %d: %s -> %s in %v: %d of %d requests failed, longest gap %v%s",
+			round, master.name, backup.name, took.Round(time.Millisecond), r.failed, r.sent, r.longestGap.Round(time.Millisecond), r.why())
+		total.add(r)
+		master.restart(t)
 		waitBackup(t, master)
 		master, backup = backup, master
 	}
 	return total
-}
-
-// hasRealServers reports whether b's kernel has every real server with
-// weight 1.
-func hasRealServers(t *testing.T, b *balancer) bool {
-	out := b.ipvs(t)
-	for _, name := range []string{"rs1", "rs2", "rs3"} {
-		if !strings.Contains(out, rule(rsAddr[name], 1)) {
-			return false
-		}
-	}
-	return true
-}
-
-// waitBackup waits until b runs as backup with every real server in its
-// kernel table.
-func waitBackup(t *testing.T, b *balancer) {
-	t.Helper()
-	lab.WaitFor(t, 20*time.Second, 50*time.Millisecond, b.name+" BACKUP with every real server", func() bool {
-		return !b.holdsVIP() && hasRealServers(t, b)
-	})
 }
 
 // keepalivedConf is config's consistent set-up in keepalived 2.2.7's

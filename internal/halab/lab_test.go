@@ -218,16 +218,13 @@ func (h *haLab) startLBD(n *lab.Node, name string, prio int, v vrrpSettings) *ba
 	return &balancer{name: name, node: n, proc: n.StartCmd(cmd), socket: filepath.Join(h.dir, name+".sock")}
 }
 
-// startKeepalived runs Debian's keepalived (VRRP and checker) on n, with
-// pid files of its own: both balancers share the VM's file system.
+// startKeepalived runs Debian's keepalived (VRRP and checker) on n.
 func (h *haLab) startKeepalived(n *lab.Node, name string, prio int, v vrrpSettings) *balancer {
 	file := filepath.Join(h.dir, name+".conf")
 	if err := os.WriteFile(file, []byte(keepalivedConf(name, prio, v)), 0o644); err != nil {
 		h.t.Fatal(err)
 	}
-	p := func(s string) string { return filepath.Join(h.dir, name+"-"+s+".pid") }
-	proc := n.Start("keepalived", "-n", "-l", "-D", "-G", "-f", file, "-p", p("main"), "-r", p("vrrp"), "-c", p("checker"))
-	return &balancer{name: name, node: n, proc: proc}
+	return &balancer{name: name, node: n, proc: n.StartKeepalived(file)}
 }
 
 // startPair starts lb1 (priority 150) and, once lb1 holds the VIP, lb2

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -321,6 +322,17 @@ func (n *Node) StartCmd(cmd *exec.Cmd) *Process {
 	n.lab.procs = append(n.lab.procs, p)
 	n.lab.mu.Unlock()
 	return p
+}
+
+// StartKeepalived runs Debian's keepalived (VRRP and checker) in the
+// foreground on file, logging to its output, with pid files of its own
+// beside file (FILE-main.pid, ...): the nodes share the file system, and
+// keepalived refuses to start while another one's pid file names a live
+// process.
+func (n *Node) StartKeepalived(file string) *Process {
+	n.lab.tb.Helper()
+	pid := func(s string) string { return strings.TrimSuffix(file, filepath.Ext(file)) + "-" + s + ".pid" }
+	return n.Start("keepalived", "-n", "-l", "-D", "-G", "-f", file, "-p", pid("main"), "-r", pid("vrrp"), "-c", pid("checker"))
 }
 
 // Signal sends sig to the process (only ever to a PID this lab started).
