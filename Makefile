@@ -72,7 +72,7 @@ bench-failover: deps
 # with mh and lvs_sloppy_tcp, with plain rr, and keepalived, in the same run.
 bench-handover: vm
 	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 $(GOTEST) -run '^TestPlannedHandovers$$' -v ./internal/demo/ > $(BUILD)/bench-handover.log 2>&1; \
-	rc=$$?; grep -E '^\s*(handover_|--- |ok|FAIL)' $(BUILD)/bench-handover.log; exit $$rc
+	rc=$$?; grep -E '^\s*(handover_bench|--- |ok|FAIL)' $(BUILD)/bench-handover.log; exit $$rc
 
 # bench-halab: a client load through the VIP of the two-balancer NAT lab
 # in the VM while the master dies, lbd and keepalived in the same run.
