@@ -217,14 +217,15 @@ func (c *Client) query(ctx context.Context, op, object string, cmd uint8, dump b
 }
 
 // set sends one acknowledged request through the pipelined path, so single
-// operations and Apply share one way of matching acks. It must run inside
-// do.
+// operations and Apply share one way of matching acks.
 func (c *Client) set(ctx context.Context, op, object string, cmd uint8,
-	encode func(ae *netlink.AttributeEncoder)) (bool, error) {
+	encode func(ae *netlink.AttributeEncoder)) error {
 	m, err := message(cmd, encode)
 	if err != nil {
-		return false, &OpError{Op: op, Object: object, Err: err}
+		return &OpError{Op: op, Object: object, Err: err}
 	}
-	errs, _, broken := c.exchange(ctx, []request{{op: op, object: object, msg: m}})
-	return broken, errs[0]
+	return c.do(ctx, func() (bool, error) {
+		errs, _, broken := c.exchange(ctx, []request{{op: op, object: object, msg: m}})
+		return broken, errs[0]
+	})
 }

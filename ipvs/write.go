@@ -46,31 +46,23 @@ func (c *Client) change(ctx context.Context, ch Change) error {
 	if err := ch.validate(); err != nil {
 		return err
 	}
-	return c.do(ctx, func() (bool, error) {
-		return c.set(ctx, ch.opName(), ch.object(), ch.command(), ch.encode)
-	})
+	return c.set(ctx, ch.opName(), ch.object(), ch.command(), ch.encode)
 }
 
 // Flush removes every service and destination.
 func (c *Client) Flush(ctx context.Context) error {
-	return c.do(ctx, func() (bool, error) {
-		return c.set(ctx, "flush", "", cmdFlush, nil)
-	})
+	return c.set(ctx, "flush", "", cmdFlush, nil)
 }
 
 // Zero resets the counters of every service and destination.
 func (c *Client) Zero(ctx context.Context) error {
-	return c.do(ctx, func() (bool, error) {
-		return c.set(ctx, "zero", "", cmdZero, nil)
-	})
+	return c.set(ctx, "zero", "", cmdZero, nil)
 }
 
 // ZeroService resets the counters of svc and its destinations.
 func (c *Client) ZeroService(ctx context.Context, svc Service) error {
-	return c.do(ctx, func() (bool, error) {
-		return c.set(ctx, "zero", svc.String(), cmdZero,
-			func(ae *netlink.AttributeEncoder) { encodeService(ae, svc, false) })
-	})
+	return c.set(ctx, "zero", svc.String(), cmdZero,
+		func(ae *netlink.AttributeEncoder) { encodeService(ae, svc, false) })
 }
 
 // SetTimeouts sets the connection timeouts; zero fields stay unchanged.
@@ -81,10 +73,8 @@ func (c *Client) SetTimeouts(ctx context.Context, t Timeouts) error {
 			return fmt.Errorf("ipvs: set timeouts: %v is not a whole number of seconds", d)
 		}
 	}
-	return c.do(ctx, func() (bool, error) {
-		return c.set(ctx, "set", "timeouts", cmdSetConfig,
-			func(ae *netlink.AttributeEncoder) { encodeTimeouts(ae, t) })
-	})
+	return c.set(ctx, "set", "timeouts", cmdSetConfig,
+		func(ae *netlink.AttributeEncoder) { encodeTimeouts(ae, t) })
 }
 
 // StartSyncDaemon starts a master or backup synchronisation daemon.
@@ -92,16 +82,12 @@ func (c *Client) StartSyncDaemon(ctx context.Context, d SyncDaemon) error {
 	if err := d.validate(); err != nil {
 		return err
 	}
-	return c.do(ctx, func() (bool, error) {
-		return c.set(ctx, "start", d.State.String()+" sync daemon", cmdNewDaemon,
-			func(ae *netlink.AttributeEncoder) { encodeDaemon(ae, d, true) })
-	})
+	return c.set(ctx, "start", d.State.String()+" sync daemon", cmdNewDaemon,
+		func(ae *netlink.AttributeEncoder) { encodeDaemon(ae, d, true) })
 }
 
 // StopSyncDaemon stops the master or backup synchronisation daemon.
 func (c *Client) StopSyncDaemon(ctx context.Context, state DaemonState) error {
-	return c.do(ctx, func() (bool, error) {
-		return c.set(ctx, "stop", state.String()+" sync daemon", cmdDelDaemon,
-			func(ae *netlink.AttributeEncoder) { encodeDaemon(ae, SyncDaemon{State: state}, false) })
-	})
+	return c.set(ctx, "stop", state.String()+" sync daemon", cmdDelDaemon,
+		func(ae *netlink.AttributeEncoder) { encodeDaemon(ae, SyncDaemon{State: state}, false) })
 }
