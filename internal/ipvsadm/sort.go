@@ -42,6 +42,23 @@ func msort[T any](b, tmp []T, cmp func(a, b *T) int) {
 // (ntohl of s6_addr32[i]; word 0 is the IPv4 address).
 func word(a *[16]byte, i int) uint32 { return binary.BigEndian.Uint32(a[4*i:]) }
 
+// cmpAddrPort is the address and port comparison that ends both of
+// ipvsadm's comparators: words subtracted as unsigned, kept as int32.
+func cmpAddrPort(af int, a, b *[16]byte, pa, pb uint16) int {
+	var r int32
+	if af == afInet6 {
+		for i := 0; r == 0 && i < 4; i++ {
+			r = int32(word(a, i) - word(b, i))
+		}
+	} else {
+		r = int32(word(a, 0) - word(b, 0))
+	}
+	if r != 0 {
+		return int(r)
+	}
+	return int(pa) - int(pb)
+}
+
 // cmpServices is ipvs_cmp_services.
 func cmpServices(s1, s2 *svcEntry) int {
 	a, b := &s1.svc, &s2.svc
@@ -54,33 +71,11 @@ func cmpServices(s1, s2 *svcEntry) int {
 	if r := int(a.protocol) - int(b.protocol); r != 0 {
 		return r
 	}
-	var r int32
-	if a.af == afInet6 {
-		for i := 0; r == 0 && i < 4; i++ {
-			r = int32(word(&a.addr, i) - word(&b.addr, i))
-		}
-	} else {
-		r = int32(word(&a.addr, 0) - word(&b.addr, 0))
-	}
-	if r != 0 {
-		return int(r)
-	}
-	return int(a.port) - int(b.port)
+	return cmpAddrPort(a.af, &a.addr, &b.addr, a.port, b.port)
 }
 
 // cmpDests is ipvs_cmp_dests.
 func cmpDests(d1, d2 *destEntry) int {
 	a, b := &d1.dest, &d2.dest
-	var r int32
-	if a.af == afInet6 {
-		for i := 0; r == 0 && i < 4; i++ {
-			r = int32(word(&a.addr, i) - word(&b.addr, i))
-		}
-	} else {
-		r = int32(word(&a.addr, 0) - word(&b.addr, 0))
-	}
-	if r != 0 {
-		return int(r)
-	}
-	return int(a.port) - int(b.port)
+	return cmpAddrPort(a.af, &a.addr, &b.addr, a.port, b.port)
 }
