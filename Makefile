@@ -71,7 +71,7 @@ bench-failover: deps
 # bench-handover: planned handovers under client load in the demo's DR lab,
 # with mh and lvs_sloppy_tcp, with plain rr, and keepalived, in the same run.
 bench-handover: vm
-	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 $(GOTEST) -run '^TestPlannedHandovers$$' -v ./internal/demo/ > $(BUILD)/bench-handover.log 2>&1; \
+	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 LBD_BENCH=1 $(GOTEST) -run '^TestPlannedHandovers$$' -v ./internal/demo/ > $(BUILD)/bench-handover.log 2>&1; \
 	rc=$$?; grep -E '^\s*(handover_bench|--- |ok|FAIL)' $(BUILD)/bench-handover.log; exit $$rc
 
 # bench-halab: a client load through the VIP of the two-balancer NAT lab

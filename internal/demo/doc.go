@@ -17,10 +17,10 @@
 // request fails; and a reload that changes one weight and nothing else.
 // It ends with a summary table and fails unless every step behaved.
 //
-// TestPlannedHandovers (make bench-handover) repeats the planned handover
-// six times under two clients, with this set-up (no request may fail),
-// with plain rr and with keepalived given the same settings, and prints
-// the failures of each.
+// TestPlannedHandovers repeats the planned handover six times under two
+// clients, with this set-up (no request may fail) and with plain rr; as
+// make bench-handover it also runs keepalived given the same settings,
+// and prints the failures of each.
 //
 // The test binary doubles as lbd inside the VM (TestMain), since the guest
 // has no Go toolchain to build one.
