@@ -240,8 +240,11 @@ func (b *balancer) holdsVIP() bool { return b.node.HasAddr(vip) }
 
 // hasRealServers reports whether b's kernel has every real server with
 // weight 1 (up: with inhibit_on_failure a failed one stays with weight 0).
-func hasRealServers(t *testing.T, b *balancer) bool {
-	out := b.ipvs(t)
+func hasRealServers(t *testing.T, b *balancer) bool { return allUp(b.ipvs(t)) }
+
+// allUp reports whether out, an ipvsadm -S dump, has every real server
+// with weight 1.
+func allUp(out string) bool {
 	for _, name := range []string{"rs1", "rs2", "rs3"} {
 		if !strings.Contains(out, rule(rsAddr[name], 1)) {
 			return false
@@ -454,7 +457,7 @@ func TestDemo(t *testing.T) {
 	}
 	took, ok = eventually(10*time.Second, func() bool {
 		out := lb1.ipvs(t)
-		return strings.Count(out, "-w 1") == 3 && !strings.Contains(out, "198.51.100.30")
+		return allUp(out) && !strings.Contains(out, "198.51.100.30")
 	})
 	record("real servers back, sorry gone", ok, "%v", took.Round(time.Millisecond))
 

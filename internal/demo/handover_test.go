@@ -16,7 +16,7 @@ import (
 
 // handoverRounds is how many planned handovers each way of scheduling
 // gets: enough that connections straddle the moment the VIP moves in
-// every run (two clients, a request every 10 ms each).
+// every run (two clients, each a request at a time, at most every 10 ms).
 const handoverRounds = 6
 
 // handoverSetup is one way of running the balancers in

@@ -9,6 +9,7 @@
 package doctor
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -126,7 +127,7 @@ func checkIPVS(cfg *conf.Config, h Host) []Finding {
 func schedulers(cfg *conf.Config) []string {
 	seen := map[string]bool{}
 	for _, vs := range cfg.VirtualServers {
-		seen[cmpOr(vs.Scheduler, "wlc")] = true
+		seen[cmp.Or(vs.Scheduler, "wlc")] = true
 	}
 	var out []string
 	for s := range seen {
@@ -136,18 +137,11 @@ func schedulers(cfg *conf.Config) []string {
 	return out
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // methods reports which forwarding methods the configuration uses.
 func methods(cfg *conf.Config) map[string]bool {
 	m := map[string]bool{}
 	for _, vs := range cfg.VirtualServers {
-		m[cmpOr(vs.Forwarding, "NAT")] = true
+		m[cmp.Or(vs.Forwarding, "NAT")] = true
 		for _, rs := range vs.RealServers {
 			if rs.Forwarding != "" {
 				m[rs.Forwarding] = true
@@ -328,7 +322,7 @@ func checkSloppyHandover(cfg *conf.Config) []Finding {
 			if !vs.Inhibit(rs) {
 				removed = append(removed, rs.Key())
 			}
-			if cmpOr(rs.Forwarding, vs.Forwarding) == "NAT" {
+			if cmp.Or(rs.Forwarding, vs.Forwarding) == "NAT" {
 				nat = append(nat, rs.Key())
 			}
 		}
