@@ -7,153 +7,94 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// This file holds the runner: the one goroutine that owns an [Instance],
-// feeds it packets, timers and events with the real time, and carries out
-// its actions through small seams (Conn, VIPManager, Announcer, Notifier)
-// so that it runs with real sockets (package vrrpnet) or with fakes.
+// This file holds the runner: the one goroutine that owns the state
+// machines of a sync group (or of a lone instance), feeds them packets,
+// timers and tracker events with the time of its [Clock], and carries out
+// their actions through the seams of its [Host]. lbd runs one per
+// vrrp_sync_group and one per instance outside any group.
 
-// Packet is one received VRRP packet: the IP payload and what the IP layer
-// reported about it.
-type Packet struct {
-	Src, Dst netip.Addr // without zone
-	// TTL is the IPv4 TTL or IPv6 hop limit; negative when the socket did
-	// not report it.
-	TTL     int
-	Payload []byte // the VRRP message (IP payload)
+// HandoverLinger is how long a stopping Master keeps its addresses after it
+// heard the new Master's first advert: the new Master sends its gratuitous
+// ARP / NA right after that advert, and the linger lets it reach the LAN
+// (and packets already on their way to us be answered) before we let go.
+const HandoverLinger = 50 * time.Millisecond
+
+// RetryOpen is how often a runner that could not open its sockets (a
+// missing interface or address) tries again.
+const RetryOpen = 2 * time.Second
+
+// DefaultNotifyTimeout bounds a notify script when
+// [RunnerConfig.NotifyTimeout] is not set.
+const DefaultNotifyTimeout = 30 * time.Second
+
+// Host opens what a member needs on the host: package vrrp/vrrpnet for
+// Linux, package vrrp/vrrptest for tests.
+type Host interface {
+	// Open resolves the member's primary address when it is not set and
+	// opens its conn, address manager and announcers.
+	Open(m *MemberConfig) (MemberIO, error)
+	// LinkUp reports whether an interface is up.
+	LinkUp(ifname string) (bool, error)
+	// WatchLink calls fn on every change of an interface's state (and
+	// once at once) until ctx ends.
+	WatchLink(ctx context.Context, ifname string, fn func(up bool)) error
+	// OpenPinger opens an ICMP echo prober for fast takeover.
+	OpenPinger() (Pinger, error)
 }
 
-// Conn sends and receives VRRP messages of one address family on one link.
-// Implementations must send from the instance's [Config.Primary] (the
-// checksum of VRRPv3 covers it) with TTL / hop limit 255.
-type Conn interface {
-	// Send sends one VRRP message, checksum included, to dst (the
-	// multicast group or a unicast peer).
-	Send(msg []byte, dst netip.Addr) error
-	// Receive blocks until a packet arrives. After Close it returns an
-	// error (wrapping net.ErrClosed for sockets).
-	Receive() (Packet, error)
-	// Close releases the conn and unblocks Receive.
+// MemberIO is a member's I/O on the host.
+type MemberIO struct {
+	Primary    netip.Addr
+	Conn       Conn
+	VIPs       VIPManager
+	Announcers map[string]Announcer // by interface
+	// Close releases VIPs and Announcers (not Conn, which the runner
+	// closes to stop its reader).
+	Close func()
+}
+
+// Pinger sends one ICMP echo request and waits for its reply.
+type Pinger interface {
+	Ping(ctx context.Context, addr netip.Addr) error
 	Close() error
 }
 
-// VIP is a virtual address and how it is installed on the host.
-type VIP struct {
-	// Prefix is the address with its prefix length; a /32 (IPv4) or
-	// /128 (IPv6) host route unless configured otherwise.
-	Prefix netip.Prefix
-	// Dev is the interface; empty means the [VIPManager]'s default, the
-	// instance's interface.
-	Dev string
-	// Label is the optional IPv4 address label (keepalived "label"); the
-	// kernel wants it to start with the interface name.
-	Label string
-}
-
-// Addr returns the virtual address.
-func (v VIP) Addr() netip.Addr { return v.Prefix.Addr() }
-
-// String returns the prefix, and the interface when set.
-func (v VIP) String() string {
-	if v.Dev == "" {
-		return v.Prefix.String()
-	}
-	return v.Prefix.String() + " dev " + v.Dev
-}
-
-// VIPManager adds and removes virtual addresses on the host.
-type VIPManager interface {
-	// AddVIP installs v; an address already present is not an error.
-	AddVIP(v VIP) error
-	// RemoveVIP removes v if present and reports whether it was; an
-	// absent address is not an error.
-	RemoveVIP(v VIP) (removed bool, err error)
-	// HasVIP reports whether v is installed.
-	HasVIP(v VIP) (bool, error)
-}
-
-// Announcer sends one gratuitous ARP (IPv4) or unsolicited neighbour
-// advertisement (IPv6) per address. The runner calls it Repeat times per
-// burst.
-type Announcer interface {
-	Announce(addrs []netip.Addr) error
-}
-
-// Notification reports one state change of an instance to a [Notifier].
-type Notification struct {
-	Instance   string
-	VRID       uint8
-	Transition Transition
-	Priority   uint8     // our effective priority after the change
-	Time       time.Time // when the runner carried it out
-}
-
-// Notifier receives every state change, in order, from the runner
-// goroutine. Notify must return quickly (queue slow work such as scripts):
-// the runner does nothing else while it runs.
-type Notifier interface {
-	Notify(Notification)
-}
-
-// NotifyFunc adapts a function to [Notifier].
-type NotifyFunc func(Notification)
-
-// Notify calls f(n).
-func (f NotifyFunc) Notify(n Notification) { f(n) }
-
-// GARP defaults. lbd refreshes by default, unlike keepalived (where
-// garp_master_refresh is off): switches age out forwarding entries and
-// hosts keep stale ARP entries after a split brain, and one gratuitous ARP
-// a minute costs nothing.
-const (
-	DefaultGARPDelay         = 5 * time.Second  // keepalived garp_master_delay
-	DefaultGARPRepeat        = 5                // keepalived garp_master_repeat
-	DefaultGARPRefresh       = 60 * time.Second // keepalived garp_master_refresh (off there)
-	DefaultGARPRefreshRepeat = 1                // keepalived garp_master_refresh_repeat
-)
-
-// GARPConfig says when a Master announces its addresses. A zero field means
-// its default; a negative duration turns that part off.
-type GARPConfig struct {
-	// Delay: a second burst this long after becoming Master (keepalived
-	// garp_master_delay, default 5 s).
-	Delay time.Duration
-	// Repeat: announcements per address in a burst (keepalived
-	// garp_master_repeat, default 5).
-	Repeat int
-	// Refresh: while Master, a burst this often (keepalived
-	// garp_master_refresh; lbd default 60 s). On each refresh the runner
-	// also re-adds virtual addresses removed behind its back.
-	Refresh time.Duration
-	// RefreshRepeat: announcements per address in a refresh burst
-	// (keepalived garp_master_refresh_repeat, default 1).
-	RefreshRepeat int
-}
-
-func (g GARPConfig) withDefaults() GARPConfig {
-	if g.Delay == 0 {
-		g.Delay = DefaultGARPDelay
-	}
-	if g.Repeat <= 0 {
-		g.Repeat = DefaultGARPRepeat
-	}
-	if g.Refresh == 0 {
-		g.Refresh = DefaultGARPRefresh
-	}
-	if g.RefreshRepeat <= 0 {
-		g.RefreshRepeat = DefaultGARPRefreshRepeat
-	}
-	return g
-}
-
-// RunnerConfig holds what a [Runner] needs besides the [Instance].
+// RunnerConfig configures a [Runner].
 type RunnerConfig struct {
-	// Conn carries the adverts; the runner owns it and closes it when Run
-	// returns. Required.
-	Conn Conn
+	// Group is the vrrp_sync_group's name; empty for a lone instance,
+	// which then is the one member.
+	Group          string
+	TrackingWeight bool
+	// GroupNotify is the group's notify script (argv).
+	GroupNotify []string
+	Members     []MemberConfig
+	// Host opens the members' I/O. Required.
+	Host Host
+	// Clock; nil: the real time.
+	Clock Clock
+	// Logger; nil: slog.Default().
+	Logger *slog.Logger
+	// NotifyTimeout bounds each notify script; it is read at every run,
+	// so that a reload can change it. nil: DefaultNotifyTimeout.
+	NotifyTimeout func() time.Duration
+	// OnTransition is told every state change, in order, from the runner
+	// goroutine; it must not block.
+	OnTransition func(Notification)
+}
+
+// MemberConfig is one instance of a runner.
+type MemberConfig struct {
+	Interface string
+	// Config is the state machine's. Config.Primary may be left invalid:
+	// the Host then takes the interface's first address of the family
+	// (IPv6: its link-local address) when the runner starts.
+	Config Config
+	IPv6   bool
 	// Peers are the unicast peers (keepalived unicast_peer). Empty: send
 	// to the multicast group and check the TTL of received adverts.
 	Peers []netip.Addr
@@ -161,200 +102,217 @@ type RunnerConfig struct {
 	// authentication { auth_type PASS; auth_pass ... }).
 	AuthType AuthType
 	AuthData [8]byte
-	// VIPs says how to install each virtual address; addresses of the
-	// instance that are missing here are host routes on the default
-	// interface.
-	VIPs []VIP
-	// VIPManager installs the addresses; nil: none are installed.
-	VIPManager VIPManager
-	// Announcer sends gratuitous ARP / NA; nil: none are sent.
-	Announcer Announcer
-	GARP      GARPConfig
-	// Notifier receives every state change; nil: none.
-	Notifier Notifier
-	// Logger; nil: slog.Default().
-	Logger *slog.Logger
+	// VIPs are the advertised addresses (each also in Config.VIPs),
+	// Excluded the others (virtual_ipaddresses_excluded); both are
+	// installed on Master.
+	VIPs     []VIP
+	Excluded []VIP
+	GARP     GARPConfig
+	// FastTakeover probes the Master faster than its adverts.
+	FastTakeover FastTakeover
+	// TrackInterfaces, Scripts and Files are the tracked objects, by the
+	// names of their Config.Tracks entries.
+	TrackInterfaces []TrackedLink
+	Scripts         []TrackedScript
+	Files           []TrackedFile
+	Notify          NotifyScripts
 }
 
-// Stats are the runner's counters, for metrics.
-type Stats struct {
-	AdvertsReceived uint64 // accepted adverts
-	AdvertsSent     uint64 // one per destination
-	SendErrors      uint64
-	ReceiveErrors   uint64
-	GARPsSent       uint64 // announcement rounds (one per address each)
-	GARPErrors      uint64
-	VIPErrors       uint64
-	Transitions     uint64
-	// Drops counts dropped packets by reason; every reason is present.
-	Drops map[DropReason]uint64
+// Name is the instance's name.
+func (m *MemberConfig) Name() string { return m.Config.Name }
+
+// NotifyScripts are an instance's notify scripts (argv; each may be empty).
+type NotifyScripts struct {
+	Master, Backup, Fault, Stop, Generic []string
 }
 
-// ErrStopped is returned by [Runner.Deliver] once the runner has ended.
-var ErrStopped = errors.New("vrrp: runner stopped")
-
-// Runner runs one [Instance]: one goroutine (the caller of [Runner.Run])
-// owns it; a reader goroutine only moves packets from the Conn onto a
-// channel. Every received packet goes through the receive checks; drops
-// are counted by reason and never change state.
+// Runner runs the instances of one sync group, or one instance: one
+// goroutine (the caller of [Runner.Run]) owns their state machines;
+// reader goroutines only move packets onto a channel, trackers (links,
+// vrrp_scripts, track files) and fast-takeover probers only deliver
+// events, and notify scripts run on a queue of their own, so that a slow
+// script never delays an advert. Every received packet goes through the
+// receive checks; drops are counted by reason and never change state.
 type Runner struct {
-	inst  *Instance
-	cfg   Config
-	rc    RunnerConfig
-	log   *slog.Logger
-	check CheckConfig
-	vips  []VIP // in the order of cfg.VIPs
-	dsts  []netip.Addr
-	garp  GARPConfig
+	cfg     RunnerConfig
+	clock   Clock
+	log     *slog.Logger
+	members []*member
+	byName  map[string]*member
+	group   *SyncGroup
+	gstate  State
 
-	events chan Event
-	done   chan struct{}
+	events chan memberEvent
+	pkts   chan memberPacket
+	fires  chan timerFire
+	quit   chan struct{} // closed when the loop has ended
+	done   chan struct{} // closed when Run has returned
+	abort  chan struct{} // closed: skip the handover wait
+	once   sync.Once
+	notify *notifyQueue
 
-	state    atomic.Uint32
-	prio     atomic.Uint32
-	drops    [numReasons]atomic.Uint64
-	rx       atomic.Uint64
-	tx       atomic.Uint64
-	txErr    atomic.Uint64
-	rxErr    atomic.Uint64
-	garps    atomic.Uint64
-	garpErr  atomic.Uint64
-	vipErr   atomic.Uint64
-	changes  atomic.Uint64
-	started  atomic.Bool
-	failing  bool // last send failed (log once per episode)
-	mismatch bool // address list mismatch already logged
+	handovers chan handoverReq
+	demoted   bool // handed over: priority lowered until restore
 }
 
-// NewRunner checks rc against the instance. The instance must be in
-// StateInit and belong to no sync group.
-func NewRunner(inst *Instance, rc RunnerConfig) (*Runner, error) {
-	if inst == nil || rc.Conn == nil {
-		return nil, errors.New("vrrp: runner needs an instance and a conn")
+// member is one running instance of a runner.
+type member struct {
+	idx   int
+	cfg   MemberConfig
+	garp  GARPConfig
+	io    MemberIO
+	inst  *Instance
+	check CheckConfig
+	dsts  []netip.Addr
+	all   []VIP // advertised and excluded addresses
+	log   *slog.Logger
+
+	timer, delay, refresh      func() bool // stop functions of the clock's timers
+	timerGen, delayGen, refGen uint64
+	holding                    bool // stopping Master keeping its addresses
+	pending                    []Transition
+	failing                    bool
+	mismatch                   bool // an advert with other addresses was logged
+	stats                      memberStats
+
+	// master is whom a Backup follows, for the fast-takeover prober
+	// (see fasttakeover.go); lastAdvert is the last advert accepted.
+	master     atomic.Pointer[netip.Addr]
+	lastAdvert advertSeen
+	// renewed is when the addresses' lease was last renewed.
+	renewed time.Time
+}
+
+// advertSeen is where and when an advert came from.
+type advertSeen struct {
+	from netip.Addr
+	at   time.Time
+}
+
+type memberEvent struct {
+	m  int
+	ev Event
+}
+
+type memberPacket struct {
+	m int
+	p Packet
+}
+
+type fireKind uint8
+
+const (
+	fireState fireKind = iota
+	fireDelay
+	fireRefresh
+)
+
+type timerFire struct {
+	m    int
+	kind fireKind
+	gen  uint64
+}
+
+// recvQueue bounds the packets waiting per member between the readers and
+// the owner loop; beyond it a reader blocks and the kernel socket buffer
+// drops.
+const recvQueue = 64
+
+// NewRunner checks cfg. It opens nothing: [Runner.Run] does.
+func NewRunner(cfg RunnerConfig) (*Runner, error) {
+	if cfg.Host == nil || len(cfg.Members) == 0 {
+		return nil, errors.New("vrrp: a runner needs a host and at least one member")
 	}
-	if inst.group != nil {
-		return nil, fmt.Errorf("vrrp: instance %q is in sync group %q; run the group instead", inst.Name(), inst.group.Name())
+	if cfg.Group == "" && len(cfg.Members) > 1 {
+		return nil, errors.New("vrrp: several instances need a sync group")
 	}
-	if inst.State() != StateInit {
-		return nil, fmt.Errorf("vrrp: instance %q already started", inst.Name())
-	}
-	cfg := inst.Config()
 	r := &Runner{
-		inst:   inst,
 		cfg:    cfg,
-		rc:     rc,
-		log:    rc.Logger,
-		garp:   rc.GARP.withDefaults(),
-		events: make(chan Event), // unbuffered: a taken event is handled
+		clock:  cfg.Clock,
+		log:    cfg.Logger,
+		byName: map[string]*member{},
+		events: make(chan memberEvent),
+		pkts:   make(chan memberPacket, recvQueue*len(cfg.Members)),
+		fires:  make(chan timerFire, 4*len(cfg.Members)),
+		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
+		abort:  make(chan struct{}),
+
+		handovers: make(chan handoverReq),
+	}
+	if r.clock == nil {
+		r.clock = SystemClock{}
 	}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	r.log = r.log.With("instance", cfg.Name, "vrid", cfg.VRID)
-	is4 := cfg.Primary.Unmap().Is4()
+	if cfg.Group != "" {
+		r.log = r.log.With("sync_group", cfg.Group)
+	}
 	var errs []error
-	specs := map[netip.Addr]VIP{}
-	for _, v := range rc.VIPs {
-		a := v.Addr().Unmap()
-		switch {
-		case !v.Prefix.IsValid():
-			errs = append(errs, fmt.Errorf("vrrp: instance %q: invalid VIP prefix %v", cfg.Name, v.Prefix))
-		case !slices.ContainsFunc(cfg.VIPs, func(x netip.Addr) bool { return x.Unmap() == a }):
-			errs = append(errs, fmt.Errorf("vrrp: instance %q: VIP %v is not a virtual address of the instance", cfg.Name, v))
-		default:
-			specs[a] = v
+	for i, mc := range cfg.Members {
+		if err := mc.validate(); err != nil {
+			errs = append(errs, err)
+			continue
 		}
-	}
-	for _, a := range cfg.VIPs {
-		v, ok := specs[a.Unmap()]
-		if !ok {
-			v = VIP{Prefix: netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())}
-		}
-		r.vips = append(r.vips, v)
-	}
-	for _, p := range rc.Peers {
-		if !p.IsValid() || p.Unmap().Is4() != is4 {
-			errs = append(errs, fmt.Errorf("vrrp: instance %q: unicast peer %v is not of the family of %v", cfg.Name, p, cfg.Primary))
-		}
-		r.dsts = append(r.dsts, p.Unmap().WithZone(""))
-	}
-	if len(r.dsts) == 0 {
-		r.dsts = []netip.Addr{MulticastIPv4}
-		if !is4 {
-			r.dsts = []netip.Addr{MulticastIPv6}
-		}
-	}
-	if cfg.Version == Version3 && (rc.AuthType != AuthNone || rc.AuthData != [8]byte{}) {
-		errs = append(errs, fmt.Errorf("vrrp: instance %q: VRRPv3 has no authentication", cfg.Name))
-	}
-	if rc.AuthType != AuthNone && rc.AuthType != AuthSimple {
-		errs = append(errs, fmt.Errorf("vrrp: instance %q: authentication %v is not supported", cfg.Name, rc.AuthType))
+		m := &member{idx: i, cfg: mc, garp: mc.GARP.withDefaults(),
+			log: r.log.With("instance", mc.Name(), "vrid", mc.Config.VRID)}
+		r.members = append(r.members, m)
+		r.byName[mc.Name()] = m
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	r.check = CheckConfig{
-		Version:  cfg.Version,
-		VRID:     cfg.VRID,
-		Interval: cfg.AdvertInterval,
-		AuthType: rc.AuthType,
-		AuthData: rc.AuthData,
-		Addrs:    cfg.VIPs,
-		Unicast:  len(rc.Peers) > 0,
-		Peers:    slices.Clone(rc.Peers),
-		Self:     cfg.Primary,
-	}
-	r.prio.Store(uint32(inst.Priority()))
 	return r, nil
 }
 
-// State returns the instance state; safe from any goroutine.
-func (r *Runner) State() State { return State(r.state.Load()) }
+// validate checks what the state machine's own validation cannot see.
+func (m *MemberConfig) validate() error {
+	var errs []error
+	name := m.Name()
+	for _, v := range append(slices.Clone(m.VIPs), m.Excluded...) {
+		if !v.Prefix.IsValid() {
+			errs = append(errs, fmt.Errorf("vrrp: instance %q: invalid virtual address %v", name, v.Prefix))
+		}
+	}
+	for _, v := range m.VIPs {
+		if !slices.Contains(m.Config.VIPs, v.Addr()) {
+			errs = append(errs, fmt.Errorf("vrrp: instance %q: VIP %v is not an advertised address", name, v))
+		}
+	}
+	for _, p := range m.Peers {
+		if !p.IsValid() || p.Unmap().Is6() != m.IPv6 {
+			errs = append(errs, fmt.Errorf("vrrp: instance %q: unicast peer %v is not of the instance's address family", name, p))
+		}
+	}
+	if m.Config.Version == Version3 && (m.AuthType != AuthNone || m.AuthData != [8]byte{}) {
+		errs = append(errs, fmt.Errorf("vrrp: instance %q: VRRPv3 has no authentication", name))
+	}
+	if m.AuthType != AuthNone && m.AuthType != AuthSimple {
+		errs = append(errs, fmt.Errorf("vrrp: instance %q: authentication %v is not supported", name, m.AuthType))
+	}
+	return errors.Join(errs...)
+}
 
-// Priority returns the effective priority; safe from any goroutine.
-func (r *Runner) Priority() uint8 { return uint8(r.prio.Load()) }
+// Abort makes a stopping runner skip the rest of its handover wait.
+func (r *Runner) Abort() { r.once.Do(func() { close(r.abort) }) }
 
-// Done is closed when Run has returned.
+// Done is closed when Run has returned and everything is released.
 func (r *Runner) Done() <-chan struct{} { return r.done }
 
-// Drops returns the dropped packets by reason (every reason present);
-// safe from any goroutine.
-func (r *Runner) Drops() map[DropReason]uint64 {
-	m := make(map[DropReason]uint64, numReasons-1)
-	for _, reason := range DropReasons() {
-		m[reason] = r.drops[reason].Load()
-	}
-	return m
-}
-
-// Stats returns a snapshot of the counters; safe from any goroutine.
-func (r *Runner) Stats() Stats {
-	return Stats{
-		AdvertsReceived: r.rx.Load(),
-		AdvertsSent:     r.tx.Load(),
-		SendErrors:      r.txErr.Load(),
-		ReceiveErrors:   r.rxErr.Load(),
-		GARPsSent:       r.garps.Load(),
-		GARPErrors:      r.garpErr.Load(),
-		VIPErrors:       r.vipErr.Load(),
-		Transitions:     r.changes.Load(),
-		Drops:           r.Drops(),
-	}
-}
-
-// Deliver hands an event (for example [TrackChanged] or [Fault]) to the
-// runner goroutine. It blocks until the runner takes it, ctx ends, or the
-// runner stops ([ErrStopped]).
-func (r *Runner) Deliver(ctx context.Context, ev Event) error {
-	select {
-	case <-r.done:
-		return ErrStopped
-	default:
+// Deliver hands an event (for example [TrackChanged] or [Fault]) for one
+// instance to the runner goroutine. It blocks until the runner takes it,
+// ctx ends, or the runner stops ([ErrStopped]).
+func (r *Runner) Deliver(ctx context.Context, instance string, ev Event) error {
+	m := r.byName[instance]
+	if m == nil {
+		return fmt.Errorf("vrrp: no instance %q in this runner", instance)
 	}
 	select {
-	case r.events <- ev:
+	case r.events <- memberEvent{m: m.idx, ev: ev}:
 		return nil
+	case <-r.quit:
+		return ErrStopped
 	case <-r.done:
 		return ErrStopped
 	case <-ctx.Done():
@@ -362,304 +320,496 @@ func (r *Runner) Deliver(ctx context.Context, ev Event) error {
 	}
 }
 
-// recvQueue bounds the packets waiting between the reader and the owner
-// loop; beyond it the reader blocks and the kernel socket buffer drops.
-const recvQueue = 64
+// ErrStopped is returned by [Runner.Deliver] and [Runner.Handover] once
+// the runner has ended.
+var ErrStopped = errors.New("vrrp: runner stopped")
 
-// Run starts the instance and runs it until ctx ends. Then it shuts the
-// instance down (a Master sends priority 0 and removes its addresses),
-// closes the Conn and returns nil. Run may be called once.
-func (r *Runner) Run(ctx context.Context) error {
-	if !r.started.CompareAndSwap(false, true) {
-		return errors.New("vrrp: runner already started")
-	}
+// Run opens the members' I/O (retrying every [RetryOpen] until it
+// succeeds or ctx ends), runs the instances until ctx ends, then stops
+// them: Masters hand over (see stop.go) before they release their
+// addresses. Run may be called once; a ctx that has already ended makes
+// it return at once.
+func (r *Runner) Run(ctx context.Context) {
 	defer close(r.done)
-	pkts := make(chan Packet, recvQueue)
-	readerDone := make(chan struct{})
-	stop := make(chan struct{})
-	go r.read(pkts, stop, readerDone)
-	defer func() {
-		close(stop)
-		r.rc.Conn.Close()
-		<-readerDone
-	}()
-
-	l := loop{
-		timer:   stoppedTimer(),
-		delay:   stoppedTimer(),
-		refresh: stoppedTimer(),
+	if ctx.Err() != nil {
+		return
 	}
-	defer l.timer.Stop()
-	defer l.delay.Stop()
-	defer l.refresh.Stop()
+	r.notify = newNotifyQueue(r.log, r.notifyTimeout)
+	defer r.notify.close()
+	for !r.open() {
+		if !sleep(ctx, r.clock, RetryOpen) {
+			return
+		}
+	}
+	defer r.closeIO()
 
-	r.log.Info("vrrp: instance starting", "state", StateInit, "priority", r.inst.Priority(),
-		"version", int(r.cfg.Version), "interval", r.cfg.AdvertInterval, "vips", r.cfg.VIPs, "unicast_peers", r.rc.Peers)
-	r.exec(&l, time.Now(), r.inst.Handle(time.Now(), Startup{}))
+	trackCtx, stopTrackers := context.WithCancel(context.Background())
+	defer stopTrackers()
+	readCtx, stopReaders := context.WithCancel(context.Background())
+	var readers sync.WaitGroup
+	defer readers.Wait()
+	defer stopReaders()
+	for _, m := range r.members {
+		readers.Go(func() { r.read(readCtx, m) })
+	}
+	r.startTrackers(trackCtx)
+	stopProbers := r.startProbers(trackCtx)
+	for _, m := range r.members {
+		r.handle(m, Startup{})
+	}
+	r.loop(ctx)
+	stopTrackers()
+	stopProbers()
+	r.shutdown()
+	close(r.quit)
+	stopReaders()
+	for _, m := range r.members {
+		m.timer()
+		m.delay()
+		m.refresh()
+		m.io.Conn.Close() // unblocks the reader
+	}
+}
+
+func (r *Runner) notifyTimeout() time.Duration {
+	if r.cfg.NotifyTimeout == nil {
+		return DefaultNotifyTimeout
+	}
+	return r.cfg.NotifyTimeout()
+}
+
+func stopped() bool { return false }
+
+// open builds the members' state machines and opens their I/O. On failure
+// it logs why, releases what it opened and returns false.
+func (r *Runner) open() bool {
+	var opened []*member
+	fail := func(err error) bool {
+		r.log.Error("vrrp: cannot start; retrying", "retry", RetryOpen, "err", err)
+		for _, m := range opened {
+			m.io.Conn.Close()
+			m.io.Close()
+		}
+		for _, m := range r.members {
+			m.inst = nil
+		}
+		r.group = nil
+		return false
+	}
+	insts := make([]*Instance, 0, len(r.members))
+	for _, m := range r.members {
+		io, err := r.cfg.Host.Open(&m.cfg)
+		if err != nil {
+			return fail(fmt.Errorf("instance %s: %w", m.cfg.Name(), err))
+		}
+		if io.Close == nil {
+			io.Close = func() {}
+		}
+		m.io = io
+		opened = append(opened, m)
+		cfg := m.cfg.Config
+		cfg.Primary = io.Primary
+		// The handover track lowers the priority of a handed-over
+		// instance (see stop.go); up, it adds nothing. The address
+		// owner (priority 255) is Master whatever happens, so it has
+		// none.
+		if cfg.Priority != PriorityOwner {
+			cfg.Tracks = append(slices.Clone(cfg.Tracks), Track{Name: handoverTrack, Kind: TrackScript, Weight: -MaxTrackWeight})
+		}
+		m.inst, err = NewInstance(cfg)
+		if err != nil {
+			return fail(err)
+		}
+		insts = append(insts, m.inst)
+		m.check = CheckConfig{
+			Version: cfg.Version, VRID: cfg.VRID, Interval: cfg.AdvertInterval,
+			AuthType: m.cfg.AuthType, AuthData: m.cfg.AuthData, Addrs: cfg.VIPs,
+			Unicast: len(m.cfg.Peers) > 0, Peers: slices.Clone(m.cfg.Peers), Self: io.Primary,
+		}
+		m.dsts = slices.Clone(m.cfg.Peers)
+		if len(m.dsts) == 0 {
+			m.dsts = []netip.Addr{MulticastIPv4}
+			if io.Primary.Is6() {
+				m.dsts = []netip.Addr{MulticastIPv6}
+			}
+		}
+		m.all = append(slices.Clone(m.cfg.VIPs), m.cfg.Excluded...)
+		m.timer, m.delay, m.refresh = stopped, stopped, stopped
+		m.stats.prio.Store(uint32(m.inst.Priority()))
+	}
+	if r.cfg.Group != "" {
+		g, err := NewSyncGroup(r.cfg.Group, r.cfg.TrackingWeight, insts...)
+		if err != nil {
+			return fail(err)
+		}
+		r.group = g
+	}
+	// Initial link and file states, so that an instance whose link is
+	// down starts in Fault rather than passing through Backup.
+	for _, m := range r.members {
+		if up, err := r.cfg.Host.LinkUp(m.cfg.Interface); err == nil && !up {
+			r.handle(m, Fault{Source: FaultLinkDown})
+		}
+		for _, t := range m.cfg.TrackInterfaces {
+			up, err := r.cfg.Host.LinkUp(t.Interface)
+			r.handle(m, TrackChanged{Name: t.Track, Status: TrackStatus{Up: up && err == nil}})
+		}
+		for _, f := range m.cfg.Files {
+			v, _ := ReadTrackFile(f.Path)
+			r.handle(m, TrackChanged{Name: f.Track, Status: TrackStatus{Value: v}})
+		}
+		m.log.Info("vrrp: instance starting", "iface", m.cfg.Interface, "primary", m.io.Primary,
+			"priority", m.inst.Priority(), "version", int(m.cfg.Config.Version), "interval", m.cfg.Config.AdvertInterval,
+			"vips", m.cfg.Config.VIPs, "unicast_peers", m.cfg.Peers)
+	}
+	return true
+}
+
+func (r *Runner) closeIO() {
+	for _, m := range r.members {
+		if m.io.Close != nil {
+			m.io.Close()
+		}
+	}
+}
+
+// read moves packets from a member's conn to the loop until ctx ends (and
+// the conn is closed).
+func (r *Runner) read(ctx context.Context, m *member) {
+	for {
+		p, err := m.io.Conn.Receive()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if n := m.stats.rxErr.Add(1); n%1000 == 1 {
+				m.log.Warn("vrrp: receive failed", "err", err)
+			}
+			// Bounded back-off so that a broken socket does not spin.
+			if !sleep(ctx, r.clock, 10*time.Millisecond) {
+				return
+			}
+			continue
+		}
+		select {
+		case r.pkts <- memberPacket{m: m.idx, p: p}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// deliver hands an event from a tracker or prober to the loop.
+func (r *Runner) deliver(ctx context.Context, m int, ev Event) {
+	select {
+	case r.events <- memberEvent{m: m, ev: ev}:
+	case <-ctx.Done():
+	}
+}
+
+func (r *Runner) loop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			r.exec(&l, time.Now(), r.inst.Handle(time.Now(), Shutdown{}))
-			return nil
-		case p := <-pkts:
-			r.receive(&l, p)
-		case <-l.timerC:
-			now := time.Now()
-			l.timerC = nil
-			r.exec(&l, now, r.inst.Handle(now, TimerFired{}))
-		case ev := <-r.events:
-			now := time.Now()
-			r.exec(&l, now, r.inst.Handle(now, ev))
-		case <-l.delayC:
-			l.delayC = nil
-			r.burst(r.garp.Repeat)
-		case <-l.refreshC:
-			r.refresh(&l)
-		}
-	}
-}
-
-// loop is the owner loop's timer state. A nil channel disables its case.
-type loop struct {
-	timer, delay, refresh    *time.Timer
-	timerC, delayC, refreshC <-chan time.Time
-}
-
-func stoppedTimer() *time.Timer {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return t
-}
-
-// read moves packets from the conn to pkts until the conn is closed.
-func (r *Runner) read(pkts chan<- Packet, stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	for {
-		p, err := r.rc.Conn.Receive()
-		if err != nil {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			r.rxErr.Add(1)
-			if r.rxErr.Load()%1000 == 1 {
-				r.log.Warn("vrrp: receive failed", "err", err)
-			}
-			// Bounded back-off so a broken socket does not spin.
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			continue
-		}
-		select {
-		case pkts <- p:
-		case <-stop:
 			return
+		case p := <-r.pkts:
+			r.receive(r.members[p.m], p.p)
+		case e := <-r.events:
+			r.handle(r.members[e.m], e.ev)
+		case f := <-r.fires:
+			r.fired(f)
+		case q := <-r.handovers:
+			names, err := r.handover(ctx, q.restore)
+			q.reply <- handoverReply{instances: names, err: err}
 		}
 	}
+}
+
+func (r *Runner) fired(f timerFire) {
+	m := r.members[f.m]
+	switch f.kind {
+	case fireState:
+		if f.gen == m.timerGen {
+			r.handle(m, TimerFired{})
+		}
+	case fireDelay:
+		if f.gen == m.delayGen && m.inst.State() == StateMaster {
+			r.announce(m, m.garp.Repeat, "garp_master_delay")
+		}
+	case fireRefresh:
+		if f.gen == m.refGen && m.inst.State() == StateMaster {
+			r.refresh(m)
+		}
+	}
+}
+
+// arm (re)starts one of a member's timers; a stale fire is recognised by
+// its generation.
+func (r *Runner) arm(m *member, kind fireKind, d time.Duration) {
+	stop, gen := r.timerOf(m, kind)
+	(*stop)()
+	*gen++
+	f := timerFire{m: m.idx, kind: kind, gen: *gen}
+	*stop = r.clock.AfterFunc(max(d, 0), func() {
+		select {
+		case r.fires <- f:
+		case <-r.quit:
+		}
+	})
+}
+
+func (r *Runner) disarm(m *member, kind fireKind) {
+	stop, gen := r.timerOf(m, kind)
+	(*stop)()
+	*gen++
+}
+
+func (r *Runner) timerOf(m *member, kind fireKind) (*func() bool, *uint64) {
+	switch kind {
+	case fireState:
+		return &m.timer, &m.timerGen
+	case fireDelay:
+		return &m.delay, &m.delayGen
+	}
+	return &m.refresh, &m.refGen
 }
 
 // receive checks one packet and feeds an accepted advert to the instance.
-func (r *Runner) receive(l *loop, p Packet) {
-	a, v := r.check.Receive(p.Payload, p.Src.WithZone(""), p.Dst.WithZone(""), p.TTL)
+func (r *Runner) receive(m *member, p Packet) {
+	a, v := m.check.Receive(p.Payload, p.Src.WithZone(""), p.Dst.WithZone(""), p.TTL)
 	if !v.OK() {
-		r.drops[v.Drop].Add(1)
-		r.log.Debug("vrrp: packet dropped", "reason", v.Drop, "peer", p.Src, "ttl", p.TTL, "len", len(p.Payload))
+		m.stats.drops[v.Drop].Add(1)
+		if v.Drop != ReasonVRID { // other VRIDs on the link are normal
+			m.log.Debug("vrrp: packet dropped", "reason", v.Drop, "peer", p.Src, "ttl", p.TTL, "len", len(p.Payload))
+		}
 		return
 	}
-	r.rx.Add(1)
-	if v.AddrMismatch && !r.mismatch {
-		r.mismatch = true
-		r.log.Warn("vrrp: advert lists other virtual addresses than ours", "peer", p.Src, "priority", a.Priority, "theirs", a.Addrs)
+	m.stats.received.Add(1)
+	if v.AddrMismatch && !m.mismatch {
+		m.mismatch = true
+		m.log.Warn("vrrp: advert lists other virtual addresses than ours", "peer", p.Src, "priority", a.Priority, "theirs", a.Addrs)
 	}
-	now := time.Now()
-	r.exec(l, now, r.inst.Handle(now, AdvertReceived{From: p.Src.WithZone(""), Priority: a.Priority, Interval: a.Interval}))
+	m.lastAdvert = advertSeen{from: p.Src.WithZone(""), at: r.clock.Now()}
+	r.handle(m, AdvertReceived{From: p.Src.WithZone(""), Priority: a.Priority, Interval: a.Interval})
 }
 
-// exec carries out the actions of one Handle call, in order.
-func (r *Runner) exec(l *loop, now time.Time, acts []Action) {
-	becomingMaster := slices.ContainsFunc(acts, func(a Action) bool {
-		t, ok := a.(Transition)
-		return ok && t.To == StateMaster
-	})
+// handle applies one event to a member (through the sync group, so the
+// others follow) and carries out the actions.
+func (r *Runner) handle(m *member, ev Event) {
+	if mu, ok := ev.(MasterUnreachable); ok && !r.masterUnreachable(m, mu) {
+		return
+	}
+	now := r.clock.Now()
+	var acts []MemberAction
+	if r.group != nil {
+		acts = r.group.Handle(now, m.cfg.Name(), ev)
+	} else {
+		acts = tag(nil, m.inst, m.inst.Handle(now, ev))
+	}
+	r.exec(now, acts)
+	for _, o := range r.members {
+		o.updateWatched()
+	}
+}
+
+func (r *Runner) exec(now time.Time, acts []MemberAction) {
+	becoming := map[*member]bool{}
 	for _, a := range acts {
-		switch a := a.(type) {
-		case SendAdvert:
-			r.sendAdvert(a.Priority)
-		case AddVIPs:
-			r.addVIPs(a.Addrs)
-		case RemoveVIPs:
-			r.removeVIPs(a.Addrs)
-		case SendGARP:
-			r.burstAddrs(a.Addrs, r.garp.Repeat)
-			if becomingMaster && r.garp.Delay > 0 {
-				l.delay.Reset(r.garp.Delay)
-				l.delayC = l.delay.C
-			}
-		case SetTimer:
-			l.timer.Reset(max(0, time.Until(a.At)))
-			l.timerC = l.timer.C
-		case StopTimer:
-			l.timer.Stop()
-			l.timerC = nil
-		case Transition:
-			r.transition(l, now, a)
-		case PriorityChanged:
-			r.prio.Store(uint32(a.To))
-			r.log.Info("vrrp: priority changed", "state", r.inst.State(), "priority", a.To, "from", a.From)
-		case LowerPriorityMaster:
-			r.log.Warn("vrrp: lower priority router advertises as master; asserting ourselves",
-				"state", r.inst.State(), "peer", a.Peer, "priority", a.Priority, "ours", r.inst.Priority())
+		if t, ok := a.Action.(Transition); ok && t.To == StateMaster {
+			becoming[r.byName[a.Instance]] = true
 		}
 	}
+	for _, ma := range acts {
+		m := r.byName[ma.Instance]
+		if m == nil {
+			continue
+		}
+		switch a := ma.Action.(type) {
+		case SendAdvert:
+			if m.holding && r.demoted && a.Priority != PriorityStop {
+				continue // handing over: only priority 0 goes out
+			}
+			r.sendAdvert(m, a.Priority)
+		case AddVIPs:
+			r.addVIPs(m)
+		case RemoveVIPs:
+			if !m.holding {
+				r.removeVIPs(m)
+			}
+		case SendGARP:
+			reason := "lower priority master"
+			if becoming[m] {
+				reason = "became master"
+			}
+			r.announce(m, m.garp.Repeat, reason)
+			if becoming[m] && m.garp.Delay > 0 {
+				r.arm(m, fireDelay, m.garp.Delay)
+			}
+		case SetTimer:
+			r.arm(m, fireState, a.At.Sub(r.clock.Now()))
+		case StopTimer:
+			r.disarm(m, fireState)
+		case Transition:
+			r.transition(m, now, a)
+		case PriorityChanged:
+			m.stats.prio.Store(uint32(a.To))
+			m.log.Info("vrrp: priority changed", "state", m.inst.State(), "priority", a.To, "from", a.From)
+		case LowerPriorityMaster:
+			m.log.Warn("vrrp: lower priority router advertises as master; asserting ourselves",
+				"state", m.inst.State(), "peer", a.Peer, "priority", a.Priority, "ours", m.inst.Priority())
+		}
+	}
+	r.groupState()
 }
 
-func (r *Runner) transition(l *loop, now time.Time, t Transition) {
-	r.state.Store(uint32(t.To))
-	r.prio.Store(uint32(r.inst.Priority()))
-	r.changes.Add(1)
-	attrs := []any{"state", t.To, "from", t.From, "reason", t.Cause.String(), "priority", r.inst.Priority()}
+func (r *Runner) transition(m *member, now time.Time, t Transition) {
+	m.stats.state.Store(uint32(t.To))
+	m.stats.prio.Store(uint32(m.inst.Priority()))
+	m.stats.transitions.Add(1)
+	reason := t.Cause.String()
+	if r.demoted && m.holding {
+		reason = "handover requested"
+	}
+	m.stats.last.Store(&lastTransition{at: now, reason: reason})
+	attrs := []any{"state", t.To, "from", t.From, "reason", t.Cause.String(), "priority", m.inst.Priority()}
 	if t.Peer.IsValid() {
 		attrs = append(attrs, "peer", t.Peer, "peer_priority", t.PeerPriority)
 	}
-	r.log.Info("vrrp: state change", attrs...)
+	m.log.Info("vrrp: state change", attrs...)
 	if t.To == StateMaster {
-		if r.garp.Refresh > 0 {
-			l.refresh.Reset(r.garp.Refresh)
-			l.refreshC = l.refresh.C
+		if m.garp.Refresh > 0 {
+			r.arm(m, fireRefresh, m.garp.Refresh)
 		}
 	} else {
-		l.delay.Stop()
-		l.delayC = nil
-		l.refresh.Stop()
-		l.refreshC = nil
+		r.disarm(m, fireDelay)
+		r.disarm(m, fireRefresh)
 	}
-	if r.rc.Notifier != nil {
-		r.rc.Notifier.Notify(Notification{Instance: r.cfg.Name, VRID: r.cfg.VRID, Transition: t, Priority: r.inst.Priority(), Time: now})
+	if fn := r.cfg.OnTransition; fn != nil {
+		fn(Notification{Instance: m.cfg.Name(), VRID: m.cfg.Config.VRID, Transition: t, Priority: m.inst.Priority(), Time: now})
 	}
+	if m.holding {
+		m.pending = append(m.pending, t)
+		return
+	}
+	r.notifyInstance(m, t.To)
 }
 
-// advert builds our advert with the given priority.
-func (r *Runner) advert(prio uint8) Advert {
-	return Advert{
-		Version:  r.cfg.Version,
-		VRID:     r.cfg.VRID,
-		Priority: prio,
-		Interval: r.cfg.AdvertInterval,
-		AuthType: r.rc.AuthType,
-		AuthData: r.rc.AuthData,
-		Addrs:    r.cfg.VIPs,
+func (r *Runner) sendAdvert(m *member, prio uint8) {
+	a := Advert{
+		Version: m.cfg.Config.Version, VRID: m.cfg.Config.VRID, Priority: prio,
+		Interval: m.cfg.Config.AdvertInterval, AuthType: m.cfg.AuthType, AuthData: m.cfg.AuthData,
+		Addrs: m.cfg.Config.VIPs,
 	}
-}
-
-func (r *Runner) sendAdvert(prio uint8) {
-	a := r.advert(prio)
-	src := r.cfg.Primary.WithZone("")
+	src := m.io.Primary.WithZone("")
 	var buf []byte
-	for _, dst := range r.dsts {
+	for _, dst := range m.dsts {
 		msg, err := a.Append(buf[:0], src, dst)
 		if err == nil {
 			buf = msg
-			err = r.rc.Conn.Send(msg, dst)
+			err = m.io.Conn.Send(msg, dst)
 		}
 		if err != nil {
-			r.txErr.Add(1)
-			if !r.failing {
-				r.failing = true
-				r.log.Warn("vrrp: sending advert failed", "state", r.inst.State(), "peer", dst, "priority", prio, "err", err)
+			m.stats.txErr.Add(1)
+			if !m.failing {
+				m.failing = true
+				m.log.Warn("vrrp: sending advert failed", "state", m.inst.State(), "peer", dst, "priority", prio, "err", err)
 			}
 			continue
 		}
-		if r.failing {
-			r.failing = false
-			r.log.Info("vrrp: sending adverts again", "state", r.inst.State(), "peer", dst)
+		if m.failing {
+			m.failing = false
+			m.log.Info("vrrp: sending adverts again", "state", m.inst.State(), "peer", dst)
 		}
-		r.tx.Add(1)
+		m.stats.sent.Add(1)
+	}
+	// A Master (or one handing over) renews the lease of its addresses
+	// with its adverts; a quarter of the lease apart is plenty, since the
+	// kernel counts lifetimes in seconds.
+	if (m.inst.State() == StateMaster || m.holding) && r.clock.Now().Sub(m.renewed) >= VIPLease(m.cfg.Config.AdvertInterval)/4 {
+		r.addVIPs(m)
 	}
 }
 
-func (r *Runner) vip(a netip.Addr) VIP {
-	for _, v := range r.vips {
-		if v.Addr() == a.Unmap() {
-			return v
-		}
-	}
-	return VIP{Prefix: netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())}
+// VIPLease is the lifetime of a Master's addresses (the Host installs
+// them with it): four advert intervals, the longest Master_Down_Interval
+// of any Backup (three intervals and a skew below one), so that the
+// addresses of a Master killed outright go about when a Backup has taken
+// over them, and at least 2 s, since the kernel counts lifetimes in whole
+// seconds and expires them about once a second.
+func VIPLease(advertInterval time.Duration) time.Duration {
+	return max(4*advertInterval, 2*time.Second)
 }
 
-func (r *Runner) addVIPs(addrs []netip.Addr) {
-	if r.rc.VIPManager == nil {
-		return
-	}
-	for _, a := range addrs {
-		v := r.vip(a)
-		if err := r.rc.VIPManager.AddVIP(v); err != nil {
-			r.vipErr.Add(1)
-			r.log.Error("vrrp: adding virtual address failed", "state", r.inst.State(), "vip", v, "err", err)
+func (r *Runner) addVIPs(m *member) {
+	m.renewed = r.clock.Now()
+	for _, v := range m.all {
+		if err := m.io.VIPs.AddVIP(v); err != nil {
+			m.stats.vipErr.Add(1)
+			m.log.Error("vrrp: adding virtual address failed", "state", m.inst.State(), "vip", v, "err", err)
 		}
 	}
 }
 
-func (r *Runner) removeVIPs(addrs []netip.Addr) {
-	if r.rc.VIPManager == nil {
-		return
-	}
-	for _, a := range addrs {
-		v := r.vip(a)
-		removed, err := r.rc.VIPManager.RemoveVIP(v)
+func (r *Runner) removeVIPs(m *member) {
+	for _, v := range m.all {
+		removed, err := m.io.VIPs.RemoveVIP(v)
 		switch {
 		case err != nil:
-			r.vipErr.Add(1)
-			r.log.Error("vrrp: removing virtual address failed", "state", r.inst.State(), "vip", v, "err", err)
-		case removed && r.inst.State() != StateMaster:
-			r.log.Info("vrrp: removed virtual address", "state", r.inst.State(), "vip", v)
+			m.stats.vipErr.Add(1)
+			m.log.Error("vrrp: removing virtual address failed", "state", m.inst.State(), "vip", v, "err", err)
+		case removed:
+			m.log.Info("vrrp: removed virtual address", "state", m.inst.State(), "vip", v)
 		}
 	}
 }
 
-// burst announces every virtual address n times.
-func (r *Runner) burst(n int) { r.burstAddrs(r.cfg.VIPs, n) }
-
-func (r *Runner) burstAddrs(addrs []netip.Addr, n int) {
-	if r.rc.Announcer == nil || len(addrs) == 0 {
+// announce sends n rounds of gratuitous ARP / NA for every address of m,
+// each on the interface the address is on.
+func (r *Runner) announce(m *member, n int, reason string) {
+	byDev := map[string][]netip.Addr{}
+	for _, v := range m.all {
+		byDev[v.Dev] = append(byDev[v.Dev], v.Addr())
+	}
+	var errs []error
+	for dev, addrs := range byDev {
+		ann := m.io.Announcers[dev]
+		if ann == nil {
+			continue
+		}
+		for range n {
+			if err := ann.Announce(addrs); err != nil {
+				errs = append(errs, err)
+				break
+			}
+		}
+	}
+	m.stats.garps.Add(1)
+	if err := errors.Join(errs...); err != nil {
+		m.stats.garpErr.Add(1)
+		m.log.Warn("vrrp: gratuitous ARP / NA failed", "state", m.inst.State(), "err", err)
 		return
 	}
-	for range n {
-		if err := r.rc.Announcer.Announce(addrs); err != nil {
-			r.garpErr.Add(1)
-			if r.garpErr.Load()%100 == 1 {
-				r.log.Warn("vrrp: gratuitous ARP / NA failed", "state", r.inst.State(), "err", err)
-			}
-			return
-		}
-		r.garps.Add(1)
+	lvl := slog.LevelInfo
+	if reason == "garp_master_refresh" {
+		lvl = slog.LevelDebug
 	}
+	m.log.Log(context.Background(), lvl, "vrrp: gratuitous ARP / NA sent", "reason", reason, "repeat", n, "vips", len(m.all))
 }
 
 // refresh is the periodic Master work: re-add addresses removed behind our
 // back, then announce them.
-func (r *Runner) refresh(l *loop) {
-	l.refresh.Reset(r.garp.Refresh)
-	if r.inst.State() != StateMaster {
-		return
-	}
-	if m := r.rc.VIPManager; m != nil {
-		for _, v := range r.vips {
-			ok, err := m.HasVIP(v)
-			if err == nil && !ok {
-				r.log.Warn("vrrp: virtual address was removed behind our back; adding it again", "state", StateMaster, "vip", v)
-				if err = m.AddVIP(v); err == nil {
-					continue
-				}
-			}
-			if err != nil {
-				r.vipErr.Add(1)
-				r.log.Error("vrrp: checking virtual address failed", "state", StateMaster, "vip", v, "err", err)
-			}
+func (r *Runner) refresh(m *member) {
+	r.arm(m, fireRefresh, m.garp.Refresh)
+	for _, v := range m.all {
+		ok, err := m.io.VIPs.HasVIP(v)
+		if err == nil && !ok {
+			m.log.Warn("vrrp: virtual address was removed behind our back; adding it again", "state", StateMaster, "vip", v)
+			err = m.io.VIPs.AddVIP(v)
+		}
+		if err != nil {
+			m.stats.vipErr.Add(1)
+			m.log.Error("vrrp: checking virtual address failed", "state", StateMaster, "vip", v, "err", err)
 		}
 	}
-	r.burst(r.garp.RefreshRepeat)
+	r.announce(m, m.garp.RefreshRepeat, "garp_master_refresh")
 }

@@ -1,174 +1,64 @@
-package vrrp
+package vrrp_test
 
 import (
 	"context"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/lbd-project/lbd/internal/lab"
+	. "github.com/lbd-project/lbd/vrrp"
+	"github.com/lbd-project/lbd/vrrp/vrrptest"
 )
-
-// hub is an in-memory link: what one fakeConn sends to the multicast
-// group reaches every other conn, what it sends to an address reaches the
-// conn with that source.
-type hub struct {
-	mu    sync.Mutex
-	conns []*fakeConn
-}
-
-type fakeConn struct {
-	h    *hub
-	src  netip.Addr
-	in   chan Packet
-	once sync.Once
-	done chan struct{}
-}
-
-func (h *hub) conn(src string) *fakeConn {
-	c := &fakeConn{h: h, src: netip.MustParseAddr(src), in: make(chan Packet, 256), done: make(chan struct{})}
-	h.mu.Lock()
-	h.conns = append(h.conns, c)
-	h.mu.Unlock()
-	return c
-}
-
-// inject delivers a packet as if it came from the wire.
-func (h *hub) inject(p Packet) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, c := range h.conns {
-		if p.Dst.IsMulticast() || p.Dst == c.src {
-			c.deliver(p)
-		}
-	}
-}
-
-func (c *fakeConn) deliver(p Packet) {
-	select {
-	case <-c.done:
-	case c.in <- p:
-	default: // full: dropped like a socket buffer would
-	}
-}
-
-func (c *fakeConn) Send(msg []byte, dst netip.Addr) error {
-	select {
-	case <-c.done:
-		return net.ErrClosed
-	default:
-	}
-	c.h.mu.Lock()
-	defer c.h.mu.Unlock()
-	for _, o := range c.h.conns {
-		if o != c && (dst.IsMulticast() || dst == o.src) {
-			o.deliver(Packet{Src: c.src, Dst: dst, TTL: TTL, Payload: append([]byte(nil), msg...)})
-		}
-	}
-	return nil
-}
-
-func (c *fakeConn) Receive() (Packet, error) {
-	select {
-	case <-c.done:
-		return Packet{}, net.ErrClosed
-	case p := <-c.in:
-		return p, nil
-	}
-}
-
-func (c *fakeConn) Close() error {
-	c.once.Do(func() { close(c.done) })
-	return nil
-}
-
-// fakeVIPs records the installed addresses.
-type fakeVIPs struct {
-	mu   sync.Mutex
-	have map[netip.Addr]VIP
-}
-
-func newFakeVIPs() *fakeVIPs { return &fakeVIPs{have: map[netip.Addr]VIP{}} }
-
-func (f *fakeVIPs) AddVIP(v VIP) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.have[v.Addr()] = v
-	return nil
-}
-
-func (f *fakeVIPs) RemoveVIP(v VIP) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	_, ok := f.have[v.Addr()]
-	delete(f.have, v.Addr())
-	return ok, nil
-}
-
-func (f *fakeVIPs) HasVIP(v VIP) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	_, ok := f.have[v.Addr()]
-	return ok, nil
-}
-
-func (f *fakeVIPs) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.have)
-}
-
-// fakeAnnouncer counts announcement rounds with their time.
-type fakeAnnouncer struct {
-	mu    sync.Mutex
-	times []time.Time
-}
-
-func (f *fakeAnnouncer) Announce([]netip.Addr) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.times = append(f.times, time.Now())
-	return nil
-}
-
-func (f *fakeAnnouncer) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.times)
-}
-
-type testNode struct {
-	r      *Runner
-	vips   *fakeVIPs
-	ann    *fakeAnnouncer
-	notes  chan Notification
-	cancel context.CancelFunc
-}
 
 var runVIP = netip.MustParseAddr("192.0.2.100")
 
-func startNode(t *testing.T, h *hub, src string, prio uint8, iv time.Duration, garp GARPConfig) *testNode {
+// testNode is one runner of one instance on a vrrptest host.
+type testNode struct {
+	r      *Runner
+	host   *vrrptest.Host
+	cancel context.CancelFunc
+
+	mu    sync.Mutex
+	notes []Notification
+}
+
+// nodeOpts are the settings tests vary.
+type nodeOpts struct {
+	src      string
+	prio     uint8
+	interval time.Duration
+	garp     GARPConfig
+	clock    Clock
+	fast     FastTakeover
+}
+
+func startNode(t *testing.T, hub *vrrptest.Hub, o nodeOpts) *testNode {
 	t.Helper()
-	inst, err := NewInstance(Config{Name: "VI_" + src, Version: Version3, VRID: 51, Priority: prio,
-		AdvertInterval: iv, Primary: netip.MustParseAddr(src), VIPs: []netip.Addr{runVIP}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &testNode{vips: newFakeVIPs(), ann: &fakeAnnouncer{}, notes: make(chan Notification, 64)}
-	n.r, err = NewRunner(inst, RunnerConfig{
-		Conn: h.conn(src), VIPManager: n.vips, Announcer: n.ann, GARP: garp,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
-		Notifier: NotifyFunc(func(x Notification) {
-			select {
-			case n.notes <- x:
-			default:
-			}
-		}),
+	primary := netip.MustParseAddr(o.src)
+	n := &testNode{host: vrrptest.NewHost(hub, primary)}
+	var err error
+	n.r, err = NewRunner(RunnerConfig{
+		Members: []MemberConfig{{
+			Interface: "eth0",
+			Config: Config{Name: "VI_" + o.src, Version: Version3, VRID: 51, Priority: o.prio,
+				AdvertInterval: o.interval, VIPs: []netip.Addr{runVIP}},
+			VIPs:         []VIP{{Prefix: netip.PrefixFrom(runVIP, 32), Dev: "eth0"}},
+			GARP:         o.garp,
+			FastTakeover: o.fast,
+		}},
+		Host:   n.host,
+		Clock:  o.clock,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", o.src),
+		OnTransition: func(x Notification) {
+			n.mu.Lock()
+			n.notes = append(n.notes, x)
+			n.mu.Unlock()
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -180,8 +70,23 @@ func startNode(t *testing.T, h *hub, src string, prio uint8, iv time.Duration, g
 	return n
 }
 
+func (n *testNode) state() State { return n.r.Stats()[0].State }
+
+func (n *testNode) stats() InstanceStats { return n.r.Stats()[0] }
+
+func (n *testNode) states() []State {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []State
+	for _, x := range n.notes {
+		out = append(out, x.Transition.To)
+	}
+	return out
+}
+
 func (n *testNode) stop(t *testing.T) {
 	n.cancel()
+	n.r.Abort() // a test that wants the handover waits for it itself
 	select {
 	case <-n.r.Done():
 	case <-time.After(5 * time.Second):
@@ -195,91 +100,229 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	lab.WaitFor(t, d, 2*time.Millisecond, what, cond)
 }
 
+// settle gives the runner goroutines a moment to act on a fake timer.
+func settle() { time.Sleep(time.Millisecond) }
+
 func TestRunnerElectionAndShutdown(t *testing.T) {
-	h := &hub{}
+	hub := vrrptest.NewHub()
 	iv := 20 * time.Millisecond
-	a := startNode(t, h, "192.0.2.1", 200, iv, GARPConfig{Delay: -1, Refresh: -1})
-	b := startNode(t, h, "192.0.2.2", 100, iv, GARPConfig{Delay: -1, Refresh: -1})
+	off := GARPConfig{Delay: -1, Refresh: -1}
+	a := startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 200, interval: iv, garp: off})
+	b := startNode(t, hub, nodeOpts{src: "192.0.2.2", prio: 100, interval: iv, garp: off})
 	waitFor(t, 2*time.Second, "a Master, b Backup", func() bool {
-		return a.r.State() == StateMaster && b.r.State() == StateBackup
+		return a.state() == StateMaster && b.state() == StateBackup
 	})
-	if a.vips.count() != 1 || b.vips.count() != 0 {
-		t.Fatalf("VIPs: master holds %d, backup %d; want 1, 0", a.vips.count(), b.vips.count())
+	if a.host.VIPs.Count() != 1 || b.host.VIPs.Count() != 0 {
+		t.Fatalf("VIPs: master holds %d, backup %d; want 1, 0", a.host.VIPs.Count(), b.host.VIPs.Count())
 	}
-	if got := a.ann.count(); got != DefaultGARPRepeat {
+	if got := a.host.Announcer.Rounds(); got != DefaultGARPRepeat {
 		t.Errorf("master announced %d times, want one burst of %d", got, DefaultGARPRepeat)
 	}
 	// Priority 0 on shutdown: b takes over after Skew_Time, well before
-	// Master_Down_Interval.
+	// Master_Down_Interval, and a keeps the address until it hears b.
 	start := time.Now()
-	a.stop(t)
-	waitFor(t, 2*time.Second, "b Master", func() bool { return b.r.State() == StateMaster })
+	a.cancel()
+	waitFor(t, 2*time.Second, "b Master", func() bool { return b.state() == StateMaster })
 	if d := time.Since(start); d >= MasterDownInterval(Version3, 100, iv) {
 		t.Errorf("takeover after priority 0 took %v, want less than the down interval", d)
 	}
-	if a.vips.count() != 0 || b.vips.count() != 1 {
-		t.Fatalf("after shutdown VIPs: old master %d, new master %d", a.vips.count(), b.vips.count())
+	<-a.r.Done()
+	if a.host.VIPs.Count() != 0 || b.host.VIPs.Count() != 1 {
+		t.Fatalf("after shutdown VIPs: old master %d, new master %d", a.host.VIPs.Count(), b.host.VIPs.Count())
 	}
-	if s := a.r.Stats(); s.AdvertsSent == 0 || s.Transitions < 3 {
+	if s := a.stats(); s.AdvertsSent == 0 || s.Transitions < 3 || s.State != StateInit {
 		t.Errorf("stats of a: %+v", s)
 	}
 }
 
-func TestRunnerGARPBurstsAndRefresh(t *testing.T) {
-	h := &hub{}
-	n := startNode(t, h, "192.0.2.1", 255, 10*time.Millisecond,
-		GARPConfig{Delay: 60 * time.Millisecond, Repeat: 3, Refresh: 150 * time.Millisecond, RefreshRepeat: 2})
-	waitFor(t, time.Second, "master", func() bool { return n.r.State() == StateMaster })
-	waitFor(t, time.Second, "first burst", func() bool { return n.ann.count() >= 3 })
-	waitFor(t, time.Second, "second burst", func() bool { return n.ann.count() >= 6 })
-	n.ann.mu.Lock()
-	gap := n.ann.times[3].Sub(n.ann.times[0])
-	n.ann.mu.Unlock()
-	if gap < 50*time.Millisecond {
-		t.Errorf("second burst %v after the first, want about 60ms", gap)
+// On a fake clock, a Backup takes over exactly when Master_Down_Interval
+// has passed since the Master's last advert, not before.
+func TestRunnerMasterDownInterval(t *testing.T) {
+	hub, clk := vrrptest.NewHub(), vrrptest.NewClock()
+	iv := time.Second
+	n := startNode(t, hub, nodeOpts{src: "192.0.2.2", prio: 100, interval: iv, clock: clk, garp: GARPConfig{Delay: -1, Refresh: -1}})
+	master := netip.MustParseAddr("192.0.2.9")
+	advert := func() {
+		b, err := (&Advert{Version: Version3, VRID: 51, Priority: 200, Interval: iv, Addrs: []netip.Addr{runVIP}}).Marshal(master, MulticastIPv4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		received := n.stats().AdvertsReceived
+		hub.Inject(Packet{Src: master, Dst: MulticastIPv4, TTL: 255, Payload: b})
+		waitFor(t, time.Second, "advert taken", func() bool { return n.stats().AdvertsReceived > received })
 	}
+	waitFor(t, time.Second, "backup", func() bool { return n.state() == StateBackup })
+	for range 5 {
+		advert()
+		clk.Advance(iv, settle)
+	}
+	advert()
+	down := MasterDownInterval(Version3, 100, iv)
+	clk.Advance(down-10*time.Millisecond, settle)
+	time.Sleep(10 * time.Millisecond)
+	if s := n.state(); s != StateBackup {
+		t.Fatalf("state %v before the master-down interval", s)
+	}
+	clk.Advance(20*time.Millisecond, settle)
+	waitFor(t, time.Second, "master", func() bool { return n.state() == StateMaster })
+	if n.host.VIPs.Count() != 1 {
+		t.Error("no address after the takeover")
+	}
+}
+
+// A handover with no other router: after the handover timeout the
+// instance stays Master, keeps its addresses and gets its priority back.
+func TestRunnerHandoverWithoutBackup(t *testing.T) {
+	hub, clk := vrrptest.NewHub(), vrrptest.NewClock()
+	iv := time.Second
+	n := startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 200, interval: iv, clock: clk, garp: GARPConfig{Delay: -1, Refresh: -1}})
+	waitFor(t, time.Second, "backup", func() bool { return n.state() == StateBackup })
+	clk.Advance(MasterDownInterval(Version3, 200, iv), settle)
+	waitFor(t, time.Second, "master", func() bool { return n.state() == StateMaster })
+	tap := hub.Tap(1024)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := n.r.Handover(context.Background(), false)
+		errc <- err
+	}()
+	waitFor(t, time.Second, "priority-0 advert", func() bool {
+		for {
+			select {
+			case p := <-tap:
+				if len(p.Payload) > 2 && p.Payload[2] == PriorityStop {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+	clk.Advance(4*iv, settle)
+	select {
+	case err := <-errc:
+		t.Fatalf("handover ended before its timeout: %v", err)
+	default:
+	}
+	if n.host.VIPs.Count() != 1 {
+		t.Fatal("addresses released while no new master was heard")
+	}
+	clk.Advance(200*time.Millisecond, settle)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrNoTakeover) {
+			t.Fatalf("handover: %v, want ErrNoTakeover", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("handover did not time out")
+	}
+	if s := n.stats(); s.State != StateMaster || s.Priority != 200 || n.host.VIPs.Count() != 1 {
+		t.Errorf("after a handover nobody took: %+v, %d VIPs", s, n.host.VIPs.Count())
+	}
+}
+
+// Fast takeover: a Backup whose Master stops answering pings takes over
+// after Skew_Time, long before Master_Down_Interval.
+func TestRunnerFastTakeover(t *testing.T) {
+	hub, clk := vrrptest.NewHub(), vrrptest.NewClock()
+	iv := time.Second
+	off := GARPConfig{Delay: -1, Refresh: -1}
+	ft := FastTakeover{Interval: 100 * time.Millisecond, Misses: 3}
+	a := startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 200, interval: iv, clock: clk, garp: off})
+	b := startNode(t, hub, nodeOpts{src: "192.0.2.2", prio: 100, interval: iv, clock: clk, garp: off, fast: ft})
+	waitFor(t, time.Second, "both started", func() bool { return a.state() == StateBackup && b.state() == StateBackup })
+	for range 5 {
+		clk.Advance(iv, settle)
+		if a.state() == StateMaster && b.state() == StateBackup {
+			break
+		}
+	}
+	waitFor(t, time.Second, "a Master, b Backup", func() bool { return a.state() == StateMaster && b.state() == StateBackup })
+	clk.Advance(iv, settle) // b hears an advert, follows a and arms its prober
+	// a's host dies: no more adverts, no more echo replies.
+	a.cancel()
+	a.r.Abort()
+	<-a.r.Done()
+	b.host.SetReachable(netip.MustParseAddr("192.0.2.1"), false)
+	start := clk.Now()
+	for b.state() != StateMaster && clk.Now().Sub(start) < 3*iv {
+		clk.Advance(10*time.Millisecond, settle)
+	}
+	took := clk.Now().Sub(start)
+	if b.state() != StateMaster {
+		t.Fatal("backup did not take over")
+	}
+	// The priority-0 advert of a's shutdown also makes b take over after
+	// Skew_Time; what must not happen is waiting for the down interval.
+	if took >= MasterDownInterval(Version3, 100, iv)-iv {
+		t.Errorf("took over after %v", took)
+	}
+}
+
+func TestRunnerGARPBurstsAndRefresh(t *testing.T) {
+	hub, clk := vrrptest.NewHub(), vrrptest.NewClock()
+	n := startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 255, interval: time.Second, clock: clk,
+		garp: GARPConfig{Delay: 5 * time.Second, Repeat: 3, Refresh: 60 * time.Second, RefreshRepeat: 2}})
+	waitFor(t, time.Second, "master", func() bool { return n.state() == StateMaster })
+	rounds := n.host.Announcer.Rounds
+	if got := rounds(); got != 3 {
+		t.Fatalf("%d announcements on becoming master, want 3", got)
+	}
+	clk.Advance(4900*time.Millisecond, settle)
+	if got := rounds(); got != 3 {
+		t.Errorf("%d announcements before garp_master_delay, want 3", got)
+	}
+	clk.Advance(200*time.Millisecond, settle)
+	waitFor(t, time.Second, "second burst", func() bool { return rounds() == 6 })
 	// An address removed behind our back comes back at the refresh.
-	n.vips.RemoveVIP(VIP{Prefix: netip.PrefixFrom(runVIP, 32)})
-	waitFor(t, time.Second, "refresh burst", func() bool { return n.ann.count() >= 8 })
-	if n.vips.count() != 1 {
+	n.host.VIPs.RemoveVIP(VIP{Prefix: netip.PrefixFrom(runVIP, 32)})
+	clk.Advance(55*time.Second, settle)
+	waitFor(t, time.Second, "refresh burst", func() bool { return rounds() == 8 })
+	if n.host.VIPs.Count() != 1 {
 		t.Error("refresh did not re-add the removed VIP")
 	}
 }
 
-func TestRunnerFaultAndRecover(t *testing.T) {
-	h := &hub{}
-	n := startNode(t, h, "192.0.2.1", 255, 10*time.Millisecond, GARPConfig{})
-	waitFor(t, time.Second, "master", func() bool { return n.r.State() == StateMaster })
-	ctx := context.Background()
-	if err := n.r.Deliver(ctx, Fault{Source: "link down"}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, time.Second, "fault", func() bool { return n.r.State() == StateFault })
-	if n.vips.count() != 0 {
+// The interface going down puts the instance in Fault (addresses gone),
+// coming up brings it back.
+func TestRunnerLinkFault(t *testing.T) {
+	hub := vrrptest.NewHub()
+	n := startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 255, interval: 10 * time.Millisecond})
+	waitFor(t, time.Second, "master", func() bool { return n.state() == StateMaster })
+	n.host.SetLink("eth0", false)
+	waitFor(t, time.Second, "fault", func() bool { return n.state() == StateFault })
+	if n.host.VIPs.Count() != 0 {
 		t.Error("VIP kept in Fault")
 	}
-	n.r.Deliver(ctx, Recover{Source: "link down"})
-	waitFor(t, time.Second, "master again", func() bool { return n.r.State() == StateMaster })
-	var seen []State
-	for len(n.notes) > 0 {
-		seen = append(seen, (<-n.notes).Transition.To)
-	}
-	want := []State{StateMaster, StateFault, StateMaster}
-	if len(seen) != len(want) || seen[0] != want[0] || seen[1] != want[1] || seen[2] != want[2] {
-		t.Errorf("notifications %v, want %v", seen, want)
+	n.host.SetLink("eth0", true)
+	waitFor(t, time.Second, "master again", func() bool { return n.state() == StateMaster })
+	want := []State{StateMaster, StateFault, StateMaster} // the owner is Master at once
+	if got := n.states(); !equalStates(got, want) {
+		t.Errorf("transitions %v, want %v", got, want)
 	}
 	n.stop(t)
-	if err := n.r.Deliver(ctx, Fault{Source: "x"}); !errors.Is(err, ErrStopped) {
+	if err := n.r.Deliver(context.Background(), "VI_192.0.2.1", Fault{Source: "x"}); !errors.Is(err, ErrStopped) {
 		t.Errorf("Deliver after stop: %v, want ErrStopped", err)
 	}
+}
+
+func equalStates(a, b []State) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Hostile packets that would demote the Master if accepted (they claim
 // priority 254) are dropped, counted by reason, and change nothing.
 func TestRunnerHostilePackets(t *testing.T) {
-	h := &hub{}
-	n := startNode(t, h, "192.0.2.1", 200, 10*time.Millisecond, GARPConfig{Delay: -1, Refresh: -1})
-	waitFor(t, time.Second, "master", func() bool { return n.r.State() == StateMaster })
+	hub := vrrptest.NewHub()
+	n := startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 200, interval: 10 * time.Millisecond, garp: GARPConfig{Delay: -1, Refresh: -1}})
+	waitFor(t, time.Second, "master", func() bool { return n.state() == StateMaster })
 	evil, group := netip.MustParseAddr("192.0.2.66"), MulticastIPv4
 	good := Advert{Version: Version3, VRID: 51, Priority: 254, Interval: 10 * time.Millisecond, Addrs: []netip.Addr{runVIP}}
 	mk := func(a Advert) []byte {
@@ -314,7 +357,8 @@ func TestRunnerHostilePackets(t *testing.T) {
 	for _, c := range cases {
 		c.p.Src, c.p.Dst = evil, group
 		for range 10 {
-			h.inject(c.p)
+			hub.Inject(c.p)
+			time.Sleep(0) // let the runner drain
 		}
 		want[c.want] += 10
 	}
@@ -325,11 +369,11 @@ func TestRunnerHostilePackets(t *testing.T) {
 		for i := range b {
 			b[i] = byte(rng.Uint32())
 		}
-		h.inject(Packet{Src: evil, Dst: group, TTL: 255, Payload: b})
-		time.Sleep(0) // let the runner drain
+		hub.Inject(Packet{Src: evil, Dst: group, TTL: 255, Payload: b})
+		time.Sleep(0)
 	}
 	waitFor(t, 5*time.Second, "drops counted", func() bool {
-		d := n.r.Drops()
+		d := n.stats().Drops
 		for r, w := range want {
 			if d[r] < w {
 				return false
@@ -337,11 +381,8 @@ func TestRunnerHostilePackets(t *testing.T) {
 		}
 		return true
 	})
-	if n.r.State() != StateMaster || n.r.Stats().Transitions != 2 {
-		t.Fatalf("state %v after %d transitions; hostile packets changed state", n.r.State(), n.r.Stats().Transitions)
+	if s := n.stats(); s.State != StateMaster || s.Transitions != 2 || s.AdvertsReceived != 0 {
+		t.Fatalf("hostile packets changed the instance: %+v", s)
 	}
-	if n.r.Stats().AdvertsReceived != 0 {
-		t.Errorf("accepted %d hostile adverts", n.r.Stats().AdvertsReceived)
-	}
-	t.Logf("drops: %v", n.r.Drops())
+	t.Logf("drops: %v", n.stats().Drops)
 }

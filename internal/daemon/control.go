@@ -238,13 +238,13 @@ func (d *daemon) plan(ctx context.Context, _ control.Peer, p control.PlanParams)
 }
 
 func (d *daemon) handover(ctx context.Context, _ control.Peer, p control.HandoverParams) (control.HandoverResult, error) {
-	var us []*unit
+	var us []*running
 	if err := d.do(ctx, func() {
 		for _, k := range d.order {
 			r := d.units[k]
 			for _, m := range r.spec.Members {
-				if p.Instance == "" || m.Name == p.Instance {
-					us = append(us, r.u)
+				if p.Instance == "" || m.Name() == p.Instance {
+					us = append(us, r)
 					break
 				}
 			}
@@ -258,7 +258,7 @@ func (d *daemon) handover(ctx context.Context, _ control.Peer, p control.Handove
 	res := control.HandoverResult{Instances: []string{}}
 	var errs []error
 	for _, u := range us {
-		names, err := u.request(ctx, p.Restore)
+		names, err := u.r.Handover(ctx, p.Restore)
 		res.Instances = append(res.Instances, names...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", u.spec.Key, err))
@@ -273,7 +273,7 @@ type snapshot struct {
 	generation uint64
 	loadedAt   time.Time
 	lastReload *control.ReloadOutcome
-	members    []*member
+	vrrp       []vrrp.InstanceStats
 }
 
 func (d *daemon) snapshot(ctx context.Context) (snapshot, error) {
@@ -281,7 +281,7 @@ func (d *daemon) snapshot(ctx context.Context) (snapshot, error) {
 	err := d.do(ctx, func() {
 		s = snapshot{cfg: d.cfg, generation: d.generation, loadedAt: d.loadedAt, lastReload: d.lastReload}
 		for _, k := range d.order {
-			s.members = append(s.members, d.units[k].u.members...)
+			s.vrrp = append(s.vrrp, d.units[k].r.Stats()...)
 		}
 	})
 	return s, err
@@ -297,16 +297,10 @@ func (d *daemon) statusResult(ctx context.Context) (control.StatusResult, error)
 	res := control.StatusResult{RouterID: s.cfg.Global.RouterID, ConfigFile: d.path, Generation: s.generation,
 		LoadedAt: s.loadedAt, LastReload: s.lastReload,
 		VirtualServers: []control.VirtualServerStatus{}, VRRPInstances: []control.VRRPInstanceStatus{}}
-	for _, m := range s.members {
-		is := control.VRRPInstanceStatus{Name: m.spec.Name, Interface: m.spec.Interface, VRID: int(m.spec.VRRP.VRID),
-			State: vrrp.State(m.state.Load()).String(), Priority: int(m.prio.Load())}
-		if is.Priority == 0 {
-			is.Priority = int(m.spec.VRRP.Priority)
-		}
-		if l := m.last.Load(); l != nil {
-			is.LastTransition, is.Reason = l.at, l.reason
-		}
-		res.VRRPInstances = append(res.VRRPInstances, is)
+	for _, v := range s.vrrp {
+		res.VRRPInstances = append(res.VRRPInstances, control.VRRPInstanceStatus{Name: v.Name, Interface: v.Interface,
+			VRID: int(v.VRID), State: v.State.String(), Priority: int(v.Priority),
+			LastTransition: v.LastTransition, Reason: v.LastReason})
 	}
 	if d.engine == nil {
 		return res, nil

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,92 +22,23 @@ import (
 	"github.com/lbd-project/lbd/lb"
 	"github.com/lbd-project/lbd/lb/lbtest"
 	"github.com/lbd-project/lbd/vrrp"
+	"github.com/lbd-project/lbd/vrrp/vrrptest"
 )
 
-// fakeConn is a VRRP link in memory: tests inject packets and see what
-// the unit sends.
-type fakeConn struct {
-	in     chan vrrp.Packet
-	sent   chan []byte
-	closed chan struct{}
-	once   sync.Once
+// testHost is the daemon's VRRP host in these tests: one in-memory link,
+// every member sending from 192.0.2.1.
+type testHost struct {
+	*vrrptest.Host
+	sent <-chan vrrp.Packet // what the daemon sends
 }
 
-func (c *fakeConn) Send(msg []byte, dst netip.Addr) error {
-	select {
-	case c.sent <- msg:
-	default:
-	}
-	return nil
+func newFakeHost() *testHost {
+	hub := vrrptest.NewHub()
+	return &testHost{Host: vrrptest.NewHost(hub, netip.MustParseAddr("192.0.2.1")), sent: hub.Tap(1024)}
 }
-
-func (c *fakeConn) Receive() (vrrp.Packet, error) {
-	select {
-	case p := <-c.in:
-		return p, nil
-	case <-c.closed:
-		return vrrp.Packet{}, errors.New("closed")
-	}
-}
-
-func (c *fakeConn) Close() error { c.once.Do(func() { close(c.closed) }); return nil }
-
-// fakeVIPs records the installed virtual addresses.
-type fakeVIPs struct {
-	mu   sync.Mutex
-	have map[netip.Prefix]bool
-}
-
-func (f *fakeVIPs) AddVIP(v vrrp.VIP) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.have[v.Prefix] = true
-	return nil
-}
-
-func (f *fakeVIPs) RemoveVIP(v vrrp.VIP) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ok := f.have[v.Prefix]
-	delete(f.have, v.Prefix)
-	return ok, nil
-}
-
-func (f *fakeVIPs) HasVIP(v vrrp.VIP) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.have[v.Prefix], nil
-}
-
-func (f *fakeVIPs) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.have)
-}
-
-// fakeHost gives every member the same fake link, primary 192.0.2.1.
-type fakeHost struct {
-	conn *fakeConn
-	vips *fakeVIPs
-}
-
-func newFakeHost() *fakeHost {
-	return &fakeHost{conn: &fakeConn{in: make(chan vrrp.Packet, 16), sent: make(chan []byte, 1024), closed: make(chan struct{})},
-		vips: &fakeVIPs{have: map[netip.Prefix]bool{}}}
-}
-
-func (h *fakeHost) open(m *memberSpec) (memberIO, error) {
-	// A fresh conn per open, so a restarted unit can read again.
-	c := &fakeConn{in: h.conn.in, sent: h.conn.sent, closed: make(chan struct{})}
-	return memberIO{primary: netip.MustParseAddr("192.0.2.1"), conn: c, vips: h.vips, close: func() {}}, nil
-}
-
-func (h *fakeHost) linkUp(string) (bool, error) { return true, nil }
-
-func (h *fakeHost) watchLink(ctx context.Context, _ string, fn func(bool)) error { return nil }
 
 // advert injects an advert of VRID 51 from peer.
-func (h *fakeHost) advert(t *testing.T, prio uint8) {
+func (h *testHost) advert(t *testing.T, prio uint8) {
 	t.Helper()
 	a := vrrp.Advert{Version: vrrp.Version3, VRID: 51, Priority: prio, Interval: 50 * time.Millisecond,
 		Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")}}
@@ -117,7 +47,7 @@ func (h *fakeHost) advert(t *testing.T, prio uint8) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.conn.in <- vrrp.Packet{Src: src, Dst: dst, TTL: 255, Payload: b}
+	h.Hub.Inject(vrrp.Packet{Src: src, Dst: dst, TTL: 255, Payload: b})
 }
 
 // okChecker passes while up is set.
@@ -155,20 +85,20 @@ virtual_servers:
 type testDaemon struct {
 	t      *testing.T
 	d      *daemon
-	host   *fakeHost
+	host   *testHost
 	kernel *lbtest.FakeKernel
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startTestDaemon(t *testing.T, file string, h *fakeHost, k *lbtest.FakeKernel, up *atomic.Bool) *testDaemon {
+func startTestDaemon(t *testing.T, file string, h *testHost, k *lbtest.FakeKernel, up *atomic.Bool) *testDaemon {
 	t.Helper()
 	return startTestDaemonLog(t, file, h, k, up, nil)
 }
 
 // startTestDaemonLog is startTestDaemon with the daemon's log also written
 // to logw, for tests that check what it logs.
-func startTestDaemonLog(t *testing.T, file string, h *fakeHost, k *lbtest.FakeKernel, up *atomic.Bool, logw io.Writer) *testDaemon {
+func startTestDaemonLog(t *testing.T, file string, h *testHost, k *lbtest.FakeKernel, up *atomic.Bool, logw io.Writer) *testDaemon {
 	t.Helper()
 	cfg, err := conf.Load(file)
 	if err != nil {
@@ -472,8 +402,8 @@ func TestDaemonControlSocket(t *testing.T) {
 		waitFor(t, "priority 0 advert", func() bool {
 			for {
 				select {
-				case msg := <-h.conn.sent:
-					if len(msg) > 2 && msg[2] == 0 {
+				case p := <-h.sent:
+					if len(p.Payload) > 2 && p.Payload[2] == 0 {
 						return true
 					}
 				default:
@@ -481,7 +411,7 @@ func TestDaemonControlSocket(t *testing.T) {
 				}
 			}
 		})
-		if h.vips.count() != 1 {
+		if h.VIPs.Count() != 1 {
 			t.Error("addresses released before a new master was heard")
 		}
 		h.advert(t, 100)
@@ -491,7 +421,7 @@ func TestDaemonControlSocket(t *testing.T) {
 		if len(res.Instances) != 1 || res.Instances[0] != "VI_1" {
 			t.Errorf("handover: %+v", res)
 		}
-		if h.vips.count() != 0 {
+		if h.VIPs.Count() != 0 {
 			t.Error("addresses kept after the handover")
 		}
 		waitFor(t, "gated service removed", func() bool { return !strings.Contains(td.rules(), "198.51.100.11") })

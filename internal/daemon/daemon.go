@@ -16,6 +16,7 @@ import (
 	"github.com/lbd-project/lbd/ipvs"
 	"github.com/lbd-project/lbd/lb"
 	"github.com/lbd-project/lbd/systemd"
+	"github.com/lbd-project/lbd/vrrp"
 )
 
 // daemon is the main loop: it owns the set of running units, reloads and
@@ -24,7 +25,8 @@ type daemon struct {
 	path    string
 	log     *slog.Logger
 	sd      *systemd.Notifier
-	host    host
+	host    vrrp.Host
+	clock   vrrp.Clock   // nil: the real time
 	timeout atomic.Int64 // notify_timeout, read by the notify queues
 	changed chan struct{}
 	ping    chan chan struct{}
@@ -57,14 +59,14 @@ type daemon struct {
 	metricsAddr string
 }
 
-// running is a unit and how to stop it.
+// running is a unit's VRRP runner and how to stop it.
 type running struct {
 	spec   unitSpec
-	u      *unit
+	r      *vrrp.Runner
 	cancel context.CancelFunc
 }
 
-func newDaemon(path string, log *slog.Logger, h host) *daemon {
+func newDaemon(path string, log *slog.Logger, h vrrp.Host) *daemon {
 	return &daemon{
 		path:    path,
 		log:     log,
@@ -182,9 +184,12 @@ func (d *daemon) alive() bool {
 func (d *daemon) status() string {
 	n, master := 0, 0
 	for _, r := range d.units {
-		a, b := r.u.counts()
-		n += a
-		master += b
+		for _, st := range r.r.Stats() {
+			n++
+			if st.State == vrrp.StateMaster {
+				master++
+			}
+		}
 	}
 	return fmt.Sprintf("%d VRRP %s: %d master", n, plural(n, "instance"), master)
 }
@@ -196,7 +201,7 @@ func (d *daemon) apply(specs []unitSpec, p plan) {
 	for _, k := range append(append([]string(nil), p.Restart...), p.Stop...) {
 		r := d.units[k]
 		r.cancel()
-		stopping = append(stopping, r.u.Done())
+		stopping = append(stopping, r.r.Done())
 		delete(d.units, k)
 	}
 	after := make(chan struct{})
@@ -206,10 +211,6 @@ func (d *daemon) apply(specs []unitSpec, p plan) {
 		}
 		close(after)
 	}()
-	env := unitEnv{log: d.log, host: d.host, notifyTimeout: &d.timeout, changed: d.changed}
-	if d.roles != nil {
-		env.role = d.roles.set
-	}
 	d.order = d.order[:0]
 	for _, s := range specs {
 		d.order = append(d.order, s.Key)
@@ -217,10 +218,40 @@ func (d *daemon) apply(specs []unitSpec, p plan) {
 			r.spec = s // same fingerprint: only positions may differ
 			continue
 		}
+		r, err := vrrp.NewRunner(vrrp.RunnerConfig{
+			Group: s.Group, TrackingWeight: s.TrackingWeight, GroupNotify: s.GroupNotify, Members: s.Members,
+			Host: d.host, Clock: d.clock, Logger: d.log,
+			NotifyTimeout: func() time.Duration { return time.Duration(d.timeout.Load()) },
+			OnTransition:  d.transition,
+		})
+		if err != nil {
+			// units() built the spec from a validated file: a refusal
+			// here is a bug, said loudly rather than hidden.
+			d.log.Error("lbd: cannot run VRRP", "unit", s.Key, "err", err)
+			continue
+		}
 		ctx, cancel := context.WithCancel(context.Background())
-		u := newUnit(s, env)
-		d.units[s.Key] = &running{spec: s, u: u, cancel: cancel}
-		go u.run(ctx, after)
+		d.units[s.Key] = &running{spec: s, r: r, cancel: cancel}
+		go func() {
+			select {
+			case <-after:
+			case <-ctx.Done():
+			}
+			r.Run(ctx)
+		}()
+	}
+}
+
+// transition is told every VRRP state change by the runners: the engine
+// follows MASTER and not MASTER, systemd's STATUS every change. It runs
+// on a runner's goroutine and must not block.
+func (d *daemon) transition(n vrrp.Notification) {
+	if t := n.Transition; d.roles != nil && (t.To == vrrp.StateMaster || t.From == vrrp.StateMaster) {
+		d.roles.set(n.Instance, t.To == vrrp.StateMaster)
+	}
+	select {
+	case d.changed <- struct{}{}:
+	default:
 	}
 }
 
@@ -273,11 +304,11 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 	d.timeout.Store(int64(cfg.Global.NotifyTimeout.D()))
 	d.apply(specs, p)
 	for _, k := range p.Keep {
-		u := d.units[k].u
+		r := d.units[k].r
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			u.request(ctx, true)
+			r.Handover(ctx, true)
 		}()
 	}
 	d.warnRestartOnly(cfg)
@@ -343,13 +374,13 @@ func (d *daemon) stop(sigs <-chan os.Signal) {
 	for _, r := range d.units {
 		for waiting := true; waiting; {
 			select {
-			case <-r.u.Done():
+			case <-r.r.Done():
 				waiting = false
 			case s := <-sigs:
 				if s != syscall.SIGHUP {
 					d.log.Warn("lbd: second stop signal; releasing addresses now", "signal", s.String())
 					for _, r := range d.units {
-						r.u.Abort()
+						r.r.Abort()
 					}
 				}
 			case <-d.changed:

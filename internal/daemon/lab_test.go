@@ -4,11 +4,9 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,50 +21,18 @@ import (
 // This file holds the helpers of the lab tests, which run the real lbd
 // binary (built once per test process) in network namespaces.
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	// The VM test runs this binary as lbd inside a lab node.
 	if os.Getenv(runAsLBD) == "1" {
 		os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	lab.RemoveBinaries()
 	os.Exit(code)
 }
 
 // lbdBinary builds cmd/lbd once and returns its path.
-func lbdBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		// go test puts its own GOROOT/bin first in PATH, so this finds
-		// the toolchain that built the test.
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		if binDir, buildErr = os.MkdirTemp("", "lbd-test-bin-"); buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "lbd")
-		out, err := exec.Command(goBin, "build", "-o", binPath, "github.com/lbd-project/lbd/cmd/lbd").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/lbd: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func lbdBinary(t testing.TB) string { return lab.Binary(t, "github.com/lbd-project/lbd/cmd/lbd") }
 
 // newNode creates a node attached to lan on eth0 with the given addresses.
 func newNode(l *lab.Lab, lan *lab.LAN, name string, addrs ...string) *lab.Node {

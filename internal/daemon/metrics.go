@@ -231,24 +231,25 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		gauge(descGen, float64(snap.generation))
 		gauge(descLoaded, float64(snap.loadedAt.UnixNano())/1e9)
-		for _, m := range snap.members {
-			name := m.spec.Name
-			st := vrrp.State(m.state.Load())
+		for _, v := range snap.vrrp {
+			name := v.Name
 			for _, s := range []vrrp.State{vrrp.StateInit, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateFault} {
-				gauge(descVState, b2f(s == st), name, s.String())
+				gauge(descVState, b2f(s == v.State), name, s.String())
 			}
-			gauge(descVPrio, float64(m.prio.Load()), name)
-			counter(descVSent, m.adverts.Load(), name)
-			counter(descVRecv, m.received.Load(), name)
-			counter(descVTrans, m.transitions.Load(), name)
-			counter(descVGARP, m.garps.Load(), name)
-			for r := range m.drops {
-				if n := m.drops[r].Load(); n > 0 || vrrp.DropReason(r) == vrrp.ReasonTTL {
-					counter(descVDrops, n, name, vrrp.DropReason(r).String())
+			gauge(descVPrio, float64(v.Priority), name)
+			counter(descVSent, v.AdvertsSent, name)
+			counter(descVRecv, v.AdvertsReceived, name)
+			counter(descVTrans, v.Transitions, name)
+			counter(descVGARP, v.GARPBursts, name)
+			for r, n := range v.Drops {
+				// Every reason that happened, and TTL always, so that
+				// the series an alert on spoofed adverts needs exists.
+				if n > 0 || r == vrrp.ReasonTTL {
+					counter(descVDrops, n, name, r.String())
 				}
 			}
-			if l := m.last.Load(); l != nil {
-				gauge(descVLastChange, float64(l.at.UnixNano())/1e9, name)
+			if !v.LastTransition.IsZero() {
+				gauge(descVLastChange, float64(v.LastTransition.UnixNano())/1e9, name)
 			}
 		}
 	}

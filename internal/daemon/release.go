@@ -21,7 +21,7 @@ func releaseFlags(stderr io.Writer) (*flag.FlagSet, *string) {
 // prints each one it removed. systemd runs it after lbd has exited
 // (ExecStopPost): a daemon that stopped without handing over (killed,
 // crashed, stopped by the watchdog) leaves its addresses behind, and
-// with sub-second adverts their lease (see vipLease) would still outlast
+// with sub-second adverts their lease (see vrrp.VIPLease) would still outlast
 // the backup's takeover. An address already gone is not an error; exit 1
 // for a bad file or an address that could not be removed.
 func runRelease(args []string, stdout, stderr io.Writer) int {
@@ -43,7 +43,7 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 		for _, m := range u.Members {
 			vips, err := vrrpnet.NewVIPs(m.Interface)
 			if err != nil {
-				fmt.Fprintf(stderr, "lbd release: instance %s: %v\n", m.Name, err)
+				fmt.Fprintf(stderr, "lbd release: instance %s: %v\n", m.Name(), err)
 				code = ExitConfig
 				continue
 			}
@@ -51,10 +51,10 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 				removed, err := vips.RemoveVIP(v)
 				switch {
 				case err != nil:
-					fmt.Fprintf(stderr, "lbd release: instance %s: %v\n", m.Name, err)
+					fmt.Fprintf(stderr, "lbd release: instance %s: %v\n", m.Name(), err)
 					code = ExitConfig
 				case removed:
-					fmt.Fprintf(stdout, "lbd release: instance %s: removed %s from %s\n", m.Name, v.Prefix, cmp.Or(v.Dev, m.Interface))
+					fmt.Fprintf(stdout, "lbd release: instance %s: removed %s from %s\n", m.Name(), v.Prefix, cmp.Or(v.Dev, m.Interface))
 				}
 			}
 			vips.Close()

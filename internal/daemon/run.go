@@ -17,6 +17,7 @@ import (
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/lb"
+	"github.com/lbd-project/lbd/vrrp/vrrpnet"
 )
 
 // DefaultConfig is the configuration file lbd reads without -f.
@@ -109,7 +110,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lbd: -log-format %q: text or json\n", *format)
 		return ExitUsage
 	}
-	d := newDaemon(*file, slog.New(h), linuxHost{})
+	d := newDaemon(*file, slog.New(h), vrrpnet.Host{})
 	cfg, err := d.parser.Load(*file)
 	if err != nil {
 		printErrors(stderr, *file, err)

@@ -3,7 +3,6 @@ package daemon
 import (
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -23,59 +22,10 @@ type unitSpec struct {
 	Group          string
 	TrackingWeight bool
 	GroupNotify    []string
-	Members        []memberSpec
+	Members        []vrrp.MemberConfig
 	// fingerprint is the unit's configuration without file positions;
 	// two specs with the same fingerprint run the same way.
 	fingerprint string
-}
-
-// memberSpec is one instance of a unit.
-type memberSpec struct {
-	Name      string
-	Interface string
-	// VRRP is the state machine configuration. VRRP.Primary is
-	// unicast_src_ip when set; otherwise it is invalid here and the unit
-	// takes the interface's first address of the family (IPv6: its
-	// link-local address) when it starts.
-	VRRP  vrrp.Config
-	IPv6  bool
-	Peers []netip.Addr
-	Auth  vrrp.AuthType
-	Pass  [8]byte
-	// VIPs are the advertised addresses, Excluded the others
-	// (virtual_ipaddresses_excluded); both are installed on Master.
-	VIPs     []vrrp.VIP
-	Excluded []vrrp.VIP
-	GARP     garp
-	// FastTakeover probes the Master faster than its adverts.
-	FastTakeover fastTakeover
-	// TrackInterfaces, Scripts and Files are the tracked objects, by the
-	// names of their vrrp.Track entries.
-	TrackInterfaces []trackedLink
-	Scripts         []scriptSpec
-	Files           []trackedFile
-	Notify          notifySpec
-}
-
-type trackedLink struct{ Track, Interface string }
-type trackedFile struct{ Track, Path string }
-
-// scriptSpec is a vrrp_script as one instance tracks it.
-type scriptSpec struct {
-	Track    string // name of the vrrp.Track
-	Name     string
-	Args     []string
-	Interval time.Duration
-	Timeout  time.Duration
-	Rise     int
-	Fall     int
-	InitFail bool
-	User     string
-}
-
-// notifySpec holds an instance's notify scripts (each may be empty).
-type notifySpec struct {
-	Master, Backup, Fault, Stop, Generic []string
 }
 
 // Names of tracked objects in vrrp.Config.Tracks: one namespace per kind,
@@ -111,7 +61,7 @@ func units(cfg *conf.Config) ([]unitSpec, error) {
 	}
 	for _, in := range cfg.VRRPInstances {
 		if !grouped[in.Name] {
-			out = append(out, unitSpec{Key: "instance " + in.Name, Members: []memberSpec{memberOf(in, scripts)}})
+			out = append(out, unitSpec{Key: "instance " + in.Name, Members: []vrrp.MemberConfig{memberOf(in, scripts)}})
 		}
 	}
 	for i := range out {
@@ -125,11 +75,10 @@ func units(cfg *conf.Config) ([]unitSpec, error) {
 }
 
 // memberOf maps one vrrp_instance (defaults already applied by conf).
-func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) memberSpec {
-	m := memberSpec{
-		Name:      in.Name,
+func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.MemberConfig {
+	m := vrrp.MemberConfig{
 		Interface: in.Interface,
-		VRRP: vrrp.Config{
+		Config: vrrp.Config{
 			Name:           in.Name,
 			Version:        vrrp.Version(in.Version),
 			VRID:           uint8(in.VirtualRouterID),
@@ -139,13 +88,13 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) memberSp
 			PreemptDelay:   in.PreemptDelay.D(),
 			Accept:         in.Accept == nil || *in.Accept,
 		},
-		GARP: garp{
+		GARP: vrrp.GARPConfig{
 			Delay:   offIfZero(in.GARPMasterDelay),
 			Repeat:  in.GARPMasterRepeat,
 			Refresh: offIfZero(in.GARPMasterRefresh),
 		},
-		FastTakeover: fastTakeover{Misses: in.FastTakeoverMisses},
-		Notify: notifySpec{
+		FastTakeover: vrrp.FastTakeover{Misses: in.FastTakeoverMisses},
+		Notify: vrrp.NotifyScripts{
 			Master:  slices.Clone(in.NotifyMaster),
 			Backup:  slices.Clone(in.NotifyBackup),
 			Fault:   slices.Clone(in.NotifyFault),
@@ -157,18 +106,18 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) memberSp
 		m.FastTakeover.Interval = p.D()
 	}
 	if in.UnicastSrcIP != nil {
-		m.VRRP.Primary = in.UnicastSrcIP.Addr
+		m.Config.Primary = in.UnicastSrcIP.Addr
 	}
 	for _, p := range in.UnicastPeers {
 		m.Peers = append(m.Peers, p.Addr)
 	}
 	if a := in.Authentication; a != nil && a.Type == "PASS" {
-		m.Auth = vrrp.AuthSimple
-		copy(m.Pass[:], a.Password)
+		m.AuthType = vrrp.AuthSimple
+		copy(m.AuthData[:], a.Password)
 	}
 	for _, v := range in.VirtualIPAddresses {
 		m.VIPs = append(m.VIPs, vip(v, in.Interface))
-		m.VRRP.VIPs = append(m.VRRP.VIPs, v.Address.Addr())
+		m.Config.VIPs = append(m.Config.VIPs, v.Address.Addr())
 	}
 	if len(m.VIPs) > 0 {
 		m.IPv6 = m.VIPs[0].Addr().Is6()
@@ -178,8 +127,8 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) memberSp
 	}
 	for _, t := range in.TrackInterfaces {
 		name := trackInterfaceName(t.Name)
-		m.TrackInterfaces = append(m.TrackInterfaces, trackedLink{Track: name, Interface: t.Name})
-		m.VRRP.Tracks = append(m.VRRP.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackInterface, Weight: t.Weight})
+		m.TrackInterfaces = append(m.TrackInterfaces, vrrp.TrackedLink{Track: name, Interface: t.Name})
+		m.Config.Tracks = append(m.Config.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackInterface, Weight: t.Weight})
 	}
 	for _, t := range in.TrackScripts {
 		s := scripts[t.Name]
@@ -188,17 +137,17 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) memberSp
 			w = *t.Weight
 		}
 		name := trackScriptName(t.Name)
-		m.Scripts = append(m.Scripts, scriptSpec{
+		m.Scripts = append(m.Scripts, vrrp.TrackedScript{
 			Track: name, Name: s.Name, Args: slices.Clone(s.Script),
 			Interval: s.Interval.D(), Timeout: s.Timeout.D(), Rise: s.Rise, Fall: s.Fall,
 			InitFail: s.InitFail, User: s.User,
 		})
-		m.VRRP.Tracks = append(m.VRRP.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackScript, Weight: w, InitFail: s.InitFail})
+		m.Config.Tracks = append(m.Config.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackScript, Weight: w, InitFail: s.InitFail})
 	}
 	for _, t := range in.TrackFiles {
 		name := trackFileName(t.Path)
-		m.Files = append(m.Files, trackedFile{Track: name, Path: t.Path})
-		m.VRRP.Tracks = append(m.VRRP.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackFile, Weight: t.Weight})
+		m.Files = append(m.Files, vrrp.TrackedFile{Track: name, Path: t.Path})
+		m.Config.Tracks = append(m.Config.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackFile, Weight: t.Weight})
 	}
 	return m
 }
@@ -240,7 +189,7 @@ func fingerprint(cfg *conf.Config, u unitSpec) (string, error) {
 	seen := map[string]bool{}
 	for _, m := range u.Members {
 		for _, in := range cfg.VRRPInstances {
-			if in.Name == m.Name {
+			if in.Name == m.Name() {
 				fp.Instances = append(fp.Instances, in)
 			}
 		}
@@ -322,34 +271,4 @@ func diff(old, new []unitSpec) plan {
 		}
 	}
 	return p
-}
-
-// garp is when a Master announces its addresses (keepalived
-// garp_master_delay, _repeat, _refresh). A zero duration means vrrp's
-// default, a negative one turns that part off.
-type garp struct {
-	Delay   time.Duration
-	Repeat  int
-	Refresh time.Duration
-}
-
-func (g garp) delay() time.Duration   { return orDefault(g.Delay, vrrp.DefaultGARPDelay) }
-func (g garp) refresh() time.Duration { return orDefault(g.Refresh, vrrp.DefaultGARPRefresh) }
-func (g garp) refreshRepeat() int     { return vrrp.DefaultGARPRefreshRepeat }
-
-func (g garp) repeat() int {
-	if g.Repeat <= 0 {
-		return vrrp.DefaultGARPRepeat
-	}
-	return g.Repeat
-}
-
-func orDefault(d, dflt time.Duration) time.Duration {
-	switch {
-	case d == 0:
-		return dflt
-	case d < 0:
-		return 0
-	}
-	return d
 }

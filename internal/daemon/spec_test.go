@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -90,18 +88,18 @@ func TestUnitsMapping(t *testing.T) {
 		t.Fatalf("units %q, want %q", keys, want)
 	}
 	db := us[0]
-	if db.Group != "DB" || len(db.Members) != 2 || db.Members[0].Name != "VI_DB" || db.Members[1].Name != "VI_DB6" {
+	if db.Group != "DB" || len(db.Members) != 2 || db.Members[0].Name() != "VI_DB" || db.Members[1].Name() != "VI_DB6" {
 		t.Errorf("sync group unit: %+v", db)
 	}
 	if !slices.Equal(db.GroupNotify, []string{"/bin/true"}) {
 		t.Errorf("group notify %q", db.GroupNotify)
 	}
-	if m := db.Members[1]; !m.IPv6 || m.VRRP.Primary.IsValid() || m.VRRP.Priority != 100 {
-		t.Errorf("VI_DB6: IPv6 %v primary %v (want none: link-local at start) priority %d", m.IPv6, m.VRRP.Primary, m.VRRP.Priority)
+	if m := db.Members[1]; !m.IPv6 || m.Config.Primary.IsValid() || m.Config.Priority != 100 {
+		t.Errorf("VI_DB6: IPv6 %v primary %v (want none: link-local at start) priority %d", m.IPv6, m.Config.Primary, m.Config.Priority)
 	}
 
 	w := us[1].Members[0]
-	c := w.VRRP
+	c := w.Config
 	if c.Version != vrrp.Version3 || c.VRID != 51 || c.Priority != 150 || c.AdvertInterval != 100*time.Millisecond || !c.Accept {
 		t.Errorf("VI_WEB vrrp config: %+v", c)
 	}
@@ -117,8 +115,10 @@ func TestUnitsMapping(t *testing.T) {
 	if len(w.Excluded) != 1 || w.Excluded[0].Addr() != netip.MustParseAddr("2001:db8::100") || w.Excluded[0].Dev != "eth0" {
 		t.Errorf("excluded: %+v", w.Excluded)
 	}
-	if w.GARP.delay() != 0 || w.GARP.repeat() != 5 || w.GARP.refresh() != 60*time.Second {
-		t.Errorf("GARP: delay %v (garp_master_delay 0 = off) repeat %d refresh %v", w.GARP.delay(), w.GARP.repeat(), w.GARP.refresh())
+	// garp_master_delay 0 turns the second burst off (negative); the
+	// others are left to vrrp's defaults (zero).
+	if w.GARP != (vrrp.GARPConfig{Delay: -1, Repeat: w.GARP.Repeat}) || (w.GARP.Repeat != 0 && w.GARP.Repeat != vrrp.DefaultGARPRepeat) {
+		t.Errorf("GARP: %+v", w.GARP)
 	}
 	wantTracks := []vrrp.Track{
 		{Name: "interface eth1", Kind: vrrp.TrackInterface, Weight: -30},
@@ -140,7 +140,7 @@ func TestUnitsMapping(t *testing.T) {
 	// The whole config must be accepted by the state machine.
 	for _, u := range us {
 		for _, m := range u.Members {
-			cfg := m.VRRP
+			cfg := m.Config
 			if !cfg.Primary.IsValid() {
 				cfg.Primary = netip.MustParseAddr("192.0.2.9")
 				if m.IPv6 {
@@ -148,13 +148,13 @@ func TestUnitsMapping(t *testing.T) {
 				}
 			}
 			if _, err := vrrp.NewInstance(cfg); err != nil {
-				t.Errorf("%s: %v", m.Name, err)
+				t.Errorf("%s: %v", m.Name(), err)
 			}
 		}
 	}
 	v2 := us[2].Members[0]
-	if v2.Auth != vrrp.AuthSimple || string(v2.Pass[:6]) != "secret" || v2.VRRP.AdvertInterval != time.Second {
-		t.Errorf("VI_V2: auth %v %q interval %v", v2.Auth, v2.Pass, v2.VRRP.AdvertInterval)
+	if v2.AuthType != vrrp.AuthSimple || string(v2.AuthData[:6]) != "secret" || v2.Config.AdvertInterval != time.Second {
+		t.Errorf("VI_V2: auth %v %q interval %v", v2.AuthType, v2.AuthData, v2.Config.AdvertInterval)
 	}
 }
 
@@ -197,39 +197,5 @@ func TestDiff(t *testing.T) {
 				t.Errorf("plan\n got %+v\nwant %+v", got, c.want)
 			}
 		})
-	}
-}
-
-func TestHysteresis(t *testing.T) {
-	h := hysteresis{up: true, rise: 2, fall: 3}
-	var changes []bool
-	for _, ok := range []bool{false, false, true, false, false, false, true, true, false, true} {
-		if h.add(ok) {
-			changes = append(changes, h.up)
-		}
-	}
-	// down after 3 consecutive failures (the success resets the count),
-	// up again after 2 consecutive successes.
-	if !slices.Equal(changes, []bool{false, true}) || !h.up {
-		t.Errorf("changes %v, up %v", changes, h.up)
-	}
-}
-
-func TestReadTrackFile(t *testing.T) {
-	dir := t.TempDir()
-	for _, c := range []struct {
-		content string
-		want    int
-		err     bool
-	}{{"5\n", 5, false}, {"-3", -3, false}, {"", 0, false}, {"x", 0, true}} {
-		p := filepath.Join(dir, "f")
-		os.WriteFile(p, []byte(c.content), 0o644)
-		v, err := readTrackFile(p)
-		if v != c.want || (err != nil) != c.err {
-			t.Errorf("%q: %d, %v", c.content, v, err)
-		}
-	}
-	if v, err := readTrackFile(filepath.Join(dir, "missing")); v != 0 || err == nil {
-		t.Errorf("missing file: %d, %v", v, err)
 	}
 }

@@ -181,7 +181,7 @@ func TestDaemonStateFullDisk(t *testing.T) {
 	up := &atomic.Bool{}
 	up.Store(true)
 	var logBuf bytes.Buffer
-	td := startTestDaemonLog(t, file, h, k, up, &syncWriter{w: &logBuf})
+	td := startTestDaemonLog(t, file, h, k, up, &lab.SyncWriter{W: &logBuf})
 	waitFor(t, "VI_1 master and its service installed", func() bool {
 		return strings.Contains(td.rules(), "TCP 198.51.100.11:80\n  192.0.2.17:8080 w1")
 	})
@@ -224,7 +224,7 @@ func TestDaemonStateFullDisk(t *testing.T) {
 	if got := td.rules(); got != rules {
 		t.Errorf("kernel table changed by refused changes:\n%s\nwas:\n%s", got, rules)
 	}
-	if n := h.vips.count(); n != 1 {
+	if n := h.VIPs.Count(); n != 1 {
 		t.Errorf("%d VIPs installed, want 1", n)
 	}
 	var st control.StatusResult

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/vrrp"
 )
 
 // oneVIPYAML is one instance with keepalived's 1 s adverts, fast
@@ -39,7 +40,7 @@ func TestLabKilledMasterTakeover(t *testing.T) {
 	n1 := newNode(l, lan, "lb1", "192.0.2.1/24")
 	n2 := newNode(l, lan, "lb2", "192.0.2.2/24")
 	masterDown := 3*time.Second + 609375*time.Microsecond // priority 100, 1 s
-	lease := vipLease(time.Second)
+	lease := vrrp.VIPLease(time.Second)
 
 	lb1 := startLBD(t, n1, oneVIPYAML(150))
 	lb2 := startLBD(t, n2, oneVIPYAML(100))

@@ -28,13 +28,13 @@ func TestIntegrationElectionAndFailover(t *testing.T) {
 	n2 := newNode(t, l, lan, "lb2", "192.0.2.2/24")
 	waitReady(t, n1, n2)
 	iv := 100 * time.Millisecond
-	o1 := lbdOpts{prio: 200, primary: netip.MustParseAddr("192.0.2.1"), watchLink: true}
-	o2 := lbdOpts{prio: 100, primary: netip.MustParseAddr("192.0.2.2"), watchLink: true}
+	o1 := lbdOpts{prio: 200, primary: netip.MustParseAddr("192.0.2.1")}
+	o2 := lbdOpts{prio: 100, primary: netip.MustParseAddr("192.0.2.2")}
 	lb1, lb2 := startLBD(t, n1, o1), startLBD(t, n2, o2)
 
 	settled := func(m, b *lbd) func() bool {
 		return func() bool {
-			return m.r.State() == vrrp.StateMaster && b.r.State() == vrrp.StateBackup &&
+			return m.state() == vrrp.StateMaster && b.state() == vrrp.StateBackup &&
 				m.node.HasAddr(vip4) && !b.node.HasAddr(vip4)
 		}
 	}
@@ -68,7 +68,7 @@ func TestIntegrationElectionAndFailover(t *testing.T) {
 		t.Errorf("takeover after link down took %v; want within Master_Down_Interval %v", d, down)
 	}
 	eventually(t, time.Second, "lb1 Fault without VIP", func() bool {
-		return lb1.r.State() == vrrp.StateFault && !n1.HasAddr(vip4) && n2.HasAddr(vip4)
+		return lb1.state() == vrrp.StateFault && !n1.HasAddr(vip4) && n2.HasAddr(vip4)
 	})
 
 	// Link back: lb1 recovers to Backup and preempts again.
@@ -146,10 +146,10 @@ func TestIntegrationGARPAndNA(t *testing.T) {
 	lb6 := startLBD(t, n1, lbdOpts{prio: 255, vrid: 61, vips: []netip.Addr{vip6}, garp: garp})
 
 	g, na, senders := announcements(t, capt, time.Now().Add(700*time.Millisecond), vip4, vip6)
-	if lb4.r.State() != vrrp.StateMaster || lb6.r.State() != vrrp.StateMaster {
-		t.Fatalf("owners not Master: %v %v", lb4.r.State(), lb6.r.State())
+	if lb4.state() != vrrp.StateMaster || lb6.state() != vrrp.StateMaster {
+		t.Fatalf("owners not Master: %v %v", lb4.state(), lb6.state())
 	}
-	if s := lb6.r.Stats(); s.SendErrors != 0 || s.AdvertsSent == 0 {
+	if s := lb6.stats(); s.SendErrors != 0 || s.AdvertsSent == 0 {
 		t.Errorf("IPv6 adverts: %d sent, %d errors", s.AdvertsSent, s.SendErrors)
 	}
 	if g != 6 || na != 6 {
@@ -237,7 +237,7 @@ func TestIntegrationHostilePackets(t *testing.T) {
 	o.prio, o.primary = 100, netip.MustParseAddr("192.0.2.2")
 	lb2 := startLBD(t, n2, o)
 	eventually(t, 6*time.Second, "lb1 Master, lb2 Backup", func() bool {
-		return lb1.r.State() == vrrp.StateMaster && lb2.r.State() == vrrp.StateBackup
+		return lb1.state() == vrrp.StateMaster && lb2.state() == vrrp.StateBackup
 	})
 	t1, t2 := lb1.transitions(), lb2.transitions()
 
@@ -292,7 +292,7 @@ func TestIntegrationHostilePackets(t *testing.T) {
 
 	for _, x := range []*lbd{lb1, lb2} {
 		eventually(t, 3*time.Second, x.node.Name+" counts every hostile packet", func() bool {
-			d := x.r.Drops()
+			d := x.stats().Drops
 			for r, w := range want {
 				if d[r] < w {
 					return false
@@ -300,7 +300,7 @@ func TestIntegrationHostilePackets(t *testing.T) {
 			}
 			return true
 		})
-		d := x.r.Drops()
+		d := x.stats().Drops
 		for r, w := range want {
 			if r != vrrp.ReasonTruncated && r != vrrp.ReasonVersion && d[r] != w {
 				t.Errorf("%s: %d drops for %v, want %d", x.node.Name, d[r], r, w)
@@ -310,9 +310,9 @@ func TestIntegrationHostilePackets(t *testing.T) {
 	}
 	// Still one Master advertising: the Backup's down timer never fired.
 	time.Sleep(200 * time.Millisecond)
-	if lb1.r.State() != vrrp.StateMaster || lb2.r.State() != vrrp.StateBackup || lb1.transitions() != t1 || lb2.transitions() != t2 {
+	if lb1.state() != vrrp.StateMaster || lb2.state() != vrrp.StateBackup || lb1.transitions() != t1 || lb2.transitions() != t2 {
 		t.Errorf("hostile packets changed state: lb1 %v (%d->%d transitions), lb2 %v (%d->%d)",
-			lb1.r.State(), t1, lb1.transitions(), lb2.r.State(), t2, lb2.transitions())
+			lb1.state(), t1, lb1.transitions(), lb2.state(), t2, lb2.transitions())
 	}
 	if !n1.HasAddr(vip4) || n2.HasAddr(vip4) {
 		t.Error("VIP moved")

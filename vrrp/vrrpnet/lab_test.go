@@ -112,11 +112,10 @@ type lbdOpts struct {
 	peers    []netip.Addr
 	auth     string // VRRPv2 PASS
 	garp     vrrp.GARPConfig
-	// watchLink puts the instance in Fault while eth0 is down.
-	watchLink bool
 }
 
-// lbd is one running lbd instance.
+// lbd is one instance run by lbd's VRRP runtime (vrrp.Runner on
+// vrrpnet.Host), in a lab node.
 type lbd struct {
 	t       *testing.T
 	node    *lab.Node
@@ -127,8 +126,36 @@ type lbd struct {
 	primary netip.Addr
 }
 
-func startLBD(t *testing.T, n *lab.Node, o lbdOpts) *lbd {
-	t.Helper()
+// nsHost is vrrpnet.Host in a lab node: every socket and netlink handle
+// is opened inside the node's network namespace.
+type nsHost struct{ n *lab.Node }
+
+func (h nsHost) Open(m *vrrp.MemberConfig) (io vrrp.MemberIO, err error) {
+	err = h.n.Do(func() error {
+		io, err = vrrpnet.Host{}.Open(m)
+		return err
+	})
+	return io, err
+}
+
+func (h nsHost) LinkUp(ifname string) (up bool, err error) {
+	err = h.n.Do(func() error {
+		up, err = vrrpnet.Host{}.LinkUp(ifname)
+		return err
+	})
+	return up, err
+}
+
+func (h nsHost) WatchLink(ctx context.Context, ifname string, fn func(bool)) error {
+	return h.n.Do(func() error { return vrrpnet.Host{}.WatchLink(ctx, ifname, fn) })
+}
+
+func (h nsHost) OpenPinger() (vrrp.Pinger, error) {
+	return nil, errors.New("lab: no fast takeover in these tests")
+}
+
+// withDefaults fills in what a test left out.
+func (o lbdOpts) withDefaults() lbdOpts {
 	if o.vrid == 0 {
 		o.vrid = 51
 	}
@@ -144,90 +171,74 @@ func startLBD(t *testing.T, n *lab.Node, o lbdOpts) *lbd {
 	if len(o.vips) == 0 {
 		o.vips = []netip.Addr{vip4}
 	}
-	x := &lbd{t: t, node: n}
-	ctx, cancel := context.WithCancel(context.Background())
-	x.cancel = cancel
-	err := n.Do(func() error {
-		primary := o.primary
-		if !primary.IsValid() {
-			var err error
-			if primary, err = vrrpnet.LinkLocal("eth0"); err != nil {
-				return err
-			}
+	return o
+}
+
+func startLBD(t *testing.T, n *lab.Node, o lbdOpts) *lbd {
+	t.Helper()
+	o = o.withDefaults()
+	x := &lbd{t: t, node: n, primary: o.primary}
+	if !x.primary.IsValid() {
+		if err := n.Do(func() (err error) {
+			x.primary, err = vrrpnet.LinkLocal("eth0")
+			return err
+		}); err != nil {
+			t.Fatalf("%s: %v", n.Name, err)
 		}
-		x.primary = primary
-		inst, err := vrrp.NewInstance(vrrp.Config{
+	}
+	mc := vrrp.MemberConfig{
+		Interface: "eth0",
+		Config: vrrp.Config{
 			Name: fmt.Sprintf("%s_VI_%d", n.Name, o.vrid), Version: o.version, VRID: o.vrid, Priority: o.prio,
-			AdvertInterval: o.interval, Primary: primary, VIPs: o.vips,
-		})
-		if err != nil {
-			return err
-		}
-		conn, err := vrrpnet.Listen(vrrpnet.ConnConfig{Interface: "eth0", Source: primary, Unicast: len(o.peers) > 0})
-		if err != nil {
-			return err
-		}
-		vips, err := vrrpnet.NewVIPs("eth0")
-		if err != nil {
-			conn.Close()
-			return err
-		}
-		ann, err := vrrpnet.NewAnnouncer("eth0")
-		if err != nil {
-			conn.Close()
-			vips.Close()
-			return err
-		}
-		rc := vrrp.RunnerConfig{
-			Conn: conn, Peers: o.peers, VIPManager: vips, Announcer: ann, GARP: o.garp,
-			Notifier: vrrp.NotifyFunc(func(nt vrrp.Notification) {
-				x.mu.Lock()
-				x.notes = append(x.notes, nt)
-				x.mu.Unlock()
-			}),
-			Logger: slog.New(slog.NewTextHandler(t.Output(), nil)).With("node", n.Name),
-		}
-		if o.auth != "" {
-			rc.AuthType = vrrp.AuthSimple
-			copy(rc.AuthData[:], o.auth)
-		}
-		x.r, err = vrrp.NewRunner(inst, rc)
-		if err != nil {
-			conn.Close()
-			vips.Close()
-			ann.Close()
-			return err
-		}
-		go func() {
-			x.r.Run(ctx)
-			vips.Close()
-			ann.Close()
-		}()
-		if o.watchLink {
-			return vrrpnet.FaultOnLinkDown(ctx, x.r, "eth0")
-		}
-		return nil
+			AdvertInterval: o.interval, Primary: x.primary, VIPs: o.vips,
+		},
+		IPv6:  o.vips[0].Is6(),
+		Peers: o.peers,
+		GARP:  o.garp,
+	}
+	for _, v := range o.vips {
+		mc.VIPs = append(mc.VIPs, vrrp.VIP{Prefix: netip.PrefixFrom(v, v.BitLen()), Dev: "eth0"})
+	}
+	if o.auth != "" {
+		mc.AuthType = vrrp.AuthSimple
+		copy(mc.AuthData[:], o.auth)
+	}
+	var err error
+	x.r, err = vrrp.NewRunner(vrrp.RunnerConfig{
+		Members: []vrrp.MemberConfig{mc},
+		Host:    nsHost{n},
+		Logger:  slog.New(slog.NewTextHandler(t.Output(), nil)).With("node", n.Name),
+		OnTransition: func(nt vrrp.Notification) {
+			x.mu.Lock()
+			x.notes = append(x.notes, nt)
+			x.mu.Unlock()
+		},
 	})
 	if err != nil {
-		cancel()
 		t.Fatalf("%s: start lbd: %v", n.Name, err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	x.cancel = cancel
+	go x.r.Run(ctx)
 	t.Cleanup(x.stop)
 	return x
 }
 
-// stop cancels the runner (priority 0 if Master) and waits for it.
+// stop cancels the runner (a Master hands over) and waits for it.
 func (x *lbd) stop() {
 	x.cancel()
-	if x.r == nil {
-		return
-	}
 	select {
 	case <-x.r.Done():
 	case <-time.After(5 * time.Second):
 		x.t.Errorf("%s: runner did not stop within 5s", x.node.Name)
 	}
 }
+
+// state is the instance's state.
+func (x *lbd) state() vrrp.State { return x.stats().State }
+
+// stats is the instance's snapshot.
+func (x *lbd) stats() vrrp.InstanceStats { return x.r.Stats()[0] }
 
 // masterSince returns when the instance last became Master, if it is.
 func (x *lbd) becameMaster(after time.Time) (time.Time, bool) {

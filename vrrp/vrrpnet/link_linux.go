@@ -5,14 +5,9 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/lbd-project/lbd/vrrp"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
-
-// FaultLinkDown is the fault source that [WatchLink] callers pass to
-// vrrp.Fault and vrrp.Recover.
-const FaultLinkDown = "link down"
 
 // WatchLink calls fn with whether ifname is up (administratively up and
 // operationally up or unknown): once at once, then on every change, until
@@ -63,17 +58,4 @@ func WatchLink(ctx context.Context, ifname string, fn func(up bool)) error {
 func linkUp(l netlink.Link) bool {
 	a := l.Attrs()
 	return a.Flags&net.FlagUp != 0 && (a.OperState == netlink.OperUp || a.OperState == netlink.OperUnknown)
-}
-
-// FaultOnLinkDown puts the runner's instance in Fault while ifname is down
-// (keepalived's behaviour for the instance interface). Call it in the
-// runner's namespace; it stops when ctx ends.
-func FaultOnLinkDown(ctx context.Context, r *vrrp.Runner, ifname string) error {
-	return WatchLink(ctx, ifname, func(up bool) {
-		var ev vrrp.Event = vrrp.Recover{Source: FaultLinkDown}
-		if !up {
-			ev = vrrp.Fault{Source: FaultLinkDown}
-		}
-		_ = r.Deliver(ctx, ev)
-	})
 }

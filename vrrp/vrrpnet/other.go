@@ -34,5 +34,17 @@ func NewAnnouncer(string) (vrrp.Announcer, error) { return nil, errUnsupported }
 // WatchLink is not supported on this platform.
 func WatchLink(context.Context, string, func(bool)) error { return errUnsupported }
 
-// FaultOnLinkDown is not supported on this platform.
-func FaultOnLinkDown(context.Context, *vrrp.Runner, string) error { return errUnsupported }
+// Host is the vrrp.Host of a Linux machine; elsewhere it opens nothing.
+type Host struct{}
+
+// Open is not supported on this platform.
+func (Host) Open(*vrrp.MemberConfig) (vrrp.MemberIO, error) { return vrrp.MemberIO{}, errUnsupported }
+
+// LinkUp is not supported on this platform.
+func (Host) LinkUp(string) (bool, error) { return false, errUnsupported }
+
+// WatchLink is not supported on this platform.
+func (Host) WatchLink(context.Context, string, func(bool)) error { return errUnsupported }
+
+// OpenPinger is not supported on this platform.
+func (Host) OpenPinger() (vrrp.Pinger, error) { return nil, errUnsupported }

@@ -59,11 +59,11 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			// loser starts as Backup and accepts it.
 			win := startLBD(t, nw, lbdOpts{prio: c.winPrio, primary: winAddr, garp: garp})
 			eventually(t, 2*time.Second, "winner Master with the VIP", func() bool {
-				return win.r.State() == vrrp.StateMaster && nw.HasAddr(vip4)
+				return win.state() == vrrp.StateMaster && nw.HasAddr(vip4)
 			})
 			lose := startLBD(t, nl, lbdOpts{prio: c.losePrio, primary: loseAddr, garp: garp})
 			eventually(t, 3*time.Second, "winner Master, loser Backup without the VIP", func() bool {
-				return win.r.State() == vrrp.StateMaster && lose.r.State() == vrrp.StateBackup &&
+				return win.state() == vrrp.StateMaster && lose.state() == vrrp.StateBackup &&
 					nw.HasAddr(vip4) && !nl.HasAddr(vip4)
 			})
 
@@ -84,7 +84,7 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			dropVRRPFrom(t, nl, winAddr)
 			eventually(t, 2*time.Second, "split brain: both Master with the VIP", func() bool {
 				_, ok := lose.entered(vrrp.StateMaster, cut)
-				return ok && win.r.State() == vrrp.StateMaster && nw.HasAddr(vip4) && nl.HasAddr(vip4)
+				return ok && win.state() == vrrp.StateMaster && nw.HasAddr(vip4) && nl.HasAddr(vip4)
 			})
 			at, _ := lose.entered(vrrp.StateMaster, cut)
 			t.Logf("split brain %v after the partition (Master_Down_Interval %v)", at.Sub(cut), vrrp.MasterDownInterval(vrrp.Version3, c.losePrio, iv))
@@ -92,13 +92,13 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			// Stable for a few adverts: nobody hears the other.
 			nw0 := win.transitions()
 			time.Sleep(3 * iv)
-			if win.r.State() != vrrp.StateMaster || lose.r.State() != vrrp.StateMaster || win.transitions() != nw0 {
-				t.Fatalf("split brain not stable: winner %v, loser %v", win.r.State(), lose.r.State())
+			if win.state() != vrrp.StateMaster || lose.state() != vrrp.StateMaster || win.transitions() != nw0 {
+				t.Fatalf("split brain not stable: winner %v, loser %v", win.state(), lose.state())
 			}
 
 			// Heal, with a capture on the client running.
 			capt := listenCapture(t, client)
-			garpW, garpL := win.r.Stats().GARPsSent, lose.r.Stats().GARPsSent
+			garpW, garpL := win.stats().GARPBursts, lose.stats().GARPBursts
 			healed := time.Now() // before: the loser may yield before nft exits
 			healPartition(t, nw)
 			healPartition(t, nl)
@@ -106,7 +106,7 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			// wait for the notification.
 			eventually(t, 2*time.Second, "one Master after the heal", func() bool {
 				_, ok := lose.entered(vrrp.StateBackup, healed)
-				return ok && win.r.State() == vrrp.StateMaster && lose.r.State() == vrrp.StateBackup &&
+				return ok && win.state() == vrrp.StateMaster && lose.state() == vrrp.StateBackup &&
 					nw.HasAddr(vip4) && !nl.HasAddr(vip4)
 			})
 			back, tr, _ := lose.enteredWith(vrrp.StateBackup, healed)
@@ -125,7 +125,7 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			eventually(t, 2*time.Second, "client back on the winner's MAC", func() bool { return neighMAC(t, client, vip4) == macW })
 			t.Logf("client on the winner's MAC %v after the heal", time.Since(healed))
 			eventually(t, time.Second, "winner re-announced the VIP", func() bool {
-				return win.r.Stats().GARPsSent-garpW >= uint64(garp.Repeat)
+				return win.stats().GARPBursts > garpW
 			})
 
 			// The capture has buffered every frame since before the heal.
@@ -133,16 +133,16 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			if g < garp.Repeat || len(senders) != 1 || !senders[macW] {
 				t.Errorf("after the heal the client saw %d gratuitous ARP from %v; want at least %d, only from the winner %s", g, senders, garp.Repeat, macW)
 			}
-			if d := lose.r.Stats().GARPsSent - garpL; d != 0 {
-				t.Errorf("loser sent %d announcement rounds after the heal; want none", d)
+			if d := lose.stats().GARPBursts - garpL; d != 0 {
+				t.Errorf("loser sent %d announcement bursts after the heal; want none", d)
 			}
 
 			// Settled: no flapping over a few adverts.
 			nw0, nl0 := win.transitions(), lose.transitions()
 			time.Sleep(3 * iv)
-			if win.r.State() != vrrp.StateMaster || lose.r.State() != vrrp.StateBackup ||
+			if win.state() != vrrp.StateMaster || lose.state() != vrrp.StateBackup ||
 				win.transitions() != nw0 || lose.transitions() != nl0 || nl.HasAddr(vip4) {
-				t.Errorf("not stable after the heal: winner %v, loser %v", win.r.State(), lose.r.State())
+				t.Errorf("not stable after the heal: winner %v, loser %v", win.state(), lose.state())
 			}
 		})
 	}

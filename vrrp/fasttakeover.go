@@ -1,36 +1,31 @@
-package daemon
+package vrrp
 
 import (
 	"context"
 	"net/netip"
 	"sync"
 	"time"
-
-	"github.com/lbd-project/lbd/healthcheck"
-	"github.com/lbd-project/lbd/vrrp"
 )
 
 // Fast takeover: VRRP finds a dead Master only after three missed adverts
 // plus the skew (3.6 s at keepalived's 1 s default), and shorter adverts
 // trade that for false takeovers whenever the Master's daemon is starved
-// of CPU. A Backup of lbd therefore also pings its Master's address (ICMP
-// echo, which the Master's kernel answers, not its daemon): when the host
-// or its link dies, the pings stop within a few hundred milliseconds, and
-// the Backup treats that like the Master's priority-0 advert — it takes
-// over after Skew_Time unless an advert arrives first. A Master whose
-// daemon alone died still answers pings; the advert timer finds it, and
-// its addresses go with their lease (see vipLease). Because the kernel
-// answers, a busy or paused daemon on the Master never triggers it, and a
-// Master that does not answer pings at all (a firewall) never arms it.
+// of CPU. A Backup therefore also pings its Master's address (ICMP echo,
+// which the Master's kernel answers, not its daemon): when the host or its
+// link dies, the pings stop within a few hundred milliseconds, and the
+// Backup treats that like the Master's priority-0 advert — it takes over
+// after Skew_Time unless an advert arrives first ([MasterUnreachable]). A
+// Master whose daemon alone died still answers pings; the advert timer
+// finds it, and its addresses go with their lease (see [VIPLease]).
+// Because the kernel answers, a busy or paused daemon on the Master never
+// triggers it, and a Master that does not answer pings at all (a
+// firewall) never arms it.
 
-// fastTakeover is a member's probe setting; a zero Interval is off.
-type fastTakeover struct {
+// FastTakeover is a member's probe setting; a zero Interval is off.
+type FastTakeover struct {
 	Interval time.Duration // between echo requests, each waited for as long
 	Misses   int           // unanswered requests in a row that make the Master unreachable
 }
-
-// pingFunc sends one echo request and waits for its reply.
-type pingFunc func(ctx context.Context, addr netip.Addr) error
 
 // watchedMaster is the address a Backup member follows, for its prober;
 // invalid when it follows none (not Backup, no Master heard, or the Master
@@ -45,13 +40,13 @@ func (m *member) watchedMaster() netip.Addr {
 // updateWatched records whom m follows after an event.
 func (m *member) updateWatched() {
 	var a netip.Addr
-	if m.inst.State() == vrrp.StateBackup {
-		if addr, prio := m.inst.Master(); addr.IsValid() && prio != vrrp.PriorityStop && addr != m.io.primary.WithZone("") {
+	if m.inst.State() == StateBackup {
+		if addr, prio := m.inst.Master(); addr.IsValid() && prio != PriorityStop && addr != m.io.Primary.WithZone("") {
 			a = addr
 			if a.IsLinkLocalUnicast() {
 				// VRRPv3 over IPv6 advertises from link-local
 				// addresses, reachable only through our link.
-				a = a.WithZone(m.spec.Interface)
+				a = a.WithZone(m.cfg.Interface)
 			}
 		}
 	}
@@ -64,10 +59,10 @@ func (m *member) updateWatched() {
 // the loop when it stopped answering. It arms only after a reply from the
 // Master it follows, and disarms after reporting, so it reports once per
 // outage and never for a Master that does not answer pings.
-func (u *unit) probeMaster(ctx context.Context, m *member, ping pingFunc) {
-	ft := m.spec.FastTakeover
-	tick := time.NewTicker(ft.Interval)
-	defer tick.Stop()
+func (r *Runner) probeMaster(ctx context.Context, m *member, ping Pinger) {
+	ft := m.cfg.FastTakeover
+	tick := newTicker(r.clock, ft.Interval)
+	defer tick.stop()
 	var target netip.Addr
 	armed, misses := false, 0
 	for {
@@ -83,7 +78,7 @@ func (u *unit) probeMaster(ctx context.Context, m *member, ping pingFunc) {
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, ft.Interval)
-		err := ping(pctx, target)
+		err := ping.Ping(pctx, target)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
@@ -96,7 +91,7 @@ func (u *unit) probeMaster(ctx context.Context, m *member, ping pingFunc) {
 		case armed:
 			if misses++; misses >= ft.Misses {
 				armed, misses = false, 0
-				u.deliver(ctx, m.idx, vrrp.MasterUnreachable{From: target.WithZone("")}) // as the instance knows it
+				r.deliver(ctx, m.idx, MasterUnreachable{From: target.WithZone("")}) // as the instance knows it
 			}
 		}
 	}
@@ -105,10 +100,10 @@ func (u *unit) probeMaster(ctx context.Context, m *member, ping pingFunc) {
 // masterUnreachable decides whether the loop passes a prober's report on
 // to the instance: not when an advert of that Master arrived within the
 // time the pings went unanswered (the Master lives; ICMP was lost).
-func (u *unit) masterUnreachable(m *member, ev vrrp.MasterUnreachable) bool {
-	ft := m.spec.FastTakeover
+func (r *Runner) masterUnreachable(m *member, ev MasterUnreachable) bool {
+	ft := m.cfg.FastTakeover
 	window := time.Duration(ft.Misses) * ft.Interval
-	if last := m.lastAdvert; last.from == ev.From && time.Since(last.at) < window {
+	if last := m.lastAdvert; last.from == ev.From && r.clock.Now().Sub(last.at) < window {
 		m.log.Debug("vrrp: master missed pings but its adverts arrive; staying backup", "peer", ev.From)
 		return false
 	}
@@ -118,24 +113,24 @@ func (u *unit) masterUnreachable(m *member, ev vrrp.MasterUnreachable) bool {
 }
 
 // startProbers runs a prober for every member with fast takeover, sharing
-// one ICMP socket per family; the returned function stops them and
-// releases the socket.
-func (u *unit) startProbers(ctx context.Context) (stop func()) {
-	var pinger *healthcheck.Pinger
+// one pinger; the returned function stops them and releases the pinger.
+func (r *Runner) startProbers(ctx context.Context) (stop func()) {
+	var pinger Pinger
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(ctx)
-	for _, m := range u.members {
-		if m.spec.FastTakeover.Interval <= 0 {
+	for _, m := range r.members {
+		if m.cfg.FastTakeover.Interval <= 0 {
 			continue
 		}
 		if pinger == nil {
-			pinger = healthcheck.NewPinger()
+			p, err := r.cfg.Host.OpenPinger()
+			if err != nil {
+				r.log.Error("vrrp: fast takeover off: cannot open an ICMP socket", "err", err)
+				break
+			}
+			pinger = p
 		}
-		ping := func(ctx context.Context, a netip.Addr) error {
-			_, err := pinger.Ping(ctx, a)
-			return err
-		}
-		wg.Go(func() { u.probeMaster(ctx, m, ping) })
+		wg.Go(func() { r.probeMaster(ctx, m, pinger) })
 	}
 	return func() {
 		cancel()

@@ -1,0 +1,112 @@
+package vrrpnet
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/vrrp"
+	"github.com/vishvananda/netlink"
+)
+
+// Host is the vrrp.Host of a Linux machine: it opens real sockets in the
+// network namespace of the calling thread.
+type Host struct{}
+
+// Open implements vrrp.Host: the member's conn, its address manager
+// (addresses installed with vrrp.VIPLease) and one announcer per
+// interface its addresses are on.
+func (Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
+	primary := m.Config.Primary
+	if !primary.IsValid() {
+		var err error
+		if primary, err = primaryAddr(m.Interface, m.IPv6); err != nil {
+			return vrrp.MemberIO{}, err
+		}
+	}
+	conn, err := Listen(ConnConfig{Interface: m.Interface, Source: primary, Unicast: len(m.Peers) > 0})
+	if err != nil {
+		return vrrp.MemberIO{}, err
+	}
+	vips, err := NewVIPs(m.Interface)
+	if err != nil {
+		conn.Close()
+		return vrrp.MemberIO{}, err
+	}
+	vips.Lease = vrrp.VIPLease(m.Config.AdvertInterval)
+	io := vrrp.MemberIO{Primary: primary, Conn: conn, VIPs: vips, Announcers: map[string]vrrp.Announcer{}}
+	var anns []*Announcer
+	io.Close = func() {
+		vips.Close()
+		for _, a := range anns {
+			a.Close()
+		}
+	}
+	for _, v := range append(append([]vrrp.VIP(nil), m.VIPs...), m.Excluded...) {
+		if _, ok := io.Announcers[v.Dev]; ok {
+			continue
+		}
+		a, err := NewAnnouncer(v.Dev)
+		if err != nil {
+			conn.Close()
+			io.Close()
+			return vrrp.MemberIO{}, err
+		}
+		anns = append(anns, a)
+		io.Announcers[v.Dev] = a
+	}
+	return io, nil
+}
+
+// primaryAddr is keepalived's default source of adverts: the interface's
+// first IPv4 address, or its IPv6 link-local address.
+func primaryAddr(ifname string, v6 bool) (netip.Addr, error) {
+	if v6 {
+		return LinkLocal(ifname)
+	}
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("interface %q: %w", ifname, err)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("interface %q: %w", ifname, err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(ipn.IP); ok && ip.Unmap().Is4() {
+				return ip.Unmap(), nil
+			}
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("interface %q has no IPv4 address (set unicast_src_ip)", ifname)
+}
+
+// LinkUp implements vrrp.Host.
+func (Host) LinkUp(ifname string) (bool, error) {
+	l, err := netlink.LinkByName(ifname)
+	if err != nil {
+		return false, fmt.Errorf("interface %q: %w", ifname, err)
+	}
+	return linkUp(l), nil
+}
+
+// WatchLink implements vrrp.Host.
+func (Host) WatchLink(ctx context.Context, ifname string, fn func(up bool)) error {
+	return WatchLink(ctx, ifname, fn)
+}
+
+// OpenPinger implements vrrp.Host with healthcheck's ICMP echo prober,
+// whose socket is shared by the runner's members.
+func (Host) OpenPinger() (vrrp.Pinger, error) { return pinger{healthcheck.NewPinger()}, nil }
+
+type pinger struct{ p *healthcheck.Pinger }
+
+func (p pinger) Ping(ctx context.Context, a netip.Addr) error {
+	_, err := p.p.Ping(ctx, a)
+	return err
+}
+
+func (p pinger) Close() error { return p.p.Close() }

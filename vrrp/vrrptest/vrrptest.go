@@ -1,0 +1,370 @@
+// Package vrrptest is the fake VRRP I/O that tests share: an in-memory
+// link ([Hub]) whose conns carry adverts between runners, virtual
+// addresses and announcers that record what they are asked, a [Host]
+// that opens them for a vrrp.Runner, and a [Clock] that moves only when
+// the test says, so that master-down intervals and handover timeouts are
+// checked without sleeping.
+package vrrptest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/lbd-project/lbd/vrrp"
+)
+
+// Hub is an in-memory link: what one conn sends to the multicast group
+// reaches every other conn, what it sends to an address reaches the conn
+// with that source. Every packet sent is also copied to the taps.
+type Hub struct {
+	mu    sync.Mutex
+	conns []*Conn
+	taps  []chan vrrp.Packet
+}
+
+// NewHub returns an empty link.
+func NewHub() *Hub { return &Hub{} }
+
+// Conn is one vrrp.Conn on a Hub.
+type Conn struct {
+	h    *Hub
+	src  netip.Addr
+	in   chan vrrp.Packet
+	once sync.Once
+	done chan struct{}
+}
+
+// Conn attaches a conn with source src.
+func (h *Hub) Conn(src netip.Addr) *Conn {
+	c := &Conn{h: h, src: src, in: make(chan vrrp.Packet, 256), done: make(chan struct{})}
+	h.mu.Lock()
+	h.conns = append(h.conns, c)
+	h.mu.Unlock()
+	return c
+}
+
+// Tap returns a channel that receives a copy of every packet sent on the
+// link from now on; a full channel drops.
+func (h *Hub) Tap(size int) <-chan vrrp.Packet {
+	ch := make(chan vrrp.Packet, size)
+	h.mu.Lock()
+	h.taps = append(h.taps, ch)
+	h.mu.Unlock()
+	return ch
+}
+
+// Inject delivers a packet as if it came from the wire, to every conn
+// it is addressed to.
+func (h *Hub) Inject(p vrrp.Packet) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.conns {
+		if p.Dst.IsMulticast() || p.Dst == c.src {
+			c.deliver(p)
+		}
+	}
+}
+
+func (c *Conn) deliver(p vrrp.Packet) {
+	select {
+	case <-c.done:
+	case c.in <- p:
+	default: // full: dropped like a socket buffer would
+	}
+}
+
+// Send implements vrrp.Conn.
+func (c *Conn) Send(msg []byte, dst netip.Addr) error {
+	select {
+	case <-c.done:
+		return net.ErrClosed
+	default:
+	}
+	p := vrrp.Packet{Src: c.src, Dst: dst, TTL: vrrp.TTL, Payload: append([]byte(nil), msg...)}
+	c.h.mu.Lock()
+	defer c.h.mu.Unlock()
+	for _, o := range c.h.conns {
+		if o != c && (dst.IsMulticast() || dst == o.src) {
+			o.deliver(p)
+		}
+	}
+	for _, t := range c.h.taps {
+		select {
+		case t <- p:
+		default:
+		}
+	}
+	return nil
+}
+
+// Receive implements vrrp.Conn.
+func (c *Conn) Receive() (vrrp.Packet, error) {
+	select {
+	case <-c.done:
+		return vrrp.Packet{}, net.ErrClosed
+	case p := <-c.in:
+		return p, nil
+	}
+}
+
+// Close implements vrrp.Conn.
+func (c *Conn) Close() error {
+	c.once.Do(func() { close(c.done) })
+	return nil
+}
+
+// VIPs is a vrrp.VIPManager that records the installed addresses.
+type VIPs struct {
+	mu   sync.Mutex
+	have map[netip.Addr]vrrp.VIP
+}
+
+// NewVIPs returns a manager with no address installed.
+func NewVIPs() *VIPs { return &VIPs{have: map[netip.Addr]vrrp.VIP{}} }
+
+// AddVIP implements vrrp.VIPManager.
+func (f *VIPs) AddVIP(v vrrp.VIP) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.have[v.Addr()] = v
+	return nil
+}
+
+// RemoveVIP implements vrrp.VIPManager.
+func (f *VIPs) RemoveVIP(v vrrp.VIP) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.have[v.Addr()]
+	delete(f.have, v.Addr())
+	return ok, nil
+}
+
+// HasVIP implements vrrp.VIPManager.
+func (f *VIPs) HasVIP(v vrrp.VIP) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.have[v.Addr()]
+	return ok, nil
+}
+
+// Count is the number of installed addresses.
+func (f *VIPs) Count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.have)
+}
+
+// Announcer is a vrrp.Announcer that counts announcement rounds.
+type Announcer struct {
+	mu     sync.Mutex
+	rounds int
+}
+
+// Announce implements vrrp.Announcer.
+func (a *Announcer) Announce([]netip.Addr) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rounds++
+	return nil
+}
+
+// Rounds is the number of announcement rounds so far.
+func (a *Announcer) Rounds() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.rounds
+}
+
+// Host is a vrrp.Host on a Hub. Every member it opens sends from Primary
+// (unless its config sets one), installs into VIPs and announces through
+// Announcer; links are up unless SetLink says otherwise, and the Master
+// answers pings unless SetReachable says otherwise.
+type Host struct {
+	Hub       *Hub
+	Primary   netip.Addr
+	VIPs      *VIPs
+	Announcer *Announcer
+
+	mu          sync.Mutex
+	down        map[string]bool
+	watchers    map[string][]func(bool)
+	unreachable map[netip.Addr]bool
+	opens       int
+}
+
+// NewHost returns a host on hub whose members send from primary.
+func NewHost(hub *Hub, primary netip.Addr) *Host {
+	return &Host{Hub: hub, Primary: primary, VIPs: NewVIPs(), Announcer: &Announcer{},
+		down: map[string]bool{}, watchers: map[string][]func(bool){}, unreachable: map[netip.Addr]bool{}}
+}
+
+// Open implements vrrp.Host; each call attaches a fresh conn, so that a
+// restarted runner reads again.
+func (h *Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
+	src := m.Config.Primary
+	if !src.IsValid() {
+		src = h.Primary
+	}
+	h.mu.Lock()
+	h.opens++
+	h.mu.Unlock()
+	anns := map[string]vrrp.Announcer{}
+	for _, v := range append(append([]vrrp.VIP(nil), m.VIPs...), m.Excluded...) {
+		anns[v.Dev] = h.Announcer
+	}
+	return vrrp.MemberIO{Primary: src, Conn: h.Hub.Conn(src), VIPs: h.VIPs, Announcers: anns}, nil
+}
+
+// Opens is how many members were opened.
+func (h *Host) Opens() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.opens
+}
+
+// LinkUp implements vrrp.Host.
+func (h *Host) LinkUp(ifname string) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.down[ifname], nil
+}
+
+// WatchLink implements vrrp.Host: fn hears SetLink until ctx ends.
+func (h *Host) WatchLink(ctx context.Context, ifname string, fn func(bool)) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.watchers[ifname] = append(h.watchers[ifname], func(up bool) {
+		if ctx.Err() == nil {
+			fn(up)
+		}
+	})
+	return nil
+}
+
+// SetLink changes an interface's state and tells its watchers.
+func (h *Host) SetLink(ifname string, up bool) {
+	h.mu.Lock()
+	h.down[ifname] = !up
+	ws := slices.Clone(h.watchers[ifname])
+	h.mu.Unlock()
+	for _, fn := range ws {
+		go fn(up)
+	}
+}
+
+// SetReachable makes pings to addr succeed or fail.
+func (h *Host) SetReachable(addr netip.Addr, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.unreachable[addr.WithZone("")] = !ok
+}
+
+// OpenPinger implements vrrp.Host.
+func (h *Host) OpenPinger() (vrrp.Pinger, error) { return pinger{h}, nil }
+
+type pinger struct{ h *Host }
+
+// errUnreachable is a ping without an answer.
+var errUnreachable = errors.New("vrrptest: no echo reply")
+
+func (p pinger) Ping(ctx context.Context, a netip.Addr) error {
+	p.h.mu.Lock()
+	bad := p.h.unreachable[a.WithZone("")]
+	p.h.mu.Unlock()
+	if bad {
+		<-ctx.Done() // no reply: the request times out
+		return errUnreachable
+	}
+	return nil
+}
+
+func (pinger) Close() error { return nil }
+
+// Clock is a vrrp.Clock that moves only with Advance.
+type Clock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+// NewClock returns a clock set to a fixed date.
+func NewClock() *Clock {
+	return &Clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// Now implements vrrp.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// AfterFunc implements vrrp.Clock.
+func (c *Clock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{at: c.now.Add(max(d, 0)), f: f}
+	c.timers = append(c.timers, t)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		was := !t.stopped
+		t.stopped = true
+		return was
+	}
+}
+
+// Advance moves the clock by d in steps, firing every timer that falls due
+// in order of its time; after each firing it gives the goroutines the
+// timers woke a moment to react (settle), as the real time would.
+func (c *Clock) Advance(d time.Duration, settle func()) {
+	c.mu.Lock()
+	end := c.now.Add(d)
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		var next *fakeTimer
+		for _, t := range c.timers {
+			if !t.stopped && !t.at.After(end) && (next == nil || t.at.Before(next.at)) {
+				next = t
+			}
+		}
+		if next == nil {
+			c.now = end
+			c.prune()
+			c.mu.Unlock()
+			return
+		}
+		next.stopped = true
+		if next.at.After(c.now) {
+			c.now = next.at
+		}
+		c.mu.Unlock()
+		next.f()
+		if settle != nil {
+			settle()
+		}
+	}
+}
+
+// prune forgets stopped timers; c.mu is held.
+func (c *Clock) prune() {
+	live := c.timers[:0]
+	for _, t := range c.timers {
+		if !t.stopped {
+			live = append(live, t)
+		}
+	}
+	c.timers = live
+}
