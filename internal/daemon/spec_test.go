@@ -116,9 +116,9 @@ func TestUnitsMapping(t *testing.T) {
 		t.Errorf("excluded: %+v", w.Excluded)
 	}
 	// garp_master_delay 0 turns the second burst off (negative); the
-	// others are left to vrrp's defaults (zero).
-	if w.GARP != (vrrp.GARPConfig{Delay: -1, Repeat: w.GARP.Repeat}) || (w.GARP.Repeat != 0 && w.GARP.Repeat != vrrp.DefaultGARPRepeat) {
-		t.Errorf("GARP: %+v", w.GARP)
+	// others are conf's defaults.
+	if want := (vrrp.GARPConfig{Delay: -1, Repeat: 5, Refresh: time.Minute}); w.GARP != want {
+		t.Errorf("GARP: %+v, want %+v", w.GARP, want)
 	}
 	wantTracks := []vrrp.Track{
 		{Name: "interface eth1", Kind: vrrp.TrackInterface, Weight: -30},
