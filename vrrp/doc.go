@@ -26,14 +26,25 @@
 // [TimerFired] event. One goroutine owns an [Instance] (or a [SyncGroup] and
 // its members); sockets and netlink live in the caller.
 //
-// A [Runner] is that goroutine for one instance: it reads packets from a
-// [Conn], applies the receive checks (counting drops by [DropReason]),
-// feeds the instance with the real time, and carries out its actions
-// through a [VIPManager] (virtual addresses), an [Announcer] (gratuitous
-// ARP / unsolicited NA, with keepalived's garp_master_delay, _repeat and
-// _refresh, see [GARPConfig]) and a [Notifier]. Every transition is logged
-// with log/slog (keys instance, vrid, state, from, reason, peer,
-// priority). Cancelling its context shuts the instance down: a Master sends
-// priority 0 and removes its addresses. Package vrrp/vrrpnet provides the
-// Linux implementations (raw IP sockets, rtnetlink, AF_PACKET).
+// A [Runner] is that goroutine, and it is the VRRP runtime lbd runs: one
+// per vrrp_sync_group and one per instance outside any group. It opens
+// each member's I/O through a [Host] (package vrrp/vrrpnet on Linux:
+// raw IP sockets, rtnetlink, AF_PACKET; package vrrp/vrrptest in tests),
+// reads packets from its [Conn], applies the receive checks (counting
+// drops by [DropReason]), feeds the state machines with the time of its
+// [Clock], and carries out their actions through a [VIPManager] (virtual
+// addresses, installed with a lease, [VIPLease], so that a Master killed
+// outright loses them) and [Announcer]s (gratuitous ARP / unsolicited NA,
+// with keepalived's garp_master_delay, _repeat and _refresh, see
+// [GARPConfig]). Around the state machines it runs what keepalived users
+// know as instance behaviour: trackers for interfaces, vrrp_scripts and
+// track files; notify scripts on a queue that never blocks the loop;
+// fast takeover, where a Backup pings its Master and takes over after
+// Skew_Time when the Master's host stops answering ([FastTakeover]);
+// and make-before-break, where a stopping or handing-over Master
+// advertises priority 0 but keeps its addresses until it hears the new
+// Master ([Runner.Handover], stop.go). Every transition is logged with
+// log/slog (keys instance, vrid, state, from, reason, peer, priority) and
+// reported to [RunnerConfig.OnTransition]; [Runner.Stats] gives the
+// counters for status and metrics.
 package vrrp

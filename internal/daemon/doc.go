@@ -49,7 +49,7 @@
 //
 // # Handover on request
 //
-// "handover" runs the make-before-break sequence below on the MASTER
+// "handover" runs vrrp's make-before-break sequence on the MASTER
 // instances (one instance's unit, or all) without stopping: the priority
 // drops by 253 (a tracked object "lbd:handover" every instance has), a
 // priority-0 advert asks the Backup to take over at once, the addresses
@@ -83,15 +83,14 @@
 // lbd_healthcheck_results_total{result}. control_socket, state_dir and
 // metrics_address change only at restart.
 //
-// # Units
+// # VRRP
 //
-// The daemon runs its instances in units: a vrrp_sync_group with its
-// members is one unit, an instance outside any group is a unit of its own.
-// One goroutine owns a unit's state machines ([vrrp.Instance], or a
-// [vrrp.SyncGroup] of them), in the style of vrrp.Runner: reader
-// goroutines only move packets onto a channel, trackers (links,
-// vrrp_scripts, track files) only deliver events, and notify scripts run
-// on a queue of their own so that a slow script never delays an advert.
+// The daemon runs a vrrp.Runner per unit: a vrrp_sync_group with its
+// members, or an instance outside any group (spec.go maps the file to
+// units). Package vrrp owns the protocol behaviour: tracking, notify
+// scripts, fast takeover, the VIP lease and make-before-break on stop and
+// on "handover". Every transition to or from MASTER is passed to the
+// engine through a queue that never blocks a runner.
 //
 // # Reload
 //
@@ -106,31 +105,7 @@
 // changed units are stopped and started again, removed units are stopped,
 // new units are started. A restarted or added unit starts only once every
 // stopped unit has finished, so a VRID never has two owners in one process.
-//
-// # Planned handover (make-before-break)
-//
-// A unit that stops (SIGTERM, SIGINT, or a reload that removes or changes
-// it) while one of its instances is Master hands over without a gap:
-//
-//  1. it sends an advert with priority 0 (RFC 5798 section 6.4.3), so a
-//     Backup takes over after its Skew_Time rather than
-//     Master_Down_Interval;
-//  2. it KEEPS the virtual addresses, so the host goes on answering ARP and
-//     traffic for them, and repeats the priority-0 advert every advert
-//     interval (in case one is lost);
-//  3. as soon as an advert with a non-zero priority arrives from another
-//     router (the new Master, which has just added the addresses and sent
-//     gratuitous ARP), it waits a short linger ([HandoverLinger]) for that
-//     gratuitous ARP to reach the LAN, then removes the addresses and runs
-//     notify_stop;
-//  4. if no new Master is heard within 3 x advert interval + one interval
-//     (the longest Master_Down_Interval of any Backup) + 100 ms, it removes
-//     the addresses anyway: there is no Backup to hand over to.
-//
-// For a few milliseconds both routers hold the addresses; on a LAN that is
-// harmless, since the new Master's gratuitous ARP moves every neighbour to
-// it, and packets that still reach the old Master are answered. A second
-// SIGTERM or SIGINT during the wait skips it.
+// A second SIGTERM or SIGINT during a stop skips the handover wait.
 //
 // # systemd
 //
