@@ -1,7 +1,6 @@
 package vrrp
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -21,8 +20,8 @@ func TestNotifyTimeoutKillsGroup(t *testing.T) {
 	os.WriteFile(script, []byte("#!/bin/sh\nsleep 30 &\necho $! > "+dir+"/child\nsleep 30\n"), 0o755)
 	fast := filepath.Join(dir, "fast.sh")
 	os.WriteFile(fast, []byte("#!/bin/sh\necho \"$@\" > "+dir+"/fast\n"), 0o755)
-	var logs bytes.Buffer
-	q := newNotifyQueue(slog.New(slog.NewTextHandler(&lab.SyncWriter{W: &logs}, nil)), func() time.Duration { return 300 * time.Millisecond })
+	var logs lab.SyncBuffer
+	q := newNotifyQueue(slog.New(slog.NewTextHandler(&logs, nil)), func() time.Duration { return 300 * time.Millisecond })
 	start := time.Now()
 	q.push(notifyJob{argv: []string{script}, what: "instance VI_1 MASTER"})
 	q.push(notifyJob{argv: []string{fast, "INSTANCE", "VI_1", "BACKUP", "100"}, what: "instance VI_1 BACKUP"})

@@ -180,8 +180,8 @@ func TestDaemonStateFullDisk(t *testing.T) {
 	h, k := newFakeHost(), lbtest.NewFakeKernel()
 	up := &atomic.Bool{}
 	up.Store(true)
-	var logBuf bytes.Buffer
-	td := startTestDaemonLog(t, file, h, k, up, &lab.SyncWriter{W: &logBuf})
+	var logBuf lab.SyncBuffer
+	td := startTestDaemonLog(t, file, h, k, up, &logBuf)
 	waitFor(t, "VI_1 master and its service installed", func() bool {
 		return strings.Contains(td.rules(), "TCP 198.51.100.11:80\n  192.0.2.17:8080 w1")
 	})

@@ -211,6 +211,16 @@ func (c *Conn) Close() error { return c.pc.Close() }
 // LinkLocal returns the first IPv6 link-local address of the interface,
 // the usual source of IPv6 adverts.
 func LinkLocal(ifname string) (netip.Addr, error) {
+	a, err := firstAddr(ifname, func(ip netip.Addr) bool { return ip.Is6() && ip.IsLinkLocalUnicast() })
+	if err == nil && !a.IsValid() {
+		err = fmt.Errorf("vrrpnet: %s has no IPv6 link-local address", ifname)
+	}
+	return a, err
+}
+
+// firstAddr returns the interface's first address that match accepts;
+// invalid if none does.
+func firstAddr(ifname string, match func(netip.Addr) bool) (netip.Addr, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("vrrpnet: interface %q: %w", ifname, err)
@@ -221,10 +231,10 @@ func LinkLocal(ifname string) (netip.Addr, error) {
 	}
 	for _, a := range addrs {
 		if ipn, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(ipn.IP); ok && ip.Is6() && ip.IsLinkLocalUnicast() {
-				return ip, nil
+			if ip, ok := netip.AddrFromSlice(ipn.IP); ok && match(ip.Unmap()) {
+				return ip.Unmap(), nil
 			}
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("vrrpnet: %s has no IPv6 link-local address", ifname)
+	return netip.Addr{}, nil
 }

@@ -3,7 +3,6 @@ package vrrpnet
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 
 	"github.com/lbd-project/lbd/healthcheck"
@@ -66,22 +65,11 @@ func primaryAddr(ifname string, v6 bool) (netip.Addr, error) {
 	if v6 {
 		return LinkLocal(ifname)
 	}
-	ifi, err := net.InterfaceByName(ifname)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("interface %q: %w", ifname, err)
+	a, err := firstAddr(ifname, netip.Addr.Is4)
+	if err == nil && !a.IsValid() {
+		err = fmt.Errorf("vrrpnet: interface %q has no IPv4 address (set unicast_src_ip)", ifname)
 	}
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("interface %q: %w", ifname, err)
-	}
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(ipn.IP); ok && ip.Unmap().Is4() {
-				return ip.Unmap(), nil
-			}
-		}
-	}
-	return netip.Addr{}, fmt.Errorf("interface %q has no IPv4 address (set unicast_src_ip)", ifname)
+	return a, err
 }
 
 // LinkUp implements vrrp.Host.
