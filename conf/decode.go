@@ -9,11 +9,11 @@ import (
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // decoder fills Go values from a yaml.Node tree. It is stricter than
-// yaml.v3's own decoding and keeps positions: every unknown or repeated key
+// yaml/v3's own decoding and keeps positions: every unknown or repeated key
 // and every bad value becomes an Error with its file:line:col, and decoding
 // goes on so one run reports all of them.
 //
@@ -24,10 +24,10 @@ import (
 //   - structs take mappings; keys are the fields' yaml tags; a field of type
 //     Pos receives the mapping's position;
 //   - slices take sequences, maps take mappings, pointers are allocated;
-//   - other scalars are decoded by yaml.v3 (YAML 1.2: "yes" is a string).
+//   - other scalars are decoded by yaml/v3 (YAML 1.2: "yes" is a string).
 type decoder struct {
 	file string
-	// lineOffset is added to yaml.v3's line numbers: a virtual_servers
+	// lineOffset is added to yaml/v3's line numbers: a virtual_servers
 	// item decoded on its own (see Parser) starts at line 1 of its text.
 	lineOffset int
 	errs       ErrorList
@@ -108,14 +108,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 			d.errs.errorf(d.pos(n), "expected a %s, found %s", kindName(v.Kind()), describe(n))
 			return
 		}
-		// yaml.v3 still reads YAML 1.1's yes/no/on/off into a bool;
+		// yaml/v3 still reads YAML 1.1's yes/no/on/off into a bool;
 		// lbd takes only true and false, so a quoted "no" cannot flip one.
 		if v.Kind() == reflect.Bool && n.Tag != "!!bool" {
 			d.errs.errorf(d.pos(n), "expected true or false, found %q", n.Value)
 			return
 		}
 		if v.Kind() == reflect.String && n.Tag == "!!str" {
-			v.SetString(n.Value) // the common case, without yaml.v3's decoder
+			v.SetString(n.Value) // the common case, without yaml/v3's decoder
 			return
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
@@ -255,7 +255,7 @@ func kindName(k reflect.Kind) string {
 
 var yamlLinePrefix = regexp.MustCompile(`^yaml: (unmarshal errors:\s*)?(line \d+: )?`)
 
-// yamlMessage strips yaml.v3's own prefix and line number (we print ours).
+// yamlMessage strips yaml/v3's own prefix and line number (we print ours).
 func yamlMessage(err error) string {
 	return strings.TrimSpace(yamlLinePrefix.ReplaceAllString(err.Error(), ""))
 }

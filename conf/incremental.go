@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Parser reads configuration files like Parse and remembers the virtual

@@ -8,7 +8,7 @@ import (
 	"os"
 	"reflect"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Load reads, decodes, defaults and validates the configuration file at
@@ -63,8 +63,8 @@ func finish(name string, cfg *Config) (*Config, error) {
 	return cfg, nil
 }
 
-// syntaxError turns yaml.v3's syntax error ("yaml: line 3: ...") into an
-// Error with our position format. yaml.v3 reports no column for these.
+// syntaxError turns yaml/v3's syntax error ("yaml: line 3: ...") into an
+// Error with our position format. yaml/v3 reports no column for these.
 func syntaxError(name string, err error) *Error {
 	var line int
 	msg := err.Error()

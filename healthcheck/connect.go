@@ -121,14 +121,6 @@ func (p *socketPool) drain() {
 	}
 }
 
-func newProbeSocket(family int, pool *socketPool) (*probeSocket, error) {
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
-	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
-	}
-	return &probeSocket{fd: fd, family: family, pool: pool}, nil
-}
-
 func (s *probeSocket) close() {
 	if s.file != nil {
 		s.file.Close()
@@ -249,7 +241,7 @@ func (d Dest) optionSocket(family int) (*probeSocket, error) {
 		return nil, err
 	}
 	if d.FWMark != 0 {
-		if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_MARK, int(d.FWMark)); err != nil {
+		if err := setMark(s.fd, d.FWMark); err != nil {
 			s.close()
 			return nil, os.NewSyscallError("setsockopt", err)
 		}

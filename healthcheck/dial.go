@@ -25,7 +25,7 @@ type Dest struct {
 	// BindPort, if non-zero, is the local source port (bind_port).
 	BindPort uint16
 	// FWMark, if non-zero, sets SO_MARK on the socket (fwmark); needs
-	// CAP_NET_ADMIN.
+	// Linux and CAP_NET_ADMIN.
 	FWMark uint32
 }
 
@@ -60,7 +60,7 @@ func (d Dest) dialNetwork(ctx context.Context, network string) (net.Conn, error)
 		nd.Control = func(_, _ string, c syscall.RawConn) error {
 			var serr error
 			if err := c.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_MARK, int(d.FWMark))
+				serr = setMark(int(fd), d.FWMark)
 			}); err != nil {
 				return err
 			}

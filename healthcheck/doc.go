@@ -25,7 +25,9 @@
 // hysteresis, runs probes on a bounded worker pool driven by one timer heap,
 // and emits an Event only when a target changes state. TCP_CHECK probes
 // are started in batches with raw system calls on reused sockets (see
-// connect.go); only a handshake still in flight occupies a worker.
+// connect.go); only a handshake still in flight occupies a worker. Those
+// sockets, shared by HTTP_GET and SSL_GET, and fwmark need Linux; elsewhere
+// these checks fail with an error that says so.
 //
 // Timeouts come from the context: every checker stops at the context's
 // deadline, so a server that accepts and hangs, trickles bytes or sends an

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // This file converts between the package's values and IPVS netlink
@@ -494,7 +493,7 @@ func walkAttrs(b []byte, fn func(typ uint16, v []byte) error) error {
 		if l < 4 || l > len(b) {
 			return fmt.Errorf("attribute length %d out of range (%d bytes left)", l, len(b))
 		}
-		if err := fn(binary.NativeEndian.Uint16(b[2:])&^(unix.NLA_F_NESTED|unix.NLA_F_NET_BYTEORDER), b[4:l]); err != nil {
+		if err := fn(binary.NativeEndian.Uint16(b[2:])&^(netlink.Nested|netlink.NetByteOrder), b[4:l]); err != nil {
 			return err
 		}
 		// The last attribute may come without its padding.

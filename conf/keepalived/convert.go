@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/conf"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Options tune Import.

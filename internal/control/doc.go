@@ -16,7 +16,8 @@
 // is accepted, plus the uids and gids listed in [Server.AllowUIDs] and
 // [Server.AllowGIDs]. The file mode is a first fence, the credential check
 // the authoritative one: a refused peer gets one error response with code
-// "permission_denied" and id 0, and the connection is closed.
+// "permission_denied" and id 0, and the connection is closed. SO_PEERCRED
+// is Linux's: elsewhere every peer is refused with a reason saying so.
 //
 // # Framing (protocol version 1)
 //

@@ -17,8 +17,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Defaults for the [Server] limits.
@@ -301,25 +299,6 @@ func (s *Server) Close() error {
 		}
 	})
 	return err
-}
-
-// peerOf reads the peer credentials of c.
-func peerOf(c *net.UnixConn) (Peer, error) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return Peer{}, err
-	}
-	var cred *unix.Ucred
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		cred, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return Peer{}, err
-	}
-	if serr != nil {
-		return Peer{}, serr
-	}
-	return Peer{PID: cred.Pid, UID: cred.Uid, GID: cred.Gid}, nil
 }
 
 func (s *Server) allowed(p Peer) bool {

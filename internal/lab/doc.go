@@ -20,5 +20,9 @@
 // Tests that need root, namespaces or the VM skip with a message saying what
 // is missing, unless LBD_LAB_REQUIRED=1 (set by CI), where they fail instead.
 //
+// Namespaces and the VM exist only on Linux, so they live in *_linux.go
+// files and the tests that use them in *_linux_test.go files; Poll, WaitFor
+// and RequireRoot build anywhere.
+//
 // This package is for tests only; non-test code must not import it.
 package lab

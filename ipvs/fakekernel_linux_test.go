@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/netip"
 	"testing"
 
 	"github.com/mdlayher/genetlink"
@@ -165,17 +164,6 @@ func attrMap(t *testing.T, b []byte) map[uint16][]byte {
 	return m
 }
 
-// Byte helpers for expected attribute payloads.
-func u8(v uint8) []byte    { return []byte{v} }
-func u16(v uint16) []byte  { return binary.NativeEndian.AppendUint16(nil, v) }
-func u32(v uint32) []byte  { return binary.NativeEndian.AppendUint32(nil, v) }
-func n16(v uint16) []byte  { return binary.BigEndian.AppendUint16(nil, v) }
-func n32(v uint32) []byte  { return binary.BigEndian.AppendUint32(nil, v) }
-func str(s string) []byte  { return append([]byte(s), 0) }
-func in16(s string) []byte { return addrBytes(netip.MustParseAddr(s)) }
-
-func flagsAttr(flags uint32) []byte { return append(u32(flags), u32(^uint32(0))...) }
-
 // serviceMsg is what the kernel sends for one service in a dump.
 func serviceMsg(t *testing.T, s Service, st Stats) genetlink.Message {
 	t.Helper()
@@ -213,11 +201,4 @@ func destMsg(t *testing.T, d Destination, active uint32) genetlink.Message {
 	ae.Bytes(attrDest|netlink.Nested, append(dest, extra...))
 	m.Data, _ = ae.Encode()
 	return m
-}
-
-// encodeStats64 writes counters as the kernel's STATS64 nest does.
-func encodeStats64(ae *netlink.AttributeEncoder, s Stats) {
-	for i, v := range []uint64{s.Conns, s.InPkts, s.OutPkts, s.InBytes, s.OutBytes, s.CPS, s.InPPS, s.OutPPS, s.InBPS, s.OutBPS} {
-		ae.Uint64(uint16(i+1), v)
-	}
 }

@@ -16,11 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var (
-	web = Service{Protocol: TCP, Address: netip.MustParseAddr("192.0.2.10"), Port: 80, Scheduler: "wlc"}
-	rs1 = Destination{Address: netip.MustParseAddr("192.0.2.15"), Port: 80, ForwardMethod: Masq, Weight: 1}
-)
-
 // wantAttrs compares decoded attributes with the expected payloads exactly:
 // no attribute missing, none extra, every byte equal.
 func wantAttrs(t *testing.T, what string, got, want map[uint16][]byte) {
