@@ -104,7 +104,8 @@ install: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
-	GOOS=darwin $(GO) vet $$(GOOS=darwin $(GO) list ./... | grep -v -e '/lbd/vrrp' -e '/lbd/internal/daemon' -e '/lbd/cmd/lbd$$')
+	GOOS=darwin $(GO) vet ./...
+	GOOS=freebsd $(GO) build ./...
 
 clean:
 	rm -rf $(BUILD)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/lbd-project/lbd/vrrp"
 )
@@ -25,8 +26,23 @@ func Listen(ConnConfig) (vrrp.Conn, error) { return nil, errUnsupported }
 // LinkLocal is not supported on this platform.
 func LinkLocal(string) (netip.Addr, error) { return netip.Addr{}, errUnsupported }
 
+// VIPs manages virtual addresses (Linux only).
+type VIPs struct{ Lease time.Duration }
+
 // NewVIPs is not supported on this platform.
-func NewVIPs(string) (vrrp.VIPManager, error) { return nil, errUnsupported }
+func NewVIPs(string) (*VIPs, error) { return nil, errUnsupported }
+
+// AddVIP is not supported on this platform.
+func (*VIPs) AddVIP(vrrp.VIP) error { return errUnsupported }
+
+// RemoveVIP is not supported on this platform.
+func (*VIPs) RemoveVIP(vrrp.VIP) (bool, error) { return false, errUnsupported }
+
+// HasVIP is not supported on this platform.
+func (*VIPs) HasVIP(vrrp.VIP) (bool, error) { return false, errUnsupported }
+
+// Close releases nothing on this platform.
+func (*VIPs) Close() {}
 
 // NewAnnouncer is not supported on this platform.
 func NewAnnouncer(string) (vrrp.Announcer, error) { return nil, errUnsupported }
