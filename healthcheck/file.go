@@ -3,11 +3,13 @@ package healthcheck
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/lbd-project/lbd/internal/safefile"
 )
 
 // FileChecker is keepalived's FILE_CHECK: it reads an integer from a file
@@ -31,12 +33,16 @@ const maxFileRead = 64
 // Check implements Checker.
 func (c *FileChecker) Check(ctx context.Context) Result {
 	start := time.Now()
-	v := readFileValue(c.Path)
+	v, err := readFileValue(c.Path)
+	what := fmt.Sprintf("file value %d", v)
+	if err != nil {
+		what = fmt.Sprintf("file value 0 (%v)", err)
+	}
 	if c.Weight == 0 {
 		if v != 0 {
-			return fail(start, fmt.Sprintf("file value %d", v))
+			return fail(start, what)
 		}
-		return pass(start, "file value 0")
+		return pass(start, what)
 	}
 	w := v * int64(c.Weight)
 	if c.Reverse {
@@ -45,27 +51,30 @@ func (c *FileChecker) Check(ctx context.Context) Result {
 	if w <= -254 {
 		return fail(start, fmt.Sprintf("file value %d, weight %d", v, w))
 	}
-	r := pass(start, fmt.Sprintf("file value %d", v))
+	r := pass(start, what)
 	if c.Dynamic {
 		r.Weight = int(max(w, 0))
 	}
 	return r
 }
 
-// readFileValue returns the leading integer of the file, 0 if none.
-func readFileValue(path string) int64 {
-	f, err := os.Open(path)
+// readFileValue returns the leading integer of the file, 0 if none. The
+// file is read the safe way (package safefile): a FIFO, a device or a
+// symbolic link reads as 0 with the error, and only a prefix is read.
+func readFileValue(path string) (int64, error) {
+	b, err := safefile.ReadPrefix(path, maxFileRead)
 	if err != nil {
-		return 0
+		if errors.Is(err, os.ErrNotExist) {
+			err = nil // keepalived: a missing file is 0
+		}
+		return 0, err
 	}
-	defer f.Close()
-	b, _ := io.ReadAll(io.LimitReader(f, maxFileRead))
 	fields := bytes.Fields(b)
 	if len(fields) == 0 {
-		return 0
+		return 0, nil
 	}
 	v, _ := strconv.ParseInt(string(fields[0]), 10, 32)
-	return v
+	return v, nil
 }
 
 // String implements Checker.

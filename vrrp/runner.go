@@ -444,8 +444,9 @@ func (r *Runner) open() bool {
 		}
 		r.group = g
 	}
-	// Initial link and file states, so that an instance whose link is
-	// down starts in Fault rather than passing through Backup.
+	// Initial link states, so that an instance whose link is down starts
+	// in Fault rather than passing through Backup. Track files are read
+	// by their watchers (trackers.go), off this path.
 	for _, m := range r.members {
 		if up, err := r.cfg.Host.LinkUp(m.cfg.Interface); err == nil && !up {
 			r.handle(m, Fault{Source: FaultLinkDown})
@@ -453,10 +454,6 @@ func (r *Runner) open() bool {
 		for _, t := range m.cfg.TrackInterfaces {
 			up, err := r.cfg.Host.LinkUp(t.Interface)
 			r.handle(m, TrackChanged{Name: t.Track, Status: TrackStatus{Up: up && err == nil}})
-		}
-		for _, f := range m.cfg.Files {
-			v, _ := ReadTrackFile(f.Path)
-			r.handle(m, TrackChanged{Name: f.Track, Status: TrackStatus{Value: v}})
 		}
 		m.log.Info("vrrp: instance starting", "iface", m.cfg.Interface, "primary", m.io.Primary,
 			"priority", m.inst.Priority(), "version", int(m.cfg.Config.Version), "interval", m.cfg.Config.AdvertInterval,

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -385,4 +387,32 @@ func TestRunnerHostilePackets(t *testing.T) {
 		t.Fatalf("hostile packets changed the instance: %+v", s)
 	}
 	t.Logf("drops: %v", n.stats().Drops)
+}
+
+// An instance whose track file is a FIFO starts anyway: the file is never
+// read on the start path, and a FIFO reads as unreadable (0).
+func TestRunnerTrackFileFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "weight")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hub := vrrptest.NewHub()
+	host := vrrptest.NewHost(hub, netip.MustParseAddr("192.0.2.1"))
+	r, err := NewRunner(RunnerConfig{
+		Members: []MemberConfig{{
+			Interface: "eth0",
+			Config: Config{Name: "VI_1", Version: Version3, VRID: 51, Priority: 100, AdvertInterval: 10 * time.Millisecond,
+				VIPs: []netip.Addr{runVIP}, Tracks: []Track{{Name: "file weight", Kind: TrackFile, Weight: -10}}},
+			Files: []TrackedFile{{Track: "file weight", Path: fifo}},
+		}},
+		Host:   host,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go r.Run(ctx)
+	defer func() { cancel(); r.Abort(); <-r.Done() }()
+	waitFor(t, 2*time.Second, "master despite the FIFO", func() bool { return r.Stats()[0].State == StateMaster })
 }

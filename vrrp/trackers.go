@@ -2,10 +2,12 @@ package vrrp
 
 import (
 	"context"
-	"os"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lbd-project/lbd/internal/safefile"
 )
 
 // This file holds the trackers: goroutines that watch a member's links,
@@ -120,9 +122,15 @@ func (r *Runner) runScript(ctx context.Context, m *member, s TrackedScript) {
 
 // watchFile reads a track_file every fileInterval and reports a changed
 // number (keepalived track_file: the number times the weight is added to
-// the priority; with weight 0 a non-zero number is a fault).
+// the priority; with weight 0 a non-zero number is a fault). The first
+// read is reported too; it is done here, never on the runner's start
+// path, so that no file can hold an instance in INIT.
 func (r *Runner) watchFile(ctx context.Context, m *member, f TrackedFile) {
 	last, lastErr := ReadTrackFile(f.Path)
+	if lastErr != nil {
+		m.log.Warn("vrrp: track file unreadable; counting 0", "file", f.Path, "err", lastErr)
+	}
+	r.deliver(ctx, m.idx, TrackChanged{Name: f.Track, Status: TrackStatus{Value: last}})
 	t := newTicker(r.clock, fileInterval)
 	defer t.stop()
 	for {
@@ -146,10 +154,17 @@ func (r *Runner) watchFile(ctx context.Context, m *member, f TrackedFile) {
 	}
 }
 
+// maxTrackFile bounds what is read of a track file: the value is one
+// number.
+const maxTrackFile = 64
+
 // ReadTrackFile reads the number in a track file, as keepalived: the first
 // field as a decimal integer; a missing, empty or non-numeric file is 0.
+// Others write these files, so it reads them the safe way (package
+// safefile): a FIFO, a device or a symbolic link is an error (and 0), and
+// only the first bytes of a huge file are read.
 func ReadTrackFile(path string) (int, error) {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadPrefix(path, maxTrackFile)
 	if err != nil {
 		return 0, err
 	}
@@ -159,7 +174,7 @@ func ReadTrackFile(path string) (int, error) {
 	}
 	v, err := strconv.Atoi(fields[0])
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%s: the first field is not a number", path)
 	}
 	return v, nil
 }

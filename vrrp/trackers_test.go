@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestHysteresis(t *testing.T) {
@@ -38,5 +40,42 @@ func TestReadTrackFile(t *testing.T) {
 	}
 	if v, err := ReadTrackFile(filepath.Join(dir, "missing")); v != 0 || err == nil {
 		t.Errorf("missing file: %d, %v", v, err)
+	}
+}
+
+// Track files are written by others: a FIFO, a symlink or a 64 GB sparse
+// file must neither block, nor be followed, nor be read whole.
+func TestReadTrackFileHostile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ReadTrackFile(fifo); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a FIFO read as a track file without error")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("reading a FIFO track file blocked")
+	}
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("42\n"), 0o600)
+	link := filepath.Join(dir, "link")
+	os.Symlink(secret, link)
+	if v, err := ReadTrackFile(link); v != 0 || err == nil {
+		t.Errorf("symlinked track file: %d, %v; want refused", v, err)
+	}
+	huge := filepath.Join(dir, "huge")
+	f, _ := os.Create(huge)
+	f.WriteString("7\n")
+	if err := f.Truncate(64 << 30); err != nil {
+		t.Skipf("sparse file: %v", err)
+	}
+	f.Close()
+	if v, err := ReadTrackFile(huge); v != 7 || err != nil {
+		t.Errorf("64 GB sparse track file: %d, %v; want 7", v, err)
 	}
 }
