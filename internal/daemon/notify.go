@@ -1,13 +1,11 @@
 package daemon
 
 import (
-	"context"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/script"
 )
 
 // notifyQueueLen bounds the notify scripts waiting to run for one unit.
@@ -20,72 +18,23 @@ type notifyJob struct {
 }
 
 // notifyQueue runs a unit's notify scripts one after the other, in the
-// order of the state changes, each without a shell and bounded by
-// notify_timeout (then its process group is killed). Pushing never blocks
-// the state machine: a full queue drops the job and says so.
+// order of the state changes, on a script.Queue, each bounded by the
+// notify_timeout of the moment it is queued (a reload changes it live).
 type notifyQueue struct {
-	log     *slog.Logger
+	q       *script.Queue
 	timeout *atomic.Int64
-	jobs    chan notifyJob
-	done    chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
 }
 
 func newNotifyQueue(log *slog.Logger, timeout *atomic.Int64) *notifyQueue {
-	q := &notifyQueue{log: log, timeout: timeout, jobs: make(chan notifyJob, notifyQueueLen), done: make(chan struct{})}
-	q.ctx, q.cancel = context.WithCancel(context.Background())
-	go q.run()
-	return q
+	return &notifyQueue{q: script.NewQueue(script.QueueConfig{Len: notifyQueueLen, Log: log}), timeout: timeout}
 }
 
 func (q *notifyQueue) push(j notifyJob) {
-	select {
-	case q.jobs <- j:
-	default:
-		q.log.Error("vrrp: notify queue full; script not run", "notify", j.what, "script", strings.Join(j.argv, " "))
-	}
+	q.q.Push(j.what, script.Spec{Argv: j.argv, Timeout: time.Duration(q.timeout.Load())})
 }
 
-func (q *notifyQueue) run() {
-	defer close(q.done)
-	for j := range q.jobs {
-		if q.ctx.Err() != nil {
-			q.log.Warn("vrrp: notify script skipped at shutdown", "notify", j.what)
-			continue
-		}
-		q.exec(j)
-	}
-}
-
-func (q *notifyQueue) exec(j notifyJob) {
-	timeout := time.Duration(q.timeout.Load())
-	chk, err := healthcheck.NewMiscChecker(healthcheck.MiscOptions{Args: j.argv})
-	if err != nil {
-		q.log.Error("vrrp: notify script cannot run", "notify", j.what, "err", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(q.ctx, timeout)
-	defer cancel()
-	res := chk.Check(ctx)
-	if !res.OK {
-		q.log.Warn("vrrp: notify script failed", "notify", j.what, "script", strings.Join(j.argv, " "), "result", res.Reason)
-		return
-	}
-	q.log.Info("vrrp: notify script done", "notify", j.what, "script", strings.Join(j.argv, " "), "took", res.Latency.Round(time.Millisecond))
-}
-
-// close runs what is queued (each script still bounded by notify_timeout)
-// for at most notify_timeout plus a second, then kills the one running and
-// skips the rest.
+// close runs what is queued for at most notify_timeout plus a second,
+// then kills the one running and skips the rest.
 func (q *notifyQueue) close() {
-	close(q.jobs)
-	limit := time.Duration(q.timeout.Load()) + time.Second
-	select {
-	case <-q.done:
-	case <-time.After(limit):
-		q.cancel()
-		<-q.done
-	}
-	q.cancel()
+	q.q.Close(time.Duration(q.timeout.Load()) + time.Second)
 }
