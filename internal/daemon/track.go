@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/script"
 	"github.com/lbd-project/lbd/vrrp"
 )
 
@@ -72,14 +72,14 @@ func (h *hysteresis) add(ok bool) bool {
 	return true
 }
 
-// runScript runs a vrrp_script every interval through the MISC checker
-// (no shell, own process group, killed with its children at the timeout)
-// and reports state changes. It starts as succeeded, or as failed with
+// runScript runs a vrrp_script every interval with script.Run (no shell,
+// own process group, killed with its children at the timeout) and reports
+// state changes. It starts as succeeded, or as failed with
 // init_fail, as keepalived does.
 func (u *unit) runScript(ctx context.Context, m *member, s scriptSpec) {
 	log := m.log.With("script", s.Name)
-	chk, err := healthcheck.NewMiscChecker(healthcheck.MiscOptions{Args: s.Args, User: s.User})
-	if err != nil {
+	spec := script.Spec{Argv: s.Args, User: s.User, Timeout: s.Timeout}
+	if err := script.Check(spec); err != nil {
 		log.Error("vrrp: script cannot run; counting it failed", "err", err)
 		u.deliver(ctx, m.idx, vrrp.TrackChanged{Name: s.Track, Status: vrrp.TrackStatus{Up: false}})
 		return
@@ -93,17 +93,15 @@ func (u *unit) runScript(ctx context.Context, m *member, s scriptSpec) {
 			return
 		case <-t.C:
 		}
-		cctx, cancel := context.WithTimeout(ctx, s.Timeout)
-		res := chk.Check(cctx)
-		cancel()
+		res := script.Run(ctx, spec)
 		if ctx.Err() != nil {
 			return
 		}
-		if h.add(res.OK) {
-			log.Info("vrrp: script state change", "up", h.up, "result", res.Reason)
+		if h.add(res.OK()) {
+			log.Info("vrrp: script state change", "up", h.up, "result", res.String())
 			u.deliver(ctx, m.idx, vrrp.TrackChanged{Name: s.Track, Status: vrrp.TrackStatus{Up: h.up}})
-		} else if !res.OK {
-			log.Debug("vrrp: script failed", "result", res.Reason)
+		} else if !res.OK() {
+			log.Debug("vrrp: script failed", "result", res.String())
 		}
 		t.Reset(s.Interval)
 	}
