@@ -42,7 +42,10 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 
 // Command is a program and its arguments, run without a shell. It is
 // written as a list (["/usr/local/bin/check", "--fast"]) or as one string
-// split on spaces, keepalived style ("/usr/local/bin/check --fast").
+// split on spaces, keepalived style ("/usr/local/bin/check --fast"). The
+// program gets only PATH=/usr/sbin:/usr/bin:/sbin:/bin and its own
+// variables as environment, and what it leaves running in its process
+// group is killed when it exits.
 type Command []string
 
 // UnmarshalText implements the one-string form.

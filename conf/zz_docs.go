@@ -42,7 +42,7 @@ var docs = map[string]string{
 	"Check.VirtualHost":                       "VirtualHost is the Host header (and SNI name with enable_sni).",
 	"Check.Warmup":                            "Warmup delays the first check by a random time up to this. Default: delay_loop; 0 checks at once.",
 	"Check.Weight":                            "Weight multiplies the FILE value; 0: up only when the value is 0.",
-	"Command":                                 "Command is a program and its arguments, run without a shell. It is written as a list ([\"/usr/local/bin/check\", \"--fast\"]) or as one string split on spaces, keepalived style (\"/usr/local/bin/check --fast\").",
+	"Command":                                 "Command is a program and its arguments, run without a shell. It is written as a list ([\"/usr/local/bin/check\", \"--fast\"]) or as one string split on spaces, keepalived style (\"/usr/local/bin/check --fast\"). The program gets only PATH=/usr/sbin:/usr/bin:/sbin:/bin and its own variables as environment, and what it leaves running in its process group is killed when it exits.",
 	"Config":                                  "Config is a whole lbd configuration file.",
 	"Config.Global":                           "Global holds daemon-wide settings (keepalived global_defs).",
 	"Config.VRRPInstances":                    "VRRPInstances are the virtual routers (keepalived vrrp_instance).",

@@ -6,18 +6,17 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
-	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"github.com/lbd-project/lbd/internal/script"
 )
 
 // MiscOptions configures a MiscChecker (keepalived MISC_CHECK).
 type MiscOptions struct {
 	// Args is the program and its arguments (misc_path, already split).
 	// The program is run directly, never through a shell, unless Shell is
-	// set. A name without a slash is looked up in PATH.
+	// set. A name without a slash is looked up in the daemon's PATH when
+	// the checker is built.
 	Args []string
 	// Shell runs Args joined by spaces with "/bin/sh -c", for operators who
 	// rely on shell syntax in misc_path.
@@ -30,18 +29,16 @@ type MiscOptions struct {
 	User string
 }
 
-// MiscChecker runs an external program; its exit code is the verdict:
-// 0 up, 1 down, 2-255 up with weight code-2 when Dynamic, else down.
-//
-// The program runs in its own process group. When the deadline
-// (misc_timeout) passes the whole group is killed with SIGKILL, children
-// included, and the check fails. lbd also kills what is left of the group
-// after a normal exit: keepalived leaves such stragglers running, which lets
-// a misbehaving script leak a process every delay_loop.
+// MiscChecker runs an external program through script.Run (clean
+// environment, no shell, own process group); its exit code is the
+// verdict: 0 up, 1 down, 2-255 up with weight code-2 when Dynamic, else
+// down. At the deadline (misc_timeout) the program's whole process
+// group is killed and the check fails; what the program leaves behind in
+// its group is killed after a normal exit too, so a misbehaving check
+// cannot leak a process every delay_loop as it can under keepalived.
 type MiscChecker struct {
-	argv    []string
+	spec    script.Spec
 	dynamic bool
-	cred    *syscall.Credential
 }
 
 // NewMiscChecker validates o: the program must exist and be executable, and
@@ -62,83 +59,27 @@ func NewMiscChecker(o MiscOptions) (*MiscChecker, error) {
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("healthcheck: misc: %s is not a regular file", path)
 	}
-	c := &MiscChecker{argv: append([]string{path}, argv[1:]...), dynamic: o.Dynamic}
-	if o.User != "" {
-		if c.cred, err = credential(o.User); err != nil {
-			return nil, fmt.Errorf("healthcheck: misc: %w", err)
-		}
+	c := &MiscChecker{spec: script.Spec{Argv: append([]string{path}, argv[1:]...), User: o.User}, dynamic: o.Dynamic}
+	if err := script.Check(c.spec); err != nil {
+		return nil, fmt.Errorf("healthcheck: misc: %w", err)
 	}
 	return c, nil
-}
-
-// credential resolves a user name or uid to the credential to run as.
-func credential(name string) (*syscall.Credential, error) {
-	u, err := user.Lookup(name)
-	if err != nil {
-		if u, err = user.LookupId(name); err != nil {
-			return nil, fmt.Errorf("unknown user %q", name)
-		}
-	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-	gids, _ := u.GroupIds()
-	for _, g := range gids {
-		if n, err := strconv.ParseUint(g, 10, 32); err == nil {
-			cred.Groups = append(cred.Groups, uint32(n))
-		}
-	}
-	return cred, nil
 }
 
 // Check implements Checker.
 func (c *MiscChecker) Check(ctx context.Context) Result {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
-	start := time.Now()
-	cmd := exec.Command(c.argv[0], c.argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred}
-	// Stdin, Stdout and Stderr stay nil (/dev/null): no pipe can keep Wait
-	// blocked after the group is killed.
-	if err := cmd.Start(); err != nil {
-		return fail(start, "start: "+err.Error())
-	}
-	pgid := cmd.Process.Pid
-	killGroup := func() { syscall.Kill(-pgid, syscall.SIGKILL) }
-	stop := context.AfterFunc(ctx, killGroup)
-	err := cmd.Wait()
-	timedOut := !stop()
-	killGroup()
-	if timedOut {
-		what := "timeout"
-		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			what = "cancelled"
-		}
-		return fail(start, fmt.Sprintf("%s after %v, process group killed", what, time.Since(start).Round(time.Millisecond)))
-	}
-	return c.verdict(start, cmd.ProcessState, err)
-}
-
-// verdict maps the exit status to a Result.
-func (c *MiscChecker) verdict(start time.Time, ps *os.ProcessState, err error) Result {
-	if ps == nil {
-		return fail(start, "wait: "+err.Error())
-	}
-	ws, _ := ps.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		return fail(start, "killed by signal "+ws.Signal().String())
-	}
-	code := ps.ExitCode()
+	r := script.Run(ctx, c.spec)
+	res := Result{Reason: r.String(), Latency: r.Duration, Weight: NoWeight}
 	switch {
-	case code == 0:
-		return pass(start, "exit 0")
-	case code >= 2 && c.dynamic:
-		r := pass(start, fmt.Sprintf("exit %d", code))
-		r.Weight = code - 2
-		return r
+	case r.OK():
+		res.OK = true
+	case r.Exit >= 2 && c.dynamic:
+		res.OK, res.Weight = true, r.Exit-2
 	}
-	return fail(start, fmt.Sprintf("exit %d", code))
+	return res
 }
 
 // String implements Checker.
-func (c *MiscChecker) String() string { return "MISC_CHECK " + strings.Join(c.argv, " ") }
+func (c *MiscChecker) String() string { return "MISC_CHECK " + strings.Join(c.spec.Argv, " ") }

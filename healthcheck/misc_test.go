@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func script(t *testing.T, body string) string {
+func shScript(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "check.sh")
 	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
@@ -38,7 +38,7 @@ func TestMiscChecker(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := NewMiscChecker(MiscOptions{Args: []string{script(t, tt.body), "a b", "$HOME"}, Dynamic: tt.dynamic})
+			c, err := NewMiscChecker(MiscOptions{Args: []string{shScript(t, tt.body), "a b", "$HOME"}, Dynamic: tt.dynamic})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +53,7 @@ func TestMiscChecker(t *testing.T) {
 func TestMiscCheckerKillsGroupAtTimeout(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	// The script starts a child that would outlive it, then hangs.
-	c, err := NewMiscChecker(MiscOptions{Args: []string{script(t, "sleep 30 & echo $! > "+pidFile+"; sleep 30")}})
+	c, err := NewMiscChecker(MiscOptions{Args: []string{shScript(t, "sleep 30 & echo $! > "+pidFile+"; sleep 30")}})
 	if err != nil {
 		t.Fatal(err)
 	}

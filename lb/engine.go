@@ -12,6 +12,7 @@ import (
 
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/script"
 	"github.com/lbd-project/lbd/ipvs"
 )
 
@@ -29,8 +30,8 @@ type Options struct {
 	Kernel Kernel
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// Scripts runs notify and quorum scripts; default: an ExecRunner
-	// bounded by global.notify_timeout.
+	// Scripts runs notify and quorum scripts, each bounded by
+	// global.notify_timeout; default: a script.Queue.
 	Scripts ScriptRunner
 	// Health and HealthEvents replace the engine's own healthcheck.Runner
 	// (tests feed events directly). Set both or neither.
@@ -195,9 +196,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	l.scripts = e.opts.Scripts
 	if l.scripts == nil {
-		er := NewExecRunner(l.m.cfg.Global.NotifyTimeout.D(), e.log)
-		defer er.Close(l.m.cfg.Global.NotifyTimeout.D() + time.Second)
-		l.scripts = er
+		q := script.NewQueue(script.QueueConfig{Len: maxQueuedScripts, Log: e.log})
+		// Close lets the omega scripts l.stop queues run, for at most
+		// the notify_timeout in force at stop plus a second.
+		defer func() { q.Close(l.m.cfg.Global.NotifyTimeout.D() + time.Second) }()
+		l.scripts = q
 	}
 
 	l.start()
@@ -315,7 +318,7 @@ func (l *loop) runScript(kind string, v *vsState, r *rsState, cmd conf.Command) 
 		env = append(env, "LBD_REAL_SERVER="+r.key)
 		what += " " + r.key
 	}
-	l.scripts.Run(what, cmd, env)
+	l.scripts.Push(what, script.Spec{Argv: cmd, Env: env, Timeout: l.m.cfg.Global.NotifyTimeout.D()})
 }
 
 // managed maps every service key lbd owns now: the configured services and

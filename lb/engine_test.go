@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/script"
 	"github.com/lbd-project/lbd/ipvs"
 	"github.com/lbd-project/lbd/lb/lbtest"
 )
@@ -70,10 +71,11 @@ type recScripts struct {
 	ran []string
 }
 
-func (r *recScripts) Run(what string, argv, env []string) {
+func (r *recScripts) Push(what string, _ script.Spec) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ran = append(r.ran, what)
+	return true
 }
 
 func (r *recScripts) list() []string {

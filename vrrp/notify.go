@@ -1,14 +1,12 @@
 package vrrp
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/script"
 )
 
 // notifyQueueLen bounds the notify scripts waiting to run for one runner.
@@ -21,84 +19,26 @@ type notifyJob struct {
 }
 
 // notifyQueue runs a runner's notify scripts one after the other, in the
-// order of the state changes, each bounded by the notify timeout. Pushing
-// never blocks the state machines: a full queue drops the job and says so.
+// order of the state changes, on a script.Queue (no shell, own process
+// group, clean environment), each bounded by the notify timeout of the
+// moment it is queued (a reload changes it live). Pushing never blocks
+// the state machines: a full queue drops the job and says so.
 type notifyQueue struct {
-	log     *slog.Logger
+	q       *script.Queue
 	timeout func() time.Duration
-	jobs    chan notifyJob
-	done    chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
 }
 
 func newNotifyQueue(log *slog.Logger, timeout func() time.Duration) *notifyQueue {
-	q := &notifyQueue{log: log, timeout: timeout, jobs: make(chan notifyJob, notifyQueueLen), done: make(chan struct{})}
-	q.ctx, q.cancel = context.WithCancel(context.Background())
-	go q.run()
-	return q
+	return &notifyQueue{q: script.NewQueue(script.QueueConfig{Len: notifyQueueLen, Log: log}), timeout: timeout}
 }
 
 func (q *notifyQueue) push(j notifyJob) {
-	select {
-	case q.jobs <- j:
-	default:
-		q.log.Error("vrrp: notify queue full; script not run", "notify", j.what, "script", strings.Join(j.argv, " "))
-	}
+	q.q.Push(j.what, script.Spec{Argv: j.argv, Timeout: q.timeout()})
 }
 
-func (q *notifyQueue) run() {
-	defer close(q.done)
-	for j := range q.jobs {
-		if q.ctx.Err() != nil {
-			q.log.Warn("vrrp: notify script skipped at shutdown", "notify", j.what)
-			continue
-		}
-		q.exec(j)
-	}
-}
-
-func (q *notifyQueue) exec(j notifyJob) {
-	chk, err := healthcheck.NewMiscChecker(healthcheck.MiscOptions{Args: j.argv})
-	if err != nil {
-		q.log.Error("vrrp: notify script cannot run", "notify", j.what, "err", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(q.ctx, q.timeout())
-	defer cancel()
-	res := chk.Check(ctx)
-	if !res.OK {
-		q.log.Warn("vrrp: notify script failed", "notify", j.what, "script", strings.Join(j.argv, " "), "result", res.Reason)
-		return
-	}
-	q.log.Info("vrrp: notify script done", "notify", j.what, "script", strings.Join(j.argv, " "), "took", res.Latency.Round(time.Millisecond))
-}
-
-// close runs what is queued (each script still bounded by the timeout)
-// for at most the timeout plus a second, then kills the one running and
-// skips the rest.
-func (q *notifyQueue) close() {
-	close(q.jobs)
-	select {
-	case <-q.done:
-	case <-time.After(q.timeout() + time.Second):
-		q.cancel()
-		<-q.done
-	}
-	q.cancel()
-}
-
-// runTrackScript runs a vrrp_script once, bounded by its timeout.
-func runTrackScript(ctx context.Context, s TrackedScript) (ok bool, reason string) {
-	chk, err := healthcheck.NewMiscChecker(healthcheck.MiscOptions{Args: s.Args, User: s.User})
-	if err != nil {
-		return false, err.Error()
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
-	res := chk.Check(ctx)
-	return res.OK, res.Reason
-}
+// close runs what is queued for at most the timeout plus a second, then
+// kills the one running and skips the rest.
+func (q *notifyQueue) close() { q.q.Close(q.timeout() + time.Second) }
 
 // notifyInstance queues the notify scripts of one instance state.
 func (r *Runner) notifyInstance(m *member, s State) {

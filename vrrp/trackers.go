@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/internal/safefile"
+	"github.com/lbd-project/lbd/internal/script"
 )
 
 // This file holds the trackers: goroutines that watch a member's links,
@@ -98,21 +99,29 @@ func (h *hysteresis) add(ok bool) bool {
 	return true
 }
 
-// runScript runs a vrrp_script every interval and reports state changes.
-// It starts as succeeded, or as failed with init_fail, as keepalived does.
+// runScript runs a vrrp_script every interval with script.Run (no shell,
+// own process group, killed with its children at the timeout) and reports
+// state changes. It starts as succeeded, or as failed with init_fail, as
+// keepalived does; a script that cannot run at all counts as failed.
 func (r *Runner) runScript(ctx context.Context, m *member, s TrackedScript) {
 	log := m.log.With("script", s.Name)
+	spec := script.Spec{Argv: s.Args, User: s.User, Timeout: s.Timeout}
+	if err := script.Check(spec); err != nil {
+		log.Error("vrrp: script cannot run; counting it failed", "err", err)
+		r.deliver(ctx, m.idx, TrackChanged{Name: s.Track, Status: TrackStatus{Up: false}})
+		return
+	}
 	h := hysteresis{up: !s.InitFail, rise: s.Rise, fall: s.Fall}
 	for {
-		ok, reason := runTrackScript(ctx, s)
+		res := script.Run(ctx, spec)
 		if ctx.Err() != nil {
 			return
 		}
-		if h.add(ok) {
-			log.Info("vrrp: script state change", "up", h.up, "result", reason)
+		if h.add(res.OK()) {
+			log.Info("vrrp: script state change", "up", h.up, "result", res.String())
 			r.deliver(ctx, m.idx, TrackChanged{Name: s.Track, Status: TrackStatus{Up: h.up}})
-		} else if !ok {
-			log.Debug("vrrp: script failed", "result", reason)
+		} else if !res.OK() {
+			log.Debug("vrrp: script failed", "result", res.String())
 		}
 		if !sleep(ctx, r.clock, s.Interval) {
 			return

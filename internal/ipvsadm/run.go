@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/lbd-project/lbd/internal/script"
 	"github.com/lbd-project/lbd/ipvs"
 )
 
@@ -56,12 +56,17 @@ type Env struct {
 	RealServer RealServerFunc
 }
 
+// modprobeTimeout bounds the module load OpenKernel tries, so a stuck
+// modprobe cannot hang the command.
+const modprobeTimeout = 30 * time.Second
+
 // OpenKernel opens IPVS like ipvsadm: if the kernel has no IPVS family it
 // runs "/sbin/modprobe -- ip_vs" once and tries again.
 func OpenKernel() (Kernel, error) {
 	c, err := ipvs.Open()
 	if err != nil && errors.Is(err, ipvs.ErrNotSupported) {
-		if exec.Command("/sbin/modprobe", "--", "ip_vs").Run() == nil {
+		modprobe := script.Spec{Argv: []string{"/sbin/modprobe", "--", "ip_vs"}, Timeout: modprobeTimeout}
+		if script.Run(context.Background(), modprobe).OK() {
 			c, err = ipvs.Open()
 		}
 	}
