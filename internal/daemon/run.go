@@ -247,7 +247,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return ExitConfig
 		}
 		defer closer.Close()
-		st, err := loadState(statePath(cfg))
+		st, err := lb.LoadState(lb.StatePath(cfg))
 		if err != nil {
 			fmt.Fprintf(stderr, "lbd plan: %v\n", err)
 			return ExitConfig
