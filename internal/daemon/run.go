@@ -131,7 +131,7 @@ func check(file string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return ExitConfig
 	}
-	fmt.Fprintf(stdout, "lbd: %s is valid: %s\n", file, summary(cfg))
+	fmt.Fprintf(stdout, "lbd: %s is valid: %s\n", file, cfg.Summary())
 	return ExitOK
 }
 
@@ -143,15 +143,6 @@ func loadOrReport(file string, stderr io.Writer) *conf.Config {
 		return nil
 	}
 	return cfg
-}
-
-func summary(cfg *conf.Config) string {
-	s := fmt.Sprintf("%d vrrp instances, %d sync groups, %d vrrp scripts",
-		len(cfg.VRRPInstances), len(cfg.VRRPSyncGroups), len(cfg.VRRPScripts))
-	if n := len(cfg.VirtualServers); n > 0 {
-		s += fmt.Sprintf(", %d virtual servers", n)
-	}
-	return s
 }
 
 // printErrors writes every configuration error on a line of its own
@@ -257,7 +248,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "lbd plan: %v\n", err)
 			return ExitConfig
 		}
-		changes = planLines(plan)
+		changes = plan.Lines()
 		fmt.Fprintf(stderr, "lbd plan: no daemon at %s; compared %s with the kernel table (health not known: servers count as up)\n", path, *file)
 	}
 	for _, c := range changes {
