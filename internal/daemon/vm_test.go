@@ -105,7 +105,7 @@ func TestIntegrationVMDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := func() *lab.Process {
-		cmd := exec.Command(exe, "-f", file, "-log-level", "debug")
+		cmd := exec.Command(exe, file)
 		cmd.Env = append(os.Environ(), runAsLBD+"=1")
 		p := lbn.StartCmd(cmd)
 		t.Cleanup(func() {
