@@ -7,7 +7,8 @@
 //
 // This package is the command line: flags, the manual, output and exit
 // codes. What the commands do is elsewhere: the daemon in
-// internal/daemon, the offline planner and the run-time state file in lb.
+// internal/daemon, the offline planner and the run-time state file in lb,
+// the host checks in internal/doctor.
 package main
 
 import (
@@ -16,7 +17,6 @@ import (
 	"os"
 
 	"github.com/lbd-project/lbd/conf/keepalived"
-	"github.com/lbd-project/lbd/internal/doctor"
 )
 
 func main() {
@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			io.WriteString(stdout, manual)
 			return exitOK
 		case "doctor":
-			return doctor.Run(args[1:], defaultConfig, stdout, stderr)
+			return runDoctor(args[1:], stdout, stderr)
 		case "import-keepalived":
 			return keepalived.RunImport(args[1:], stdout, stderr)
 		case "export-keepalived":
