@@ -8,15 +8,13 @@
 // This package is the command line: flags, the manual, output and exit
 // codes. What the commands do is elsewhere: the daemon in
 // internal/daemon, the offline planner and the run-time state file in lb,
-// the host checks in internal/doctor.
+// the host checks in internal/doctor, the conversions in conf/keepalived.
 package main
 
 import (
 	"context"
 	"io"
 	"os"
-
-	"github.com/lbd-project/lbd/conf/keepalived"
 )
 
 func main() {
@@ -38,9 +36,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case "doctor":
 			return runDoctor(args[1:], stdout, stderr)
 		case "import-keepalived":
-			return keepalived.RunImport(args[1:], stdout, stderr)
+			return runImport(args[1:], stdout, stderr)
 		case "export-keepalived":
-			return keepalived.RunExport(args[1:], stdout, stderr)
+			return runExport(args[1:], stdout, stderr)
 		}
 	}
 	return runDaemon(ctx, args, stdout, stderr)
