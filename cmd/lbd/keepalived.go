@@ -18,6 +18,7 @@ const (
 	exitError     = 2 // bad usage, unreadable or invalid input
 )
 
+// idList is import-keepalived's -i, which may be given more than once.
 type idList []string
 
 func (l *idList) String() string     { return strings.Join(*l, ",") }
@@ -74,7 +75,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("export-keepalived", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write keepalived.conf to `FILE` instead of stdout")
-	in := fs.String("f", "/etc/lbd/lbd.yaml", "lbd configuration `FILE`")
+	in := fs.String("f", defaultConfig, "lbd configuration `FILE`")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return exitError
 	}
