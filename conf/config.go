@@ -1,6 +1,9 @@
 package conf
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Config is a whole lbd configuration file.
 type Config struct {
@@ -18,6 +21,17 @@ type Config struct {
 	// VirtualServers are the IPVS services lbd manages; it never touches
 	// services that are not listed here.
 	VirtualServers []VirtualServer `yaml:"virtual_servers"`
+}
+
+// Summary counts what c holds, on one line, for `lbd -t` and the
+// daemon's log.
+func (c *Config) Summary() string {
+	s := fmt.Sprintf("%d vrrp instances, %d sync groups, %d vrrp scripts",
+		len(c.VRRPInstances), len(c.VRRPSyncGroups), len(c.VRRPScripts))
+	if n := len(c.VirtualServers); n > 0 {
+		s += fmt.Sprintf(", %d virtual servers", n)
+	}
+	return s
 }
 
 // Global holds settings that apply to the whole daemon, and defaults for

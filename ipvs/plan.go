@@ -160,6 +160,16 @@ type Plan struct {
 	Changes []Change
 }
 
+// Lines renders each change as a line of its own, in order; never nil, so
+// that an empty plan is an empty list in JSON.
+func (p Plan) Lines() []string {
+	out := make([]string, 0, len(p.Changes))
+	for _, c := range p.Changes {
+		out = append(out, c.String())
+	}
+	return out
+}
+
 // String renders one change per line, in order.
 func (p Plan) String() string {
 	var b strings.Builder

@@ -23,8 +23,9 @@
 // Syntax errors, unknown keywords and bad values are errors naming
 // file:line. A known keyword lbd cannot express is never dropped silently:
 // it becomes a Finding, NotApplicable (no effect on traffic: SNMP, e-mail,
-// process tuning), Approximated or Unsupported. RunImport exits 1 when any
-// finding is Approximated or Unsupported.
+// process tuning), Approximated or Unsupported. ChangesBehaviour reports
+// whether any finding is Approximated or Unsupported (lbd import-keepalived
+// then exits 1).
 //
 // Export writes a configuration back as keepalived.conf for a rollback
 // (VRRP instances and scripts, sync groups, address and fwmark virtual

@@ -1,7 +1,6 @@
 package keepalived
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,34 +122,6 @@ func TestErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.src, err, tc.want)
 		}
-	}
-}
-
-func TestRunImport(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := RunImport([]string{"testdata/dr_web_http_digest.conf"}, &out, &errb); code != ExitOK {
-		t.Errorf("exit %d: %s", code, errb.String())
-	}
-	if !strings.Contains(out.String(), "virtual_servers:") || !strings.Contains(errb.String(), "note: smtp_server") {
-		t.Errorf("stdout %q stderr %q", out.String(), errb.String())
-	}
-	out.Reset()
-	errb.Reset()
-	if code := RunImport([]string{"testdata/unsupported.conf"}, &out, &errb); code != ExitBehaviour {
-		t.Errorf("unsupported.conf: exit %d, want %d", code, ExitBehaviour)
-	}
-	dst := filepath.Join(t.TempDir(), "lbd.yaml")
-	if code := RunImport([]string{"-o", dst, "-i", "lb1", "testdata/include_param_seq/keepalived.conf"}, &out, &errb); code != ExitOK {
-		t.Errorf("-o: exit %d: %s", code, errb.String())
-	}
-	if b, err := os.ReadFile(dst); err != nil || !bytes.Contains(b, []byte("priority: 150")) {
-		t.Errorf("-o file: %v %s", err, b)
-	}
-	if code := RunImport([]string{"testdata/missing.conf"}, &out, &errb); code != ExitError {
-		t.Errorf("missing file: exit %d", code)
-	}
-	if code := RunImport(nil, &out, &errb); code != ExitError {
-		t.Errorf("no args: exit %d", code)
 	}
 }
 

@@ -3,6 +3,7 @@ package keepalived
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -25,7 +26,14 @@ const execEnv = "LBD_KEEPALIVED_TEST_EXEC"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(execEnv) == "lbd" {
-		os.Exit(daemon.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+		// Run as lbd on the file, the one argument (see testVRRPImport),
+		// logging as lbd does.
+		err := daemon.Serve(context.Background(), daemon.Options{ConfigPath: os.Args[1], Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "lbd:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -206,7 +214,7 @@ func testVRRPImport(t *testing.T, path string, ids []string, yaml []byte, cfg *c
 		args = append(args, "-i", id)
 	}
 	kp := kn.Start("keepalived", args...)
-	cmd := exec.Command(exe, "-f", file)
+	cmd := exec.Command(exe, file)
 	cmd.Env = append(os.Environ(), execEnv+"=lbd")
 	lp := ln.StartCmd(cmd)
 

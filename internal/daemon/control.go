@@ -234,7 +234,7 @@ func (d *daemon) plan(ctx context.Context, _ control.Peer, p control.PlanParams)
 	if err != nil {
 		return control.PlanResult{}, err
 	}
-	return control.PlanResult{Changes: planLines(plan)}, nil
+	return control.PlanResult{Changes: plan.Lines()}, nil
 }
 
 func (d *daemon) handover(ctx context.Context, _ control.Peer, p control.HandoverParams) (control.HandoverResult, error) {

@@ -238,7 +238,7 @@ func TestDaemonControlSocket(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "runtime server in the kernel", func() bool { return strings.Contains(td.rules(), "192.0.2.16:8080 w3") })
-		b, _ := os.ReadFile(filepath.Join(dir, "state", StateFile))
+		b, _ := os.ReadFile(filepath.Join(dir, "state", lb.StateFile))
 		if !strings.Contains(string(b), `"192.0.2.16:8080"`) {
 			t.Errorf("state file: %s", b)
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/healthcheck"
 	"github.com/lbd-project/lbd/internal/control"
-	"github.com/lbd-project/lbd/ipvs"
 	"github.com/lbd-project/lbd/lb"
 	"github.com/lbd-project/lbd/systemd"
 	"github.com/lbd-project/lbd/vrrp"
@@ -101,7 +100,7 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 	if err != nil {
 		return err
 	}
-	d.log.Info("lbd: starting", "file", d.path, "router_id", cfg.Global.RouterID, "config", summary(cfg), "pid", os.Getpid())
+	d.log.Info("lbd: starting", "file", d.path, "router_id", cfg.Global.RouterID, "config", cfg.Summary(), "pid", os.Getpid())
 	d.metrics = newMetrics(d)
 	if err := d.startEngine(cfg); err != nil {
 		return err
@@ -289,7 +288,7 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 		if r.Generation == 0 && err != nil {
 			return res, d.reloadFailed("rejected", err)
 		}
-		res.Changes = planLines(r.Plan)
+		res.Changes = r.Plan.Lines()
 		d.pruneCheckMetrics()
 		if err != nil {
 			result = "apply_failed"
@@ -317,7 +316,7 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 	res.Generation = d.generation
 	d.lastReload = &control.ReloadOutcome{At: d.loadedAt, OK: true}
 	d.metrics.reloads.WithLabelValues(result).Inc()
-	d.log.Info("lbd: reloaded", "file", d.path, "config", summary(cfg), "generation", d.generation,
+	d.log.Info("lbd: reloaded", "file", d.path, "config", cfg.Summary(), "generation", d.generation,
 		"ipvs_changes", len(res.Changes), "kept", p.Keep, "restarted", p.Restart, "started", p.Start, "stopped", p.Stop)
 	d.sd.Ready(d.status())
 	return res, nil
@@ -348,15 +347,6 @@ func (d *daemon) warnRestartOnly(cfg *conf.Config) {
 	if o.ControlSocket != n.ControlSocket || o.StateDir != n.StateDir || *o.MetricsAddress != *n.MetricsAddress {
 		d.log.Warn("lbd: control_socket, state_dir and metrics_address change only at restart")
 	}
-}
-
-// planLines renders a plan as ipvsadm lines with +/~/-.
-func planLines(p ipvs.Plan) []string {
-	out := []string{}
-	for _, c := range p.Changes {
-		out = append(out, c.String())
-	}
-	return out
 }
 
 // stopLimit bounds the whole shutdown: handovers, notify_stop scripts.

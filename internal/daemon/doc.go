@@ -2,15 +2,12 @@
 // load-balancing engine (package lb) driven by one YAML configuration
 // (package conf), with a control socket and Prometheus metrics.
 //
-// [Run] is the whole program behind cmd/lbd: `lbd -t -f FILE` validates a
-// file with the same conf.Load the daemon uses; `lbd -f FILE` runs every
-// vrrp_instance and virtual_server of it until SIGTERM or SIGINT, and
-// reloads on SIGHUP; `lbd plan -f FILE` prints the IPVS changes a reload
-// of FILE would make (asking the running daemon over the control socket,
-// or, without one, comparing FILE with the kernel table: lb.PlanOffline);
-// `lbd release -f FILE` removes FILE's virtual addresses after a daemon
-// died without handing over; `lbd --help` prints the manual page,
-// [Manual].
+// [Serve] is `lbd -f FILE`: it runs every vrrp_instance and
+// virtual_server of FILE until SIGTERM or SIGINT, and reloads on SIGHUP.
+// [Release] is `lbd release -f FILE`: it removes FILE's virtual addresses
+// after a daemon died without handing over. The command line of these and
+// of lbd's other commands (flags, the manual, output, exit codes) is
+// cmd/lbd's.
 //
 // # IPVS
 //

@@ -4,6 +4,8 @@ package daemon
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -22,9 +24,15 @@ import (
 // binary (built once per test process) in network namespaces.
 
 func TestMain(m *testing.M) {
-	// The VM test runs this binary as lbd inside a lab node.
+	// The VM test runs this binary as lbd inside a lab node, on the file
+	// that is its one argument, with debug logs.
 	if os.Getenv(runAsLBD) == "1" {
-		os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		if err := Serve(context.Background(), Options{ConfigPath: os.Args[1], Logger: log}); err != nil {
+			fmt.Fprintln(os.Stderr, "lbd:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	code := m.Run()
 	lab.RemoveBinaries()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/lb"
 )
 
 // runAsLBD makes the test binary run as lbd (see TestMain).
@@ -98,13 +99,13 @@ func TestIntegrationVMDaemon(t *testing.T) {
 	if err := os.Mkdir(stateDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	mountTinyTmpfs(t, stateDir, 64<<10)
+	lab.MountTinyTmpfs(t, stateDir, 64<<10)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := func() *lab.Process {
-		cmd := exec.Command(exe, "-f", file, "-log-level", "debug")
+		cmd := exec.Command(exe, file)
 		cmd.Env = append(os.Environ(), runAsLBD+"=1")
 		p := lbn.StartCmd(cmd)
 		t.Cleanup(func() {
@@ -289,14 +290,14 @@ func TestIntegrationVMDaemon(t *testing.T) {
 	// Full disk for the state file: a run-time change is refused with an
 	// error naming the file and ENOSPC; the kernel table, the VIP and the
 	// old state file stay; once space is freed the change is made.
-	statePath := filepath.Join(stateDir, StateFile)
+	statePath := filepath.Join(stateDir, lb.StateFile)
 	before, err := os.ReadFile(statePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rules = ipvsadm()
 	filler := filepath.Join(stateDir, "filler")
-	fillDisk(t, filler)
+	lab.FillDisk(t, filler)
 	rs3 := control.RealServerRef{Address: "192.0.2.17", Port: 8080}
 	err = call(control.MethodRuntime, control.RuntimeParams{Op: "add", Service: svc, RealServer: rs3}, nil)
 	if want := statePath + ": no space left on device"; err == nil || !strings.Contains(err.Error(), want) {
@@ -320,7 +321,7 @@ func TestIntegrationVMDaemon(t *testing.T) {
 	if err := call(control.MethodRuntime, control.RuntimeParams{Op: "add", Service: svc, RealServer: rs3}, nil); err != nil {
 		t.Errorf("runtime add once space is free: %v", err)
 	}
-	if saved, err := loadState(statePath); err != nil || len(saved.Runtime) != 2 {
+	if saved, err := lb.LoadState(statePath); err != nil || len(saved.Runtime) != 2 {
 		t.Errorf("state file after the change: %+v, %v", saved, err)
 	}
 	if err := call(control.MethodRuntime, control.RuntimeParams{Op: "delete", Service: svc, RealServer: rs3}, nil); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -28,7 +29,14 @@ const execEnv = "LBD_DEMO_EXEC"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(execEnv) == "lbd" {
-		os.Exit(daemon.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+		// Run as lbd on the file, the one argument (see balancer.start),
+		// logging as lbd does.
+		err := daemon.Serve(context.Background(), daemon.Options{ConfigPath: os.Args[1], Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "lbd:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -211,7 +219,7 @@ func (b *balancer) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-f", b.file)
+	cmd := exec.Command(exe, b.file)
 	cmd.Env = append(os.Environ(), execEnv+"=lbd")
 	b.proc = b.node.StartCmd(cmd)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -35,7 +36,14 @@ func TestMain(m *testing.M) {
 	}
 	switch os.Getenv(execEnv) {
 	case "lbd":
-		os.Exit(daemon.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+		// Run as lbd on the file, the one argument (see startLBD),
+		// logging as lbd does.
+		err := daemon.Serve(context.Background(), daemon.Options{ConfigPath: os.Args[1], Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "lbd:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	case "load":
 		os.Exit(loadMain(os.Args[1:]))
 	}
@@ -213,7 +221,7 @@ func (h *haLab) startLBD(n *lab.Node, name string, prio int, v vrrpSettings) *ba
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-f", file)
+	cmd := exec.Command(exe, file)
 	cmd.Env = append(os.Environ(), execEnv+"=lbd")
 	return &balancer{name: name, node: n, proc: n.StartCmd(cmd), socket: filepath.Join(h.dir, name+".sock")}
 }

@@ -1,14 +1,15 @@
-package daemon
+package main
 
 import (
 	"fmt"
 	"io"
 )
 
-// Manual is the text of `lbd -h`, `lbd --help` and `lbd help`: a manual
+// manual is the text of `lbd -h`, `lbd --help` and `lbd help`: a manual
 // page, on stdout. Every option of lbd's parsers must appear in OPTIONS
-// (see TestManualDocumentsEveryOption here and in cmd/lbd).
-const Manual = `NAME
+// (see TestManualDocumentsEveryOption and
+// TestManualDocumentsSubcommandOptions).
+const manual = `NAME
        lbd - IPVS load balancer with VRRP failover, driven by one YAML file
 
 SYNOPSIS

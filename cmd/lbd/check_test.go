@@ -1,4 +1,4 @@
-package daemon
+package main
 
 import (
 	"bytes"
@@ -9,11 +9,30 @@ import (
 	"testing"
 )
 
+const goodYAML = `
+vrrp_scripts:
+  - name: chk_web
+    script: /bin/true
+vrrp_instances:
+  - name: VI_1
+    interface: eth0
+    virtual_router_id: 51
+    virtual_ipaddresses: [192.0.2.100]
+    track_scripts: [{name: chk_web}]
+  - name: VI_2
+    interface: eth0
+    virtual_router_id: 52
+    virtual_ipaddresses: [192.0.2.110]
+vrrp_sync_groups:
+  - name: G
+    group: [VI_1, VI_2]
+`
+
 func TestCheckMode(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(good, []byte(baseYAML), 0o644)
+	os.WriteFile(good, []byte(goodYAML), 0o644)
 	os.WriteFile(bad, []byte(`vrrp_instances:
   - name: VI_1
     interface: eth0
@@ -28,7 +47,7 @@ func TestCheckMode(t *testing.T) {
 		out, errs  []string
 		noOut, noE bool
 	}{
-		{args: []string{"-t", "-f", good}, code: 0, out: []string{good + " is valid: 4 vrrp instances, 1 sync groups, 2 vrrp scripts"}, noE: true},
+		{args: []string{"-t", "-f", good}, code: 0, out: []string{good + " is valid: 2 vrrp instances, 1 sync groups, 1 vrrp scripts"}, noE: true},
 		{args: []string{"-t", "-f", bad}, code: 1, noOut: true,
 			errs: []string{bad + ":7:5: ", "priorty", bad + ":5:22: ", "invalid duration", bad + ": 2 errors"}},
 		{args: []string{"-t", "-f", filepath.Join(dir, "missing.yaml")}, code: 1, noOut: true, errs: []string{"no such file"}},
@@ -37,7 +56,7 @@ func TestCheckMode(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errs bytes.Buffer
-		code := Run(context.Background(), c.args, &out, &errs)
+		code := run(context.Background(), c.args, &out, &errs)
 		if code != c.code {
 			t.Errorf("lbd %q: exit %d, want %d; stderr %s", c.args, code, c.code, errs.String())
 		}

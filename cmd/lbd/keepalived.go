@@ -1,4 +1,4 @@
-package keepalived
+package main
 
 import (
 	"flag"
@@ -8,25 +8,27 @@ import (
 	"strings"
 
 	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/conf/keepalived"
 )
 
-// Exit codes of RunImport and RunExport.
+// Exit codes of lbd import-keepalived and lbd export-keepalived besides
+// exitOK (converted; only notes).
 const (
-	ExitOK        = 0 // converted; only notes
-	ExitBehaviour = 1 // converted, but something behaves differently (see the report)
-	ExitError     = 2 // bad usage, unreadable or invalid input
+	exitBehaviour = 1 // converted, but something behaves differently (see the report)
+	exitError     = 2 // bad usage, unreadable or invalid input
 )
 
+// idList is import-keepalived's -i, which may be given more than once.
 type idList []string
 
 func (l *idList) String() string     { return strings.Join(*l, ",") }
 func (l *idList) Set(v string) error { *l = append(*l, v); return nil }
 
-// RunImport is `lbd import-keepalived [-o FILE] [-i CONFIG_ID]... PATH`: it
+// runImport is `lbd import-keepalived [-o FILE] [-i CONFIG_ID]... PATH`: it
 // writes the converted YAML to FILE (default stdout) and the report to
-// stderr. It returns ExitOK, ExitBehaviour when a finding is approximated
-// or unsupported, or ExitError.
-func RunImport(args []string, stdout, stderr io.Writer) int {
+// stderr. It returns exitOK, exitBehaviour when a finding is approximated
+// or unsupported, or exitError.
+func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import-keepalived", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write the YAML to `FILE` instead of stdout")
@@ -39,54 +41,54 @@ func RunImport(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return ExitError
+		return exitError
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return ExitError
+		return exitError
 	}
-	res, err := ImportWith(fs.Arg(0), Options{ParseOptions{ConfigIDs: ids}})
-	fmt.Fprint(stderr, Report(res.Findings))
+	res, err := keepalived.ImportWith(fs.Arg(0), keepalived.Options{ParseOptions: keepalived.ParseOptions{ConfigIDs: ids}})
+	fmt.Fprint(stderr, keepalived.Report(res.Findings))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return ExitError
+		return exitError
 	}
 	if *out != "" {
 		if err := os.WriteFile(*out, res.YAML, 0o644); err != nil {
 			fmt.Fprintln(stderr, err)
-			return ExitError
+			return exitError
 		}
 	} else if _, err := stdout.Write(res.YAML); err != nil {
-		return ExitError
+		return exitError
 	}
-	if ChangesBehaviour(res.Findings) {
+	if keepalived.ChangesBehaviour(res.Findings) {
 		fmt.Fprintln(stderr, "import-keepalived: the converted configuration behaves differently; see above")
-		return ExitBehaviour
+		return exitBehaviour
 	}
-	return ExitOK
+	return exitOK
 }
 
-// RunExport is `lbd export-keepalived [-o FILE] [-f CONFIG]`: it writes the
+// runExport is `lbd export-keepalived [-o FILE] [-f CONFIG]`: it writes the
 // lbd configuration as keepalived.conf, for a rollback. Exit codes as
-// RunImport.
-func RunExport(args []string, stdout, stderr io.Writer) int {
+// runImport.
+func runExport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("export-keepalived", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write keepalived.conf to `FILE` instead of stdout")
-	in := fs.String("f", "/etc/lbd/lbd.yaml", "lbd configuration `FILE`")
+	in := fs.String("f", defaultConfig, "lbd configuration `FILE`")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		return ExitError
+		return exitError
 	}
 	cfg, err := conf.Load(*in)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return ExitError
+		return exitError
 	}
-	text, findings, err := Export(cfg)
-	fmt.Fprint(stderr, Report(findings))
+	text, findings, err := keepalived.Export(cfg)
+	fmt.Fprint(stderr, keepalived.Report(findings))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return ExitError
+		return exitError
 	}
 	if *out != "" {
 		err = os.WriteFile(*out, text, 0o644)
@@ -95,10 +97,10 @@ func RunExport(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return ExitError
+		return exitError
 	}
-	if ChangesBehaviour(findings) {
-		return ExitBehaviour
+	if keepalived.ChangesBehaviour(findings) {
+		return exitBehaviour
 	}
-	return ExitOK
+	return exitOK
 }

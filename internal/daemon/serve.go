@@ -1,0 +1,74 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/vrrp/vrrpnet"
+)
+
+// Options is what Serve runs.
+type Options struct {
+	// ConfigPath is the configuration file, read again on each reload.
+	ConfigPath string
+	// Logger gets the daemon's log.
+	Logger *slog.Logger
+}
+
+// ConfigError is Serve's error for a configuration file that does not
+// load: nothing was started, and Err (a conf.ErrorList for an invalid
+// file) is for the caller to report.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Serve is `lbd -f FILE`: it loads opts.ConfigPath and runs it until
+// SIGTERM, SIGINT or the end of ctx; SIGHUP reloads the file. A file that
+// does not load is a *ConfigError. An error after that (say IPVS missing
+// for the file's virtual servers) is logged as the reason lbd stopped,
+// and returned.
+func Serve(ctx context.Context, opts Options) error {
+	d := newDaemon(opts.ConfigPath, opts.Logger, vrrpnet.Host{})
+	cfg, err := d.parser.Load(opts.ConfigPath)
+	if err != nil {
+		return &ConfigError{Err: err}
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	if err := d.serve(ctx, cfg, sigs); err != nil {
+		d.log.Error("lbd: stopped", "err", err)
+		return err
+	}
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// firstError is the first line of a configuration error, with a count of
+// the others, for systemd's one-line STATUS.
+func firstError(err error) string {
+	var list conf.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		s := list[0].Error()
+		if len(list) > 1 {
+			s += fmt.Sprintf(" (and %d more)", len(list)-1)
+		}
+		return s
+	}
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
