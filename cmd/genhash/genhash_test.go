@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/lab"
 )
 
 const debianGenhash = "/usr/bin/genhash"
@@ -100,9 +100,7 @@ func runDebian(t *testing.T, args ...string) (string, string, int) {
 // and our genhash's stdout, stderr and exit code are identical to Debian's
 // genhash for several bodies, protocols and both plain and TLS.
 func TestCompareWithDebianGenhash(t *testing.T) {
-	if _, err := os.Stat(debianGenhash); err != nil {
-		t.Skipf("Debian's genhash not installed (apt-get install keepalived): %v", err)
-	}
+	lab.RequireCommand(t, debianGenhash)
 	servers := startServers(t)
 	for _, scheme := range []string{"http", "https"} {
 		host, port := hostPort(servers[scheme])
@@ -155,9 +153,7 @@ func fetch(t *testing.T, host, port, path, proto string, ssl bool) healthcheck.R
 // TestCompareRawReplies compares both implementations on hand-made replies
 // that exercise keepalived's parsing quirks, in verbose mode too.
 func TestCompareRawReplies(t *testing.T) {
-	if _, err := os.Stat(debianGenhash); err != nil {
-		t.Skipf("Debian's genhash not installed: %v", err)
-	}
+	lab.RequireCommand(t, debianGenhash)
 	replies := []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhello",
 		"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhello",
@@ -221,9 +217,7 @@ func oneShotServer(t *testing.T, reply string) netip.AddrPort {
 
 // TestCompareErrors compares command-line errors and connection failures.
 func TestCompareErrors(t *testing.T) {
-	if _, err := os.Stat(debianGenhash); err != nil {
-		t.Skipf("Debian's genhash not installed: %v", err)
-	}
+	lab.RequireCommand(t, debianGenhash)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()

@@ -1,7 +1,9 @@
 package lab
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -25,5 +27,15 @@ func RequireRoot(tb testing.TB) {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		unavailable(tb, "needs root for network namespaces (run `make test` as root)")
+	}
+}
+
+// RequireCommand skips (or fails, see RequiredEnv) unless the program
+// name (a path, or a name looked up in PATH) is installed: the reference
+// tools the tests compare with, such as keepalived or nft.
+func RequireCommand(tb testing.TB, name string) {
+	tb.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		unavailable(tb, fmt.Sprintf("%s is not installed (make deps installs it): %v", name, err))
 	}
 }

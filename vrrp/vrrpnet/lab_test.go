@@ -288,9 +288,7 @@ const keepalivedBin = "/usr/sbin/keepalived"
 
 func startKeepalived(t *testing.T, n *lab.Node, o kaOpts) *keepalived {
 	t.Helper()
-	if _, err := os.Stat(keepalivedBin); err != nil {
-		t.Skipf("keepalived not installed: %v", err)
-	}
+	lab.RequireCommand(t, keepalivedBin)
 	dir := t.TempDir()
 	notify := filepath.Join(dir, "notify.sh")
 	script := fmt.Sprintf("#!/bin/sh\necho \"$3\" >> %s/states\n", dir)

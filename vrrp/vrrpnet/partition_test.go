@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os/exec"
 	"syscall"
 	"testing"
 	"time"
@@ -25,9 +24,7 @@ import (
 // burst of gratuitous ARP that moves the client back to its MAC.
 func TestIntegrationPartitionHeals(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("nft"); err != nil {
-		t.Skipf("nft not installed: %v", err)
-	}
+	lab.RequireCommand(t, "nft")
 	cases := []struct {
 		name              string
 		winPrio, losePrio uint8
