@@ -2,6 +2,7 @@ package conf
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -177,4 +178,58 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error without position: %v", err)
 		}
 	})
+}
+
+// aliasBomb nests four aliased lists (virtual_servers → real_servers → urls
+// → status_code), each k wide: a few hundred bytes of text that expand to
+// k⁴ status codes.
+func aliasBomb(k int) string {
+	rep := func(alias string) string { return strings.Repeat(", "+alias, k-1) }
+	return "virtual_servers:\n" +
+		"  - &vs {address: 192.0.2.100:80, real_servers: [" +
+		"&rs {address: 198.51.100.1, check: {type: HTTP_GET, urls: [" +
+		"&u {path: /, status_code: [&s 200" + rep("*s") + "]}" + rep("*u") + "]}}" + rep("*rs") + "]}\n" +
+		strings.Repeat("  - *vs\n", k-1)
+}
+
+func TestAliasBombRefused(t *testing.T) {
+	bomb := aliasBomb(20)
+	start := time.Now()
+	_, err := Parse("bomb.yaml", []byte(bomb))
+	if err == nil || !strings.Contains(err.Error(), "alias") {
+		t.Fatalf("alias bomb (%d bytes) not refused: %.200v", len(bomb), err)
+	}
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 1 || list[0].Pos.File != "bomb.yaml" {
+		t.Fatalf("want one error, got %.200v", err)
+	}
+	lines := strings.Split(bomb, "\n")
+	if p := list[0].Pos; p.Line < 1 || p.Line > len(lines) || p.Col < 1 || p.Col > len(lines[p.Line-1]) || lines[p.Line-1][p.Col-1] != '*' {
+		t.Errorf("error at %d:%d, not at an alias: %v", p.Line, p.Col, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("refusing took %v", d)
+	}
+	// The incremental Parser decodes the item on its own, then the file.
+	if _, err := (&Parser{}).Parse("bomb.yaml", []byte(bomb)); err == nil || !strings.Contains(err.Error(), "alias bomb") {
+		t.Errorf("Parser: alias bomb not refused: %.200v", err)
+	}
+}
+
+func TestAliasesWithinBudget(t *testing.T) {
+	// A check shared by anchor, as real files do, loads.
+	data := "virtual_servers:\n" +
+		"  - address: 192.0.2.100:80\n" +
+		"    check: &chk {type: HTTP_GET, urls: [{path: /health, status_code: [200-299]}]}\n" +
+		"    real_servers: [198.51.100.1]\n"
+	for i := 1; i < 100; i++ {
+		data += fmt.Sprintf("  - {address: 192.0.2.%d:80, check: *chk, real_servers: [198.51.100.1]}\n", 100+i)
+	}
+	c, err := Parse("shared.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.VirtualServers[99].Check.URLs[0].Path; got != "/health" {
+		t.Errorf("aliased check path = %q", got)
+	}
 }

@@ -31,6 +31,28 @@ type decoder struct {
 	// item decoded on its own (see Parser) starts at line 1 of its text.
 	lineOffset int
 	errs       ErrorList
+	// root is the document being decoded; its size sets the alias budget.
+	root    *yaml.Node
+	aliases aliasBudget
+}
+
+// Aliases may add at most aliasFactor times the document's own nodes, and
+// never less than minAliasBudget, to what is decoded. yaml.v3 has a similar
+// guard, but it runs only in its own decoder, which this one replaces: with
+// no bound, a kilobyte of nested aliased lists ("billion laughs") expands
+// to millions of values and gigabytes. Real files alias a shared check or
+// list a few dozen times, far below the bound.
+const (
+	aliasFactor    = 100
+	minAliasBudget = 10_000
+)
+
+// aliasBudget counts the nodes aliases have added to the document.
+type aliasBudget struct {
+	limit    int // 0 until the first alias: files without aliases never count
+	expanded int
+	sizes    map[*yaml.Node]int // of anchored nodes, counted once
+	refused  bool               // one error is enough; later aliases are skipped
 }
 
 var (
@@ -50,6 +72,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 			}
 			n = n.Content[0]
 		} else {
+			if !d.expand(n) {
+				return
+			}
 			n = n.Alias
 		}
 	}
@@ -122,6 +147,42 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 			d.errs.errorf(d.pos(n), "%s", yamlMessage(err))
 		}
 	}
+}
+
+// expand charges the nodes under alias to the document's alias budget and
+// reports whether they may be decoded. Aliases inside them are charged when
+// they are decoded in turn, so the sum is the whole expansion.
+func (d *decoder) expand(alias *yaml.Node) bool {
+	b := &d.aliases
+	if b.refused {
+		return false
+	}
+	if b.limit == 0 {
+		b.limit = max(minAliasBudget, aliasFactor*countNodes(d.root))
+		b.sizes = map[*yaml.Node]int{}
+	}
+	size, ok := b.sizes[alias.Alias]
+	if !ok {
+		size = countNodes(alias.Alias)
+		b.sizes[alias.Alias] = size
+	}
+	b.expanded += size
+	if b.expanded > b.limit {
+		b.refused = true
+		d.errs.errorf(d.pos(alias), "alias *%s: aliases expand the file beyond %d values (%d per value written, at least %d); refusing it as an alias bomb",
+			alias.Value, b.limit, aliasFactor, minAliasBudget)
+		return false
+	}
+	return true
+}
+
+// countNodes counts the nodes of the tree under n, an alias counting one.
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, child := range n.Content {
+		c += countNodes(child)
+	}
+	return c
 }
 
 // setPos fills the Pos fields of a struct with the position of n.

@@ -155,7 +155,7 @@ func decodeItem(name string, it vsItem) (*VirtualServer, bool) {
 		return nil, false
 	}
 	vs := new(VirtualServer)
-	d := &decoder{file: name, lineOffset: it.line - 1}
+	d := &decoder{file: name, lineOffset: it.line - 1, root: &root}
 	d.decode(seq.Content[0], reflect.ValueOf(vs).Elem())
 	if len(d.errs) > 0 {
 		return nil, false

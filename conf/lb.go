@@ -335,6 +335,9 @@ func mergeCheck(base, o Check) Check {
 	base.HTTPProtocol = cmp.Or(o.HTTPProtocol, base.HTTPProtocol)
 	base.VirtualHost = cmp.Or(o.VirtualHost, base.VirtualHost)
 	base.EnableSNI = base.EnableSNI || o.EnableSNI
+	base.Verify = base.Verify || o.Verify
+	base.CAFile = cmp.Or(o.CAFile, base.CAFile)
+	base.ServerName = cmp.Or(o.ServerName, base.ServerName)
 	if len(o.URLs) > 0 {
 		base.URLs = o.URLs
 	}

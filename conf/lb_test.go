@@ -172,6 +172,14 @@ func TestParseVirtualServerErrors(t *testing.T) {
 		{"UDP key on TCP", vs("    check: {type: TCP, payload: \"01\"}\n"), "are for UDP checks"},
 		{"DNS type", vs("    check: {type: DNS, query_type: PTR}\n"), `query_type "PTR"`},
 		{"DNS key on UDP", vs("    check: {type: UDP, query_name: example.org}\n"), "are for DNS checks"},
+		{"verify on HTTP_GET", vs("    check: {type: HTTP_GET, verify: true, urls: [{path: /}]}\n"), "verify, ca_file and server_name are for SSL_GET checks"},
+		{"ca_file without verify", vs("    check: {type: SSL_GET, ca_file: /dev/null, urls: [{path: /}]}\n    real_servers: [192.0.2.15]\n"),
+			"ca_file and server_name take effect only with verify: true"},
+		{"server_name without verify", vs("    check: {type: SSL_GET, urls: [{path: /}]}\n    real_servers: [{address: 192.0.2.15, check: {server_name: a.example}}]\n"),
+			"x.yaml:4:49: virtual server TCP 192.0.2.10:80 real server 192.0.2.15: ca_file and server_name take effect only with verify: true"},
+		{"missing ca_file", vs("    check: {type: SSL_GET, verify: true, ca_file: /nonexistent/ca.pem, urls: [{path: /}]}\n"),
+			"x.yaml:3:12: virtual server TCP 192.0.2.10:80: ca_file: read CA certificates: open /nonexistent/ca.pem: no such file or directory"},
+		{"ca_file not PEM", vs("    check: {type: SSL_GET, verify: true, ca_file: /dev/null, urls: [{path: /}]}\n"), "ca_file: /dev/null holds no PEM certificate"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

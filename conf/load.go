@@ -46,7 +46,7 @@ func decodeFile(name string, data []byte) (*Config, *yaml.Node, error) {
 			Msg: "more than one YAML document; lbd reads one"}}
 	}
 	cfg := &Config{}
-	d := &decoder{file: name}
+	d := &decoder{file: name, root: &root}
 	d.decode(&root, reflect.ValueOf(cfg).Elem())
 	if err := d.errs.err(); err != nil {
 		return nil, nil, err

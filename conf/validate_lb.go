@@ -231,6 +231,9 @@ func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *Real
 		if len(chk.URLs) == 0 {
 			errs.errorf(pos, "%s: %s check needs at least one url", what, chk.Type)
 		}
+		if chk.Type == "SSL_GET" && !chk.Verify && (chk.CAFile != "" || chk.ServerName != "") {
+			errs.errorf(pos, "%s: ca_file and server_name take effect only with verify: true", what)
+		}
 	case "MISC":
 		if len(chk.MiscPath) == 0 {
 			errs.errorf(pos, "%s: MISC check needs misc_path", what)
@@ -387,6 +390,14 @@ func checkCheckFields(errs *ErrorList, c *Check, what string) {
 	}
 	if c.EnableSNI && c.Type != "" && c.Type != "SSL_GET" {
 		errs.errorf(c.Pos, "%s: enable_sni is for SSL_GET checks", what)
+	}
+	if (c.Verify || c.CAFile != "" || c.ServerName != "") && c.Type != "" && c.Type != "SSL_GET" {
+		errs.errorf(c.Pos, "%s: verify, ca_file and server_name are for SSL_GET checks", what)
+	}
+	if c.CAFile != "" {
+		if _, err := healthcheck.LoadCAFile(c.CAFile); err != nil {
+			errs.errorf(c.Pos, "%s: ca_file: %v", what, err)
+		}
 	}
 	for _, u := range c.URLs {
 		if !strings.HasPrefix(u.Path, "/") {

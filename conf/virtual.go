@@ -212,6 +212,17 @@ type Check struct {
 	VirtualHost string `yaml:"virtualhost"`
 	// EnableSNI sends virtualhost as TLS server name (SSL_GET).
 	EnableSNI bool `yaml:"enable_sni"`
+	// Verify checks the server's certificate (SSL_GET): it must chain to
+	// ca_file, or to the system's roots, and carry server_name. Default
+	// false: keepalived never verifies.
+	Verify bool `yaml:"verify"`
+	// CAFile is a PEM file of the CA certificates verify trusts instead of
+	// the system's (SSL_GET).
+	CAFile string `yaml:"ca_file"`
+	// ServerName is the name verify checks in the certificate, also sent
+	// as TLS server name (SSL_GET). Default: the virtualhost, else the
+	// address checked.
+	ServerName string `yaml:"server_name"`
 	// URLs are fetched in turn; all must pass (HTTP_GET, SSL_GET).
 	URLs []URLCheck `yaml:"urls"`
 	// MiscPath is the MISC program, run without a shell; exit 0 is up.

@@ -1,6 +1,7 @@
 package healthcheck
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"crypto/tls"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -62,10 +64,14 @@ type HTTPChecker struct {
 	SSL bool
 	// EnableSNI sends the virtual host as TLS server name (enable_sni).
 	EnableSNI bool
-	// RootCAs, if non-nil, turns certificate verification on against these
-	// roots, checking the virtual host name (or the connected address when
-	// there is none). nil means no verification, keepalived's behaviour.
+	// Verify turns certificate verification on, against RootCAs (nil: the
+	// system's roots), for ServerName. Off is keepalived's behaviour.
+	Verify  bool
 	RootCAs *x509.CertPool
+	// ServerName is the name verified and sent as TLS server name; empty
+	// means the virtual host (sent only with EnableSNI), or the connected
+	// address when there is none.
+	ServerName string
 	// Certificates are client certificates offered to the server
 	// (keepalived SSL { certificate key }).
 	Certificates []tls.Certificate
@@ -124,17 +130,21 @@ func (c *HTTPChecker) checkURL(ctx context.Context, u URL) string {
 // can be the virtual host even when SNI is off (Go ties both to ServerName).
 func (c *HTTPChecker) tlsConfig(vhost string) *tls.Config {
 	cfg := &tls.Config{
-		InsecureSkipVerify: true, // verified below when RootCAs is set
+		InsecureSkipVerify: true, // verified below when Verify is set
 		Certificates:       c.Certificates,
 	}
 	if c.EnableSNI && vhost != "" {
 		cfg.ServerName = hostOnly(vhost)
 	}
-	if c.RootCAs != nil {
+	if c.ServerName != "" {
+		cfg.ServerName = c.ServerName
+	}
+	if c.Verify {
 		name := c.Dest.Target().Addr().String()
 		if vhost != "" {
 			name = hostOnly(vhost)
 		}
+		name = cmp.Or(c.ServerName, name)
 		roots := c.RootCAs
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
@@ -151,6 +161,19 @@ func (c *HTTPChecker) tlsConfig(vhost string) *tls.Config {
 		}
 	}
 	return cfg
+}
+
+// LoadCAFile reads a PEM file of CA certificates, for HTTPChecker.RootCAs.
+func LoadCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read CA certificates: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // hostOnly strips a ":port" suffix and IPv6 brackets from a virtual host.

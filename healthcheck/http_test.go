@@ -94,7 +94,7 @@ func TestSSLChecker(t *testing.T) {
 	// httptest's certificate is for example.com and 127.0.0.1.
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	c = &HTTPChecker{Dest: dest, URLs: []URL{url}, SSL: true, RootCAs: pool}
+	c = &HTTPChecker{Dest: dest, URLs: []URL{url}, SSL: true, Verify: true, RootCAs: pool}
 	if r := c.Check(ctxTimeout(t, 5*time.Second)); !r.OK {
 		t.Fatalf("verified by IP: %+v", r)
 	}
@@ -102,7 +102,7 @@ func TestSSLChecker(t *testing.T) {
 	if r := c.Check(ctxTimeout(t, 5*time.Second)); r.OK || !strings.Contains(r.Reason, "tls handshake") {
 		t.Fatalf("wrong name must fail the handshake: %+v", r)
 	}
-	c = &HTTPChecker{Dest: dest, URLs: []URL{url}, SSL: true, RootCAs: x509.NewCertPool()}
+	c = &HTTPChecker{Dest: dest, URLs: []URL{url}, SSL: true, Verify: true, RootCAs: x509.NewCertPool()}
 	if r := c.Check(ctxTimeout(t, 5*time.Second)); r.OK {
 		t.Fatalf("unknown CA must fail: %+v", r)
 	}

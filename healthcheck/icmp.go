@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/icmp"
@@ -18,6 +19,9 @@ import (
 // Pinger sends ICMP echo requests for any number of targets over one socket
 // per address family, and matches replies to requests by identifier,
 // sequence number and source address. Sockets are opened on first use.
+// The identifier and the first sequence number are random, so that another
+// host cannot guess them, and a reply must come from the pinged address,
+// so that it cannot forge one for a dead real server either.
 //
 // It prefers unprivileged ping sockets ("udp4"/"udp6", allowed by
 // net.ipv4.ping_group_range), where the kernel owns the identifier and only
@@ -26,9 +30,17 @@ import (
 type Pinger struct {
 	mu      sync.Mutex
 	socks   [2]*pingSocket // [0] IPv4, [1] IPv6
-	pending map[pingKey]chan struct{}
+	pending map[pingKey]pendingPing
+	id      uint16 // identifier on raw sockets; the kernel picks it on ping sockets
 	seq     uint16
 	closed  bool
+	spoofed atomic.Uint64
+}
+
+// pendingPing is an echo request waiting for its reply.
+type pendingPing struct {
+	target netip.Addr
+	reply  chan struct{} // capacity one, so the reader never blocks
 }
 
 type pingKey struct {
@@ -38,20 +50,26 @@ type pingKey struct {
 
 type pingSocket struct {
 	conn *icmp.PacketConn
-	raw  bool   // raw socket: we pick the identifier and must filter on it
-	id   uint16 // our identifier (raw only)
+	raw  bool // raw socket: we pick the identifier and must filter on it
 	done chan struct{}
 }
 
 // NewPinger returns a Pinger; it opens no socket until the first Ping.
-func NewPinger() *Pinger { return &Pinger{pending: make(map[pingKey]chan struct{})} }
+func NewPinger() *Pinger {
+	return &Pinger{pending: make(map[pingKey]pendingPing), id: uint16(rand.Uint32()), seq: uint16(rand.Uint32())}
+}
+
+// SpoofedReplies counts echo replies that matched a pending request's
+// identifier and sequence number but came from another address than the
+// one pinged. They are dropped; a steady count means someone forges them.
+func (p *Pinger) SpoofedReplies() uint64 { return p.spoofed.Load() }
 
 // Ping sends one echo request to addr and waits for the matching reply
 // until ctx is done. It returns the round-trip time.
 func (p *Pinger) Ping(ctx context.Context, addr netip.Addr) (time.Duration, error) {
 	addr = addr.Unmap()
 	v6 := addr.Is6()
-	key, reply, s, err := p.register(v6)
+	key, reply, s, err := p.register(addr)
 	if err != nil {
 		return 0, err
 	}
@@ -61,7 +79,7 @@ func (p *Pinger) Ping(ctx context.Context, addr netip.Addr) (time.Duration, erro
 	if v6 {
 		typ = ipv6.ICMPTypeEchoRequest
 	}
-	msg := icmp.Message{Type: typ, Body: &icmp.Echo{ID: int(s.id), Seq: int(key.seq), Data: []byte("lbd-healthcheck")}}
+	msg := icmp.Message{Type: typ, Body: &icmp.Echo{ID: int(p.id), Seq: int(key.seq), Data: []byte("lbd-healthcheck")}}
 	b, err := msg.Marshal(nil)
 	if err != nil {
 		return 0, err
@@ -82,9 +100,10 @@ func (p *Pinger) Ping(ctx context.Context, addr netip.Addr) (time.Duration, erro
 	}
 }
 
-// register allocates a free sequence number and the socket for the family.
-// The reply channel's capacity of one lets the reader never block.
-func (p *Pinger) register(v6 bool) (pingKey, chan struct{}, *pingSocket, error) {
+// register allocates a free sequence number for a ping to target, and the
+// socket for its family.
+func (p *Pinger) register(target netip.Addr) (pingKey, chan struct{}, *pingSocket, error) {
+	v6 := target.Is6()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -107,7 +126,7 @@ func (p *Pinger) register(v6 bool) (pingKey, chan struct{}, *pingSocket, error) 
 		k := pingKey{v6, p.seq}
 		if _, busy := p.pending[k]; !busy {
 			ch := make(chan struct{}, 1)
-			p.pending[k] = ch
+			p.pending[k] = pendingPing{target: target, reply: ch}
 			return k, ch, p.socks[fam], nil
 		}
 	}
@@ -134,44 +153,70 @@ func openPingSocket(v6 bool) (*pingSocket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ICMP socket: %w", err)
 	}
-	// Raw sockets see every echo reply on the host: use an identifier of
-	// our own (the pid, as ping(8) does) to pick ours.
-	return &pingSocket{conn: c, raw: true, id: uint16(os.Getpid()), done: make(chan struct{})}, nil
+	// Raw sockets see every echo reply on the host: the Pinger's own
+	// identifier picks ours.
+	return &pingSocket{conn: c, raw: true, done: make(chan struct{})}, nil
 }
 
 // read delivers replies until the socket is closed.
 func (p *Pinger) read(s *pingSocket, v6 bool) {
 	defer close(s.done)
-	proto, want := 1, icmp.Type(ipv4.ICMPTypeEchoReply)
-	if v6 {
-		proto, want = 58, ipv6.ICMPTypeEchoReply
-	}
 	buf := make([]byte, 1500)
 	for {
-		n, _, err := s.conn.ReadFrom(buf)
+		n, from, err := s.conn.ReadFrom(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue // e.g. ICMP errors surfaced on ping sockets
 		}
-		m, err := icmp.ParseMessage(proto, buf[:n])
-		if err != nil || m.Type != want {
-			continue
-		}
-		echo, ok := m.Body.(*icmp.Echo)
-		if !ok || (s.raw && uint16(echo.ID) != s.id) {
-			continue
-		}
-		p.mu.Lock()
-		if ch, ok := p.pending[pingKey{v6, uint16(echo.Seq)}]; ok {
-			select {
-			case ch <- struct{}{}:
-			default:
-			}
-		}
-		p.mu.Unlock()
+		p.deliver(s, v6, from, buf[:n])
 	}
+}
+
+// deliver completes the ping that the ICMP message b, received from from,
+// answers, if any.
+func (p *Pinger) deliver(s *pingSocket, v6 bool, from net.Addr, b []byte) {
+	proto, want := 1, icmp.Type(ipv4.ICMPTypeEchoReply)
+	if v6 {
+		proto, want = 58, ipv6.ICMPTypeEchoReply
+	}
+	m, err := icmp.ParseMessage(proto, b)
+	if err != nil || m.Type != want {
+		return
+	}
+	echo, ok := m.Body.(*icmp.Echo)
+	if !ok || (s.raw && uint16(echo.ID) != p.id) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pp, ok := p.pending[pingKey{v6, uint16(echo.Seq)}]
+	if !ok {
+		return
+	}
+	if sourceAddr(from) != pp.target.WithZone("") {
+		p.spoofed.Add(1)
+		return
+	}
+	select {
+	case pp.reply <- struct{}{}:
+	default:
+	}
+}
+
+// sourceAddr is the address of a reply's sender, without zone: ping
+// sockets report it as a UDP address, raw sockets as an IP address.
+func sourceAddr(from net.Addr) netip.Addr {
+	var ip net.IP
+	switch a := from.(type) {
+	case *net.UDPAddr:
+		ip = a.IP
+	case *net.IPAddr:
+		ip = a.IP
+	}
+	addr, _ := netip.AddrFromSlice(ip)
+	return addr.Unmap()
 }
 
 // Close closes the sockets and waits for their readers to stop.

@@ -13,6 +13,11 @@ import (
 // opened the client in.
 const sloppyTCPPath = "/proc/sys/net/ipv4/vs/sloppy_tcp"
 
+// WrittenSysctls lists every /proc/sys file lbd writes. The systemd unit
+// makes /proc/sys read-only (ProtectKernelTunables) and must give write
+// access to each of these; systemd/unit_test.go checks that it does.
+var WrittenSysctls = []string{sloppyTCPPath}
+
 // SloppyTCP reports net.ipv4.vs.sloppy_tcp: whether IPVS schedules a TCP
 // connection from any packet rather than only from its SYN.
 func (c *Client) SloppyTCP() (bool, error) {

@@ -43,7 +43,12 @@ func NewCheckerFactory(pinger *healthcheck.Pinger) CheckerFactory {
 				return nil, err
 			}
 			hc := &healthcheck.HTTPChecker{Dest: dest, Protocol: proto, VirtualHost: c.VirtualHost,
-				SSL: c.Type == "SSL_GET", EnableSNI: c.EnableSNI}
+				SSL: c.Type == "SSL_GET", EnableSNI: c.EnableSNI, Verify: c.Verify, ServerName: c.ServerName}
+			if c.CAFile != "" {
+				if hc.RootCAs, err = healthcheck.LoadCAFile(c.CAFile); err != nil {
+					return nil, err
+				}
+			}
 			for _, u := range c.URLs {
 				url := healthcheck.URL{Path: u.Path, VirtualHost: u.VirtualHost}
 				for _, r := range u.StatusCode {

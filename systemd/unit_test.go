@@ -4,10 +4,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/ipvs"
 )
 
 // TestUnitVerifies runs systemd-analyze verify on lbd.service, with the
@@ -48,6 +50,31 @@ func TestUnitVerifies(t *testing.T) {
 	for _, want := range []string{"Type=notify", "ExecReload=", "ExecStopPost=-/usr/local/sbin/lbd release -f /etc/lbd/lbd.yaml", "WatchdogSec=", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW", "ProtectSystem=strict"} {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("unit lacks %s", want)
+		}
+	}
+}
+
+// TestUnitSysctlsWritable checks that every sysctl lbd writes is under a
+// ReadWritePaths= entry: ProtectKernelTunables=yes makes the rest of
+// /proc/sys read-only, and writing global.lvs_sloppy_tcp would fail with
+// EROFS.
+func TestUnitSysctlsWritable(t *testing.T) {
+	unit, err := os.ReadFile("lbd.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writable []string
+	for _, line := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "ReadWritePaths="); ok {
+			for _, p := range strings.Fields(v) {
+				// "-" ignores a missing path, "+" is relative to RootDirectory=.
+				writable = append(writable, strings.TrimLeft(p, "-+"))
+			}
+		}
+	}
+	for _, path := range ipvs.WrittenSysctls {
+		if !slices.ContainsFunc(writable, func(w string) bool { return path == w || strings.HasPrefix(path, strings.TrimSuffix(w, "/")+"/") }) {
+			t.Errorf("lbd writes %s, but no ReadWritePaths= entry of lbd.service covers it (entries: %q)", path, writable)
 		}
 	}
 }

@@ -17,38 +17,40 @@ type DropReason uint8
 // Drop reasons, after the receive checks of RFC 5798 section 7.1 and
 // RFC 3768 section 7.1.
 const (
-	ReasonNone      DropReason = iota // accepted
-	ReasonTTL                         // IPv4 TTL / IPv6 hop limit is not 255
-	ReasonTruncated                   // shorter than the header or its address list
-	ReasonAddrCount                   // longer than the address count says
-	ReasonVersion                     // not the configured version (or v2 over IPv6)
-	ReasonType                        // type is not advertisement
-	ReasonChecksum                    // checksum mismatch
-	ReasonFamily                      // source/destination family unusable
-	ReasonVRID                        // no instance with this VRID
-	ReasonAuthType                    // v2: auth type differs from the configured one
-	ReasonAuth                        // v2: password mismatch
-	ReasonInterval                    // v2: advertisement interval differs from ours
-	ReasonPeer                        // unicast: source is not a configured peer
-	ReasonLoop                        // sent from our own address
+	ReasonNone        DropReason = iota // accepted
+	ReasonTTL                           // IPv4 TTL / IPv6 hop limit is not 255
+	ReasonTruncated                     // shorter than the header or its address list
+	ReasonAddrCount                     // longer than the address count says
+	ReasonVersion                       // not the configured version (or v2 over IPv6)
+	ReasonType                          // type is not advertisement
+	ReasonChecksum                      // checksum mismatch
+	ReasonFamily                        // source/destination family unusable
+	ReasonVRID                          // no instance with this VRID
+	ReasonAuthType                      // v2: auth type differs from the configured one
+	ReasonAuth                          // v2: password mismatch
+	ReasonInterval                      // v2: interval differs from ours; v3: interval is 0
+	ReasonPeer                          // unicast: source is not a configured peer
+	ReasonLoop                          // sent from our own address
+	ReasonDestination                   // multicast: not sent to the VRRP group; unicast: not sent to a unicast address
 	numReasons
 )
 
 var reasonNames = [numReasons]string{
-	ReasonNone:      "none",
-	ReasonTTL:       "ttl",
-	ReasonTruncated: "truncated",
-	ReasonAddrCount: "addr_count",
-	ReasonVersion:   "version",
-	ReasonType:      "type",
-	ReasonChecksum:  "checksum",
-	ReasonFamily:    "family",
-	ReasonVRID:      "vrid",
-	ReasonAuthType:  "auth_type",
-	ReasonAuth:      "auth",
-	ReasonInterval:  "interval",
-	ReasonPeer:      "peer",
-	ReasonLoop:      "loop",
+	ReasonNone:        "none",
+	ReasonTTL:         "ttl",
+	ReasonTruncated:   "truncated",
+	ReasonAddrCount:   "addr_count",
+	ReasonVersion:     "version",
+	ReasonType:        "type",
+	ReasonChecksum:    "checksum",
+	ReasonFamily:      "family",
+	ReasonVRID:        "vrid",
+	ReasonAuthType:    "auth_type",
+	ReasonAuth:        "auth",
+	ReasonInterval:    "interval",
+	ReasonPeer:        "peer",
+	ReasonLoop:        "loop",
+	ReasonDestination: "destination",
 }
 
 // String returns a short snake_case name, stable for use as a metric label.
@@ -101,7 +103,9 @@ type CheckConfig struct {
 	VRID    uint8
 	// Interval is the configured advertisement interval. A VRRPv2 advert
 	// with another interval is dropped; a VRRPv3 one is accepted and
-	// flagged (the Backup adopts the Master's interval).
+	// flagged (the Backup adopts the Master's interval), unless its
+	// interval is 0, which would make a Backup's Master_Down_Interval
+	// only the skew time.
 	Interval time.Duration
 	// AuthType and AuthData: VRRPv2 only. Adverts must carry the same
 	// type, and for AuthSimple the same 8 bytes.
@@ -111,7 +115,8 @@ type CheckConfig struct {
 	// never dropped (RFC 5798 section 7.1: log, and go on).
 	Addrs []netip.Addr
 	// Unicast disables the TTL check, as keepalived does for unicast
-	// peers, which may be routed.
+	// peers, which may be routed, and makes Receive take adverts sent to
+	// a unicast address instead of the VRRP multicast group.
 	Unicast bool
 	// Peers, when not empty, are the only accepted sources.
 	Peers []netip.Addr
@@ -163,6 +168,8 @@ func (c *CheckConfig) Check(a *Advert, src netip.Addr, ttl int) Verdict {
 		if a.Interval != c.Interval {
 			return Verdict{Drop: ReasonInterval}
 		}
+	} else if a.Interval == 0 {
+		return Verdict{Drop: ReasonInterval}
 	} else if a.Interval != c.Interval {
 		v.IntervalMismatch = true
 	}
@@ -171,8 +178,11 @@ func (c *CheckConfig) Check(a *Advert, src netip.Addr, ttl int) Verdict {
 }
 
 // Receive decodes b (the IP payload from src to dst, received with the given
-// TTL or hop limit) and checks it. On a drop the advert is nil unless the
-// message decoded.
+// TTL or hop limit) and checks it, and its destination: RFC 5798 section 7.1
+// and keepalived take in multicast mode only adverts sent to the VRRP group,
+// and in unicast mode only adverts sent to a unicast address (ours: the
+// kernel delivers no other). On a drop the advert is nil unless the message
+// decoded.
 func (c *CheckConfig) Receive(b []byte, src, dst netip.Addr, ttl int) (*Advert, Verdict) {
 	if !c.Unicast && ttl >= 0 && ttl != TTL {
 		return nil, Verdict{Drop: ReasonTTL}
@@ -181,7 +191,18 @@ func (c *CheckConfig) Receive(b []byte, src, dst netip.Addr, ttl int) (*Advert, 
 	if err != nil {
 		return nil, Verdict{Drop: ReasonOf(err)}
 	}
+	if !c.destinationOK(dst) {
+		return a, Verdict{Drop: ReasonDestination}
+	}
 	return a, c.Check(a, src, ttl)
+}
+
+func (c *CheckConfig) destinationOK(dst netip.Addr) bool {
+	dst = dst.Unmap()
+	if c.Unicast {
+		return dst.IsGlobalUnicast() || dst.IsLinkLocalUnicast()
+	}
+	return dst == MulticastIPv4 || dst == MulticastIPv6
 }
 
 // sameAddrs reports whether x and y hold the same addresses, in any order.

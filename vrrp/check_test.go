@@ -43,6 +43,8 @@ func TestCheck(t *testing.T) {
 		{"v2 wrong password", v2, with(adv2, func(a *Advert) { a.AuthData = other }), v4b, 255, Verdict{Drop: ReasonAuth}},
 		{"v2 none ignores data", withCfg(v2, func(c *CheckConfig) { c.AuthType = AuthNone }), with(adv2, func(a *Advert) { a.AuthType = AuthNone; a.AuthData = other }), v4b, 255, Verdict{}},
 		{"v2 interval", v2, with(adv2, func(a *Advert) { a.Interval = 2 * time.Second }), v4b, 255, Verdict{Drop: ReasonInterval}},
+		{"v3 interval 0", v3, with(adv3, func(a *Advert) { a.Interval = 0 }), v4b, 255, Verdict{Drop: ReasonInterval}},
+		{"v2 interval 0", v2, with(adv2, func(a *Advert) { a.Interval = 0 }), v4b, 255, Verdict{Drop: ReasonInterval}},
 		{"v3 interval flagged", v3, with(adv3, func(a *Advert) { a.Interval = 100 * time.Millisecond }), v4b, 255, Verdict{IntervalMismatch: true}},
 		{"address list differs", v3, with(adv3, func(a *Advert) { a.Addrs = addrs("192.0.2.100", "192.0.2.102") }), v4b, 255, Verdict{AddrMismatch: true}},
 		{"address count differs", v3, with(adv3, func(a *Advert) { a.Addrs = addrs("192.0.2.100") }), v4b, 255, Verdict{AddrMismatch: true}},
@@ -78,6 +80,47 @@ func TestReceive(t *testing.T) {
 	msg[len(msg)-1] ^= 1
 	if got, v := cfg.Receive(msg, v6b, MulticastIPv6, 255); v.Drop != ReasonChecksum || got != nil {
 		t.Errorf("bad checksum: %+v, %+v", got, v)
+	}
+}
+
+func TestReceiveDestination(t *testing.T) {
+	multicast := CheckConfig{Version: Version3, VRID: 53, Interval: time.Second}
+	unicast := multicast
+	unicast.Unicast, unicast.Peers = true, addrs("192.0.2.2", "fe80::2")
+	cases := []struct {
+		name     string
+		cfg      CheckConfig
+		src, dst netip.Addr
+		want     DropReason
+	}{
+		{"multicast group v4", multicast, v4b, MulticastIPv4, ReasonNone},
+		{"multicast group v6", multicast, v6b, MulticastIPv6, ReasonNone},
+		{"multicast mode, sent to us", multicast, v4b, v4a, ReasonDestination},
+		{"multicast mode, sent to us v6", multicast, v6b, v6a, ReasonDestination},
+		{"multicast mode, another group", multicast, v4b, netip.MustParseAddr("224.0.0.19"), ReasonDestination},
+		{"multicast mode, all nodes v6", multicast, v6b, netip.MustParseAddr("ff02::1"), ReasonDestination},
+		{"multicast mode, broadcast", multicast, v4b, netip.MustParseAddr("255.255.255.255"), ReasonDestination},
+		{"unicast to us", unicast, v4b, v4a, ReasonNone},
+		{"unicast to us v6", unicast, v6b, v6a, ReasonNone},
+		{"unicast mode, multicast group", unicast, v4b, MulticastIPv4, ReasonDestination},
+		{"unicast mode, multicast group v6", unicast, v6b, MulticastIPv6, ReasonDestination},
+		{"unicast mode, broadcast", unicast, v4b, netip.MustParseAddr("255.255.255.255"), ReasonDestination},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := Advert{Version: Version3, VRID: 53, Priority: 100, Interval: time.Second}
+			msg, err := a.Marshal(c.src, c.dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, v := c.cfg.Receive(msg, c.src, c.dst, 255)
+			if v.Drop != c.want {
+				t.Errorf("Receive to %v: drop %v, want %v", c.dst, v.Drop, c.want)
+			}
+			if got == nil {
+				t.Error("a decoded advert was not returned")
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -454,6 +455,89 @@ func TestTooManyConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestIdleConnectionsDoNotLockOut(t *testing.T) {
+	_, path := startServer(t, nil)
+	// Every slot is taken by a client that connects and says nothing.
+	for range DefaultMaxConns {
+		dialRaw(t, path)
+	}
+	start := time.Now()
+	for {
+		c := dial(t, path)
+		err := c.Call(ctxT(t), "status", nil, nil)
+		if err == nil {
+			break
+		}
+		if !IsCode(err, CodeBusy) || time.Since(start) > 10*time.Second {
+			t.Fatalf("after %v: %v", time.Since(start), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if d := time.Since(start); d > DefaultIdleTimeout+2*time.Second {
+		t.Errorf("idle connections kept a client out for %v", d)
+	}
+}
+
+func TestConnTimeoutBoundsExchange(t *testing.T) {
+	_, path := startServer(t, func(s *Server) { s.ConnTimeout = 500 * time.Millisecond })
+	// A client that keeps sending requests still loses its slot.
+	rc := dialRaw(t, path)
+	start := time.Now()
+	for i := 0; ; i++ {
+		if _, err := io.WriteString(rc.c, `{"id":1,"method":"status"}`+"\n"); err != nil {
+			break
+		}
+		if _, err := rc.r.ReadBytes('\n'); err != nil {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("connection still served after 5s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Errorf("connection closed after %v, before ConnTimeout", d)
+	}
+}
+
+func TestRefusalDoesNotDelayAccept(t *testing.T) {
+	_, path := startServer(t, func(s *Server) { s.MaxConns = 1 })
+	first := dial(t, path)
+	if err := first.Call(ctxT(t), "status", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Refused clients that neither read nor close must not hold up the
+	// accept loop: the last of many is answered as soon as the first.
+	start := time.Now()
+	var last *rawConn
+	for range 20 {
+		last = dialRaw(t, path)
+	}
+	if resp := last.recv(); resp.Error == nil || resp.Error.Code != CodeBusy {
+		t.Fatalf("got %+v, want busy", resp)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the 20th refusal took %v", d)
+	}
+}
+
+func TestRateLogRepeats(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	var r rateLog
+	for range 5 {
+		r.warn(log, "control: accept", "err", "too many open files")
+	}
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Fatalf("5 errors in a row logged %d lines:\n%s", n, buf.String())
+	}
+	r.last = r.last.Add(-logEvery)
+	r.warn(log, "control: accept", "err", "too many open files")
+	if lines := strings.Split(strings.TrimSpace(buf.String()), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "not_logged=4") {
+		t.Errorf("after %v: %q, want a second line with not_logged=4", logEvery, lines)
 	}
 }
 

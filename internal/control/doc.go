@@ -59,12 +59,14 @@
 // A line longer than 1 MiB ([DefaultMaxLineBytes]) is answered with
 // "request_too_large" and the connection is closed, since the stream
 // cannot be resynchronized. A request line must be complete within the
-// idle timeout (default 1 minute) from the end of the previous response;
-// a client that leaves a line half-sent gets "timeout" and is
-// disconnected, an idle client is disconnected silently. A response must
-// be read within the write timeout (default 10 s). At most
-// [DefaultMaxConns] connections are served at once; one more is answered
-// with "busy" and closed. Each request runs with a deadline (default 30 s);
+// idle timeout (default 2 s) from the connection or the end of the
+// previous response; a client that leaves a line half-sent gets "timeout"
+// and is disconnected, an idle client is disconnected silently. No request
+// is read after the connection timeout (default 1 minute): the connection
+// is closed instead. A response must be read within the write timeout
+// (default 10 s). At most [DefaultMaxConns] connections are served at once;
+// one more is answered with "busy" and closed (or closed at once when many
+// are being refused). Each request runs with a deadline (default 30 s);
 // a method that overruns it is answered with "timeout" while the
 // connection goes on with the next request.
 //

@@ -22,10 +22,32 @@ import (
 // Defaults for the [Server] limits.
 const (
 	DefaultRequestTimeout = 30 * time.Second
-	DefaultIdleTimeout    = time.Minute
+	DefaultIdleTimeout    = 2 * time.Second
+	DefaultConnTimeout    = time.Minute
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultMaxConns       = 16
 	DefaultMaxLineBytes   = 1 << 20
+)
+
+// Refusals answer "busy" within refuseTimeout, so that a client that
+// neither reads nor closes holds a descriptor only briefly; at most
+// maxRefusing are answered at once, and connections beyond that are closed
+// without an answer.
+const (
+	refuseTimeout = 100 * time.Millisecond
+	maxRefusing   = 64
+)
+
+// Repeated accept errors and refusals are logged once, then at most once
+// per logEvery with the count of those not logged.
+const logEvery = 10 * time.Second
+
+// After an accept error such as EMFILE, which repeats at once until a
+// descriptor frees, the accept loop waits minAcceptBackoff, doubling up to
+// maxAcceptBackoff while the errors go on.
+const (
+	minAcceptBackoff = 5 * time.Millisecond
+	maxAcceptBackoff = time.Second
 )
 
 // maxSockPath is the longest path a sockaddr_un holds (108 bytes with NUL).
@@ -46,8 +68,15 @@ type Server struct {
 	// RequestTimeout bounds each method call (default 30 s).
 	RequestTimeout time.Duration
 	// IdleTimeout bounds the wait for, and the reading of, each request
-	// line (default 1 min).
+	// line (default 2 s). Clients send their request as they connect, so
+	// it is short: a client that connects and says nothing must not hold
+	// one of the MaxConns slots for long.
 	IdleTimeout time.Duration
+	// ConnTimeout bounds the time a connection is read from (default
+	// 1 min): a request that arrives after it is not read, and the
+	// connection is closed, so that a client cannot keep its slot for
+	// good by sending a request now and then.
+	ConnTimeout time.Duration
 	// WriteTimeout bounds the writing of each response (default 10 s).
 	WriteTimeout time.Duration
 	// MaxConns bounds the connections served at once (default 16).
@@ -59,7 +88,8 @@ type Server struct {
 	AllowUIDs []uint32
 	AllowGIDs []uint32
 	// Logger receives one line per refused peer, failed connection or
-	// panicking method; nil discards.
+	// panicking method, and rate-limited lines about busy refusals and
+	// accept errors; nil discards.
 	Logger *slog.Logger
 
 	path string
@@ -213,6 +243,11 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 	defer stop()
 
 	sem := make(chan struct{}, intOr(s.MaxConns, DefaultMaxConns))
+	refusing := make(chan struct{}, maxRefusing)
+	var (
+		backoff              time.Duration
+		acceptLog, refuseLog rateLog
+	)
 	for {
 		c, err := s.ln.AcceptUnix()
 		if err != nil {
@@ -227,19 +262,35 @@ func (s *Server) Serve(ctx context.Context, h Handler) error {
 				continue
 			}
 			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-				s.log().Warn("control: accept", "err", err)
-				time.Sleep(100 * time.Millisecond)
+				backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
+				acceptLog.warn(s.log(), "control: accept", "err", err, "retry_in", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-ctx.Done():
+				}
 				continue
 			}
 			s.Close()
 			s.wg.Wait()
 			return fmt.Errorf("control: accept: %w", err)
 		}
+		backoff = 0
 		select {
 		case sem <- struct{}{}:
 		default:
-			s.log().Warn("control: too many connections", "max", cap(sem))
-			reject(c, Errorf(CodeBusy, "lbd is busy: too many control connections (%d), try again", cap(sem)), 100*time.Millisecond)
+			refuseLog.warn(s.log(), "control: too many connections", "max", cap(sem))
+			// The answer is written from a goroutine of its own, so that
+			// refused clients that do not read cannot slow down accepting;
+			// when too many are being refused, the rest are just closed.
+			select {
+			case refusing <- struct{}{}:
+				s.wg.Go(func() {
+					defer func() { <-refusing }()
+					reject(c, Errorf(CodeBusy, "lbd is busy: too many control connections (%d), try again", cap(sem)), refuseTimeout)
+				})
+			default:
+				c.Close()
+			}
 			continue
 		}
 		if !s.track(c, true) {
@@ -319,6 +370,27 @@ func reject(c *net.UnixConn, e *Error, wait time.Duration) {
 	io.Copy(io.Discard, io.LimitReader(c, 64<<10))
 }
 
+// rateLog logs an event the first time, then, while it repeats, at most once
+// per logEvery with the count of the events not logged in between. It is
+// used by one goroutine.
+type rateLog struct {
+	last       time.Time
+	suppressed int
+}
+
+func (r *rateLog) warn(log *slog.Logger, msg string, args ...any) {
+	now := time.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < logEvery {
+		r.suppressed++
+		return
+	}
+	if r.suppressed > 0 {
+		args = append(args, "not_logged", r.suppressed)
+	}
+	log.Warn(msg, args...)
+	r.last, r.suppressed = now, 0
+}
+
 func writeResponse(w io.Writer, r *Response) error {
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -380,6 +452,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn, h Handler) {
 		return
 	}
 	idle := durOr(s.IdleTimeout, DefaultIdleTimeout)
+	end := time.Now().Add(durOr(s.ConnTimeout, DefaultConnTimeout))
 	wt := durOr(s.WriteTimeout, DefaultWriteTimeout)
 	maxLine := intOr(s.MaxLineBytes, DefaultMaxLineBytes)
 	r := bufio.NewReaderSize(c, 64<<10)
@@ -392,7 +465,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn, h Handler) {
 		return true
 	}
 	for {
-		c.SetReadDeadline(time.Now().Add(idle))
+		c.SetReadDeadline(time.Now().Add(min(idle, time.Until(end))))
 		line, err := readLine(r, maxLine)
 		if err != nil {
 			var pe *partialError
@@ -403,7 +476,8 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn, h Handler) {
 				write(&Response{Version: Version, Error: Errorf(CodeRequestTooLarge, "request line exceeds %d bytes", maxLine)})
 			case errors.As(err, &pe) && errors.As(err, &ne) && ne.Timeout():
 				log.Warn("control: slow client", "pid", peer.PID, "uid", peer.UID)
-				write(&Response{Version: Version, Error: Errorf(CodeTimeout, "request line not completed within %s", idle)})
+				write(&Response{Version: Version, Error: Errorf(CodeTimeout, "request line not completed in time (%s per request, %s per connection)",
+					idle, durOr(s.ConnTimeout, DefaultConnTimeout))})
 			}
 			return
 		}

@@ -219,8 +219,13 @@ func (d *daemon) runtime(ctx context.Context, _ control.Peer, p control.RuntimeP
 }
 
 func (d *daemon) plan(ctx context.Context, _ control.Peer, p control.PlanParams) (control.PlanResult, error) {
-	file := cmpOr(p.File, d.path)
-	cfg, err := conf.Load(file)
+	// A file a client names is read as root on its behalf: only a
+	// bounded regular file, and no text of it goes back in errors.
+	load, file := conf.Load, d.path
+	if p.File != "" {
+		load, file = conf.LoadClientFile, p.File
+	}
+	cfg, err := load(file)
 	if err != nil {
 		return control.PlanResult{}, confError(err)
 	}

@@ -1,10 +1,12 @@
-// Package safefile reads small files that other people write (track files,
-// FILE_CHECK files) without letting them stall or exhaust lbd, which runs
-// as root: the file is opened without blocking and without following a
-// symbolic link, must be a regular file, and only a bounded prefix of it
-// is read. A FIFO, a device, a symlink to /etc/shadow or a 64 GB sparse
-// file therefore cost one system call and an error, never a hang, an
-// out-of-memory crash or a leak of another file's content.
+// Package safefile reads files that other people write or name (track
+// files, FILE_CHECK files, a configuration a control-socket client asks
+// about) without letting them stall, fool or exhaust lbd, which runs as
+// root: the file must be a regular file, reached without following a
+// final symbolic link, opened without blocking and without opening
+// anything else first, and only a bounded prefix of it is read. A FIFO, a
+// device (/dev/watchdog), a symlink to /etc/shadow or a 64 GB sparse file
+// therefore cost a few system calls and an error, never a hang, a side
+// effect, an out-of-memory crash or another file's content.
 package safefile
 
 import (
@@ -16,28 +18,44 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrNotRegular is returned for anything but a regular file.
+// ErrNotRegular is wrapped by the error for anything but a regular file.
 var ErrNotRegular = errors.New("not a regular file")
 
 // ReadPrefix returns at most max bytes from the start of the regular file
-// at path. It never blocks on the open (O_NONBLOCK) and refuses a path
-// whose last component is a symbolic link (O_NOFOLLOW).
+// at path.
 func ReadPrefix(path string, max int64) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
-	if err != nil {
-		if errors.Is(err, unix.ELOOP) {
-			return nil, fmt.Errorf("%s: a symbolic link (refused): %w", path, ErrNotRegular)
-		}
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	st, err := f.Stat()
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %v: %w", path, st.Mode().Type(), ErrNotRegular)
-	}
+	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, max))
+}
+
+// notRegular describes why path, of type mode (unix.S_IF*), is refused.
+func notRegular(path string, mode uint32) error {
+	kind := "of an unknown type"
+	switch mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		kind = "a symbolic link"
+	case unix.S_IFIFO:
+		kind = "a FIFO"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		kind = "a device"
+	case unix.S_IFDIR:
+		kind = "a directory"
+	case unix.S_IFSOCK:
+		kind = "a socket"
+	}
+	return fmt.Errorf("%s is %s: %w", path, kind, ErrNotRegular)
+}
+
+// pathError wraps a system call's error as os.Open would, so that
+// errors.Is(err, fs.ErrNotExist) works; ELOOP (a final symbolic link under
+// O_NOFOLLOW) becomes the not-a-regular-file error.
+func pathError(op, path string, err error) error {
+	if errors.Is(err, unix.ELOOP) {
+		return notRegular(path, unix.S_IFLNK)
+	}
+	return &os.PathError{Op: op, Path: path, Err: err}
 }
