@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,15 +19,13 @@ import (
 	"github.com/lbd-project/lbd/internal/lab"
 )
 
-// execEnv makes the test binary run as lbd (see TestMain).
-const execEnv = "LBD_KEEPALIVED_TEST_EXEC"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(execEnv) == "lbd" {
-		os.Exit(daemon.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
-	}
+	lab.RunRole(map[string]func([]string) int{"lbd": runLBD})
 	os.Exit(m.Run())
 }
+
+// runLBD is the lbd role: the test binary as lbd, started by StartRole.
+func runLBD(args []string) int { return daemon.Run(context.Background(), args, os.Stdout, os.Stderr) }
 
 // vrrpInterfaces returns the interfaces cfg's VRRP instances name (their
 // own, their addresses', tracked ones) with the addresses the lab gives
@@ -192,11 +189,6 @@ func testVRRPImport(t *testing.T, path string, ids []string, yaml []byte, cfg *c
 	if err := os.WriteFile(file, yaml, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	l := lab.New(t)
 	kn, ln := vrrpNode(l, "ka", cfg), vrrpNode(l, "lbd", cfg)
 	kBase, lBase := addrSet(t, kn), addrSet(t, ln)
@@ -206,9 +198,7 @@ func testVRRPImport(t *testing.T, path string, ids []string, yaml []byte, cfg *c
 		args = append(args, "-i", id)
 	}
 	kp := kn.Start("keepalived", args...)
-	cmd := exec.Command(exe, "-f", file)
-	cmd.Env = append(os.Environ(), execEnv+"=lbd")
-	lp := ln.StartCmd(cmd)
+	lp := ln.StartRole("lbd", "-f", file)
 
 	vips := vipsOf(cfg)
 	holds := func(n *lab.Node) func() bool {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,15 +22,13 @@ import (
 	"github.com/lbd-project/lbd/internal/lab"
 )
 
-// execEnv makes the test binary run as lbd (see TestMain).
-const execEnv = "LBD_DEMO_EXEC"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(execEnv) == "lbd" {
-		os.Exit(daemon.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
-	}
+	lab.RunRole(map[string]func([]string) int{"lbd": runLBD})
 	os.Exit(m.Run())
 }
+
+// runLBD is the lbd role: the test binary as lbd, started by StartRole.
+func runLBD(args []string) int { return daemon.Run(context.Background(), args, os.Stdout, os.Stderr) }
 
 var (
 	vip     = netip.MustParseAddr("198.51.100.10")
@@ -137,13 +134,7 @@ func (b *balancer) start(t *testing.T) {
 		b.proc = b.node.StartKeepalived(b.file)
 		return
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-f", b.file)
-	cmd.Env = append(os.Environ(), execEnv+"=lbd")
-	b.proc = b.node.StartCmd(cmd)
+	b.proc = b.node.StartRole("lbd", "-f", b.file)
 }
 
 // restart starts b again once its last process has exited: two at once

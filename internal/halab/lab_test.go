@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,10 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// execEnv makes the test binary run as lbd or as the benchmark's load
-// (see TestMain): the VM holds only this binary, so it doubles as both.
-const execEnv = "LBD_HALAB_EXEC"
-
 func TestMain(m *testing.M) {
 	// The benchmark keeps thousands of sockets open at once (client, real
 	// servers); the VM's init leaves the usual 1024/4096 file limit. As
@@ -33,12 +28,10 @@ func TestMain(m *testing.M) {
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Max < 1<<16 {
 		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 1 << 16, Max: 1 << 16})
 	}
-	switch os.Getenv(execEnv) {
-	case "lbd":
-		os.Exit(daemon.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
-	case "load":
-		os.Exit(loadMain(os.Args[1:]))
-	}
+	lab.RunRole(map[string]func([]string) int{
+		"lbd":  func(args []string) int { return daemon.Run(context.Background(), args, os.Stdout, os.Stderr) },
+		"load": loadMain,
+	})
 	os.Exit(m.Run())
 }
 
@@ -203,19 +196,13 @@ virtual_server %[6]s 7 {
 `, name, prio, v.advert.Seconds(), vipAddr, gatewayAddr, vipAddr, rs.String())
 }
 
-// startLBD runs lbd (this binary re-executed, see TestMain) on n.
+// startLBD runs lbd (this binary in the role "lbd", see TestMain) on n.
 func (h *haLab) startLBD(n *lab.Node, name string, prio int, v vrrpSettings) *balancer {
 	file := filepath.Join(h.dir, name+".yaml")
 	if err := os.WriteFile(file, []byte(lbdYAML(h.dir, name, prio, v)), 0o644); err != nil {
 		h.t.Fatal(err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-f", file)
-	cmd.Env = append(os.Environ(), execEnv+"=lbd")
-	return &balancer{name: name, node: n, proc: n.StartCmd(cmd), socket: filepath.Join(h.dir, name+".sock")}
+	return &balancer{name: name, node: n, proc: n.StartRole("lbd", "-f", file), socket: filepath.Join(h.dir, name+".sock")}
 }
 
 // startKeepalived runs Debian's keepalived (VRRP and checker) on n.
