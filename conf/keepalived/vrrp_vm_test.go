@@ -1,7 +1,6 @@
 package keepalived
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -15,17 +14,11 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/lbd-project/lbd/conf"
-	"github.com/lbd-project/lbd/internal/daemon"
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/internal/lab/lbdrole"
 )
 
-func TestMain(m *testing.M) {
-	lab.RunRole(map[string]func([]string) int{"lbd": runLBD})
-	os.Exit(m.Run())
-}
-
-// runLBD is the lbd role: the test binary as lbd, started by StartRole.
-func runLBD(args []string) int { return daemon.Run(context.Background(), args, os.Stdout, os.Stderr) }
+func TestMain(m *testing.M) { lab.Main(m, lab.Roles{"lbd": lbdrole.Run}) }
 
 // vrrpInterfaces returns the interfaces cfg's VRRP instances name (their
 // own, their addresses', tracked ones) with the addresses the lab gives

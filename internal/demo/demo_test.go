@@ -18,17 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbd-project/lbd/internal/daemon"
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/internal/lab/lbdrole"
 )
 
-func TestMain(m *testing.M) {
-	lab.RunRole(map[string]func([]string) int{"lbd": runLBD})
-	os.Exit(m.Run())
-}
-
-// runLBD is the lbd role: the test binary as lbd, started by StartRole.
-func runLBD(args []string) int { return daemon.Run(context.Background(), args, os.Stdout, os.Stderr) }
+func TestMain(m *testing.M) { lab.Main(m, lab.Roles{"lbd": lbdrole.Run}) }
 
 var (
 	vip     = netip.MustParseAddr("198.51.100.10")

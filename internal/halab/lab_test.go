@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbd-project/lbd/internal/daemon"
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/internal/lab/lbdrole"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,11 +28,7 @@ func TestMain(m *testing.M) {
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Max < 1<<16 {
 		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 1 << 16, Max: 1 << 16})
 	}
-	lab.RunRole(map[string]func([]string) int{
-		"lbd":  func(args []string) int { return daemon.Run(context.Background(), args, os.Stdout, os.Stderr) },
-		"load": loadMain,
-	})
-	os.Exit(m.Run())
+	lab.Main(m, lab.Roles{"lbd": lbdrole.Run, "load": loadMain})
 }
 
 // The lab's addresses, all TEST-NET, existing only in the lab's
