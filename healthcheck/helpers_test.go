@@ -4,9 +4,10 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/lbd-project/lbd/internal/lab"
 )
 
 // rawServer listens on loopback and runs handle for each connection, until
@@ -17,32 +18,7 @@ func rawServer(t *testing.T, network, addr string, handle func(net.Conn)) netip.
 	if err != nil {
 		t.Skipf("listen %s %s: %v", network, addr, err)
 	}
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { defer c.Close(); handle(c) })
-		}
-	})
-	t.Cleanup(func() {
-		close(done)
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
+	lab.Serve(t, ln, handle)
 	return netip.MustParseAddrPort(ln.Addr().String())
 }
 

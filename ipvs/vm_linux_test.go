@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -537,17 +538,7 @@ func trafficThroughVIP(t *testing.T, l *lab.Lab, k *kernel, n int) {
 	rs.AddAddr("eth0", "192.0.2.15/24")
 	rs.AddRoute("default", "192.0.2.1")
 	k.node.Sysctl("net.ipv4.ip_forward", "1")
-	ln := rs.Listen("tcp", "192.0.2.15:8080")
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("rs1\n"))
-			c.Close()
-		}
-	}()
+	lab.Serve(t, rs.Listen("tcp", "192.0.2.15:8080"), func(c net.Conn) { c.Write([]byte("rs1\n")) })
 	svc := ipvs.Service{Protocol: ipvs.TCP, Address: ap("198.51.100.10"), Port: 80, Scheduler: "rr"}
 	if err := k.c.NewService(k.ctx, svc); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/conf"
-	"github.com/lbd-project/lbd/lb/lbtest"
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
 )
 
 // benchConfig writes a configuration of n TCP services with 10 real
@@ -63,7 +63,7 @@ func TestBenchEngineReload(t *testing.T) {
 	}
 	coldParse := time.Since(start)
 
-	k := lbtest.NewFakeKernel()
+	k := ipvstest.NewKernel()
 	h := newFakeHealth()
 	e, err := New(cfg, Options{Kernel: k, Health: h, HealthEvents: h.events, Scripts: &recScripts{}, Logger: quietLogger()})
 	if err != nil {
@@ -78,7 +78,7 @@ func TestBenchEngineReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	coldApply := time.Since(start)
-	if got := k.Messages(); got != n*11 {
+	if got := len(k.Changes()); got != n*11 {
 		t.Fatalf("cold start sent %d changes, want %d", got, n*11)
 	}
 
@@ -91,7 +91,7 @@ func TestBenchEngineReload(t *testing.T) {
 	at := line + strings.Index(text[line:], target)
 	changed := text[:at] + "{address: " + strings.TrimSuffix(target, "]") + ", weight: 7}]" + text[at+len(target):]
 
-	k.ResetCounters()
+	k.ResetLog()
 	start = time.Now()
 	newCfg, err := parser.Parse("bench.yaml", []byte(changed))
 	if err != nil {
@@ -116,7 +116,7 @@ func TestBenchEngineReload(t *testing.T) {
 		if i%2 == 1 {
 			want, weight = text, "-w 1"
 		}
-		k.ResetCounters()
+		k.ResetLog()
 		start = time.Now()
 		newCfg, err = parser.Parse("bench.yaml", []byte(want))
 		if err != nil {
@@ -126,7 +126,7 @@ func TestBenchEngineReload(t *testing.T) {
 			t.Fatal(err)
 		}
 		times = append(times, time.Since(start))
-		changes = k.Messages()
+		changes = len(k.Changes())
 		if got := changes; got != 1 || len(res.Plan.Changes) != 1 || !strings.Contains(res.Plan.String(), weight) {
 			t.Errorf("reload %d: one changed real server gave %d kernel changes, plan:\n%s", i, got, res.Plan)
 		}

@@ -36,5 +36,5 @@
 // One goroutine (Engine.Run) owns all state; health events, VRRP roles and
 // requests (Reload, Plan, Reconcile, Status, SetVRRPState) reach it over
 // channels. The kernel is behind the Kernel interface: *ipvs.Client in the
-// daemon, lbtest.FakeKernel in tests.
+// daemon, ipvstest.Kernel in tests.
 package lb

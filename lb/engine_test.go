@@ -18,7 +18,7 @@ import (
 	"github.com/lbd-project/lbd/healthcheck"
 	"github.com/lbd-project/lbd/internal/script"
 	"github.com/lbd-project/lbd/ipvs"
-	"github.com/lbd-project/lbd/lb/lbtest"
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
 )
 
 // fakeHealth records targets; tests send events on its channel.
@@ -84,10 +84,14 @@ func (r *recScripts) list() []string {
 	return slices.Clone(r.ran)
 }
 
+// The engine manages the IPVS-wide settings only on a GlobalKernel; the
+// fake must be one for the tests of those settings to mean anything.
+var _ GlobalKernel = (*ipvstest.Kernel)(nil)
+
 type harness struct {
 	t       *testing.T
 	e       *Engine
-	k       *lbtest.FakeKernel
+	k       *ipvstest.Kernel
 	h       *fakeHealth
 	scripts *recScripts
 	ctx     context.Context
@@ -97,10 +101,10 @@ type harness struct {
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // start runs an engine for yaml on k (a fresh fake kernel if nil).
-func start(t *testing.T, yaml string, k *lbtest.FakeKernel, tune func(*Options)) *harness {
+func start(t *testing.T, yaml string, k *ipvstest.Kernel, tune func(*Options)) *harness {
 	t.Helper()
 	if k == nil {
-		k = lbtest.NewFakeKernel()
+		k = ipvstest.NewKernel()
 	}
 	h := &harness{t: t, k: k, h: newFakeHealth(), scripts: &recScripts{}}
 	opts := Options{Kernel: k, Health: h.h, HealthEvents: h.h.events, Scripts: h.scripts, Logger: quietLogger(),
@@ -216,14 +220,14 @@ func TestEngineHealthQuorumAndScripts(t *testing.T) {
 }
 
 func TestEngineAdoptsLeavesOthersAndRepairsDrift(t *testing.T) {
-	k := lbtest.NewFakeKernel()
+	k := ipvstest.NewKernel()
 	desired := buildModel(mustParse(t, twoServers), nil).desired(roles{}, nil)
 	other := ipvs.Service{Protocol: ipvs.UDP, Address: netip.MustParseAddr("192.0.2.53"), Port: 53}
 	desired.Add(other, ipvs.Destination{Address: netip.MustParseAddr("198.51.100.53"), Port: 53, Weight: 1})
 	k.Load(desired)
 
 	h := start(t, twoServers, k, nil)
-	if n := k.Messages(); n != 0 {
+	if n := len(k.Changes()); n != 0 {
 		t.Fatalf("restart on a programmed kernel sent %d messages: %v", n, k.Plans())
 	}
 	// ipvsadm -d behind lbd's back, and a change to a service lbd does not manage.
@@ -232,7 +236,7 @@ func TestEngineAdoptsLeavesOthersAndRepairsDrift(t *testing.T) {
 	od := ipvs.Destination{Address: netip.MustParseAddr("198.51.100.54"), Port: 53, Weight: 1}
 	k.Apply(context.Background(), ipvs.Plan{Changes: []ipvs.Change{
 		{Op: ipvs.Delete, Service: svc, Destination: &d}, {Op: ipvs.Add, Service: other, Destination: &od}}})
-	k.ResetCounters()
+	k.ResetLog()
 	plan, _, err := h.e.Reconcile(h.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +282,7 @@ func TestEngineReloadDrainsRemovedServer(t *testing.T) {
 	if plan.String() != wantPlan {
 		t.Errorf("Plan:\n%s\nwant\n%s", plan, wantPlan)
 	}
-	h.k.ResetCounters()
+	h.k.ResetLog()
 	res, err := h.e.Reload(h.ctx, mustParse(t, newCfg))
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 )
 
 // Kernel is the engine's view of the IPVS table: what *ipvs.Client offers
-// for reconciliation. Tests use lbtest.FakeKernel.
+// for reconciliation. Tests use ipvstest.Kernel.
 type Kernel interface {
 	// Dump reads the whole table.
 	Dump(ctx context.Context) (ipvs.Table, error)

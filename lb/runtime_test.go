@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/lbd-project/lbd/ipvs"
-	"github.com/lbd-project/lbd/lb/lbtest"
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
 )
 
 var web = ipvs.ServiceKey{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("192.0.2.10"), Port: 80}
@@ -159,7 +159,7 @@ func TestEngineDrainAndEnable(t *testing.T) {
 }
 
 func TestPlanOffline(t *testing.T) {
-	k := lbtest.NewFakeKernel()
+	k := ipvstest.NewKernel()
 	cfg := mustParse(t, twoServers)
 	st := State{Runtime: []RuntimeServer{{VirtualServer: "TCP 192.0.2.10:80", Address: netip.MustParseAddrPort("198.51.100.3:80"), Weight: 5}}}
 	plan, err := PlanOffline(context.Background(), k, cfg, st)
@@ -171,8 +171,8 @@ func TestPlanOffline(t *testing.T) {
 	if plan.String() != want {
 		t.Errorf("plan on an empty kernel:\n%s\nwant\n%s", plan, want)
 	}
-	if k.Messages() != 0 {
-		t.Errorf("PlanOffline sent %d changes to the kernel", k.Messages())
+	if len(k.Changes()) != 0 {
+		t.Errorf("PlanOffline sent %d changes to the kernel", len(k.Changes()))
 	}
 	// Once applied, nothing is left to do.
 	if _, err := k.Apply(context.Background(), plan); err != nil {

@@ -43,21 +43,6 @@ func (k *countingKernel) count() int {
 	return k.messages
 }
 
-// nsChecker runs a checker inside a lab node, where the balancer's routes
-// to the real servers are.
-type nsChecker struct {
-	node  *lab.Node
-	inner healthcheck.Checker
-}
-
-func (c nsChecker) Check(ctx context.Context) healthcheck.Result {
-	var r healthcheck.Result
-	c.node.Do(func() error { r = c.inner.Check(ctx); return nil })
-	return r
-}
-
-func (c nsChecker) String() string { return c.inner.String() }
-
 // env is a NAT balancer lab: client -- lb -- (rs1, rs2, sorry) on a LAN.
 type env struct {
 	t      *testing.T
@@ -121,7 +106,7 @@ func (e *env) engine(yaml string) (*lb.Engine, *countingKernel, func()) {
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		NewChecker: func(s lb.CheckSpec) (healthcheck.Checker, error) {
 			c, err := std(s)
-			return nsChecker{e.lbNode, c}, err
+			return lab.NodeChecker[healthcheck.Result]{Node: e.lbNode, Inner: c}, err
 		},
 		DrainPoll: 100 * time.Millisecond,
 	})
@@ -188,6 +173,16 @@ func (e *env) tryGet() (string, error) {
 	}
 	s := string(b)
 	return strings.TrimSpace(s[strings.LastIndex(s, "\r\n\r\n")+1:]), nil
+}
+
+// request is one tryGet for a request loop; an answer from neither real
+// server is a failure too.
+func (e *env) request() error {
+	body, err := e.tryGet()
+	if err == nil && body != "rs1" && body != "rs2" {
+		err = fmt.Errorf("answer %q from neither real server", body)
+	}
+	return err
 }
 
 const vmConfig = `global: {lvs_reconcile_interval: 1h, lvs_drain_timeout: 5s}
@@ -323,37 +318,20 @@ func TestIntegrationVMEngine(t *testing.T) {
 			t.Errorf("first start sent %d messages, want 3", first.count())
 		}
 		// A client loop runs across the restart: not one request may fail.
-		var ok, failed atomic.Int32
-		loopDone := make(chan struct{})
-		stopLoop := make(chan struct{})
-		go func() {
-			defer close(loopDone)
-			for i := 0; i < 2000; i++ { // bounded; stopped long before
-				select {
-				case <-stopLoop:
-					return
-				default:
-				}
-				if body, err := e.tryGet(); err != nil || (body != "rs1" && body != "rs2") {
-					failed.Add(1)
-				} else {
-					ok.Add(1)
-				}
-				time.Sleep(10 * time.Millisecond)
+		var (
+			eng *lb.Engine
+			k   *countingKernel
+		)
+		load := lab.UnderLoad([]func() error{e.request}, func() {
+			stop()
+			eng, k, _ = e.engine(vmConfig)
+			if _, err := eng.Status(e.ctx); err != nil {
+				t.Fatal(err)
 			}
-		}()
-		time.Sleep(200 * time.Millisecond)
-		stop()
-		eng, k, _ := e.engine(vmConfig)
-		if _, err := eng.Status(e.ctx); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(300 * time.Millisecond)
-		close(stopLoop)
-		<-loopDone
-		t.Logf("restart_requests ok=%d failed=%d", ok.Load(), failed.Load())
-		if failed.Load() != 0 || ok.Load() == 0 {
-			t.Errorf("across the restart %d requests failed (%d succeeded)", failed.Load(), ok.Load())
+		})
+		t.Logf("restart_requests ok=%d failed=%d", load.Sent-load.Failed, load.Failed)
+		if load.Failed != 0 || load.Sent == 0 {
+			t.Errorf("across the restart %d of %d requests failed%s", load.Failed, load.Sent, load.Why())
 		}
 		if n := k.count(); n != 0 {
 			t.Errorf("restart on a programmed kernel sent %d messages", n)

@@ -463,16 +463,8 @@ func testLiveConnections(t *testing.T) {
 		{"-A", "-t", "198.51.100.10:81", "-s", "rr", "-p", "120"},
 		{"-a", "-t", "198.51.100.10:81", "-r", "192.0.2.15:8080", "-m"},
 	})
-	ln := rs.Listen("tcp", "192.0.2.15:8080")
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close() }() // hold until the client closes
-		}
-	}()
+	// The real server holds each connection until the client closes it.
+	lab.Serve(t, rs.Listen("tcp", "192.0.2.15:8080"), func(c net.Conn) { io.Copy(io.Discard, c) })
 	var open []net.Conn
 	defer func() {
 		for _, c := range open {

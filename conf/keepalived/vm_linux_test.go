@@ -28,20 +28,6 @@ import (
 	"github.com/lbd-project/lbd/lb"
 )
 
-// nsChecker runs a checker inside the balancer's namespace.
-type nsChecker struct {
-	node  *lab.Node
-	inner healthcheck.Checker
-}
-
-func (c nsChecker) Check(ctx context.Context) healthcheck.Result {
-	var r healthcheck.Result
-	c.node.Do(func() error { r = c.inner.Check(ctx); return nil })
-	return r
-}
-
-func (c nsChecker) String() string { return c.inner.String() }
-
 // vmLab is a balancer node and a node holding every real server of cfg,
 // answering HTTP with the body whose digest the corpus uses; on the ports
 // of SSL_GET checks it answers HTTPS (the same body) with a self-signed
@@ -238,7 +224,7 @@ func TestIntegrationVMImport(t *testing.T) {
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 				NewChecker: func(s lb.CheckSpec) (healthcheck.Checker, error) {
 					c, err := std(s)
-					return nsChecker{n, c}, err
+					return lab.NodeChecker[healthcheck.Result]{Node: n, Inner: c}, err
 				},
 			})
 			if err != nil {

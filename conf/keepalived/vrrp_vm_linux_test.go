@@ -1,12 +1,9 @@
 package keepalived
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,26 +14,11 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/lbd-project/lbd/conf"
-	"github.com/lbd-project/lbd/internal/daemon"
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/internal/lab/lbdrole"
 )
 
-// execEnv makes the test binary run as lbd (see TestMain).
-const execEnv = "LBD_KEEPALIVED_TEST_EXEC"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(execEnv) == "lbd" {
-		// Run as lbd on the file, the one argument (see testVRRPImport),
-		// logging as lbd does.
-		err := daemon.Serve(context.Background(), daemon.Options{ConfigPath: os.Args[1], Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "lbd:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { lab.Main(m, lab.Roles{"lbd": lbdrole.Run}) }
 
 // vrrpInterfaces returns the interfaces cfg's VRRP instances name (their
 // own, their addresses', tracked ones) with the addresses the lab gives
@@ -200,11 +182,6 @@ func testVRRPImport(t *testing.T, path string, ids []string, yaml []byte, cfg *c
 	if err := os.WriteFile(file, yaml, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	l := lab.New(t)
 	kn, ln := vrrpNode(l, "ka", cfg), vrrpNode(l, "lbd", cfg)
 	kBase, lBase := addrSet(t, kn), addrSet(t, ln)
@@ -214,9 +191,7 @@ func testVRRPImport(t *testing.T, path string, ids []string, yaml []byte, cfg *c
 		args = append(args, "-i", id)
 	}
 	kp := kn.Start("keepalived", args...)
-	cmd := exec.Command(exe, file)
-	cmd.Env = append(os.Environ(), execEnv+"=lbd")
-	lp := ln.StartCmd(cmd)
+	lp := ln.StartRole("lbd", "-f", file)
 
 	vips := vipsOf(cfg)
 	holds := func(n *lab.Node) func() bool {

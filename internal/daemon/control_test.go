@@ -19,8 +19,8 @@ import (
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/internal/lab"
 	"github.com/lbd-project/lbd/ipvs"
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
 	"github.com/lbd-project/lbd/lb"
-	"github.com/lbd-project/lbd/lb/lbtest"
 	"github.com/lbd-project/lbd/vrrp"
 	"github.com/lbd-project/lbd/vrrp/vrrptest"
 )
@@ -86,19 +86,19 @@ type testDaemon struct {
 	t      *testing.T
 	d      *daemon
 	host   *testHost
-	kernel *lbtest.FakeKernel
+	kernel *ipvstest.Kernel
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startTestDaemon(t *testing.T, file string, h *testHost, k *lbtest.FakeKernel, up *atomic.Bool) *testDaemon {
+func startTestDaemon(t *testing.T, file string, h *testHost, k *ipvstest.Kernel, up *atomic.Bool) *testDaemon {
 	t.Helper()
 	return startTestDaemonLog(t, file, h, k, up, nil)
 }
 
 // startTestDaemonLog is startTestDaemon with the daemon's log also written
 // to logw, for tests that check what it logs.
-func startTestDaemonLog(t *testing.T, file string, h *testHost, k *lbtest.FakeKernel, up *atomic.Bool, logw io.Writer) *testDaemon {
+func startTestDaemonLog(t *testing.T, file string, h *testHost, k *ipvstest.Kernel, up *atomic.Bool, logw io.Writer) *testDaemon {
 	t.Helper()
 	cfg, err := conf.Load(file)
 	if err != nil {
@@ -199,7 +199,7 @@ func TestDaemonControlSocket(t *testing.T) {
 	file := filepath.Join(dir, "lbd.yaml")
 	yaml := strings.ReplaceAll(controlYAML, "DIR", dir)
 	os.WriteFile(file, []byte(yaml), 0o644)
-	h, k := newFakeHost(), lbtest.NewFakeKernel()
+	h, k := newFakeHost(), ipvstest.NewKernel()
 	up := &atomic.Bool{}
 	up.Store(true)
 	td := startTestDaemon(t, file, h, k, up)

@@ -13,8 +13,8 @@ import (
 	"github.com/lbd-project/lbd/internal/ipvsadm"
 	lbdctl "github.com/lbd-project/lbd/internal/ipvsctl"
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
 	"github.com/lbd-project/lbd/lb"
-	"github.com/lbd-project/lbd/lb/lbtest"
 )
 
 // TestDaemonStateFullDisk runs the daemon (fake kernel and links) with
@@ -37,7 +37,7 @@ func TestDaemonStateFullDisk(t *testing.T) {
 	if err := os.WriteFile(file, []byte(strings.ReplaceAll(controlYAML, "DIR", dir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h, k := newFakeHost(), lbtest.NewFakeKernel()
+	h, k := newFakeHost(), ipvstest.NewKernel()
 	up := &atomic.Bool{}
 	up.Store(true)
 	var logBuf lab.SyncBuffer

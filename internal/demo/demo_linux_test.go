@@ -6,12 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,26 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbd-project/lbd/internal/daemon"
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/internal/lab/lbdrole"
 )
 
-// execEnv makes the test binary run as lbd (see TestMain).
-const execEnv = "LBD_DEMO_EXEC"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(execEnv) == "lbd" {
-		// Run as lbd on the file, the one argument (see balancer.start),
-		// logging as lbd does.
-		err := daemon.Serve(context.Background(), daemon.Options{ConfigPath: os.Args[1], Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "lbd:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { lab.Main(m, lab.Roles{"lbd": lbdrole.Run}) }
 
 var (
 	vip     = netip.MustParseAddr("198.51.100.10")
@@ -112,94 +95,24 @@ func (c *client) get() (string, error) {
 	return strings.TrimSpace(string(b)), err
 }
 
-// loadResult is what request loops saw.
-type loadResult struct {
-	sent, failed int
-	longestGap   time.Duration // between two successful answers
-	lastErr      error         // of the latest failed request
-}
-
-// add merges o, seen by another loop at the same time, into r.
-func (r *loadResult) add(o loadResult) {
-	r.sent += o.sent
-	r.failed += o.failed
-	r.longestGap = max(r.longestGap, o.longestGap)
-	if o.lastErr != nil {
-		r.lastErr = o.lastErr
-	}
-}
-
-// why says how requests failed, for a step's result.
-func (r loadResult) why() string {
-	if r.failed == 0 || r.lastErr == nil {
-		return ""
-	}
-	return fmt.Sprintf("; last error: %v", r.lastErr)
+// request is one get whose answer does not matter, for lab's request loops.
+func (c *client) request() error {
+	_, err := c.get()
+	return err
 }
 
 // spread sends n requests and counts answers by server.
-func (c *client) spread(n int) (map[string]int, loadResult) {
+func (c *client) spread(n int) (map[string]int, lab.LoadResult) {
 	counts := map[string]int{}
-	var r loadResult
+	var r lab.LoadResult
 	for range n {
-		r.sent++
-		if who, err := c.get(); err != nil {
-			r.failed++
-			r.lastErr = err
-		} else {
+		who, err := c.get()
+		r.Count(err)
+		if err == nil {
 			counts[who]++
 		}
 	}
 	return counts, r
-}
-
-// load sends a request every 10 ms until stop is closed (at most limit),
-// measuring failures and the longest gap between answers.
-func (c *client) load(stop <-chan struct{}, limit time.Duration) loadResult {
-	var r loadResult
-	last := time.Now()
-	deadline := time.Now().Add(limit)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for time.Now().Before(deadline) {
-		select {
-		case <-stop:
-			return r
-		case <-tick.C:
-		}
-		r.sent++
-		if _, err := c.get(); err != nil {
-			r.failed++
-			r.lastErr = err
-			continue
-		}
-		if gap := time.Since(last); gap > r.longestGap {
-			r.longestGap = gap
-		}
-		last = time.Now()
-	}
-	return r
-}
-
-// underLoad runs act while clients send requests, from 300 ms before it
-// until 300 ms after it returns, and returns what they saw together.
-func underLoad(clients []*client, act func()) loadResult {
-	stop := make(chan struct{})
-	results := make([]loadResult, len(clients))
-	var wg sync.WaitGroup
-	for i, c := range clients {
-		wg.Go(func() { results[i] = c.load(stop, 30*time.Second) })
-	}
-	time.Sleep(300 * time.Millisecond)
-	act()
-	time.Sleep(300 * time.Millisecond)
-	close(stop)
-	wg.Wait()
-	var r loadResult
-	for _, ri := range results {
-		r.add(ri)
-	}
-	return r
 }
 
 // balancer is one lbd (or keepalived) with its configuration file.
@@ -215,13 +128,7 @@ func (b *balancer) start(t *testing.T) {
 		b.proc = b.node.StartKeepalived(b.file)
 		return
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, b.file)
-	cmd.Env = append(os.Environ(), execEnv+"=lbd")
-	b.proc = b.node.StartCmd(cmd)
+	b.proc = b.node.StartRole("lbd", "-f", b.file)
 }
 
 // restart starts b again once its last process has exited: two at once
@@ -438,8 +345,8 @@ func TestDemo(t *testing.T) {
 	}
 	record("election", true, "lb1 MASTER, VIP answering %v after start", took.Round(time.Millisecond))
 	counts, res := c.spread(30)
-	record("traffic spread (mh, 30 requests)", res.failed == 0 && counts["rs1"] > 0 && counts["rs2"] > 0 && counts["rs3"] > 0,
-		"rs1=%d rs2=%d rs3=%d failed=%d%s", counts["rs1"], counts["rs2"], counts["rs3"], res.failed, res.why())
+	record("traffic spread (mh, 30 requests)", res.Failed == 0 && counts["rs1"] > 0 && counts["rs2"] > 0 && counts["rs3"] > 0,
+		"rs1=%d rs2=%d rs3=%d failed=%d%s", counts["rs1"], counts["rs2"], counts["rs3"], res.Failed, res.Why())
 
 	say("")
 	say("2. rs2's health page changes: its HTTP_GET digest no longer matches")
@@ -447,8 +354,8 @@ func TestDemo(t *testing.T) {
 	took, ok = eventually(10*time.Second, func() bool { return strings.Contains(lb1.ipvs(t), rule(rsAddr["rs2"], 0)) })
 	record("rs2 failed by digest check", ok, "weight 0 in IPVS %v after the change", took.Round(time.Millisecond))
 	counts, res = c.spread(20)
-	record("traffic avoids rs2", res.failed == 0 && counts["rs2"] == 0,
-		"rs1=%d rs2=%d rs3=%d failed=%d%s", counts["rs1"], counts["rs2"], counts["rs3"], res.failed, res.why())
+	record("traffic avoids rs2", res.Failed == 0 && counts["rs2"] == 0,
+		"rs1=%d rs2=%d rs3=%d failed=%d%s", counts["rs1"], counts["rs2"], counts["rs3"], res.Failed, res.Why())
 	servers["rs2"].setHealthy(true)
 	took, ok = eventually(10*time.Second, func() bool { return strings.Contains(lb1.ipvs(t), rule(rsAddr["rs2"], 1)) })
 	record("rs2 restored", ok, "weight 1 again %v after recovery", took.Round(time.Millisecond))
@@ -471,15 +378,15 @@ func TestDemo(t *testing.T) {
 
 	say("")
 	say("4. lb1 dies (link down, SIGKILL): lb2 takes the VIP")
-	load := []*client{c}
-	res = underLoad(load, func() {
+	load := []func() error{c.request}
+	res = lab.UnderLoad(load, func() {
 		lb1.node.SetLink("eth0", false)
 		lb1.proc.Signal(syscall.SIGKILL)
 		took, ok = eventually(10*time.Second, func() bool { _, err := c.get(); return lb2.holdsVIP() && err == nil })
 	})
-	record("unplanned failover", ok && res.longestGap < 2*time.Second,
+	record("unplanned failover", ok && res.LongestGap < 2*time.Second,
 		"client outage %v (%d of %d requests failed), VIP on lb2 after %v%s",
-		res.longestGap.Round(time.Millisecond), res.failed, res.sent, took.Round(time.Millisecond), res.why())
+		res.LongestGap.Round(time.Millisecond), res.Failed, res.Sent, took.Round(time.Millisecond), res.Why())
 
 	say("")
 	say("5. lb1 comes back as backup (nopreempt); lb2 is stopped: planned handover back")
@@ -489,7 +396,7 @@ func TestDemo(t *testing.T) {
 		record("lb1 rejoins as backup", false, "lb1 did not settle as backup with every real server")
 	}
 	time.Sleep(time.Second) // let lb1's checks settle
-	res = underLoad(load, func() {
+	res = lab.UnderLoad(load, func() {
 		lb2.proc.Signal(syscall.SIGTERM)
 		took, ok = eventually(10*time.Second, func() bool { return lb1.holdsVIP() && !lb2.holdsVIP() })
 	})
@@ -497,9 +404,9 @@ func TestDemo(t *testing.T) {
 	// connection lb2 scheduled reaches lb1 mid-stream: sloppy TCP lets lb1
 	// schedule it from that packet, and the same Maglev table sends it to
 	// the same real server, so no request fails.
-	record("planned handover (SIGTERM lb2)", ok && res.failed == 0 && res.longestGap < time.Second,
+	record("planned handover (SIGTERM lb2)", ok && res.Failed == 0 && res.LongestGap < time.Second,
 		"%d of %d requests failed, longest gap %v, lb1 MASTER after %v%s",
-		res.failed, res.sent, res.longestGap.Round(time.Millisecond), took.Round(time.Millisecond), res.why())
+		res.Failed, res.Sent, res.LongestGap.Round(time.Millisecond), took.Round(time.Millisecond), res.Why())
 	lb2.restart(t)
 
 	say("")
@@ -508,15 +415,15 @@ func TestDemo(t *testing.T) {
 	weights["rs1"] = 3
 	lb1.write(t, config(dir, 150, weights, consistent))
 	logBefore := len(lb1.proc.Out.String())
-	res = underLoad(load, func() {
+	res = lab.UnderLoad(load, func() {
 		lb1.proc.Signal(syscall.SIGHUP)
 		took, ok = eventually(10*time.Second, func() bool { return strings.Contains(lb1.ipvs(t), rule(rsAddr["rs1"], 3)) })
 	})
 	gone, added := diffLines(before, lb1.ipvs(t))
 	transitions := strings.Count(lb1.proc.Out.String()[logBefore:], "vrrp: state change")
-	record("reload (one weight)", ok && len(gone) == 1 && len(added) == 1 && res.failed == 0 && transitions == 0 && lb1.holdsVIP(),
+	record("reload (one weight)", ok && len(gone) == 1 && len(added) == 1 && res.Failed == 0 && transitions == 0 && lb1.holdsVIP(),
 		"applied in %v; rules changed: %q -> %q; %d requests failed; %d VRRP transitions%s",
-		took.Round(time.Millisecond), strings.Join(gone, "; "), strings.Join(added, "; "), res.failed, transitions, res.why())
+		took.Round(time.Millisecond), strings.Join(gone, "; "), strings.Join(added, "; "), res.Failed, transitions, res.Why())
 }
 
 // diffLines returns the lines only in a and the lines only in b.

@@ -49,7 +49,7 @@ func TestPlannedHandovers(t *testing.T) {
 		}
 		setups = append(setups, handoverSetup{"keepalived", consistent, true})
 	}
-	res := map[string]loadResult{}
+	res := map[string]lab.LoadResult{}
 	for _, s := range setups {
 		t.Run(s.name, func(t *testing.T) { res[s.name] = plannedHandovers(t, s, handoverRounds) })
 	}
@@ -59,14 +59,14 @@ func TestPlannedHandovers(t *testing.T) {
 	line := fmt.Sprintf("handover_bench handovers=%d", handoverRounds)
 	for _, s := range setups {
 		r := res[s.name]
-		line += fmt.Sprintf(" %[1]s_failed=%[2]d %[1]s_sent=%[3]d %[1]s_gap_ms=%[4]d", s.name, r.failed, r.sent, r.longestGap.Milliseconds())
+		line += fmt.Sprintf(" %[1]s_failed=%[2]d %[1]s_sent=%[3]d %[1]s_gap_ms=%[4]d", s.name, r.Failed, r.Sent, r.LongestGap.Milliseconds())
 	}
 	fmt.Println(line)
-	if r := res["consistent"]; r.failed != 0 || r.sent == 0 {
+	if r := res["consistent"]; r.Failed != 0 || r.Sent == 0 {
 		t.Errorf("%d of %d requests failed across %d planned handovers with mh and sloppy TCP, want 0 of some",
-			r.failed, r.sent, handoverRounds)
+			r.Failed, r.Sent, handoverRounds)
 	}
-	if res["plain"].failed == 0 {
+	if res["plain"].Failed == 0 {
 		t.Logf("warning: plain rr lost no request either: no connection may have been open while the VIP moved, " +
 			"so this run shows less than it should")
 	}
@@ -75,7 +75,7 @@ func TestPlannedHandovers(t *testing.T) {
 // plannedHandovers starts both balancers as s says in a fresh lab and makes
 // rounds planned handovers under the load of two clients, returning what
 // the clients saw in total.
-func plannedHandovers(t *testing.T, s handoverSetup, rounds int) loadResult {
+func plannedHandovers(t *testing.T, s handoverSetup, rounds int) lab.LoadResult {
 	d := newDemoLab(t)
 	weights := map[string]int{"rs1": 1, "rs2": 1, "rs3": 1}
 	for i, b := range d.lbs {
@@ -100,13 +100,13 @@ func plannedHandovers(t *testing.T, s handoverSetup, rounds int) loadResult {
 			b.node.Sysctl("net.ipv4.vs.sloppy_tcp", "1")
 		}
 	}
-	clients := []*client{newClient(d.client), newClient(d.client)}
-	var total loadResult
+	clients := []func() error{newClient(d.client).request, newClient(d.client).request}
+	var total lab.LoadResult
 	for round := range rounds {
 		time.Sleep(time.Second) // the restarted backup's checks settle
 		var took time.Duration
 		var ok bool
-		r := underLoad(clients, func() {
+		r := lab.UnderLoad(clients, func() {
 			master.proc.Signal(syscall.SIGTERM)
 			took, ok = eventually(10*time.Second, func() bool { return backup.holdsVIP() && !master.holdsVIP() })
 		})
@@ -114,8 +114,8 @@ func plannedHandovers(t *testing.T, s handoverSetup, rounds int) loadResult {
 			t.Fatalf("round %d: %s did not take the VIP from %s within %v", round, backup.name, master.name, took)
 		}
 		t.Logf("round %d: %s -> %s in %v: %d of %d requests failed, longest gap %v%s",
-			round, master.name, backup.name, took.Round(time.Millisecond), r.failed, r.sent, r.longestGap.Round(time.Millisecond), r.why())
-		total.add(r)
+			round, master.name, backup.name, took.Round(time.Millisecond), r.Failed, r.Sent, r.LongestGap.Round(time.Millisecond), r.Why())
+		total.Add(r)
 		master.restart(t)
 		waitBackup(t, master)
 		master, backup = backup, master

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -47,20 +48,10 @@ func newRig(t *testing.T) *rig {
 // serve runs a TCP server in n on addr that writes n's name and closes.
 func (r *rig) serve(n *lab.Node, addr string) {
 	r.t.Helper()
-	ln := n.Listen("tcp", addr)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return // the lab closes the listener at cleanup
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(3 * time.Second))
-				fmt.Fprintln(c, n.Name)
-			}()
-		}
-	}()
+	lab.Serve(r.t, n.Listen("tcp", addr), func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		fmt.Fprintln(c, n.Name)
+	})
 }
 
 // start opens the IPVS client in the balancer and runs an engine for yaml.

@@ -3,7 +3,7 @@ package halab
 import (
 	"bytes"
 	"fmt"
-	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"slices"
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/internal/lab"
-	"golang.org/x/net/ipv4"
 )
 
 // This file is `make bench-halab`: a client load through the VIP of the
@@ -197,7 +196,7 @@ func failoverUnderLoad(t *testing.T, impl string, rate int, v vrrpSettings) runR
 	}
 	cpu1, cpu2 := lb1.cpu(), lb2.cpu()
 	time.Sleep(time.Until(l.started.Add(benchKillAt)))
-	waitAdvert(t, h.client, "198.51.100.11", 3*benchAdvert)
+	h.client.WaitAdvert(netip.MustParseAddr("198.51.100.11"), 3*benchAdvert)
 	if lb2.holdsVIP() || !lb1.holdsVIP() {
 		t.Fatalf("%s: the VIP moved before the kill (the load starves VRRP at %d requests/s)", impl, rate)
 	}
@@ -215,41 +214,6 @@ func failoverUnderLoad(t *testing.T, impl string, rate int, v vrrpSettings) runR
 	r.beforeKill = r.failedBefore(killed.Sub(l.started))
 	t.Logf("%s: first failure %s", impl, r.FirstErr)
 	return r
-}
-
-// waitAdvert returns when n hears a VRRP advert from src on eth0.
-func waitAdvert(t *testing.T, n *lab.Node, src string, timeout time.Duration) {
-	t.Helper()
-	var pc net.PacketConn
-	err := n.Do(func() error {
-		var err error
-		if pc, err = net.ListenPacket("ip4:112", "0.0.0.0"); err != nil {
-			return err
-		}
-		ifi, err := net.InterfaceByName("eth0")
-		if err != nil {
-			return err
-		}
-		// Multicast reaches a raw socket only in a group the host joined.
-		return ipv4.NewPacketConn(pc).JoinGroup(ifi, &net.UDPAddr{IP: net.IPv4(224, 0, 0, 18)})
-	})
-	if pc != nil {
-		defer pc.Close()
-	}
-	if err != nil {
-		t.Fatalf("%s: VRRP listener: %v", n.Name, err)
-	}
-	pc.SetReadDeadline(time.Now().Add(timeout))
-	buf := make([]byte, 1500)
-	for {
-		_, from, err := pc.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("no VRRP advert from %s: %v", src, err)
-		}
-		if from.String() == src {
-			return
-		}
-	}
 }
 
 // cpu is the CPU time (user and system) used so far by the processes in

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,14 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lbd-project/lbd/internal/daemon"
 	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/internal/lab/lbdrole"
 	"golang.org/x/sys/unix"
 )
-
-// execEnv makes the test binary run as lbd or as the benchmark's load
-// (see TestMain): the VM holds only this binary, so it doubles as both.
-const execEnv = "LBD_HALAB_EXEC"
 
 func TestMain(m *testing.M) {
 	// The benchmark keeps thousands of sockets open at once (client, real
@@ -34,20 +28,7 @@ func TestMain(m *testing.M) {
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Max < 1<<16 {
 		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 1 << 16, Max: 1 << 16})
 	}
-	switch os.Getenv(execEnv) {
-	case "lbd":
-		// Run as lbd on the file, the one argument (see startLBD),
-		// logging as lbd does.
-		err := daemon.Serve(context.Background(), daemon.Options{ConfigPath: os.Args[1], Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "lbd:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	case "load":
-		os.Exit(loadMain(os.Args[1:]))
-	}
-	os.Exit(m.Run())
+	lab.Main(m, lab.Roles{"lbd": lbdrole.Run, "load": loadMain})
 }
 
 // The lab's addresses, all TEST-NET, existing only in the lab's
@@ -211,19 +192,13 @@ virtual_server %[6]s 7 {
 `, name, prio, v.advert.Seconds(), vipAddr, gatewayAddr, vipAddr, rs.String())
 }
 
-// startLBD runs lbd (this binary re-executed, see TestMain) on n.
+// startLBD runs lbd (this binary in the role "lbd", see TestMain) on n.
 func (h *haLab) startLBD(n *lab.Node, name string, prio int, v vrrpSettings) *balancer {
 	file := filepath.Join(h.dir, name+".yaml")
 	if err := os.WriteFile(file, []byte(lbdYAML(h.dir, name, prio, v)), 0o644); err != nil {
 		h.t.Fatal(err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	cmd := exec.Command(exe, file)
-	cmd.Env = append(os.Environ(), execEnv+"=lbd")
-	return &balancer{name: name, node: n, proc: n.StartCmd(cmd), socket: filepath.Join(h.dir, name+".sock")}
+	return &balancer{name: name, node: n, proc: n.StartRole("lbd", "-f", file), socket: filepath.Join(h.dir, name+".sock")}
 }
 
 // startKeepalived runs Debian's keepalived (VRRP and checker) on n.

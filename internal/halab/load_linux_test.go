@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +19,7 @@ import (
 )
 
 // The benchmark's client load runs as a process of its own inside the
-// client namespace (this binary re-executed with execEnv=load): every
+// client namespace (this binary in the role "load"): every
 // socket it opens is in that namespace, so requests can be plain
 // goroutines. In the test process each dial would have to lock an OS
 // thread into the namespace for as long as it waits, and during a
@@ -205,13 +204,7 @@ type load struct {
 // startLoad runs the load process in n and waits until it has started
 // sending.
 func startLoad(n *lab.Node, rate int, duration, timeout time.Duration) (*load, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(exe, "-rate", strconv.Itoa(rate), "-duration", duration.String(), "-timeout", timeout.String(), "-addr", vipService)
-	cmd.Env = append(os.Environ(), execEnv+"=load")
-	l := &load{proc: n.StartCmd(cmd)}
+	l := &load{proc: n.StartRole("load", "-rate", strconv.Itoa(rate), "-duration", duration.String(), "-timeout", timeout.String(), "-addr", vipService)}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !l.proc.Exited(); time.Sleep(10 * time.Millisecond) {
 		if strings.Contains(l.proc.Out.String(), "load: started") {
 			l.started = time.Now()

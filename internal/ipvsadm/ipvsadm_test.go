@@ -1,15 +1,18 @@
 package ipvsadm
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
 )
 
 // runFake runs one command against k.
-func runFake(k *fakeKernel, stdin string, args ...string) (string, string, int) {
+func runFake(k *ipvstest.Kernel, stdin string, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	env := Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 		Open: func() (Kernel, error) { return k, nil }, Names: fakeNames{}, ConnFile: "testdata/ip_vs_conn"}
@@ -17,7 +20,7 @@ func runFake(k *fakeKernel, stdin string, args ...string) (string, string, int) 
 	return out.String(), errb.String(), code
 }
 
-func mustRun(t *testing.T, k *fakeKernel, args ...string) {
+func mustRun(t *testing.T, k *ipvstest.Kernel, args ...string) {
 	t.Helper()
 	if _, stderr, code := runFake(k, "", args...); code != 0 {
 		t.Fatalf("%v: exit %d: %s", args, code, stderr)
@@ -26,8 +29,8 @@ func mustRun(t *testing.T, k *fakeKernel, args ...string) {
 
 // sample builds the table whose ipvsadm 1.31 listings are the goldens
 // below (captured from Debian's ipvsadm on the lab VM).
-func sample(t *testing.T) *fakeKernel {
-	k := newFake()
+func sample(t *testing.T) *ipvstest.Kernel {
+	k := ipvstest.NewKernel()
 	for _, args := range [][]string{
 		{"-A", "-t", "10.0.0.1:80", "-s", "rr"},
 		{"-a", "-t", "10.0.0.1:80", "-r", "10.0.1.2", "-w", "2147483647"},
@@ -217,21 +220,21 @@ func TestErrors(t *testing.T) {
 }
 
 func TestRestore(t *testing.T) {
-	k := newFake()
+	k := ipvstest.NewKernel()
 	mustRun(t, k, "-A", "-t", "1.1.1.1:80")
 	mustRun(t, k, "-a", "-t", "1.1.1.1:80", "-r", "2.2.2.2", "-w", "2")
-	calls := k.calls
+	calls := len(k.Changes())
 	stdin := "ipvsadm -A -t 1.1.1.1:80\n-A -t 1.1.1.3:80\n\n  -a -t 1.1.1.3:80 -r 2.2.2.2 ipvsadm\n-e -t 1.1.1.1:80 -r 2.2.2.2 -w 2\n-A -t 1.1.1.4:80"
 	_, stderr, code := runFake(k, stdin, "-R")
 	if stderr != "Service already exists\n" || code != 0 {
 		t.Errorf("restore: exit %d stderr %q", code, stderr)
 	}
 	// One batch; the edit that changes nothing is not sent.
-	if len(k.applied) != 1 || len(k.applied[0].Changes) != 3 {
-		t.Fatalf("applied %v", k.applied)
+	if p := k.Plans(); len(p) != 1 || len(p[0].Changes) != 3 {
+		t.Fatalf("applied %v", p)
 	}
-	if k.calls-calls != 3 {
-		t.Errorf("%d kernel changes, want 3", k.calls-calls)
+	if n := len(k.Changes()) - calls; n != 3 {
+		t.Errorf("%d kernel changes, want 3", n)
 	}
 	out, _, _ := runFake(k, "", "-S", "-n")
 	want := "-A -t 1.1.1.1:80 -s wlc\n-a -t 1.1.1.1:80 -r 2.2.2.2:80 -g -w 2\n-A -t 1.1.1.3:80 -s wlc\n" +
@@ -257,7 +260,7 @@ func TestRestore(t *testing.T) {
 }
 
 func TestDiff(t *testing.T) {
-	k := newFake()
+	k := ipvstest.NewKernel()
 	mustRun(t, k, "-A", "-t", "1.1.1.1:80")
 	mustRun(t, k, "-a", "-t", "1.1.1.1:80", "-r", "2.2.2.2")
 	out, stderr, code := runFake(k, "-A -t 1.1.1.1:80 -s rr\n-e -t 1.1.1.1:80 -r 2.2.2.2 -m -w 3\n", "diff", "-")
@@ -267,7 +270,7 @@ func TestDiff(t *testing.T) {
 	if out != "~ -e -t 1.1.1.1:80 -r 2.2.2.2:80 -m -w 3\n" {
 		t.Errorf("diff:\n%s", out)
 	}
-	if len(k.applied) != 0 {
+	if len(k.Plans()) != 0 {
 		t.Error("diff applied changes")
 	}
 }
@@ -285,7 +288,7 @@ func TestJSON(t *testing.T) {
 }
 
 func TestConnections(t *testing.T) {
-	k := newFake()
+	k := ipvstest.NewKernel()
 	out, stderr, code := runFake(k, "", "-L", "-n", "-c")
 	want := "IPVS connection entries\n" +
 		"pro expire state       source             virtual            destination\n" +
@@ -339,7 +342,7 @@ func TestInetAton(t *testing.T) {
 
 func TestSortQuirk(t *testing.T) {
 	// 200.0.0.1 - 10.0.0.1 overflows int: ipvsadm lists 200.0.0.1 first.
-	k := newFake()
+	k := ipvstest.NewKernel()
 	mustRun(t, k, "-A", "-t", "10.0.0.1:80")
 	mustRun(t, k, "-A", "-t", "200.0.0.1:80")
 	out, _, _ := runFake(k, "", "-S", "-n")
@@ -349,7 +352,7 @@ func TestSortQuirk(t *testing.T) {
 }
 
 func TestConfigStream(t *testing.T) {
-	cs := &configStream{r: bufioReader("a b\n\n  c ipvsadm d\r\ne  \nf\tg"), program: "p"}
+	cs := &configStream{r: bufio.NewReader(strings.NewReader("a b\n\n  c ipvsadm d\r\ne  \nf\tg")), program: "p"}
 	var got []string
 	for {
 		argv, ok := cs.next()

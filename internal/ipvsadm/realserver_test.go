@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lbd-project/lbd/ipvs"
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
 )
 
 func TestParseRealServer(t *testing.T) {
@@ -72,7 +73,7 @@ func TestParseRealServer(t *testing.T) {
 // TestRealServerHook checks which commands are offered to Env.RealServer
 // and what happens for each answer.
 func TestRealServerHook(t *testing.T) {
-	run := func(k *fakeKernel, hook RealServerFunc, stdin string, args ...string) (string, int) {
+	run := func(k *ipvstest.Kernel, hook RealServerFunc, stdin string, args ...string) (string, int) {
 		var out, errb bytes.Buffer
 		env := Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 			Open: func() (Kernel, error) { return k, nil }, Names: fakeNames{}, RealServer: hook}
@@ -86,14 +87,14 @@ func TestRealServerHook(t *testing.T) {
 			return handled, err
 		}
 	}
-	k := newFake()
+	k := ipvstest.NewKernel()
 	mustRun(t, k, "-A", "-t", "192.0.2.10:80")
-	calls := k.calls
+	calls := len(k.Changes())
 
 	// Handled: the kernel is not touched, nothing is printed.
 	out, code := run(k, handle(true, nil), "", "-a", "-t", "192.0.2.10:80", "-r", "192.0.2.15:8080", "-w", "5")
-	if code != 0 || out != "" || k.calls != calls {
-		t.Fatalf("handled -a: exit %d, output %q, kernel calls %d", code, out, k.calls-calls)
+	if n := len(k.Changes()) - calls; code != 0 || out != "" || n != 0 {
+		t.Fatalf("handled -a: exit %d, output %q, kernel calls %d", code, out, n)
 	}
 	want := RealServerChange{Op: ipvs.Add,
 		Service:     ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("192.0.2.10"), Port: 80},
@@ -114,14 +115,19 @@ func TestRealServerHook(t *testing.T) {
 		t.Fatalf("offered %+v", c)
 	}
 
+	dests := func() []ipvs.DestinationEntry {
+		ds, _ := k.Destinations(context.Background(), want.Service)
+		return ds
+	}
+
 	// Not handled: the kernel as ipvsadm.
 	out, code = run(k, handle(false, nil), "", "-a", "-t", "192.0.2.10:80", "-r", "192.0.2.15")
-	if code != 0 || out != "" || len(k.svcs[0].Destinations) != 1 {
-		t.Fatalf("unhandled -a: exit %d, output %q, table %+v", code, out, k.svcs)
+	if code != 0 || out != "" || len(dests()) != 1 {
+		t.Fatalf("unhandled -a: exit %d, output %q, destinations %+v", code, out, dests())
 	}
 	out, code = run(k, handle(false, nil), "", "-d", "-t", "192.0.2.10:80", "-r", "192.0.2.15")
-	if code != 0 || out != "" || len(k.svcs[0].Destinations) != 0 || got[3].Op != ipvs.Delete {
-		t.Fatalf("unhandled -d: exit %d, output %q, table %+v", code, out, k.svcs)
+	if code != 0 || out != "" || len(dests()) != 0 || got[3].Op != ipvs.Delete {
+		t.Fatalf("unhandled -d: exit %d, output %q, destinations %+v", code, out, dests())
 	}
 
 	// Only -a/-e/-d on the command line are offered: not -A, -L, nor -R's lines.
@@ -129,7 +135,7 @@ func TestRealServerHook(t *testing.T) {
 	run(k, handle(true, nil), "", "-A", "-t", "192.0.2.11:80")
 	run(k, handle(true, nil), "", "-L", "-n")
 	out, code = run(k, handle(true, nil), "-a -t 192.0.2.10:80 -r 192.0.2.16\n", "-R")
-	if len(got) != n || code != 0 || len(k.svcs[0].Destinations) != 1 {
+	if len(got) != n || code != 0 || len(dests()) != 1 {
 		t.Fatalf("offered %d more, -R exit %d %q", len(got)-n, code, out)
 	}
 	// A parse error stops before the hook.

@@ -9,13 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/internal/ipvsadm"
-	"github.com/lbd-project/lbd/ipvs"
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
 )
 
 // fakeLbd is a control server with canned answers that records every
@@ -93,13 +92,13 @@ type result struct {
 
 // runWith runs ipvsctl against socket (a path; "" for one that does not
 // exist) and kernel k.
-func runWith(t *testing.T, socket string, k *fakeKernel, args ...string) result {
+func runWith(t *testing.T, socket string, k *ipvstest.Kernel, args ...string) result {
 	t.Helper()
 	if socket == "" {
 		socket = filepath.Join(t.TempDir(), "absent.sock")
 	}
 	if k == nil {
-		k = &fakeKernel{}
+		k = ipvstest.NewKernel()
 	}
 	var out, errb bytes.Buffer
 	env := Env{
@@ -140,87 +139,3 @@ func (testNames) ServiceToPort(name, proto string) (uint16, bool) {
 }
 
 func (testNames) PortToService(uint16, string) (string, bool) { return "", false }
-
-// fakeKernel records the table-changing calls ipvsctl makes; it knows
-// only the services it is given.
-type fakeKernel struct {
-	svcs  []ipvs.Service
-	calls []string
-}
-
-func (k *fakeKernel) known(s ipvs.Service) bool {
-	for _, x := range k.svcs {
-		if x.Key() == s.Key() {
-			return true
-		}
-	}
-	return false
-}
-
-func (k *fakeKernel) record(op string, s ipvs.Service, d *ipvs.Destination) error {
-	c := op + " " + s.String()
-	if d != nil {
-		c += " " + d.String()
-	}
-	k.calls = append(k.calls, c)
-	if !k.known(s) {
-		return syscall.ESRCH
-	}
-	return nil
-}
-
-func (k *fakeKernel) Info(context.Context) (ipvs.Info, error) {
-	return ipvs.Info{Version: ipvs.Version{Major: 1, Minor: 2, Patch: 1}, ConnTableSize: 4096}, nil
-}
-func (k *fakeKernel) Services(context.Context) ([]ipvs.ServiceEntry, error) {
-	var out []ipvs.ServiceEntry
-	for _, s := range k.svcs {
-		out = append(out, ipvs.ServiceEntry{Service: s})
-	}
-	return out, nil
-}
-func (k *fakeKernel) Destinations(context.Context, ipvs.Service) ([]ipvs.DestinationEntry, error) {
-	return nil, nil
-}
-func (k *fakeKernel) Dump(context.Context) (ipvs.Table, error) {
-	var t ipvs.Table
-	for _, s := range k.svcs {
-		t.Services = append(t.Services, ipvs.ServiceEntry{Service: s})
-	}
-	return t, nil
-}
-func (k *fakeKernel) NewService(_ context.Context, s ipvs.Service) error {
-	k.calls = append(k.calls, "new-service "+s.String())
-	k.svcs = append(k.svcs, s)
-	return nil
-}
-func (k *fakeKernel) UpdateService(_ context.Context, s ipvs.Service) error {
-	return k.record("update-service", s, nil)
-}
-func (k *fakeKernel) DeleteService(_ context.Context, s ipvs.Service) error {
-	return k.record("delete-service", s, nil)
-}
-func (k *fakeKernel) NewDestination(_ context.Context, s ipvs.Service, d ipvs.Destination) error {
-	return k.record("new-dest", s, &d)
-}
-func (k *fakeKernel) UpdateDestination(_ context.Context, s ipvs.Service, d ipvs.Destination) error {
-	return k.record("update-dest", s, &d)
-}
-func (k *fakeKernel) DeleteDestination(_ context.Context, s ipvs.Service, d ipvs.Destination) error {
-	return k.record("delete-dest", s, &d)
-}
-func (k *fakeKernel) Apply(context.Context, ipvs.Plan) (ipvs.ApplyResult, error) {
-	return ipvs.ApplyResult{}, nil
-}
-func (k *fakeKernel) Flush(context.Context) error                     { return nil }
-func (k *fakeKernel) Zero(context.Context) error                      { return nil }
-func (k *fakeKernel) ZeroService(context.Context, ipvs.Service) error { return nil }
-func (k *fakeKernel) Timeouts(context.Context) (ipvs.Timeouts, error) {
-	return ipvs.Timeouts{}, nil
-}
-func (k *fakeKernel) SetTimeouts(context.Context, ipvs.Timeouts) error { return nil }
-func (k *fakeKernel) SyncDaemons(context.Context) ([]ipvs.SyncDaemon, error) {
-	return nil, nil
-}
-func (k *fakeKernel) StartSyncDaemon(context.Context, ipvs.SyncDaemon) error { return nil }
-func (k *fakeKernel) StopSyncDaemon(context.Context, ipvs.DaemonState) error { return nil }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/internal/ipvsadm"
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
 )
 
 func i32(n int32) *int32 { return &n }
@@ -390,7 +391,7 @@ func TestHelp(t *testing.T) {
 	// -h stays ipvsadm's, byte for byte.
 	for _, args := range [][]string{{"-h"}, {"--help"}, {"-v"}, {"stauts"}} {
 		var out, errb bytes.Buffer
-		code := ipvsadm.Run(context.Background(), ipvsadm.Env{Stdout: &out, Stderr: &errb, Open: func() (ipvsadm.Kernel, error) { return &fakeKernel{}, nil }},
+		code := ipvsadm.Run(context.Background(), ipvsadm.Env{Stdout: &out, Stderr: &errb, Open: func() (ipvsadm.Kernel, error) { return ipvstest.NewKernel(), nil }},
 			append([]string{"ipvsctl"}, args...))
 		r := runWith(t, "", nil, args...)
 		if r.code != code || r.stdout != out.String() || r.stderr != errb.String() {

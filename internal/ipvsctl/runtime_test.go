@@ -8,6 +8,7 @@ import (
 
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/ipvs"
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
 )
 
 // managedLbd manages TCP 192.0.2.10:80 and FWM 1 IPv6; everything else
@@ -38,12 +39,32 @@ func managedLbd(t *testing.T) *fakeLbd {
 	})
 }
 
-// kernelWith knows TCP 192.0.2.20:80 and TCP 192.0.2.10:80.
-func kernelWith() *fakeKernel {
-	return &fakeKernel{svcs: []ipvs.Service{
-		{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("192.0.2.20"), Port: 80},
-		{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("192.0.2.10"), Port: 80},
-	}}
+// kernelWith has TCP 192.0.2.20:80 with real server 192.0.2.15:8080 and
+// TCP 192.0.2.10:80 with 192.0.2.16:80, so every command of the tests
+// below can succeed in it.
+func kernelWith() *ipvstest.Kernel {
+	svc := func(addr string) ipvs.Service {
+		return ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr(addr), Port: 80, Scheduler: "wlc"}
+	}
+	dest := func(addr string, port uint16) []ipvs.DestinationEntry {
+		return []ipvs.DestinationEntry{{Destination: ipvs.Destination{Family: ipvs.IPv4,
+			Address: netip.MustParseAddr(addr), Port: port, ForwardMethod: ipvs.Masq, Weight: 1}}}
+	}
+	k := ipvstest.NewKernel()
+	k.Load(ipvs.Table{Services: []ipvs.ServiceEntry{
+		{Service: svc("192.0.2.20"), Destinations: dest("192.0.2.15", 8080)},
+		{Service: svc("192.0.2.10"), Destinations: dest("192.0.2.16", 80)},
+	}})
+	return k
+}
+
+// changes renders the changes k was asked to make, as ipvsadm rules.
+func changes(k *ipvstest.Kernel) []string {
+	var out []string
+	for _, c := range k.Changes() {
+		out = append(out, c.String())
+	}
+	return out
 }
 
 func TestRuntimeManaged(t *testing.T) {
@@ -75,8 +96,8 @@ func TestRuntimeManaged(t *testing.T) {
 		if r.code != 0 || r.stdout != "" || r.stderr != "" {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q", tt.args, r.code, r.stdout, r.stderr)
 		}
-		if len(k.calls) != 0 {
-			t.Errorf("%s: kernel touched: %v", tt.args, k.calls)
+		if len(k.Changes()) != 0 {
+			t.Errorf("%s: kernel touched: %v", tt.args, changes(k))
 		}
 		c := lbd.recorded()
 		if len(c) != i+1 || c[i].method != control.MethodRuntime || c[i].params != tt.params {
@@ -87,19 +108,19 @@ func TestRuntimeManaged(t *testing.T) {
 	// lbd refuses: its message like a kernel error, exit 255.
 	k := kernelWith()
 	r := runWith(t, lbd.path, k, "-a", "-t", "192.0.2.10:80", "-r", "192.0.2.99")
-	if r.code != 255 || r.stderr != "real server 192.0.2.99:80 is already in TCP 192.0.2.10:80\n" || len(k.calls) != 0 {
-		t.Errorf("refused: exit %d %q, kernel %v", r.code, r.stderr, k.calls)
+	if r.code != 255 || r.stderr != "real server 192.0.2.99:80 is already in TCP 192.0.2.10:80\n" || len(k.Changes()) != 0 {
+		t.Errorf("refused: exit %d %q, kernel %v", r.code, r.stderr, changes(k))
 	}
 
 	// Tunnel options cannot travel: refused for a managed service ...
 	r = runWith(t, lbd.path, k, "-a", "-f", "1", "-6", "-r", "2001:db8::3", "-i", "--tun-type", "gue", "--tun-port", "6080")
-	if r.code != 255 || !strings.HasPrefix(r.stderr, "lbd manages FWM 1 IPv6: its runtime changes cannot set tunnel options") || len(k.calls) != 0 {
-		t.Errorf("tunnel on managed: exit %d %q, kernel %v", r.code, r.stderr, k.calls)
+	if r.code != 255 || !strings.HasPrefix(r.stderr, "lbd manages FWM 1 IPv6: its runtime changes cannot set tunnel options") || len(k.Changes()) != 0 {
+		t.Errorf("tunnel on managed: exit %d %q, kernel %v", r.code, r.stderr, changes(k))
 	}
 	// ... and go to the kernel for another.
 	r = runWith(t, lbd.path, k, "-a", "-t", "192.0.2.20:80", "-r", "192.0.2.30", "-i", "--tun-type", "gre")
-	if r.code != 0 || r.stderr != "" || len(k.calls) != 1 || !strings.HasPrefix(k.calls[0], "new-dest TCP 192.0.2.20:80 192.0.2.30:80") {
-		t.Errorf("tunnel on unmanaged: exit %d %q, kernel %v", r.code, r.stderr, k.calls)
+	if r.code != 0 || r.stderr != "" || len(k.Changes()) != 1 || !strings.HasPrefix(changes(k)[0], "+ -a -t 192.0.2.20:80 -r 192.0.2.30:80 -i") {
+		t.Errorf("tunnel on unmanaged: exit %d %q, kernel %v", r.code, r.stderr, changes(k))
 	}
 }
 
@@ -112,13 +133,13 @@ func TestRuntimeKernel(t *testing.T) {
 		asked  bool // lbd was asked
 		kernel string
 	}{
-		{"not managed", lbd.path, "-a -t 192.0.2.20:80 -r 192.0.2.15 -m", true, "new-dest TCP 192.0.2.20:80 192.0.2.15:80"},
-		{"not managed edit", lbd.path, "-e -t 192.0.2.20:80 -r 192.0.2.15:8080 -m -w 3", true, "update-dest TCP 192.0.2.20:80 192.0.2.15:8080"},
-		{"not managed delete", lbd.path, "-d -t 192.0.2.20:80 -r 192.0.2.15", true, "delete-dest TCP 192.0.2.20:80 192.0.2.15:80"},
-		{"--kernel", lbd.path, "--kernel -a -t 192.0.2.10:80 -r 192.0.2.15", false, "new-dest TCP 192.0.2.10:80 192.0.2.15:80"},
-		{"--kernel last", lbd.path, "-d -t 192.0.2.10:80 -r 192.0.2.15 --kernel", false, "delete-dest TCP 192.0.2.10:80 192.0.2.15:80"},
-		{"no daemon", "", "-a -t 192.0.2.10:80 -r 192.0.2.15", false, "new-dest TCP 192.0.2.10:80 192.0.2.15:80"},
-		{"service commands", lbd.path, "-E -t 192.0.2.10:80 -s rr", false, "update-service TCP 192.0.2.10:80"},
+		{"not managed", lbd.path, "-a -t 192.0.2.20:80 -r 192.0.2.15 -m", true, "+ -a -t 192.0.2.20:80 -r 192.0.2.15:80 -m"},
+		{"not managed edit", lbd.path, "-e -t 192.0.2.20:80 -r 192.0.2.15:8080 -m -w 3", true, "~ -e -t 192.0.2.20:80 -r 192.0.2.15:8080 -m -w 3"},
+		{"not managed delete", lbd.path, "-d -t 192.0.2.20:80 -r 192.0.2.15:8080", true, "- -d -t 192.0.2.20:80 -r 192.0.2.15:8080"},
+		{"--kernel", lbd.path, "--kernel -a -t 192.0.2.10:80 -r 192.0.2.15", false, "+ -a -t 192.0.2.10:80 -r 192.0.2.15:80"},
+		{"--kernel last", lbd.path, "-d -t 192.0.2.10:80 -r 192.0.2.16 --kernel", false, "- -d -t 192.0.2.10:80 -r 192.0.2.16:80"},
+		{"no daemon", "", "-a -t 192.0.2.10:80 -r 192.0.2.15", false, "+ -a -t 192.0.2.10:80 -r 192.0.2.15:80"},
+		{"service commands", lbd.path, "-E -t 192.0.2.10:80 -s rr", false, "~ -E -t 192.0.2.10:80 -s rr"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			n := len(lbd.recorded())
@@ -130,8 +151,8 @@ func TestRuntimeKernel(t *testing.T) {
 			if asked := len(lbd.recorded()) > n; asked != tt.asked {
 				t.Errorf("lbd asked: %v", asked)
 			}
-			if len(k.calls) != 1 || !strings.HasPrefix(k.calls[0], tt.kernel) {
-				t.Errorf("kernel calls %v, want %q", k.calls, tt.kernel)
+			if len(k.Changes()) != 1 || !strings.HasPrefix(changes(k)[0], tt.kernel) {
+				t.Errorf("kernel calls %v, want %q", changes(k), tt.kernel)
 			}
 		})
 	}
@@ -147,7 +168,7 @@ func TestRuntimeKernel(t *testing.T) {
 	old := startLbd(t, map[string]func(json.RawMessage) (any, error){control.MethodStatus: canned(control.StatusResult{})})
 	k = kernelWith()
 	r = runWith(t, old.path, k, "-a", "-t", "192.0.2.10:80", "-r", "192.0.2.15")
-	if r.code != 0 || len(k.calls) != 1 {
-		t.Errorf("old lbd: exit %d %q, kernel %v", r.code, r.stderr, k.calls)
+	if r.code != 0 || len(k.Changes()) != 1 {
+		t.Errorf("old lbd: exit %d %q, kernel %v", r.code, r.stderr, changes(k))
 	}
 }

@@ -12,18 +12,9 @@ import (
 )
 
 // serveName answers every TCP connection on ln with name and a newline, the
-// way the lab's real servers identify themselves. It stops when ln closes.
-func serveName(ln net.Listener, name string) {
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintf(c, "%s\n", name)
-			c.Close()
-		}
-	}()
+// way the lab's real servers identify themselves.
+func serveName(t *testing.T, ln net.Listener, name string) {
+	Serve(t, ln, func(c net.Conn) { fmt.Fprintf(c, "%s\n", name) })
 }
 
 // readName dials addr from node n and returns the first line it answers.
@@ -49,8 +40,8 @@ func TestIntegrationNamespacesReachOverBridge(t *testing.T) {
 	a.Attach(lan, "eth0", "192.0.2.1/24", "2001:db8::1/64")
 	b.Attach(lan, "eth0", "192.0.2.2/24", "2001:db8::2/64")
 
-	serveName(b.Listen("tcp", "192.0.2.2:7000"), "b-v4")
-	serveName(b.Listen("tcp", "[2001:db8::2]:7000"), "b-v6")
+	serveName(t, b.Listen("tcp", "192.0.2.2:7000"), "b-v4")
+	serveName(t, b.Listen("tcp", "[2001:db8::2]:7000"), "b-v6")
 	if got := readName(t, a, "192.0.2.2:7000"); got != "b-v4" {
 		t.Errorf("IPv4 over the bridge: got %q, want b-v4", got)
 	}
@@ -96,7 +87,7 @@ func TestIntegrationVMIPVS(t *testing.T) {
 	rs.Attach(back, "eth0", "192.0.2.15/24")
 	rs.AddRoute("default", "192.0.2.1")
 	lb.Sysctl("net.ipv4.ip_forward", "1")
-	serveName(rs.Listen("tcp", "192.0.2.15:8080"), "rs1")
+	serveName(t, rs.Listen("tcp", "192.0.2.15:8080"), "rs1")
 
 	lb.MustRun("ipvsadm", "-A", "-t", "198.51.100.10:80", "-s", "rr")
 	lb.MustRun("ipvsadm", "-a", "-t", "198.51.100.10:80", "-r", "192.0.2.15:8080", "-m", "-w", "1")

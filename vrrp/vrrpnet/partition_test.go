@@ -77,8 +77,8 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			// Partition: each drops the other's VRRP; links, ARP and
 			// the client's view of both stay up.
 			cut := time.Now()
-			dropVRRPFrom(t, nw, loseAddr)
-			dropVRRPFrom(t, nl, winAddr)
+			nw.DropVRRPFrom(loseAddr)
+			nl.DropVRRPFrom(winAddr)
 			eventually(t, 2*time.Second, "split brain: both Master with the VIP", func() bool {
 				_, ok := lose.entered(vrrp.StateMaster, cut)
 				return ok && win.state() == vrrp.StateMaster && nw.HasAddr(vip4) && nl.HasAddr(vip4)
@@ -97,8 +97,8 @@ func TestIntegrationPartitionHeals(t *testing.T) {
 			capt := listenCapture(t, client)
 			garpW, garpL := win.stats().GARPBursts, lose.stats().GARPBursts
 			healed := time.Now() // before: the loser may yield before nft exits
-			healPartition(t, nw)
-			healPartition(t, nl)
+			nw.HealPartition()
+			nl.HealPartition()
 			// The state is stored before the notification is recorded:
 			// wait for the notification.
 			eventually(t, 2*time.Second, "one Master after the heal", func() bool {
@@ -166,21 +166,6 @@ func (x *lbd) enteredWith(s vrrp.State, after time.Time) (time.Time, vrrp.Transi
 		}
 	}
 	return time.Time{}, vrrp.Transition{}, false
-}
-
-// dropVRRPFrom makes n drop VRRP (IP protocol 112) from peer, with an
-// nftables table of its own in n's namespace (gone with the namespace).
-func dropVRRPFrom(t *testing.T, n *lab.Node, peer netip.Addr) {
-	t.Helper()
-	n.MustRun("nft", "add", "table", "ip", "lbdpartition")
-	n.MustRun("nft", "add", "chain", "ip", "lbdpartition", "in", "{ type filter hook input priority 0; }")
-	n.MustRun("nft", "add", "rule", "ip", "lbdpartition", "in", "ip", "saddr", peer.String(), "ip", "protocol", "112", "drop")
-}
-
-// healPartition removes what dropVRRPFrom added.
-func healPartition(t *testing.T, n *lab.Node) {
-	t.Helper()
-	n.MustRun("nft", "delete", "table", "ip", "lbdpartition")
 }
 
 // hwAddr returns the MAC address of eth0 in n.
