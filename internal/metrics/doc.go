@@ -31,4 +31,16 @@
 // lbd_healthcheck_duration_seconds (histogram) and
 // lbd_healthcheck_results_total{result}. Plus the Go runtime's and the
 // process's standard collectors.
+//
+// # Server
+//
+// Whoever reaches metrics_address can connect (on the default loopback
+// address, any local user), so the server bounds what a client holds: a
+// request must arrive within 5 s, an answer is cut off after 10 s, an idle
+// kept-alive connection is closed after 5 s, headers are capped at 4 KiB,
+// at most 16 connections are open at once (the next ones wait in the
+// kernel's accept queue), and at most 2 scrapes collect at once (a third
+// gets 503 at once; Prometheus tries again at its next interval). The
+// server's errors are logged at most once every 10 s, with the count of
+// those dropped in between.
 package metrics

@@ -58,6 +58,7 @@ const (
 type Metrics struct {
 	src         Source
 	log         *slog.Logger
+	errLog      *errorLog // the /metrics server's
 	reg         *prometheus.Registry
 	reloads     *prometheus.CounterVec
 	checkTime   *prometheus.HistogramVec
@@ -76,6 +77,7 @@ func New(src Source, log *slog.Logger) *Metrics {
 	m := &Metrics{
 		src:     src,
 		log:     log,
+		errLog:  &errorLog{log: log, now: time.Now},
 		reg:     prometheus.NewRegistry(),
 		checked: map[[3]string]bool{},
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lbd_reloads_total",
