@@ -11,6 +11,7 @@ import (
 
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/internal/metrics"
 	"github.com/lbd-project/lbd/ipvs"
 	"github.com/lbd-project/lbd/lb"
 	"github.com/lbd-project/lbd/vrrp"
@@ -213,7 +214,7 @@ func (d *daemon) runtime(ctx context.Context, _ control.Peer, p control.RuntimeP
 	}
 	err = d.engine.RuntimeChange(ctx, op)
 	if err == nil && op.Op == "delete" {
-		d.pruneCheckMetrics()
+		d.metrics.PruneChecks()
 	}
 	return nil, lbError(err, false)
 }
@@ -290,6 +291,21 @@ func (d *daemon) snapshot(ctx context.Context) (snapshot, error) {
 		}
 	})
 	return s, err
+}
+
+// metricsState is the daemon loop's part of a scrape.
+func (d *daemon) metricsState(ctx context.Context) (metrics.State, error) {
+	s, err := d.snapshot(ctx)
+	return metrics.State{Generation: s.generation, LoadedAt: s.loadedAt, VRRP: s.vrrp}, err
+}
+
+// metricsEngine is the engine the metrics read, nil without IPVS (a nil
+// *lb.Engine would make a non-nil metrics.Engine).
+func (d *daemon) metricsEngine() metrics.Engine {
+	if d.engine == nil {
+		return nil
+	}
+	return d.engine
 }
 
 // statusResult gathers status from the daemon loop (VRRP), the engine

@@ -13,6 +13,7 @@ import (
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/healthcheck"
 	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/internal/metrics"
 	"github.com/lbd-project/lbd/lb"
 	"github.com/lbd-project/lbd/systemd"
 	"github.com/lbd-project/lbd/vrrp"
@@ -46,7 +47,7 @@ type daemon struct {
 	kernel     lb.Kernel
 	stopEngine func()
 	roles      *roleQueue
-	metrics    *metrics
+	metrics    *metrics.Metrics
 
 	// Seams for tests.
 	openKernel kernelOpener
@@ -101,7 +102,7 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 		return err
 	}
 	d.log.Info("lbd: starting", "file", d.path, "router_id", cfg.Global.RouterID, "config", cfg.Summary(), "pid", os.Getpid())
-	d.metrics = newMetrics(d)
+	d.metrics = metrics.New(metrics.Source{State: d.metricsState, Engine: d.metricsEngine}, d.log)
 	if err := d.startEngine(cfg); err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 		defer stop()
 	}
 	if a := *cfg.Global.MetricsAddress; a != "" {
-		stop, addr, err := d.metrics.serve(srvCtx, a, d.log)
+		stop, addr, err := d.metrics.Serve(srvCtx, a)
 		if err != nil {
 			d.log.Error("lbd: cannot serve metrics; going on without them", "address", a, "err", err)
 		} else {
@@ -278,20 +279,20 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 				d.log.Error("lbd: configuration error", "err", e.Error())
 			}
 		}
-		return res, d.reloadFailed("invalid", err)
+		return res, d.reloadFailed(metrics.ReloadInvalid, err)
 	}
-	result := "ok"
+	result := metrics.ReloadOK
 	if d.engine != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		r, err := d.engine.Reload(ctx, cfg)
 		cancel()
 		if r.Generation == 0 && err != nil {
-			return res, d.reloadFailed("rejected", err)
+			return res, d.reloadFailed(metrics.ReloadRejected, err)
 		}
 		res.Changes = r.Plan.Lines()
-		d.pruneCheckMetrics()
+		d.metrics.PruneChecks()
 		if err != nil {
-			result = "apply_failed"
+			result = metrics.ReloadApplyFailed
 			d.log.Error("lbd: reload applied with failures; retrying", "err", err)
 		}
 	}
@@ -315,29 +316,19 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 	d.generation++
 	res.Generation = d.generation
 	d.lastReload = &control.ReloadOutcome{At: d.loadedAt, OK: true}
-	d.metrics.reloads.WithLabelValues(result).Inc()
+	d.metrics.Reload(result)
 	d.log.Info("lbd: reloaded", "file", d.path, "config", cfg.Summary(), "generation", d.generation,
 		"ipvs_changes", len(res.Changes), "kept", p.Keep, "restarted", p.Restart, "started", p.Start, "stopped", p.Stop)
 	d.sd.Ready(d.status())
 	return res, nil
 }
 
-// pruneCheckMetrics drops the health-check series of real servers the
-// engine no longer checks.
-func (d *daemon) pruneCheckMetrics() {
-	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
-	defer cancel()
-	if st, err := d.engine.Status(ctx); err == nil {
-		d.metrics.pruneChecks(st)
-	}
-}
-
 // reloadFailed reports a refused reload; the running configuration stays.
-func (d *daemon) reloadFailed(result string, err error) error {
+func (d *daemon) reloadFailed(result metrics.ReloadResult, err error) error {
 	d.log.Error("lbd: reload failed; the running configuration stays", "file", d.path, "err", firstError(err))
 	d.sd.Ready("reload failed: " + firstError(err))
 	d.lastReload = &control.ReloadOutcome{At: time.Now(), OK: false, Error: err.Error()}
-	d.metrics.reloads.WithLabelValues(result).Inc()
+	d.metrics.Reload(result)
 	return err
 }
 

@@ -60,25 +60,11 @@
 // # Metrics
 //
 // global.metrics_address (default 127.0.0.1:9274; "" turns it off)
-// serves /metrics. Collected at scrape time (within 3 s): per IPVS
-// service lbd_ipvs_service_{connections,packets,bytes}_total and
-// lbd_ipvs_service_{connections,packets,bytes}_per_second; per real
-// server lbd_ipvs_real_server_{connections,packets,bytes}_total, the
-// _per_second rates, lbd_ipvs_real_server_{active,inactive}_connections
-// and lbd_ipvs_real_server_weight (kernel); lbd_real_server_up,
-// lbd_real_server_weight, lbd_real_server_disabled,
-// lbd_real_server_runtime, lbd_virtual_server_quorum_up,
-// lbd_virtual_server_sorry_active; lbd_vrrp_state{state},
-// lbd_vrrp_priority, lbd_vrrp_adverts_sent_total,
-// lbd_vrrp_adverts_received_total, lbd_vrrp_packets_dropped_total{reason},
-// lbd_vrrp_transitions_total, lbd_vrrp_garp_bursts_total,
-// lbd_vrrp_last_transition_timestamp_seconds; lbd_drift_repairs_total,
-// lbd_ipvs_apply_failing, lbd_config_generation,
-// lbd_config_loaded_timestamp_seconds, lbd_scrape_errors{part}. Counted
-// as they happen: lbd_reloads_total{result=ok|invalid|rejected|apply_failed},
-// lbd_healthcheck_duration_seconds (histogram) and
-// lbd_healthcheck_results_total{result}. control_socket, state_dir and
-// metrics_address change only at restart.
+// serves /metrics. Package internal/metrics builds the series and lists
+// them; the daemon gives it a metrics.Source (the loop's state and the
+// engine), counts reloads, wraps the health checkers and prunes their
+// series after a reload or a run-time delete. control_socket, state_dir
+// and metrics_address change only at restart.
 //
 // # VRRP
 //

@@ -62,7 +62,7 @@ func (d *daemon) startEngine(cfg *conf.Config) error {
 	opts := lb.Options{
 		Kernel:     k,
 		Logger:     d.log,
-		NewChecker: d.metrics.checkerFactory(d.newChecker),
+		NewChecker: d.metrics.CheckerFactory(d.newChecker),
 		State:      st,
 		SaveState:  func(st lb.State) error { return lb.SaveState(path, st) },
 	}

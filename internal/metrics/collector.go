@@ -1,159 +1,16 @@
-package daemon
+package metrics
 
 import (
 	"context"
-	"errors"
-	"log/slog"
-	"net"
-	"net/http"
-	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/lbd-project/lbd/healthcheck"
 	"github.com/lbd-project/lbd/ipvs"
-	"github.com/lbd-project/lbd/lb"
 	"github.com/lbd-project/lbd/vrrp"
 )
 
-// This file holds lbd's Prometheus metrics (see the package documentation
-// for the list). Kernel counters, health and VRRP state are collected at
-// scrape time by asking their owners (the engine, the kernel, the daemon
-// loop) within scrapeTimeout; events (reloads, health probes) are
-// counted as they happen.
-
-// scrapeTimeout bounds what one scrape waits for the engine and kernel.
-const scrapeTimeout = 3 * time.Second
-
-// metrics holds the instruments and the registry.
-type metrics struct {
-	reg         *prometheus.Registry
-	reloads     *prometheus.CounterVec
-	checkTime   *prometheus.HistogramVec
-	checkResult *prometheus.CounterVec
-
-	// checked holds the label values (virtual server, real server, check
-	// type) of the check series, so those of real servers that are gone
-	// can be deleted rather than exported for ever.
-	mu      sync.Mutex
-	checked map[[3]string]bool
-}
-
-func newMetrics(d *daemon) *metrics {
-	m := &metrics{
-		reg:     prometheus.NewRegistry(),
-		checked: map[[3]string]bool{},
-		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lbd_reloads_total",
-			Help: "Configuration reloads by result: ok, invalid (bad file, nothing changed), rejected (engine refused, nothing changed), apply_failed (in effect, kernel changes failed and are retried)."},
-			[]string{"result"}),
-		checkTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lbd_healthcheck_duration_seconds",
-			Help:    "Duration of health-check probes.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}},
-			[]string{"virtual_server", "real_server", "type"}),
-		checkResult: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lbd_healthcheck_results_total",
-			Help: "Health-check probe results (success or failure)."},
-			[]string{"virtual_server", "real_server", "type", "result"}),
-	}
-	for _, r := range []string{"ok", "invalid", "rejected", "apply_failed"} {
-		m.reloads.WithLabelValues(r)
-	}
-	m.reg.MustRegister(m.reloads, m.checkTime, m.checkResult, &collector{d: d},
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
-}
-
-// checkerFactory wraps f so that every probe is timed and counted.
-func (m *metrics) checkerFactory(f lb.CheckerFactory) lb.CheckerFactory {
-	return func(s lb.CheckSpec) (healthcheck.Checker, error) {
-		c, err := f(s)
-		if err != nil {
-			return nil, err
-		}
-		m.mu.Lock()
-		m.checked[[3]string{s.VirtualServer, s.RealServer, s.Check.Type}] = true
-		m.mu.Unlock()
-		return &timedChecker{Checker: c, time: m.checkTime.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type),
-			ok:   m.checkResult.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type, "success"),
-			fail: m.checkResult.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type, "failure")}, nil
-	}
-}
-
-// pruneChecks deletes the check series of real servers st no longer has
-// with a check (a reload or a run-time change removed them).
-func (m *metrics) pruneChecks(st lb.Status) {
-	live := map[[2]string]bool{}
-	for _, v := range st.VirtualServers {
-		for _, r := range v.RealServers {
-			if r.Checked && !r.Draining {
-				live[[2]string{v.Name, r.Address}] = true
-			}
-		}
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for k := range m.checked {
-		if live[[2]string{k[0], k[1]}] {
-			continue
-		}
-		m.checkTime.DeleteLabelValues(k[0], k[1], k[2])
-		m.checkResult.DeleteLabelValues(k[0], k[1], k[2], "success")
-		m.checkResult.DeleteLabelValues(k[0], k[1], k[2], "failure")
-		delete(m.checked, k)
-	}
-}
-
-type timedChecker struct {
-	healthcheck.Checker
-	time     prometheus.Observer
-	ok, fail prometheus.Counter
-}
-
-func (c *timedChecker) Check(ctx context.Context) healthcheck.Result {
-	start := time.Now()
-	r := c.Checker.Check(ctx)
-	c.time.Observe(time.Since(start).Seconds())
-	if r.OK {
-		c.ok.Inc()
-	} else {
-		c.fail.Inc()
-	}
-	return r
-}
-
-// serve serves /metrics on addr until ctx ends.
-func (m *metrics) serve(ctx context.Context, addr string, log *slog.Logger) (func(), string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, "", err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: slogErrorLog{log}, Timeout: 2 * scrapeTimeout}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("lbd: metrics server failed", "err", err)
-		}
-	}()
-	log.Info("lbd: serving metrics", "address", ln.Addr().String())
-	return func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	}, ln.Addr().String(), nil
-}
-
-type slogErrorLog struct{ log *slog.Logger }
-
-func (l slogErrorLog) Println(v ...any) { l.log.Error("lbd: metrics", "err", v) }
-
 // collector reads state at scrape time.
-type collector struct{ d *daemon }
+type collector struct{ m *Metrics }
 
 var (
 	labelsSvc = []string{"service", "virtual_server"}
@@ -216,7 +73,7 @@ func b2f(b bool) float64 {
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
-	d := c.d
+	src := c.m.src
 	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
 	}
@@ -225,13 +82,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	errs := map[string]float64{"vrrp": 0, "engine": 0, "kernel": 0}
 
-	snap, err := d.snapshot(ctx)
+	snap, err := src.State(ctx)
 	if err != nil {
 		errs["vrrp"] = 1
 	} else {
-		gauge(descGen, float64(snap.generation))
-		gauge(descLoaded, float64(snap.loadedAt.UnixNano())/1e9)
-		for _, v := range snap.vrrp {
+		gauge(descGen, float64(snap.Generation))
+		gauge(descLoaded, float64(snap.LoadedAt.UnixNano())/1e9)
+		for _, v := range snap.VRRP {
 			name := v.Name
 			for _, s := range []vrrp.State{vrrp.StateInit, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateFault} {
 				gauge(descVState, b2f(s == v.State), name, s.String())
@@ -254,8 +111,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 
-	if d.engine != nil {
-		st, err := d.engine.Status(ctx)
+	if e := src.Engine(); e != nil {
+		st, err := e.Status(ctx)
 		if err != nil {
 			errs["engine"] = 1
 		} else {
@@ -278,10 +135,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 					gauge(descRuntime, b2f(r.Runtime), v.Name, r.Address)
 				}
 			}
-			t, err := d.engine.Stats(ctx)
+			t, err := e.Stats(ctx)
 			if err != nil {
 				errs["kernel"] = 1
-				d.log.Warn("lbd: metrics: cannot read the kernel table", "err", err)
+				c.m.log.Warn("lbd: metrics: cannot read the kernel table", "err", err)
 			}
 			for _, e := range t.Services {
 				key, vs := e.Key().String(), names[e.Key()]
