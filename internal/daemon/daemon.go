@@ -52,6 +52,7 @@ type daemon struct {
 	// Seams for tests.
 	openKernel kernelOpener
 	newChecker lb.CheckerFactory
+	pinger     *healthcheck.Pinger // of the default newChecker
 	engineOpts func(*lb.Options)
 	// started is closed once serve has started everything (tests wait
 	// for it); metricsAddr is then the metrics listener's address.
@@ -67,6 +68,7 @@ type running struct {
 }
 
 func newDaemon(path string, log *slog.Logger, h vrrp.Host) *daemon {
+	pinger := healthcheck.NewPinger() // PING_CHECK's, shared by every target
 	return &daemon{
 		path:    path,
 		log:     log,
@@ -79,7 +81,8 @@ func newDaemon(path string, log *slog.Logger, h vrrp.Host) *daemon {
 		started: make(chan struct{}),
 
 		openKernel: openIPVS,
-		newChecker: lb.NewCheckerFactory(healthcheck.NewPinger()),
+		pinger:     pinger,
+		newChecker: lb.NewCheckerFactory(pinger),
 	}
 }
 
@@ -102,7 +105,8 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 		return err
 	}
 	d.log.Info("lbd: starting", "file", d.path, "router_id", cfg.Global.RouterID, "config", cfg.Summary(), "pid", os.Getpid())
-	d.metrics = metrics.New(metrics.Source{State: d.metricsState, Engine: d.metricsEngine}, d.log)
+	d.metrics = metrics.New(metrics.Source{State: d.metricsState, Engine: d.metricsEngine,
+		SpoofedEchoReplies: d.pinger.SpoofedReplies}, d.log)
 	if err := d.startEngine(cfg); err != nil {
 		return err
 	}

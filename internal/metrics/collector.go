@@ -41,6 +41,7 @@ var (
 	descRuntime  = prometheus.NewDesc("lbd_real_server_runtime", "Whether the real server was added at run time (1) rather than in the file.", labelsLBRS, nil)
 	descQuorum   = prometheus.NewDesc("lbd_virtual_server_quorum_up", "Whether the virtual server has quorum.", []string{"virtual_server"}, nil)
 	descSorry    = prometheus.NewDesc("lbd_virtual_server_sorry_active", "Whether the sorry server replaces the real servers.", []string{"virtual_server"}, nil)
+	descSpoofed  = prometheus.NewDesc("lbd_icmp_spoofed_replies_total", "ICMP echo replies to PING_CHECK probes that came from another address than the one pinged, dropped.", nil, nil)
 	descDrift    = prometheus.NewDesc("lbd_drift_repairs_total", "Reconciles that found the kernel table changed behind lbd's back and repaired it.", nil, nil)
 	descEngErr   = prometheus.NewDesc("lbd_ipvs_apply_failing", "Whether the last kernel read or change failed (retries pending).", nil, nil)
 	descGen      = prometheus.NewDesc("lbd_config_generation", "Configuration generation: 0 at start, +1 per applied reload.", nil, nil)
@@ -81,6 +82,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), labels...)
 	}
 	errs := map[string]float64{"vrrp": 0, "engine": 0, "kernel": 0}
+	if src.SpoofedEchoReplies != nil {
+		counter(descSpoofed, src.SpoofedEchoReplies())
+	}
 
 	snap, err := src.State(ctx)
 	if err != nil {

@@ -25,6 +25,7 @@
 // lbd_vrrp_adverts_received_total, lbd_vrrp_packets_dropped_total{reason},
 // lbd_vrrp_transitions_total, lbd_vrrp_garp_bursts_total,
 // lbd_vrrp_last_transition_timestamp_seconds; lbd_drift_repairs_total,
+// lbd_icmp_spoofed_replies_total,
 // lbd_ipvs_apply_failing, lbd_config_generation,
 // lbd_config_loaded_timestamp_seconds, lbd_scrape_errors{part}. Counted
 // as they happen: lbd_reloads_total{result=ok|invalid|rejected|apply_failed},

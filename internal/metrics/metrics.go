@@ -27,6 +27,10 @@ type Source struct {
 	// Engine returns the load-balancing engine, or nil when lbd runs
 	// without IPVS (VRRP only).
 	Engine func() Engine
+	// SpoofedEchoReplies counts forged ICMP echo replies the health
+	// checks' pinger dropped (healthcheck.Pinger.SpoofedReplies); nil:
+	// not exported.
+	SpoofedEchoReplies func() uint64
 }
 
 // State is the daemon loop's part of a scrape.

@@ -80,7 +80,9 @@ func TestCollect(t *testing.T) {
 	loaded := time.Unix(1700000000, 0)
 	st := State{Generation: 4, LoadedAt: loaded, VRRP: []vrrp.InstanceStats{{Name: "VI_1", State: vrrp.StateMaster,
 		Priority: 100, AdvertsSent: 9, Drops: map[vrrp.DropReason]uint64{vrrp.ReasonTTL: 0, vrrp.ReasonAuth: 2, vrrp.ReasonVRID: 0}}}}
-	m := New(source(st, e), quiet())
+	src := source(st, e)
+	src.SpoofedEchoReplies = func() uint64 { return 8 }
+	m := New(src, quiet())
 	m.Reload(ReloadInvalid)
 	page := scrape(t, m)
 	wantSeries(t, page,
@@ -93,6 +95,7 @@ func TestCollect(t *testing.T) {
 		`lbd_vrrp_packets_dropped_total{instance="VI_1",reason="ttl"} 0`,
 		`lbd_vrrp_packets_dropped_total{instance="VI_1",reason="auth"} 2`,
 		`lbd_drift_repairs_total 1`,
+		`lbd_icmp_spoofed_replies_total 8`,
 		`lbd_ipvs_apply_failing 0`,
 		`lbd_virtual_server_quorum_up{virtual_server="web"} 1`,
 		`lbd_real_server_up{real_server="192.0.2.1:8080",virtual_server="web"} 1`,
