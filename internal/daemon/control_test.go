@@ -529,3 +529,37 @@ func TestDaemonWithoutIPVS(t *testing.T) {
 		<-errc
 	}
 }
+
+// A reload whose file takes long to load (a big file; before the alias
+// budget, an alias bomb) or whose kernel apply is long runs off the main
+// loop: the loop goes on answering the systemd watchdog, which would
+// otherwise kill lbd.
+func TestSlowReloadKeepsWatchdogAlive(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lbd.yaml")
+	os.WriteFile(file, []byte(strings.ReplaceAll(controlYAML, "DIR", dir)), 0o644)
+	var up atomic.Bool
+	up.Store(true)
+	td := startTestDaemon(t, file, newFakeHost(), ipvstest.NewKernel(), &up)
+	release := make(chan struct{})
+	loading := make(chan struct{})
+	load := td.d.load
+	td.d.load = func(path string) (*conf.Config, error) {
+		close(loading)
+		<-release
+		return load(path)
+	}
+	done := make(chan error, 1)
+	go func() { done <- td.call(control.MethodReload, nil, nil) }()
+	<-loading
+	for range 3 {
+		if !td.d.alive() {
+			close(release)
+			t.Fatal("the main loop stopped answering the watchdog during a reload")
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+}

@@ -50,6 +50,7 @@ type daemon struct {
 	metrics    *metrics.Metrics
 
 	// Seams for tests.
+	load       func(path string) (*conf.Config, error) // parser.Load
 	openKernel kernelOpener
 	newChecker lb.CheckerFactory
 	pinger     *healthcheck.Pinger // of the default newChecker
@@ -69,7 +70,7 @@ type running struct {
 
 func newDaemon(path string, log *slog.Logger, h vrrp.Host) *daemon {
 	pinger := healthcheck.NewPinger() // PING_CHECK's, shared by every target
-	return &daemon{
+	d := &daemon{
 		path:    path,
 		log:     log,
 		sd:      systemd.NewNotifier(log),
@@ -84,6 +85,8 @@ func newDaemon(path string, log *slog.Logger, h vrrp.Host) *daemon {
 		pinger:     pinger,
 		newChecker: lb.NewCheckerFactory(pinger),
 	}
+	d.load = d.parser.Load
+	return d
 }
 
 // do runs fn on the main loop and waits for it.
@@ -168,6 +171,28 @@ func (d *daemon) closeEngine() {
 	}
 	if d.stopEngine != nil {
 		d.stopEngine()
+	}
+}
+
+// offLoop runs work on a goroutine of its own and, until it is done, goes
+// on answering the watchdog's pings and passing state changes to systemd,
+// so that long work of the main loop (a reload) never stops the watchdog
+// pings. Other requests wait: work may change the state they read.
+func (d *daemon) offLoop(work func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		work()
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		case reply := <-d.ping:
+			close(reply)
+		case <-d.changed:
+			d.sd.Status(d.status())
+		}
 	}
 }
 
@@ -268,14 +293,32 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 	var res control.ReloadResult
 	d.sd.Reloading()
 	d.log.Info("lbd: reloading", "file", d.path)
-	cfg, err := d.parser.Load(d.path)
-	var specs []unitSpec
-	if err == nil {
-		specs, err = units(cfg)
-	}
-	if err == nil && d.engine == nil && needsIPVS(cfg) {
-		err = errNoIPVS
-	}
+	var (
+		cfg     *conf.Config
+		specs   []unitSpec
+		err     error
+		r       lb.ReloadResult
+		engErr  error
+		applied bool
+	)
+	// Loading a big file and applying it to a big kernel table take
+	// seconds: done off the loop, which meanwhile answers the watchdog.
+	d.offLoop(func() {
+		cfg, err = d.load(d.path)
+		if err == nil {
+			specs, err = units(cfg)
+		}
+		if err == nil && d.engine == nil && needsIPVS(cfg) {
+			err = errNoIPVS
+		}
+		if err != nil || d.engine == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		r, engErr = d.engine.Reload(ctx, cfg)
+		cancel()
+		applied = true
+	})
 	if err != nil {
 		var list conf.ErrorList
 		if errors.As(err, &list) {
@@ -286,18 +329,15 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 		return res, d.reloadFailed(metrics.ReloadInvalid, err)
 	}
 	result := metrics.ReloadOK
-	if d.engine != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		r, err := d.engine.Reload(ctx, cfg)
-		cancel()
-		if r.Generation == 0 && err != nil {
-			return res, d.reloadFailed(metrics.ReloadRejected, err)
+	if applied {
+		if r.Generation == 0 && engErr != nil {
+			return res, d.reloadFailed(metrics.ReloadRejected, engErr)
 		}
 		res.Changes = r.Plan.Lines()
 		d.metrics.PruneChecks()
-		if err != nil {
+		if engErr != nil {
 			result = metrics.ReloadApplyFailed
-			d.log.Error("lbd: reload applied with failures; retrying", "err", err)
+			d.log.Error("lbd: reload applied with failures; retrying", "err", engErr)
 		}
 	}
 	old := make([]unitSpec, 0, len(d.order))
