@@ -22,7 +22,8 @@
 //   - in its own process group, which is SIGKILLed at the timeout and
 //     again as soon as the script's main process exits. The second kill is
 //     what keepalived lacks: a script that backgrounds a child and exits
-//     leaks that child on every run.
+//     leaks that child on every run. A child that left the group (setsid)
+//     is adopted and reaped by StartReaper, which the daemon runs.
 //
 // Running programs needs Linux; elsewhere Run fails with an error, so the
 // rest of lbd still builds on a developer's machine.
