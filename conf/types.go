@@ -45,7 +45,10 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 // split on spaces, keepalived style ("/usr/local/bin/check --fast"). The
 // program gets only PATH=/usr/sbin:/usr/bin:/sbin:/bin and its own
 // variables as environment, and what it leaves running in its process
-// group is killed when it exits.
+// group is killed when it exits. The program, each directory on its path
+// and each symbolic link followed to it must be owned by root (or by the
+// user it runs as) and writable by no one else, as with keepalived's
+// enable_script_security, which lbd always applies.
 type Command []string
 
 // UnmarshalText implements the one-string form.

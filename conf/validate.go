@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/lbd-project/lbd/internal/script"
 )
 
 // validate checks values and cross-references after defaults are applied.
@@ -20,7 +22,7 @@ func (c *Config) validate() error {
 			errs.errorf(s.Pos, "vrrp script %q defined twice", s.Name)
 		}
 		scripts[s.Name] = true
-		checkCommand(&errs, s.Pos, "vrrp script "+s.Name, s.Script, true)
+		checkCommand(&errs, s.Pos, "vrrp script "+s.Name, s.Script, s.User, true)
 		if s.Weight < -253 || s.Weight > 253 {
 			errs.errorf(s.Pos, "vrrp script %q: weight %d outside -253..253", s.Name, s.Weight)
 		}
@@ -133,7 +135,7 @@ func (c *Config) validate() error {
 			cmd Command
 		}{{"notify_master", in.NotifyMaster}, {"notify_backup", in.NotifyBackup},
 			{"notify_fault", in.NotifyFault}, {"notify_stop", in.NotifyStop}, {"notify", in.Notify}} {
-			checkCommand(&errs, in.Pos, what+" "+n.key, n.cmd, false)
+			checkCommand(&errs, in.Pos, what+" "+n.key, n.cmd, "", false)
 		}
 	}
 
@@ -154,7 +156,7 @@ func (c *Config) validate() error {
 			}
 			member[m] = g.Name
 		}
-		checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" notify", g.Notify, false)
+		checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" notify", g.Notify, "", false)
 	}
 	c.validateLB(&errs)
 	return errs.err()
@@ -222,9 +224,11 @@ func checkWeight(errs *ErrorList, p Pos, what string, w int) {
 	}
 }
 
-// checkCommand reports a command whose program is missing or not
-// executable, so `lbd -t` catches it rather than the first failover.
-func checkCommand(errs *ErrorList, p Pos, what string, cmd Command, required bool) {
+// checkCommand reports a command whose program is missing, not
+// executable, or unsafe to run as user ("" for the daemon's user) by
+// script.Check's rules, so `lbd -t` and a reload catch it rather than the
+// first failover.
+func checkCommand(errs *ErrorList, p Pos, what string, cmd Command, user string, required bool) {
 	if len(cmd) == 0 {
 		if required {
 			errs.errorf(p, "%s: script is required", what)
@@ -242,6 +246,10 @@ func checkCommand(errs *ErrorList, p Pos, what string, cmd Command, required boo
 		errs.errorf(p, "%s: %v", what, err)
 	case !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0:
 		errs.errorf(p, "%s: %s is not an executable file", what, prog)
+	default:
+		if err := script.Check(script.Spec{Argv: cmd, User: user}); err != nil {
+			errs.errorf(p, "%s: %v", what, err)
+		}
 	}
 }
 

@@ -132,8 +132,8 @@ func (c *Config) validateLB(errs *ErrorList) {
 		if vs.Hysteresis < 0 {
 			errs.errorf(vs.Pos, "%s: hysteresis %d is negative", what, vs.Hysteresis)
 		}
-		checkCommand(errs, vs.Pos, what+" quorum_up", vs.QuorumUp, false)
-		checkCommand(errs, vs.Pos, what+" quorum_down", vs.QuorumDown, false)
+		checkCommand(errs, vs.Pos, what+" quorum_up", vs.QuorumUp, "", false)
+		checkCommand(errs, vs.Pos, what+" quorum_down", vs.QuorumDown, "", false)
 		if vs.VRRPInstance != "" && !instances[vs.VRRPInstance] {
 			errs.errorf(vs.Pos, "%s: vrrp instance %q is not defined in vrrp_instances", what, vs.VRRPInstance)
 		}
@@ -201,10 +201,10 @@ func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *Real
 	checkDestination(errs, rs.Pos, what, vs, rs.Address, rs.Forwarding, rs.Tunnel, *rs.Weight, svcs,
 		func(svc ipvs.Service) ipvs.Destination { return vs.Destination(rs, svc) })
 	if len(rs.NotifyUp) > 0 {
-		checkCommand(errs, rs.Pos, what.String()+" notify_up", rs.NotifyUp, false)
+		checkCommand(errs, rs.Pos, what.String()+" notify_up", rs.NotifyUp, "", false)
 	}
 	if len(rs.NotifyDown) > 0 {
-		checkCommand(errs, rs.Pos, what.String()+" notify_down", rs.NotifyDown, false)
+		checkCommand(errs, rs.Pos, what.String()+" notify_down", rs.NotifyDown, "", false)
 	}
 	if rs.Check != nil {
 		checkCheckFields(errs, rs.Check, what.String())
@@ -410,7 +410,7 @@ func checkCheckFields(errs *ErrorList, c *Check, what string) {
 		}
 	}
 	if len(c.MiscPath) > 0 {
-		checkCommand(errs, c.Pos, what+" misc_path", c.MiscPath, true)
+		checkCommand(errs, c.Pos, what+" misc_path", c.MiscPath, c.User, true)
 	}
 	if c.TrackFile != "" && !filepath.IsAbs(c.TrackFile) {
 		errs.errorf(c.Pos, "%s: track_file %q must be an absolute path", what, c.TrackFile)

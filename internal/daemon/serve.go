@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/internal/script"
 	"github.com/lbd-project/lbd/vrrp/vrrpnet"
 )
 
@@ -44,6 +45,8 @@ func Serve(ctx context.Context, opts Options) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
+	// Adopt and reap what scripts leave behind, and every orphan as PID 1.
+	defer script.StartReaper(ctx)()
 	if err := d.serve(ctx, cfg, sigs); err != nil {
 		d.log.Error("lbd: stopped", "err", err)
 		return err

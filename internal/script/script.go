@@ -8,7 +8,9 @@
 //   - from its argv, never through a shell, so no configuration value is
 //     ever parsed as shell syntax (a caller that wants a shell names
 //     /bin/sh in Argv);
-//   - after Check, the single place for rules on what lbd may execute;
+//   - after Check, the single place for rules on what lbd may execute:
+//     it refuses a program that anyone but root or the script's user
+//     could change (keepalived's enable_script_security, always on);
 //   - with a clean environment: PATH=/usr/sbin:/usr/bin:/sbin:/bin plus
 //     Spec.Env, nothing inherited from the daemon (a daemon started from a
 //     shell would otherwise leak that shell's variables into scripts, and
@@ -20,7 +22,8 @@
 //   - in its own process group, which is SIGKILLed at the timeout and
 //     again as soon as the script's main process exits. The second kill is
 //     what keepalived lacks: a script that backgrounds a child and exits
-//     leaks that child on every run.
+//     leaks that child on every run. A child that left the group (setsid)
+//     is adopted and reaped by StartReaper, which the daemon runs.
 //
 // Running programs needs Linux; elsewhere Run fails with an error, so the
 // rest of lbd still builds on a developer's machine.
@@ -30,6 +33,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
@@ -107,7 +111,9 @@ func (r Result) String() string {
 // lbd executes (keepalived's enable_script_security rules belong here),
 // and Run applies it to every script; callers that run a spec repeatedly
 // call it once up front, to report a bad script once instead of on every
-// run. Today it requires an absolute program path and an existing user.
+// run. It requires an absolute program path, an existing user, and a
+// program only root or that user can change (see checkSecure). Run
+// checks again each time because files change after configuration.
 func Check(s Spec) error {
 	_, err := check(s)
 	return err
@@ -122,10 +128,16 @@ func check(s Spec) (*syscall.Credential, error) {
 	if !filepath.IsAbs(s.Argv[0]) {
 		return nil, fmt.Errorf("script: %q is not an absolute path", s.Argv[0])
 	}
-	if s.User == "" {
-		return nil, nil
+	var cred *syscall.Credential
+	uid := uint32(os.Geteuid())
+	if s.User != "" {
+		var err error
+		if cred, err = credential(s.User); err != nil {
+			return nil, err
+		}
+		uid = cred.Uid
 	}
-	return credential(s.User)
+	return cred, checkSecure(s.Argv[0], uid)
 }
 
 // credential resolves a user name or uid to the credential to run as.

@@ -157,6 +157,7 @@ func TestCheck(t *testing.T) {
 		"empty":        {},
 		"relative":     {Argv: []string{"true"}},
 		"unknown user": {Argv: []string{"/bin/true"}, User: "no-such-user-lbd"},
+		"missing":      {Argv: []string{"/nonexistent/lbd-script"}},
 	} {
 		if err := Check(s); err == nil {
 			t.Errorf("%s: no error", name)
@@ -172,7 +173,12 @@ func TestCheck(t *testing.T) {
 }
 
 func TestRunNotStarted(t *testing.T) {
-	r := Run(context.Background(), Spec{Argv: []string{filepath.Join(t.TempDir(), "missing")}})
+	// Safe but not executable: Check passes it, exec refuses it.
+	p := filepath.Join(t.TempDir(), "not-executable")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := Run(context.Background(), Spec{Argv: []string{p}})
 	if r.Exit != -1 || r.Err == nil || !strings.HasPrefix(r.String(), "start: ") {
 		t.Errorf("got %+v (%s)", r, r)
 	}
