@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +19,10 @@ import (
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/internal/lab"
 	"github.com/lbd-project/lbd/vrrp"
+	"github.com/mdlayher/packet"
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
 )
 
 // hostileYAML is lbd for TestHostileInput: one VRRPv3 instance, MASTER
@@ -264,7 +269,133 @@ func TestHostileInput(t *testing.T) {
 	})
 
 	t.Run("forged echo replies", func(t *testing.T) {
-		t.Skip("not written: forging echo replies needs the attacker on the path to sniff the pinger's ID/sequence (see the report)")
+		// Design: the attacker becomes the router toward the real server
+		// (lb gets a /32 route to rs1 via evil, as a hijacked next hop
+		// would), so lbd's echo requests for rs1 reach evil's link, and
+		// rs1 itself is gone: evil does not forward. evil reads the
+		// requests off its link (AF_PACKET, datagram mode: the IP packet)
+		// and answers each from its own address with the request's exact
+		// ID and sequence. A ping socket delivers such a reply (the kernel
+		// matches on the ID); the Pinger must see that the source is not
+		// the target, count it as spoofed, and let rs1 go down.
+		var capture *packet.Conn
+		var forge net.PacketConn
+		err := evil.Do(func() error {
+			ifi, err := net.InterfaceByName("eth0")
+			if err != nil {
+				return err
+			}
+			if capture, err = packet.Listen(ifi, packet.Datagram, unix.ETH_P_IP, nil); err != nil {
+				return err
+			}
+			forge, err = net.ListenPacket("ip4:icmp", "198.51.100.66")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer capture.Close()
+		defer forge.Close()
+		rsAddr := netip.MustParseAddr("192.0.2.15")
+		var forged atomic.Int64
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			buf := make([]byte, 1500)
+			for {
+				n, _, err := capture.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				b := buf[:n]
+				if len(b) < 20 || b[0]>>4 != 4 || b[9] != 1 {
+					continue
+				}
+				hl := int(b[0]&0x0f) * 4
+				dst, _ := netip.AddrFromSlice(b[16:20])
+				src, _ := netip.AddrFromSlice(b[12:16])
+				if dst != rsAddr || len(b) < hl {
+					continue
+				}
+				m, err := icmp.ParseMessage(1, b[hl:])
+				if err != nil || m.Type != ipv4.ICMPTypeEcho {
+					continue
+				}
+				echo, ok := m.Body.(*icmp.Echo)
+				if !ok {
+					continue
+				}
+				reply, err := (&icmp.Message{Type: ipv4.ICMPTypeEchoReply, Body: echo}).Marshal(nil)
+				if err != nil {
+					continue
+				}
+				if _, err := forge.WriteTo(reply, &net.IPAddr{IP: src.AsSlice()}); err == nil {
+					forged.Add(1)
+				}
+			}
+		}()
+		defer func() { capture.Close(); <-done }()
+
+		lbn.MustRun("ip", "route", "add", "192.0.2.15/32", "via", "198.51.100.66")
+		restored := false
+		restore := func() {
+			if !restored {
+				restored = true
+				lbn.MustRun("ip", "route", "del", "192.0.2.15/32")
+			}
+		}
+		defer restore()
+		var st control.StatusResult
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			st = status()
+			if !rsUp(st) || time.Now().After(deadline) {
+				break
+			}
+		}
+		if rsUp(st) {
+			t.Errorf("forged echo replies kept the unreachable real server up (%d forged): %+v", forged.Load(), st.VirtualServers)
+		}
+		if forged.Load() == 0 {
+			t.Error("the attacker saw no echo request to forge a reply for")
+		}
+		spoofed := metricValue(scrape(), "lbd_icmp_spoofed_replies_total")
+		if spoofed <= 0 {
+			t.Errorf("lbd_icmp_spoofed_replies_total %v after %d forged replies", spoofed, forged.Load())
+		}
+		t.Logf("%d forged replies, %v counted as spoofed", forged.Load(), spoofed)
+		// The dead real server leaves the table; the service stays.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			got := ipvsadm()
+			if !strings.Contains(got, "192.0.2.15") && strings.Contains(got, "-A -t 198.51.100.10:80 -s rr") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("the down real server is still in the table:\n%s", got)
+				break
+			}
+		}
+		// Forging goes on (a failed check waits its 1 s connect_timeout,
+		// then 200 ms): the real server stays down, and every forged
+		// reply is counted (but one in flight).
+		time.Sleep(2500 * time.Millisecond)
+		if st := status(); rsUp(st) {
+			t.Errorf("forged echo replies brought the real server back up: %+v", st.VirtualServers)
+		}
+		if n, spoofed := forged.Load(), metricValue(scrape(), "lbd_icmp_spoofed_replies_total"); n < 3 || spoofed < float64(n-1) {
+			t.Errorf("%d replies forged, %v counted as spoofed", n, spoofed)
+		} else {
+			t.Logf("%d replies forged, %v counted as spoofed", n, spoofed)
+		}
+		intact(t, false)
+
+		// The route back to the real server: it comes back up, and the
+		// table is the baseline again for the attacks that follow.
+		restore()
+		for deadline := time.Now().Add(15 * time.Second); ipvsadm() != rules; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("rs1 did not come back:\n%s", ipvsadm())
+			}
+		}
 	})
 
 	t.Run("alias bomb reload", func(t *testing.T) {
