@@ -400,6 +400,7 @@ func TestHostileInput(t *testing.T) {
 
 	t.Run("alias bomb reload", func(t *testing.T) {
 		before := metricValue(scrape(), "lbd_reloads_total", `result="invalid"`)
+		gen := status().Generation
 		// Four nested aliased lists, each 20 wide (virtual servers → real
 		// servers → urls → status codes, as in conf's TestAliasBombRefused),
 		// appended to the running file's virtual servers: under 1 kB of
@@ -471,6 +472,12 @@ func TestHostileInput(t *testing.T) {
 		after := metricValue(scrape(), "lbd_reloads_total", `result="invalid"`)
 		if after < before+1 {
 			t.Errorf(`lbd_reloads_total{result="invalid"} %v -> %v`, before, after)
+		}
+		// The running configuration is the one before: same generation,
+		// one virtual server (the bomb's are not there).
+		if st := status(); st.Generation != gen || len(st.VirtualServers) != 1 || st.LastReload == nil || st.LastReload.OK {
+			t.Errorf("after the refused bomb: generation %d (was %d), %d virtual servers, last reload %+v",
+				st.Generation, gen, len(st.VirtualServers), st.LastReload)
 		}
 		intact(t, true)
 	})
