@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -63,4 +64,41 @@ func (n *Node) WaitAdvert(src netip.Addr, timeout time.Duration) {
 			return
 		}
 	}
+}
+
+// SendRawIPv4 sends payloads as IPv4 packets of protocol proto from node n
+// out of interface iface to dst with the given TTL, through a raw IP
+// socket of its own: the kernel writes the IP header (source: n's address
+// on iface), the payload is sent as given, malformed or not. Hostile-input
+// tests use it to forge VRRP adverts (TTL other than 255, bad checksums,
+// unicast destinations).
+func (n *Node) SendRawIPv4(iface string, proto, ttl int, dst netip.Addr, payloads ...[]byte) error {
+	return n.Do(func() error {
+		c, err := net.ListenPacket(fmt.Sprintf("ip4:%d", proto), "0.0.0.0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		p := ipv4.NewPacketConn(c)
+		ifi, err := net.InterfaceByName(iface)
+		if err != nil {
+			return err
+		}
+		if err := p.SetMulticastInterface(ifi); err != nil {
+			return err
+		}
+		if err := p.SetMulticastTTL(ttl); err != nil {
+			return err
+		}
+		if err := p.SetTTL(ttl); err != nil {
+			return err
+		}
+		to := &net.IPAddr{IP: dst.AsSlice()}
+		for _, b := range payloads {
+			if _, err := p.WriteTo(b, nil, to); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

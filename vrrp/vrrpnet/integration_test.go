@@ -13,7 +13,6 @@ import (
 	"github.com/lbd-project/lbd/internal/lab"
 	"github.com/lbd-project/lbd/vrrp"
 	"github.com/mdlayher/packet"
-	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 )
 
@@ -185,36 +184,11 @@ func lowerAdvert(t *testing.T) []byte {
 	return b
 }
 
-// sendRaw sends VRRP payloads from node n to 224.0.0.18 with the given TTL
-// through a raw IP socket of its own.
+// sendRaw sends VRRP payloads from node n's eth0 to 224.0.0.18 with the
+// given TTL through a raw IP socket of its own.
 func sendRaw(t *testing.T, n *lab.Node, ttl int, payloads ...[]byte) {
 	t.Helper()
-	err := n.Do(func() error {
-		c, err := net.ListenPacket("ip4:112", "0.0.0.0")
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		p := ipv4.NewPacketConn(c)
-		ifi, err := net.InterfaceByName("eth0")
-		if err != nil {
-			return err
-		}
-		if err := p.SetMulticastInterface(ifi); err != nil {
-			return err
-		}
-		if err := p.SetMulticastTTL(ttl); err != nil {
-			return err
-		}
-		dst := &net.IPAddr{IP: net.IPv4(224, 0, 0, 18)}
-		for _, b := range payloads {
-			if _, err := p.WriteTo(b, nil, dst); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := n.SendRawIPv4("eth0", 112, ttl, vrrp.MulticastIPv4, payloads...); err != nil {
 		t.Fatalf("%s: send raw: %v", n.Name, err)
 	}
 }
