@@ -4,7 +4,6 @@ package daemon
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/internal/lab"
-	"golang.org/x/net/ipv4"
 )
 
 // This file is `make bench-failover`: lbd and Debian's keepalived 2.2.7
@@ -105,7 +103,7 @@ func failover(t *testing.T, im impl, version int, interval time.Duration, planne
 	eventually(t, 3*time.Second, "pings answered", func() bool { return ping.received() >= 50 })
 	// Stop lb1 right after one of its adverts, so that lbd and keepalived
 	// are measured at the same phase of the advert cycle.
-	waitAdvert(t, client, netip.MustParseAddr("192.0.2.1"), 2*interval+time.Second)
+	client.WaitAdvert(netip.MustParseAddr("192.0.2.1"), 2*interval+time.Second)
 	if planned {
 		p1.Signal(syscall.SIGTERM)
 	} else {
@@ -184,38 +182,6 @@ func TestIntegrationBenchFailover(t *testing.T) {
 	ratio := float64(gaps["lbd_unplanned_1s"]) / float64(gaps["keepalived_unplanned_1s"])
 	fmt.Printf("failover_bench unplanned_ratio=%.2f fast_unplanned_ms=%.1f planned_lost=%d keepalived_planned_lost=%d keepalived_planned_ms=%.1f\n",
 		ratio, ms(gaps["lbd_unplanned_10ms"]), lost["lbd_planned_1s"], lost["keepalived_planned_1s"], ms(gaps["keepalived_planned_1s"]))
-}
-
-// waitAdvert returns once the client hears a VRRP advert from src.
-func waitAdvert(t *testing.T, n *lab.Node, src netip.Addr, timeout time.Duration) {
-	t.Helper()
-	var pc net.PacketConn
-	err := n.Do(func() error {
-		var err error
-		if pc, err = net.ListenPacket("ip4:112", "0.0.0.0"); err != nil {
-			return err
-		}
-		ifi, err := net.InterfaceByName("eth0")
-		if err != nil {
-			return err
-		}
-		return ipv4.NewPacketConn(pc).JoinGroup(ifi, &net.UDPAddr{IP: net.IPv4(224, 0, 0, 18)})
-	})
-	if err != nil {
-		t.Fatalf("%s: VRRP listener: %v", n.Name, err)
-	}
-	defer pc.Close()
-	pc.SetReadDeadline(time.Now().Add(timeout))
-	buf := make([]byte, 1500)
-	for {
-		_, from, err := pc.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("no advert from %v: %v", src, err)
-		}
-		if from.String() == src.String() {
-			return
-		}
-	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -46,17 +46,6 @@ vrrp_instances:
 `, prioA, notify, prioB, notify)
 }
 
-// dropVRRPFrom makes n drop VRRP (IP protocol 112) from peer, with an
-// nftables table of its own in n's namespace (gone with the namespace).
-func dropVRRPFrom(n *lab.Node, peer string) {
-	n.MustRun("nft", "add", "table", "ip", "lbdpartition")
-	n.MustRun("nft", "add", "chain", "ip", "lbdpartition", "in", "{ type filter hook input priority 0; }")
-	n.MustRun("nft", "add", "rule", "ip", "lbdpartition", "in", "ip", "saddr", peer, "ip", "protocol", "112", "drop")
-}
-
-// healPartition removes what dropVRRPFrom added.
-func healPartition(n *lab.Node) { n.MustRun("nft", "delete", "table", "ip", "lbdpartition") }
-
 func notes(dir string) string {
 	b, _ := os.ReadFile(filepath.Join(dir, "notes"))
 	return string(b)
@@ -161,16 +150,16 @@ func TestIntegrationDaemon(t *testing.T) {
 		t.Logf("partition step skipped: nft not installed: %v", err)
 	} else {
 		mark = len(lb1.log())
-		dropVRRPFrom(n1, "192.0.2.2")
-		dropVRRPFrom(n2, "192.0.2.1")
+		n1.DropVRRPFrom(netip.MustParseAddr("192.0.2.2"))
+		n2.DropVRRPFrom(netip.MustParseAddr("192.0.2.1"))
 		eventually(t, 3*time.Second, "split brain: lb2 master of both too", func() bool {
 			return n2.HasAddr(vipA) && n2.HasAddr(vipB) && n1.HasAddr(vipA) && n1.HasAddr(vipB)
 		})
 		time.Sleep(300 * time.Millisecond) // a few adverts unheard
-		healPartition(n1)
+		n1.HealPartition()
 		// lb2 yields when it hears lb1 again: from here on.
 		healed := time.Now()
-		healPartition(n2)
+		n2.HealPartition()
 		eventually(t, 3*time.Second, "lb2 without VIPs after the heal", func() bool { return !n2.HasAddr(vipA) && !n2.HasAddr(vipB) })
 		both := time.Since(healed)
 		mdi := vrrp.MasterDownInterval(vrrp.Version3, 100, 100*time.Millisecond)
