@@ -194,7 +194,6 @@ type Host struct {
 	down        map[string]bool
 	watchers    map[string][]func(bool)
 	unreachable map[netip.Addr]bool
-	opens       int
 }
 
 // NewHost returns a host on hub whose members send from primary.
@@ -210,21 +209,11 @@ func (h *Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
 	if !src.IsValid() {
 		src = h.Primary
 	}
-	h.mu.Lock()
-	h.opens++
-	h.mu.Unlock()
 	anns := map[string]vrrp.Announcer{}
 	for _, v := range append(append([]vrrp.VIP(nil), m.VIPs...), m.Excluded...) {
 		anns[v.Dev] = h.Announcer
 	}
 	return vrrp.MemberIO{Primary: src, Conn: h.Hub.Conn(src), VIPs: h.VIPs, Announcers: anns}, nil
-}
-
-// Opens is how many members were opened.
-func (h *Host) Opens() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.opens
 }
 
 // LinkUp implements vrrp.Host.
