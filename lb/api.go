@@ -203,7 +203,10 @@ type Status struct {
 	RetryPending bool
 	// Drifts counts reconciles that found the kernel table changed behind
 	// lbd's back.
-	Drifts         int
+	Drifts int
+	// SettingErrors maps each global setting the kernel refused
+	// (lvs_sloppy_tcp, lvs_timeouts, lvs_sync_daemon) to why.
+	SettingErrors  map[string]string
 	Masters        []string // VRRP instances reported MASTER
 	VirtualServers []VirtualServerStatus
 }
@@ -249,6 +252,7 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		if l.lastErr != nil {
 			st.LastError = l.lastErr.Error()
 		}
+		st.SettingErrors = maps.Clone(l.settingErrs)
 		for inst, m := range l.roles {
 			if m {
 				st.Masters = append(st.Masters, inst)

@@ -164,7 +164,8 @@ type loop struct {
 	retryDelay    time.Duration
 	retryPending  bool
 	drifts        int
-	syncDaemon    *ipvs.SyncDaemon // the one lbd started
+	syncDaemon    *ipvs.SyncDaemon  // the one lbd started
+	settingErrs   map[string]string // global setting (config key) → why the kernel refused it
 	// runtime are the run-time real servers as requested, including
 	// those whose virtual server the configuration lacks now.
 	runtime []RuntimeServer
@@ -598,6 +599,10 @@ func (l *loop) checkDrains(cur *ipvs.Table) {
 
 // syncGlobals sets the IPVS timeouts and sloppy TCP, and runs the sync
 // daemon in the role of its VRRP instance, when the kernel supports them.
+// A setting the kernel refuses (sloppy_tcp is a sysctl, read-only under a
+// unit without write access to /proc/sys/net/ipv4/vs) is kept in
+// settingErrs for status, metrics and doctor: a log line alone would let
+// the hitless handover it exists for fail unnoticed.
 func (l *loop) syncGlobals() {
 	gk, ok := l.e.opts.Kernel.(GlobalKernel)
 	if !ok {
@@ -605,31 +610,56 @@ func (l *loop) syncGlobals() {
 	}
 	ctx, cancel := l.kctx()
 	defer cancel()
-	g := l.m.cfg.Global
-	if t := g.LVSTimeouts; t != nil {
-		want := ipvs.Timeouts{TCP: t.TCP.D(), TCPFin: t.TCPFin.D(), UDP: t.UDP.D()}
-		cur, err := gk.Timeouts(ctx)
-		if err == nil && (want.TCP != 0 && cur.TCP != want.TCP || want.TCPFin != 0 && cur.TCPFin != want.TCPFin ||
-			want.UDP != 0 && cur.UDP != want.UDP) {
-			err = gk.SetTimeouts(ctx, want)
-			l.e.log.Info("set IPVS timeouts", "tcp", want.TCP, "tcpfin", want.TCPFin, "udp", want.UDP, "err", err)
-		}
-		if err != nil {
-			l.e.log.Error("IPVS timeouts", "err", err)
-		}
-	}
-	if want := g.LVSSloppyTCP; want != nil {
-		cur, err := gk.SloppyTCP()
-		if err == nil && cur != *want {
-			err = gk.SetSloppyTCP(*want)
-			l.e.log.Info("set IPVS sloppy_tcp", "on", *want, "err", err)
-		}
-		if err != nil {
-			l.e.log.Error("IPVS sloppy_tcp", "err", err)
+	errs := map[string]string{}
+	for _, s := range []struct {
+		name string
+		sync func(context.Context, GlobalKernel) error
+	}{
+		{"lvs_timeouts", l.syncTimeouts},
+		{"lvs_sloppy_tcp", l.syncSloppyTCP},
+		{"lvs_sync_daemon", l.syncSyncDaemon},
+	} {
+		if err := s.sync(ctx, gk); err != nil {
+			l.e.log.Error("IPVS setting failed", "setting", s.name, "err", err)
+			errs[s.name] = err.Error()
 		}
 	}
+	l.settingErrs = errs
+}
+
+func (l *loop) syncTimeouts(ctx context.Context, gk GlobalKernel) error {
+	t := l.m.cfg.Global.LVSTimeouts
+	if t == nil {
+		return nil
+	}
+	want := ipvs.Timeouts{TCP: t.TCP.D(), TCPFin: t.TCPFin.D(), UDP: t.UDP.D()}
+	cur, err := gk.Timeouts(ctx)
+	if err == nil && (want.TCP != 0 && cur.TCP != want.TCP || want.TCPFin != 0 && cur.TCPFin != want.TCPFin ||
+		want.UDP != 0 && cur.UDP != want.UDP) {
+		if err = gk.SetTimeouts(ctx, want); err == nil {
+			l.e.log.Info("set IPVS timeouts", "tcp", want.TCP, "tcpfin", want.TCPFin, "udp", want.UDP)
+		}
+	}
+	return err
+}
+
+func (l *loop) syncSloppyTCP(_ context.Context, gk GlobalKernel) error {
+	want := l.m.cfg.Global.LVSSloppyTCP
+	if want == nil {
+		return nil
+	}
+	cur, err := gk.SloppyTCP()
+	if err == nil && cur != *want {
+		if err = gk.SetSloppyTCP(*want); err == nil {
+			l.e.log.Info("set IPVS sloppy_tcp", "on", *want)
+		}
+	}
+	return err
+}
+
+func (l *loop) syncSyncDaemon(ctx context.Context, gk GlobalKernel) error {
 	var want *ipvs.SyncDaemon
-	if s := g.LVSSyncDaemon; s != nil {
+	if s := l.m.cfg.Global.LVSSyncDaemon; s != nil {
 		d := ipvs.SyncDaemon{State: ipvs.Backup, McastIfn: s.Interface, SyncID: s.SyncID, SyncMaxLen: s.MaxLen,
 			McastPort: s.Port, McastTTL: s.TTL}
 		if s.Group != nil {
@@ -642,8 +672,7 @@ func (l *loop) syncGlobals() {
 	}
 	running, err := gk.SyncDaemons(ctx)
 	if err != nil {
-		l.e.log.Error("cannot list IPVS sync daemons", "err", err)
-		return
+		return fmt.Errorf("cannot list sync daemons: %w", err)
 	}
 	var keep []ipvs.SyncDaemon
 	for _, d := range running {
@@ -665,20 +694,20 @@ func (l *loop) syncGlobals() {
 	running = keep
 	if want == nil {
 		l.syncDaemon = nil
-		return
+		return nil
 	}
 	for _, d := range running {
 		if d.State == want.State && sameDaemon(d, *want) {
 			l.syncDaemon = want
-			return
+			return nil
 		}
 	}
 	if err := gk.StartSyncDaemon(ctx, *want); err != nil {
-		l.e.log.Error("cannot start IPVS sync daemon", "daemon", want.String(), "err", err)
-		return
+		return fmt.Errorf("cannot start %s: %w", want.String(), err)
 	}
 	l.e.log.Info("started IPVS sync daemon", "daemon", want.String())
 	l.syncDaemon = want
+	return nil
 }
 
 // sameDaemon compares the settings that were asked for; the kernel fills

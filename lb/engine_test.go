@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -402,6 +404,38 @@ func TestEngineSloppyTCP(t *testing.T) {
 	}
 	if on, _ := h.k.SloppyTCP(); !on {
 		t.Error("a file without lvs_sloppy_tcp changed sloppy_tcp")
+	}
+}
+
+// A global setting the kernel refuses (here the EROFS a unit without
+// write access to /proc/sys gets) shows in the status until a later
+// attempt succeeds, instead of only in the log.
+func TestEngineRefusedSettingShows(t *testing.T) {
+	cfg := "global: {lvs_sloppy_tcp: true, lvs_timeouts: {tcp: 600s}}\nvirtual_servers: [{address: 192.0.2.100:80, scheduler: mh, real_servers: [198.51.100.1:80]}]\n"
+	k := ipvstest.NewKernel()
+	k.FailSettings(&fs.PathError{Op: "open", Path: "/proc/sys/net/ipv4/vs/sloppy_tcp", Err: syscall.EROFS})
+	h := start(t, cfg, k, nil)
+	st, err := h.e.Status(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"lvs_sloppy_tcp", "lvs_timeouts"} {
+		if !strings.Contains(st.SettingErrors[key], "read-only file system") {
+			t.Errorf("status.SettingErrors[%s] = %q, want the EROFS; all: %v", key, st.SettingErrors[key], st.SettingErrors)
+		}
+	}
+	if st.SettingErrors["lvs_sync_daemon"] != "" {
+		t.Errorf("an unconfigured sync daemon reported an error: %v", st.SettingErrors)
+	}
+	k.FailSettings(nil)
+	if _, err := h.e.Reload(h.ctx, mustParse(t, cfg)); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := h.e.Status(h.ctx); len(st.SettingErrors) != 0 {
+		t.Errorf("after a successful reload the errors stayed: %v", st.SettingErrors)
+	}
+	if on, _ := k.SloppyTCP(); !on {
+		t.Error("the reload after the fix did not set sloppy_tcp")
 	}
 }
 

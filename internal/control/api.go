@@ -37,6 +37,9 @@ type StatusResult struct {
 	VRRPInstances  []VRRPInstanceStatus  `json:"vrrp_instances"`
 	DriftRepairs   uint64                `json:"drift_repairs"` // kernel changes made behind lbd's back and undone
 	LastError      string                `json:"last_error,omitempty"`
+	// SettingErrors maps each global kernel setting lbd could not apply
+	// (lvs_sloppy_tcp, lvs_timeouts, lvs_sync_daemon) to why.
+	SettingErrors map[string]string `json:"setting_errors,omitempty"`
 }
 
 // ReloadOutcome is how the last reload went.

@@ -330,7 +330,7 @@ func (d *daemon) statusResult(ctx context.Context) (control.StatusResult, error)
 	if err != nil {
 		return res, err
 	}
-	res.DriftRepairs, res.LastError = uint64(st.Drifts), st.LastError
+	res.DriftRepairs, res.LastError, res.SettingErrors = uint64(st.Drifts), st.LastError, st.SettingErrors
 	kernel := map[ipvs.ServiceKey]map[netip.AddrPort]ipvs.DestinationEntry{}
 	if t, err := d.engine.Stats(ctx); err != nil {
 		res.LastError = cmpOr(res.LastError, "cannot read the kernel table: "+err.Error())

@@ -196,6 +196,17 @@ func checkIPVSSysctls(cfg *conf.Config, h Host) []Finding {
 			Detail: "IPVS keeps no conntrack entries, so firewall rules matching ct state will not see NAT traffic",
 			Fix:    "sysctl -w net.ipv4.vs.conntrack=1 if your firewall uses ct state"})
 	}
+	// lbd sets sloppy_tcp itself, so a mismatch means it has not run yet
+	// or the kernel refused it (a unit whose /proc/sys is read-only).
+	if want := cfg.Global.LVSSloppyTCP; want != nil {
+		if v, ok := sysctl(h, "net.ipv4.vs.sloppy_tcp"); ok && (v == "1") != *want {
+			out = append(out, Finding{Check: "vs.sloppy_tcp", Status: Warn,
+				Detail: fmt.Sprintf("lvs_sloppy_tcp is %v but the kernel has sloppy_tcp=%s: lbd has not set it yet, or could not "+
+					"(ipvsctl status then shows NOT APPLIED: lvs_sloppy_tcp)", *want, v),
+				Fix: "run lbd under the shipped unit (ReadWritePaths=-/proc/sys/net/ipv4/vs), or sysctl -w net.ipv4.vs.sloppy_tcp=" +
+					map[bool]string{true: "1", false: "0"}[*want]})
+		}
+	}
 	return out
 }
 

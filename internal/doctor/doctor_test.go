@@ -127,6 +127,25 @@ func TestProblems(t *testing.T) {
 	}
 }
 
+// A sloppy_tcp the kernel does not have is what a refused write leaves
+// behind (EROFS under a unit with a read-only /proc/sys).
+func TestSloppyTCPNotApplied(t *testing.T) {
+	cfg, err := conf.Parse("lbd.yaml", []byte("global: {lvs_sloppy_tcp: true}\n"+cfgText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := healthyHost()
+	h.files["/proc/sys/net/ipv4/vs/sloppy_tcp"] = "0\n"
+	f, ok := byCheck(Check(cfg, h))["vs.sloppy_tcp"]
+	if !ok || f.Status != Warn || !strings.Contains(f.Detail, "sloppy_tcp=0") || !strings.Contains(f.Fix, "ReadWritePaths") {
+		t.Errorf("finding = %+v (present %v), want a warning that sloppy_tcp is 0", f, ok)
+	}
+	h.files["/proc/sys/net/ipv4/vs/sloppy_tcp"] = "1\n"
+	if f, ok := byCheck(Check(cfg, h))["vs.sloppy_tcp"]; ok {
+		t.Errorf("sloppy_tcp applied, still a finding: %+v", f)
+	}
+}
+
 func TestPrintWorst(t *testing.T) {
 	var b bytes.Buffer
 	worst := Print(&b, []Finding{{Check: "a", Status: OK, Detail: "fine"}, {Check: "b", Status: Warn, Detail: "hm", Fix: "do x"}})

@@ -108,12 +108,15 @@ func TestStatus(t *testing.T) {
 	// An empty daemon.
 	lbd = startLbd(t, map[string]func(json.RawMessage) (any, error){control.MethodStatus: canned(control.StatusResult{
 		ConfigFile: "/etc/lbd/lbd.yaml", Generation: 1, LoadedAt: testNow.Add(-time.Second),
-		LastReload: &control.ReloadOutcome{At: testNow.Add(-time.Second), OK: true}, LastError: "netlink: dump failed:\nEPERM"})})
+		LastReload: &control.ReloadOutcome{At: testNow.Add(-time.Second), OK: true}, LastError: "netlink: dump failed:\nEPERM",
+		SettingErrors: map[string]string{"lvs_sloppy_tcp": "ipvs: set sloppy_tcp: read-only file system", "lvs_timeouts": "EPERM"}})})
 	r = runWith(t, lbd.path, nil, "status")
 	const wantEmpty = `lbd: configuration /etc/lbd/lbd.yaml, generation 1, loaded 2025-06-01 11:59:59 UTC (1s ago)
 last reload: ok, 2025-06-01 11:59:59 UTC (1s ago)
 drift repairs: 0
 last error: netlink: dump failed: EPERM
+NOT APPLIED: lvs_sloppy_tcp: ipvs: set sloppy_tcp: read-only file system
+NOT APPLIED: lvs_timeouts: EPERM
 
 No virtual services.
 `

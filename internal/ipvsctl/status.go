@@ -3,6 +3,8 @@ package ipvsctl
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +37,9 @@ func writeStatus(w io.Writer, st *control.StatusResult, now time.Time) {
 	fmt.Fprintf(&b, "drift repairs: %d\n", st.DriftRepairs)
 	if st.LastError != "" {
 		fmt.Fprintf(&b, "last error: %s\n", oneLine(st.LastError))
+	}
+	for _, key := range slices.Sorted(maps.Keys(st.SettingErrors)) {
+		fmt.Fprintf(&b, "NOT APPLIED: %s: %s\n", key, oneLine(st.SettingErrors[key]))
 	}
 
 	b.WriteString("\n")

@@ -44,6 +44,7 @@ var (
 	descSpoofed  = prometheus.NewDesc("lbd_icmp_spoofed_replies_total", "ICMP echo replies to PING_CHECK probes that came from another address than the one pinged, dropped.", nil, nil)
 	descDrift    = prometheus.NewDesc("lbd_drift_repairs_total", "Reconciles that found the kernel table changed behind lbd's back and repaired it.", nil, nil)
 	descEngErr   = prometheus.NewDesc("lbd_ipvs_apply_failing", "Whether the last kernel read or change failed (retries pending).", nil, nil)
+	descSetting  = prometheus.NewDesc("lbd_ipvs_setting_failing", "Whether the kernel refused a global IPVS setting of the configuration (lvs_sloppy_tcp, lvs_timeouts, lvs_sync_daemon).", []string{"setting"}, nil)
 	descGen      = prometheus.NewDesc("lbd_config_generation", "Configuration generation: 0 at start, +1 per applied reload.", nil, nil)
 	descLoaded   = prometheus.NewDesc("lbd_config_loaded_timestamp_seconds", "When the running configuration was loaded.", nil, nil)
 	descScrape   = prometheus.NewDesc("lbd_scrape_errors", "Parts of this scrape that failed or timed out (engine, kernel, vrrp).", []string{"part"}, nil)
@@ -122,6 +123,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		} else {
 			counter(descDrift, uint64(st.Drifts))
 			gauge(descEngErr, b2f(st.LastError != ""))
+			for key := range st.SettingErrors {
+				gauge(descSetting, 1, key)
+			}
 			names := map[ipvs.ServiceKey]string{}
 			for _, v := range st.VirtualServers {
 				gauge(descQuorum, b2f(v.QuorumUp), v.Name)

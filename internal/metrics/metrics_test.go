@@ -73,7 +73,7 @@ func TestCollect(t *testing.T) {
 	table.Services[0].Stats.Conns = 7
 	table.Services[0].Destinations[0].ActiveConns = 2
 	e := &fakeEngine{
-		st: lb.Status{Drifts: 1, VirtualServers: []lb.VirtualServerStatus{{Name: "web", Services: []ipvs.ServiceKey{svc.Key()},
+		st: lb.Status{Drifts: 1, SettingErrors: map[string]string{"lvs_sloppy_tcp": "read-only file system"}, VirtualServers: []lb.VirtualServerStatus{{Name: "web", Services: []ipvs.ServiceKey{svc.Key()},
 			QuorumUp: true, RealServers: []lb.RealServerStatus{{Address: "192.0.2.1:8080", Up: true, Checked: true, Weight: 3}}}}},
 		table: table,
 	}
@@ -97,6 +97,7 @@ func TestCollect(t *testing.T) {
 		`lbd_drift_repairs_total 1`,
 		`lbd_icmp_spoofed_replies_total 8`,
 		`lbd_ipvs_apply_failing 0`,
+		`lbd_ipvs_setting_failing{setting="lvs_sloppy_tcp"} 1`,
 		`lbd_virtual_server_quorum_up{virtual_server="web"} 1`,
 		`lbd_real_server_up{real_server="192.0.2.1:8080",virtual_server="web"} 1`,
 		`lbd_real_server_weight{real_server="192.0.2.1:8080",virtual_server="web"} 3`,

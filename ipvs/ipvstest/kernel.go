@@ -37,6 +37,9 @@ type Kernel struct {
 	plans   []ipvs.Plan
 	// fail, when set, decides per change whether it fails and with what.
 	fail func(ipvs.Change) error
+	// settingErr, when set, fails every change of a global setting, the
+	// way a read-only /proc/sys fails sloppy_tcp.
+	settingErr error
 }
 
 type service struct {
@@ -374,6 +377,9 @@ func (k *Kernel) Timeouts(context.Context) (ipvs.Timeouts, error) {
 func (k *Kernel) SetTimeouts(_ context.Context, t ipvs.Timeouts) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.settingErr != nil {
+		return k.settingErr
+	}
 	if t.TCP != 0 {
 		k.timeouts.TCP = t.TCP
 	}
@@ -433,6 +439,17 @@ func (k *Kernel) SloppyTCP() (bool, error) {
 func (k *Kernel) SetSloppyTCP(on bool) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.settingErr != nil {
+		return k.settingErr
+	}
 	k.sloppyTCP = on
 	return nil
+}
+
+// FailSettings makes every change of a global setting (timeouts, sloppy
+// TCP) fail with err; nil restores normal operation.
+func (k *Kernel) FailSettings(err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.settingErr = err
 }
