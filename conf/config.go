@@ -44,6 +44,11 @@ type Global struct {
 	// NotifyTimeout bounds every notify script; a script still running
 	// then is killed with its process group. Default 10s.
 	NotifyTimeout Duration `yaml:"notify_timeout"`
+	// ScriptUser runs every script that does not name its own user
+	// (notify scripts, vrrp_scripts, MISC checks, quorum and real server
+	// notify) as this user (keepalived script_user). The script security
+	// rules apply for that user. Default: lbd's own user (root).
+	ScriptUser string `yaml:"script_user"`
 	// VRRP holds defaults for every instance that does not set its own.
 	VRRP VRRPDefaults `yaml:"vrrp"`
 	// LVSTimeouts sets the kernel's IPVS connection timeouts.

@@ -2,6 +2,7 @@ package conf
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -127,6 +128,7 @@ func (c *Config) applyDefaults() {
 			s.Timeout = s.Interval
 		}
 		s.Rise, s.Fall = max(s.Rise, 1), max(s.Fall, 1)
+		s.User = cmp.Or(s.User, g.ScriptUser)
 	}
 	for i := range c.VRRPInstances {
 		in := &c.VRRPInstances[i]

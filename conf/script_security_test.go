@@ -56,6 +56,15 @@ func TestScriptSecurity(t *testing.T) {
 			"x.yaml:2:5: vrrp script chk: script " + nobodys + ": " + nobodys + " is owned by uid 65534, not root"},
 		{"vrrp script as unknown user", vrrpScript(good, "no-such-user-lbd"), `x.yaml:2:5: vrrp script chk: script: unknown user "no-such-user-lbd"`},
 		{"good misc", misc(good, "nobody"), ""},
+		// script_user is every script's user unless it names its own.
+		{"notify of script_user", "global: {script_user: nobody}\n" + instance("    notify_master: "+nobodys+"\n"), ""},
+		{"vrrp script of script_user", "global: {script_user: nobody}\nvrrp_scripts:\n  - name: chk\n    script: " + nobodys + "\n" +
+			instance("    track_scripts: [{name: chk}]\n"), ""},
+		{"misc of script_user", "global: {script_user: nobody}\n" + strings.Replace(misc(nobodys, "x"), ", user: x", "", 1), ""},
+		{"notify of another user than script_user", "global: {script_user: nobody}\n" + instance("    notify_master: "+bad+"\n"),
+			"x.yaml:3:5: vrrp instance VI_1 notify_master: script " + bad + ": " + bad + " is writable by others"},
+		{"unknown script_user", "global: {script_user: no-such-user-lbd}\n" + instance("    notify_master: "+good+"\n"),
+			`x.yaml:3:5: vrrp instance VI_1 notify_master: script: unknown user "no-such-user-lbd"`},
 		{"bad misc", misc(bad, "nobody"), "x.yaml:5:16: virtual server TCP 192.0.2.10:80 real server 192.0.2.15 misc_path: script " +
 			bad + ": " + bad + " is writable by others"},
 	} {

@@ -135,7 +135,7 @@ func (c *Config) validate() error {
 			cmd Command
 		}{{"notify_master", in.NotifyMaster}, {"notify_backup", in.NotifyBackup},
 			{"notify_fault", in.NotifyFault}, {"notify_stop", in.NotifyStop}, {"notify", in.Notify}} {
-			checkCommand(&errs, in.Pos, what+" "+n.key, n.cmd, "", false)
+			checkCommand(&errs, in.Pos, what+" "+n.key, n.cmd, c.Global.ScriptUser, false)
 		}
 	}
 
@@ -156,7 +156,7 @@ func (c *Config) validate() error {
 			}
 			member[m] = g.Name
 		}
-		checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" notify", g.Notify, "", false)
+		checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" notify", g.Notify, c.Global.ScriptUser, false)
 	}
 	c.validateLB(&errs)
 	return errs.err()

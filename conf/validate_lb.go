@@ -132,13 +132,13 @@ func (c *Config) validateLB(errs *ErrorList) {
 		if vs.Hysteresis < 0 {
 			errs.errorf(vs.Pos, "%s: hysteresis %d is negative", what, vs.Hysteresis)
 		}
-		checkCommand(errs, vs.Pos, what+" quorum_up", vs.QuorumUp, "", false)
-		checkCommand(errs, vs.Pos, what+" quorum_down", vs.QuorumDown, "", false)
+		checkCommand(errs, vs.Pos, what+" quorum_up", vs.QuorumUp, c.Global.ScriptUser, false)
+		checkCommand(errs, vs.Pos, what+" quorum_down", vs.QuorumDown, c.Global.ScriptUser, false)
 		if vs.VRRPInstance != "" && !instances[vs.VRRPInstance] {
 			errs.errorf(vs.Pos, "%s: vrrp instance %q is not defined in vrrp_instances", what, vs.VRRPInstance)
 		}
 		if vs.Check != nil {
-			checkCheckFields(errs, vs.Check, what)
+			checkCheckFields(errs, vs.Check, what, c.Global.ScriptUser)
 		}
 
 		svcs := vs.Services(groups)
@@ -201,13 +201,13 @@ func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *Real
 	checkDestination(errs, rs.Pos, what, vs, rs.Address, rs.Forwarding, rs.Tunnel, *rs.Weight, svcs,
 		func(svc ipvs.Service) ipvs.Destination { return vs.Destination(rs, svc) })
 	if len(rs.NotifyUp) > 0 {
-		checkCommand(errs, rs.Pos, what.String()+" notify_up", rs.NotifyUp, "", false)
+		checkCommand(errs, rs.Pos, what.String()+" notify_up", rs.NotifyUp, c.Global.ScriptUser, false)
 	}
 	if len(rs.NotifyDown) > 0 {
-		checkCommand(errs, rs.Pos, what.String()+" notify_down", rs.NotifyDown, "", false)
+		checkCommand(errs, rs.Pos, what.String()+" notify_down", rs.NotifyDown, c.Global.ScriptUser, false)
 	}
 	if rs.Check != nil {
-		checkCheckFields(errs, rs.Check, what.String())
+		checkCheckFields(errs, rs.Check, what.String(), c.Global.ScriptUser)
 	}
 	chk := vs.EffectiveCheck(rs)
 	if chk == nil {
@@ -373,7 +373,8 @@ func checkMethod(errs *ErrorList, pos Pos, what, fwd string, tun *Tunnel) {
 var checkTypes = []string{"TCP", "HTTP_GET", "SSL_GET", "MISC", "PING", "FILE", "UDP", "DNS", "NONE"}
 
 // checkCheckFields checks a check block's own values, wherever it is.
-func checkCheckFields(errs *ErrorList, c *Check, what string) {
+// user is the global script_user, for a MISC check that names none.
+func checkCheckFields(errs *ErrorList, c *Check, what, user string) {
 	if c.Type != "" && !slices.Contains(checkTypes, c.Type) {
 		errs.errorf(c.Pos, "%s: check type %q (%s)", what, c.Type, strings.Join(checkTypes, ", "))
 	}
@@ -410,7 +411,7 @@ func checkCheckFields(errs *ErrorList, c *Check, what string) {
 		}
 	}
 	if len(c.MiscPath) > 0 {
-		checkCommand(errs, c.Pos, what+" misc_path", c.MiscPath, c.User, true)
+		checkCommand(errs, c.Pos, what+" misc_path", c.MiscPath, cmp.Or(c.User, user), true)
 	}
 	if c.TrackFile != "" && !filepath.IsAbs(c.TrackFile) {
 		errs.errorf(c.Pos, "%s: track_file %q must be an absolute path", what, c.TrackFile)

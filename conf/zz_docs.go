@@ -66,6 +66,7 @@ var docs = map[string]string{
 	"Global.MetricsAddress":                   "MetricsAddress is where Prometheus metrics are served, at /metrics: host:port. Default 127.0.0.1:9274 (loopback only); \"\" turns them off.",
 	"Global.NotifyTimeout":                    "NotifyTimeout bounds every notify script; a script still running then is killed with its process group. Default 10s.",
 	"Global.RouterID":                         "RouterID names this balancer in logs and notifications (keepalived router_id). Default: the host name.",
+	"Global.ScriptUser":                       "ScriptUser runs every script that does not name its own user (notify scripts, vrrp_scripts, MISC checks, quorum and real server notify) as this user (keepalived script_user). The script security rules apply for that user. Default: lbd's own user (root).",
 	"Global.StateDir":                         "StateDir holds the state lbd keeps across restarts: runtime.json with the real servers added with ipvsctl and the drained ones. Default /var/lib/lbd.",
 	"Global.VRRP":                             "VRRP holds defaults for every instance that does not set its own.",
 	"HostPort":                                "HostPort is an address with an optional port: \"192.0.2.15\", \"192.0.2.15:8080\", \"2001:db8::15\", \"[2001:db8::15]:8080\".",

@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 
@@ -19,6 +20,9 @@ type CheckSpec struct {
 	// virtual server's name and the real server's address:port), for
 	// metrics and logs.
 	VirtualServer, RealServer string
+	// ScriptUser runs a MISC program that names no user (global
+	// script_user); "": lbd's own user.
+	ScriptUser string
 }
 
 // CheckerFactory builds the checker of a CheckSpec. Tests wrap the default
@@ -63,7 +67,7 @@ func NewCheckerFactory(pinger *healthcheck.Pinger) CheckerFactory {
 			}
 			return hc, nil
 		case "MISC":
-			return healthcheck.NewMiscChecker(healthcheck.MiscOptions{Args: c.MiscPath, Dynamic: c.MiscDynamic, User: c.User})
+			return healthcheck.NewMiscChecker(healthcheck.MiscOptions{Args: c.MiscPath, Dynamic: c.MiscDynamic, User: cmp.Or(c.User, s.ScriptUser)})
 		case "PING":
 			return &healthcheck.ICMPChecker{Pinger: pinger, Addr: s.Target.Addr()}, nil
 		case "FILE":

@@ -130,7 +130,8 @@ func (e *Engine) newTargets(m, old *model) ([]healthcheck.Target, error) {
 			if r.target == "" || (old != nil && old.targets[r.target] != nil) {
 				continue
 			}
-			spec := CheckSpec{Check: r.check, Target: r.check.CheckTarget(r.cfg, v.svcs[0]), VirtualServer: v.cfg.Name, RealServer: r.key}
+			spec := CheckSpec{Check: r.check, Target: r.check.CheckTarget(r.cfg, v.svcs[0]), VirtualServer: v.cfg.Name, RealServer: r.key,
+				ScriptUser: m.cfg.Global.ScriptUser}
 			c, err := e.opts.NewChecker(spec)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("virtual server %s real server %s: %w", v.cfg.Name, r.key, err))
@@ -319,7 +320,8 @@ func (l *loop) runScript(kind string, v *vsState, r *rsState, cmd conf.Command) 
 		env = append(env, "LBD_REAL_SERVER="+r.key)
 		what += " " + r.key
 	}
-	l.scripts.Push(what, script.Spec{Argv: cmd, Env: env, Timeout: l.m.cfg.Global.NotifyTimeout.D()})
+	g := l.m.cfg.Global
+	l.scripts.Push(what, script.Spec{Argv: cmd, Env: env, Timeout: g.NotifyTimeout.D(), User: g.ScriptUser})
 }
 
 // managed maps every service key lbd owns now: the configured services and

@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,14 +70,16 @@ func (h *fakeHealth) count() int {
 
 // recScripts records scripts in order.
 type recScripts struct {
-	mu  sync.Mutex
-	ran []string
+	mu    sync.Mutex
+	ran   []string
+	users []string // the user each ran as
 }
 
-func (r *recScripts) Push(what string, _ script.Spec) bool {
+func (r *recScripts) Push(what string, s script.Spec) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ran = append(r.ran, what)
+	r.users = append(r.users, s.User)
 	return true
 }
 
@@ -410,6 +413,46 @@ func TestEngineSloppyTCP(t *testing.T) {
 // A global setting the kernel refuses (here the EROFS a unit without
 // write access to /proc/sys gets) shows in the status until a later
 // attempt succeeds, instead of only in the log.
+// Global script_user runs quorum and real server scripts, and MISC
+// checks that name no user of their own.
+func TestEngineScriptUser(t *testing.T) {
+	const misc = "  - address: 192.0.2.11:80\n    real_servers:\n      - {address: 198.51.100.3:80, check: {type: MISC, misc_path: /bin/true}}\n" +
+		"      - {address: 198.51.100.4:80, check: {type: MISC, misc_path: /bin/true, user: root}}\n"
+	specs := map[string]CheckSpec{}
+	var mu sync.Mutex
+	h := start(t, "global: {script_user: nobody}\n"+twoServers+misc, nil, func(o *Options) {
+		std := NewCheckerFactory(nil)
+		o.NewChecker = func(s CheckSpec) (healthcheck.Checker, error) {
+			mu.Lock()
+			specs[s.RealServer] = s
+			mu.Unlock()
+			return std(s)
+		}
+	})
+	h.event("TCP 192.0.2.10:80", "198.51.100.1:80", false)
+	h.eventually("quorum_down", func() bool { return len(h.scripts.list()) >= 2 })
+	h.scripts.mu.Lock()
+	users := slices.Clone(h.scripts.users)
+	h.scripts.mu.Unlock()
+	for i, u := range users {
+		if u != "nobody" {
+			t.Errorf("script %s ran as %q, want script_user nobody", h.scripts.list()[i], u)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for rs, want := range map[string]string{"198.51.100.3:80": "nobody", "198.51.100.4:80": "root"} {
+		s, ok := specs[rs]
+		if !ok {
+			t.Errorf("no checker built for %s", rs)
+			continue
+		}
+		if got := cmp.Or(s.Check.User, s.ScriptUser); got != want {
+			t.Errorf("MISC check of %s runs as %q, want %q", rs, got, want)
+		}
+	}
+}
+
 func TestEngineRefusedSettingShows(t *testing.T) {
 	cfg := "global: {lvs_sloppy_tcp: true, lvs_timeouts: {tcp: 600s}}\nvirtual_servers: [{address: 192.0.2.100:80, scheduler: mh, real_servers: [198.51.100.1:80]}]\n"
 	k := ipvstest.NewKernel()

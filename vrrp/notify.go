@@ -20,25 +20,26 @@ type notifyJob struct {
 
 // notifyQueue runs a runner's notify scripts one after the other, in the
 // order of the state changes, on a script.Queue (no shell, own process
-// group, clean environment), each bounded by the notify timeout of the
-// moment it is queued (a reload changes it live). Pushing never blocks
+// group, clean environment), each bounded by the notify timeout and run
+// as the user of the moment it is queued (a reload changes them live). Pushing never blocks
 // the state machines: a full queue drops the job and says so.
 type notifyQueue struct {
 	q       *script.Queue
-	timeout func() time.Duration
+	options func() NotifyOptions
 }
 
-func newNotifyQueue(log *slog.Logger, timeout func() time.Duration) *notifyQueue {
-	return &notifyQueue{q: script.NewQueue(script.QueueConfig{Len: notifyQueueLen, Log: log}), timeout: timeout}
+func newNotifyQueue(log *slog.Logger, options func() NotifyOptions) *notifyQueue {
+	return &notifyQueue{q: script.NewQueue(script.QueueConfig{Len: notifyQueueLen, Log: log}), options: options}
 }
 
 func (q *notifyQueue) push(j notifyJob) {
-	q.q.Push(j.what, script.Spec{Argv: j.argv, Timeout: q.timeout()})
+	o := q.options()
+	q.q.Push(j.what, script.Spec{Argv: j.argv, Timeout: o.Timeout, User: o.User})
 }
 
 // close runs what is queued for at most the timeout plus a second, then
 // kills the one running and skips the rest.
-func (q *notifyQueue) close() { q.q.Close(q.timeout() + time.Second) }
+func (q *notifyQueue) close() { q.q.Close(q.options().Timeout + time.Second) }
 
 // notifyInstance queues the notify scripts of one instance state.
 func (r *Runner) notifyInstance(m *member, s State) {

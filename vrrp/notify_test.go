@@ -21,7 +21,7 @@ func TestNotifyTimeoutKillsGroup(t *testing.T) {
 	fast := filepath.Join(dir, "fast.sh")
 	os.WriteFile(fast, []byte("#!/bin/sh\necho \"$@\" > "+dir+"/fast\n"), 0o755)
 	var logs lab.SyncBuffer
-	q := newNotifyQueue(slog.New(slog.NewTextHandler(&logs, nil)), func() time.Duration { return 300 * time.Millisecond })
+	q := newNotifyQueue(slog.New(slog.NewTextHandler(&logs, nil)), func() NotifyOptions { return NotifyOptions{Timeout: 300 * time.Millisecond} })
 	start := time.Now()
 	q.push(notifyJob{argv: []string{script}, what: "instance VI_1 MASTER"})
 	q.push(notifyJob{argv: []string{fast, "INSTANCE", "VI_1", "BACKUP", "100"}, what: "instance VI_1 BACKUP"})

@@ -29,8 +29,14 @@ const HandoverLinger = 50 * time.Millisecond
 const RetryOpen = 2 * time.Second
 
 // DefaultNotifyTimeout bounds a notify script when
-// [RunnerConfig.NotifyTimeout] is not set.
+// [RunnerConfig.Notify] is not set.
 const DefaultNotifyTimeout = 30 * time.Second
+
+// NotifyOptions is how notify scripts run.
+type NotifyOptions struct {
+	Timeout time.Duration // bounds each script; 0: DefaultNotifyTimeout
+	User    string        // runs them as this user; "": the daemon's user
+}
 
 // Host opens what a member needs on the host: package vrrp/vrrpnet for
 // Linux, package vrrp/vrrptest for tests.
@@ -79,9 +85,9 @@ type RunnerConfig struct {
 	Clock Clock
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
-	// NotifyTimeout bounds each notify script; it is read at every run,
-	// so that a reload can change it. nil: DefaultNotifyTimeout.
-	NotifyTimeout func() time.Duration
+	// Notify says how notify scripts run; it is read at every run, so
+	// that a reload can change it. nil: DefaultNotifyTimeout, as lbd's user.
+	Notify func() NotifyOptions
 	// OnTransition is told every state change, in order, from the runner
 	// goroutine; it must not block.
 	OnTransition func(Notification)
@@ -334,7 +340,7 @@ func (r *Runner) Run(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	r.notify = newNotifyQueue(r.log, r.notifyTimeout)
+	r.notify = newNotifyQueue(r.log, r.notifyOptions)
 	defer r.notify.close()
 	for !r.open() {
 		if !sleep(ctx, r.clock, RetryOpen) {
@@ -371,11 +377,15 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 }
 
-func (r *Runner) notifyTimeout() time.Duration {
-	if r.cfg.NotifyTimeout == nil {
-		return DefaultNotifyTimeout
+func (r *Runner) notifyOptions() NotifyOptions {
+	var o NotifyOptions
+	if r.cfg.Notify != nil {
+		o = r.cfg.Notify()
 	}
-	return r.cfg.NotifyTimeout()
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultNotifyTimeout
+	}
+	return o
 }
 
 func stopped() bool { return false }

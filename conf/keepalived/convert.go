@@ -285,6 +285,15 @@ func (c *converter) globalDefs(g *Node) {
 			if c.args(n, 1, 1) {
 				c.global.set("router_id", ystr(n.Args[0]), n.Comments...)
 			}
+		case "script_user":
+			// keepalived: script_user USER [GROUP]; lbd runs a script
+			// with its user's primary and supplementary groups.
+			if c.args(n, 1, 2) {
+				c.global.set("script_user", ystr(n.Args[0]), n.Comments...)
+				if len(n.Args) == 2 {
+					c.find(n, Approximated, "the group "+n.Args[1]+" is not kept: scripts run with the groups of user "+n.Args[0])
+				}
+			}
 		case "vrrp_version":
 			if v, ok := c.intArg(n, 0, 2, 3); ok {
 				c.version = int(v)

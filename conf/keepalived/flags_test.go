@@ -54,3 +54,31 @@ func TestLVSFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestScriptUser checks global_defs script_user becomes global.script_user,
+// and that a group, which lbd cannot keep, is reported.
+func TestScriptUser(t *testing.T) {
+	for _, tc := range []struct{ line, finding string }{
+		{"script_user nobody", ""},
+		{"script_user nobody nogroup", "the group nogroup is not kept"},
+	} {
+		nodes, err := parseString(t, "global_defs {\n "+tc.line+"\n}\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Convert("k.conf", nodes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := conf.Parse("converted.yaml", res.YAML)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, res.YAML)
+		}
+		if cfg.Global.ScriptUser != "nobody" {
+			t.Errorf("%s: script_user %q\n%s", tc.line, cfg.Global.ScriptUser, res.YAML)
+		}
+		if got := Report(res.Findings); tc.finding == "" && got != "" || !strings.Contains(got, tc.finding) {
+			t.Errorf("%s: findings %q, want %q", tc.line, got, tc.finding)
+		}
+	}
+}

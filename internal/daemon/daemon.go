@@ -27,7 +27,7 @@ type daemon struct {
 	sd      *systemd.Notifier
 	host    vrrp.Host
 	clock   vrrp.Clock   // nil: the real time
-	timeout atomic.Int64 // notify_timeout, read by the notify queues
+	notify atomic.Pointer[vrrp.NotifyOptions] // notify_timeout and script_user, read by the notify queues
 	changed chan struct{}
 	ping    chan chan struct{}
 	units   map[string]*running
@@ -115,7 +115,7 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 	}
 	defer d.closeEngine()
 	d.cfg, d.loadedAt = cfg, time.Now()
-	d.timeout.Store(int64(cfg.Global.NotifyTimeout.D()))
+	d.notify.Store(&vrrp.NotifyOptions{Timeout: cfg.Global.NotifyTimeout.D(), User: cfg.Global.ScriptUser})
 	d.apply(specs, diff(nil, specs))
 
 	srvCtx, stopServers := context.WithCancel(context.Background())
@@ -250,7 +250,7 @@ func (d *daemon) apply(specs []unitSpec, p plan) {
 		r, err := vrrp.NewRunner(vrrp.RunnerConfig{
 			Group: s.Group, TrackingWeight: s.TrackingWeight, GroupNotify: s.GroupNotify, Members: s.Members,
 			Host: d.host, Clock: d.clock, Logger: d.log,
-			NotifyTimeout: func() time.Duration { return time.Duration(d.timeout.Load()) },
+			Notify:       func() vrrp.NotifyOptions { return *d.notify.Load() },
 			OnTransition:  d.transition,
 		})
 		if err != nil {
@@ -345,7 +345,7 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 		old = append(old, d.units[k].spec)
 	}
 	p := diff(old, specs)
-	d.timeout.Store(int64(cfg.Global.NotifyTimeout.D()))
+	d.notify.Store(&vrrp.NotifyOptions{Timeout: cfg.Global.NotifyTimeout.D(), User: cfg.Global.ScriptUser})
 	d.apply(specs, p)
 	for _, k := range p.Keep {
 		r := d.units[k].r

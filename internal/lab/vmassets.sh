@@ -87,6 +87,9 @@ for bin in ipvsadm keepalived; do
   done
 done
 mkdir -p "$root/etc/keepalived"
+# Users for scripts (script_user, a check's user): root and nobody.
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
 
 cat > "$root/init" <<'INIT'
 #!/bin/busybox sh
