@@ -26,8 +26,8 @@ type daemon struct {
 	log     *slog.Logger
 	sd      *systemd.Notifier
 	host    vrrp.Host
-	clock   vrrp.Clock   // nil: the real time
-	notify atomic.Pointer[vrrp.NotifyOptions] // notify_timeout and script_user, read by the notify queues
+	clock   vrrp.Clock                         // nil: the real time
+	notify  atomic.Pointer[vrrp.NotifyOptions] // notify_timeout and script_user, read by the notify queues
 	changed chan struct{}
 	ping    chan chan struct{}
 	units   map[string]*running
@@ -251,7 +251,7 @@ func (d *daemon) apply(specs []unitSpec, p plan) {
 			Group: s.Group, TrackingWeight: s.TrackingWeight, GroupNotify: s.GroupNotify, Members: s.Members,
 			Host: d.host, Clock: d.clock, Logger: d.log,
 			Notify:       func() vrrp.NotifyOptions { return *d.notify.Load() },
-			OnTransition:  d.transition,
+			OnTransition: d.transition,
 		})
 		if err != nil {
 			// units() built the spec from a validated file: a refusal
