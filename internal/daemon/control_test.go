@@ -112,7 +112,7 @@ func startTestDaemonLog(t *testing.T, file string, h *testHost, k *ipvstest.Kern
 		w = io.MultiWriter(w, logw)
 	}
 	log := slog.New(slog.NewTextHandler(w, nil))
-	d := newDaemon(file, log, h)
+	d := newDaemon(file, log, h, healthcheck.NewPinger())
 	d.openKernel = func() (lb.Kernel, io.Closer, error) { return k, io.NopCloser(nil), nil }
 	d.newChecker = func(lb.CheckSpec) (healthcheck.Checker, error) { return okChecker{up}, nil }
 	d.engineOpts = func(o *lb.Options) { o.DrainPoll = 20 * time.Millisecond }
@@ -496,7 +496,7 @@ func TestDaemonWithoutIPVS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := newDaemon(file, slog.New(slog.NewTextHandler(io.Discard, nil)), newFakeHost())
+		d := newDaemon(file, slog.New(slog.NewTextHandler(io.Discard, nil)), newFakeHost(), healthcheck.NewPinger())
 		d.openKernel = noIPVS
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)

@@ -68,8 +68,9 @@ type running struct {
 	cancel context.CancelFunc
 }
 
-func newDaemon(path string, log *slog.Logger, h vrrp.Host) *daemon {
-	pinger := healthcheck.NewPinger() // PING_CHECK's, shared by every target
+// newDaemon wires a daemon on host h; pinger is PING_CHECK's echo prober,
+// shared by every target (and, through h, by fast takeover).
+func newDaemon(path string, log *slog.Logger, h vrrp.Host, pinger *healthcheck.Pinger) *daemon {
 	d := &daemon{
 		path:    path,
 		log:     log,

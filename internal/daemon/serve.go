@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/healthcheck"
 	"github.com/lbd-project/lbd/internal/script"
 	"github.com/lbd-project/lbd/vrrp/vrrpnet"
 )
@@ -37,7 +38,10 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // for the file's virtual servers) is logged as the reason lbd stopped,
 // and returned.
 func Serve(ctx context.Context, opts Options) error {
-	d := newDaemon(opts.ConfigPath, opts.Logger, vrrpnet.Host{})
+	// PING_CHECK's and fast takeover's echo prober: one socket per
+	// family, one count of forged replies.
+	pinger := healthcheck.NewPinger()
+	d := newDaemon(opts.ConfigPath, opts.Logger, vrrpnet.Host{Pinger: pinger}, pinger)
 	cfg, err := d.parser.Load(opts.ConfigPath)
 	if err != nil {
 		return &ConfigError{Err: err}

@@ -12,7 +12,12 @@ import (
 
 // Host is the vrrp.Host of a Linux machine: it opens real sockets in the
 // network namespace of the calling thread.
-type Host struct{}
+type Host struct {
+	// Pinger, when set, is the ICMP echo prober fast takeover uses: the
+	// daemon shares its PING_CHECK prober, so one count of forged echo
+	// replies covers both. Its owner closes it. nil: a prober per runner.
+	Pinger *healthcheck.Pinger
+}
 
 // Open implements vrrp.Host: the member's conn, its address manager
 // (addresses installed with vrrp.VIPLease) and one announcer per
@@ -87,14 +92,28 @@ func (Host) WatchLink(ctx context.Context, ifname string, fn func(up bool)) erro
 }
 
 // OpenPinger implements vrrp.Host with healthcheck's ICMP echo prober,
-// whose socket is shared by the runner's members.
-func (Host) OpenPinger() (vrrp.Pinger, error) { return pinger{healthcheck.NewPinger()}, nil }
+// whose socket is shared by the runner's members (and with h.Pinger's
+// other users when it is set).
+func (h Host) OpenPinger() (vrrp.Pinger, error) {
+	if h.Pinger != nil {
+		return pinger{p: h.Pinger, shared: true}, nil
+	}
+	return pinger{p: healthcheck.NewPinger()}, nil
+}
 
-type pinger struct{ p *healthcheck.Pinger }
+type pinger struct {
+	p      *healthcheck.Pinger
+	shared bool // Host.Pinger: its owner closes it
+}
 
 func (p pinger) Ping(ctx context.Context, a netip.Addr) error {
 	_, err := p.p.Ping(ctx, a)
 	return err
 }
 
-func (p pinger) Close() error { return p.p.Close() }
+func (p pinger) Close() error {
+	if p.shared {
+		return nil
+	}
+	return p.p.Close()
+}

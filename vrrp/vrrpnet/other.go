@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/lbd-project/lbd/healthcheck"
 	"github.com/lbd-project/lbd/vrrp"
 )
 
@@ -51,7 +52,9 @@ func NewAnnouncer(string) (vrrp.Announcer, error) { return nil, errUnsupported }
 func WatchLink(context.Context, string, func(bool)) error { return errUnsupported }
 
 // Host is the vrrp.Host of a Linux machine; elsewhere it opens nothing.
-type Host struct{}
+type Host struct {
+	Pinger *healthcheck.Pinger // see the Linux Host
+}
 
 // Open is not supported on this platform.
 func (Host) Open(*vrrp.MemberConfig) (vrrp.MemberIO, error) { return vrrp.MemberIO{}, errUnsupported }
