@@ -21,6 +21,9 @@ type Config struct {
 	// VirtualServers are the IPVS services lbd manages; it never touches
 	// services that are not listed here.
 	VirtualServers []VirtualServer `yaml:"virtual_servers"`
+	// BGP announces the addresses of virtual servers with announce: bgp
+	// to routers (active/active behind ECMP).
+	BGP *BGP `yaml:"bgp"`
 }
 
 // Summary counts what c holds, on one line, for `lbd -t` and the

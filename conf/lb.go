@@ -240,6 +240,10 @@ func (vs *VirtualServer) SorryDestination(svc ipvs.Service) (ipvs.Destination, b
 
 // Inhibit reports whether a failed rs stays with weight 0.
 func (vs *VirtualServer) Inhibit(rs *RealServer) bool {
+	if vs.AnnouncesBGP() {
+		// Every balancer must keep the same list for the same table.
+		return true
+	}
 	if rs.InhibitOnFailure != nil {
 		return *rs.InhibitOnFailure
 	}

@@ -119,6 +119,9 @@ func (c *Config) applyDefaults() {
 		v.FastTakeoverMisses = DefaultFastTakeoverMiss
 	}
 	c.applyLBDefaults()
+	if c.BGP != nil {
+		c.BGP.applyDefaults()
+	}
 	for i := range c.VRRPScripts {
 		s := &c.VRRPScripts[i]
 		if s.Interval == 0 {

@@ -159,6 +159,7 @@ func (c *Config) validate() error {
 		checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" notify", g.Notify, c.Global.ScriptUser, false)
 	}
 	c.validateLB(&errs)
+	c.validateBGP(&errs)
 	return errs.err()
 }
 

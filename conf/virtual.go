@@ -92,6 +92,18 @@ type VirtualServer struct {
 	// VRRPInstance installs the service only while that VRRP instance is
 	// MASTER. Default: always installed, as keepalived does.
 	VRRPInstance string `yaml:"vrrp_instance"`
+	// Announce bgp puts the address on every balancer (bgp.vip_interface)
+	// and announces it to the bgp peers while the virtual server serves
+	// (quorum, or its sorry server with announce_sorry), instead of
+	// following a VRRP instance. Real servers are then added in one
+	// canonical order and a failed one keeps its place with weight 0, so
+	// every balancer's mh or sh table is the same.
+	Announce string `yaml:"announce" enum:"bgp"`
+	// AnnounceSorry keeps announcing while the sorry server stands in
+	// for lost quorum. Default: withdraw.
+	AnnounceSorry bool `yaml:"announce_sorry"`
+	// BGPRoute sets the attributes the address is announced with.
+	BGPRoute *BGPRoute `yaml:"bgp_route"`
 	// Check is the health check of every real server, unless a real
 	// server overrides it. Without one, real servers are always up.
 	Check *Check `yaml:"check"`
