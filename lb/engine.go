@@ -74,6 +74,9 @@ type Engine struct {
 	log     *slog.Logger
 	reqs    chan func(*loop)
 	stopped chan struct{}
+	// changed is poked after every step of the loop that may have
+	// changed the status (health, reloads, applies), for Changed.
+	changed chan struct{}
 
 	initial *model
 	targets []healthcheck.Target
@@ -102,7 +105,8 @@ func New(cfg *conf.Config, opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	e := &Engine{opts: opts, log: opts.Logger, reqs: make(chan func(*loop)), stopped: make(chan struct{})}
+	e := &Engine{opts: opts, log: opts.Logger, reqs: make(chan func(*loop)), stopped: make(chan struct{}),
+		changed: make(chan struct{}, 1)}
 	e.initial = buildModel(cfg, nil)
 	e.initial.applyState(opts.State, opts.Now())
 	e.initial.stamp(opts.Now())
@@ -206,6 +210,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 
 	l.start()
+	e.poke()
 	interval := l.m.cfg.Global.LVSReconcileInterval.D()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -247,6 +252,19 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-drain.C:
 			l.checkDrains(nil)
 		}
+		e.poke()
+	}
+}
+
+// Changed is ready after the engine did anything that may have changed
+// its Status: a watcher (the BGP announcer) then reads Status instead of
+// polling it. One value stands for any number of changes.
+func (e *Engine) Changed() <-chan struct{} { return e.changed }
+
+func (e *Engine) poke() {
+	select {
+	case e.changed <- struct{}{}:
+	default:
 	}
 }
 

@@ -492,3 +492,23 @@ func TestEngineRemoveOnStop(t *testing.T) {
 		t.Errorf("request after stop: %v", err)
 	}
 }
+
+// Changed tells a watcher that the status moved, so the BGP announcer
+// can follow quorum without polling.
+func TestEngineChanged(t *testing.T) {
+	h := start(t, twoServers, nil, nil)
+	select {
+	case <-h.e.Changed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change signalled after start")
+	}
+	h.event("TCP 192.0.2.10:80", "198.51.100.1:80", false)
+	select {
+	case <-h.e.Changed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change signalled after a health event")
+	}
+	if st := h.status(); st.VirtualServers[0].QuorumUp {
+		t.Error("quorum still up after the change")
+	}
+}
