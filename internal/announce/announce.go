@@ -84,6 +84,13 @@ func (a *Announcer) SetHoldDown(d time.Duration) { a.holdDown = d }
 // from then on: a planned stop of this balancer.
 func (a *Announcer) Drain() { a.draining = true }
 
+// Draining reports whether Drain is in force.
+func (a *Announcer) Draining() bool { return a.draining }
+
+// Resume ends a drain: each address is announced again once it has
+// served for the hold-down.
+func (a *Announcer) Resume() { a.draining = false }
+
 // Announced lists the addresses announced now, sorted.
 func (a *Announcer) Announced() []netip.Addr {
 	var out []netip.Addr

@@ -96,3 +96,15 @@ func TestNeverServingIsNeverAnnounced(t *testing.T) {
 	// Its first announcement, once it serves, has no hold-down.
 	step(t, a, time.Minute, "announce 203.0.113.10", VIP{Addr: vip1, Serving: true})
 }
+
+func TestResumeAfterDrain(t *testing.T) {
+	a := New(10 * time.Second)
+	up := VIP{Addr: vip1, Serving: true}
+	step(t, a, 0, "announce 203.0.113.10", up)
+	a.Drain()
+	step(t, a, time.Second, "withdraw 203.0.113.10", up)
+	a.Resume()
+	// Withdrawn by the drain, so back only after the hold-down.
+	step(t, a, 2*time.Second, "", up)
+	step(t, a, 12*time.Second, "announce 203.0.113.10", up)
+}

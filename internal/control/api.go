@@ -40,6 +40,8 @@ type StatusResult struct {
 	// SettingErrors maps each global kernel setting lbd could not apply
 	// (lvs_sloppy_tcp, lvs_timeouts, lvs_sync_daemon) to why.
 	SettingErrors map[string]string `json:"setting_errors,omitempty"`
+	// BGP is present when the configuration has a bgp section.
+	BGP *BGPStatus `json:"bgp,omitempty"`
 }
 
 // ReloadOutcome is how the last reload went.
@@ -131,6 +133,42 @@ type EnableParams struct {
 type HandoverParams struct {
 	Instance string `json:"instance,omitempty"`
 	Restore  bool   `json:"restore,omitempty"`
+}
+
+// BalancerParams drains this balancer out of an active/active set
+// (announce: bgp): every route is withdrawn, and the call returns once the
+// peers have been sent the withdrawals and bgp.drain_delay has passed,
+// while the routers move the clients to the other balancers. It stays
+// drained until a request with Enable, after which each address is
+// announced again once it has served for the hold-down.
+type BalancerParams struct {
+	Enable bool `json:"enable,omitempty"`
+}
+
+// BalancerResult says what a drain did.
+type BalancerResult struct {
+	Withdrawn []string `json:"withdrawn"`
+	// PeersSentIn is how long until every established peer had been
+	// sent the withdrawals; DrainDelay how long lbd then went on serving.
+	PeersSentIn time.Duration `json:"peers_sent_in"`
+	DrainDelay  time.Duration `json:"drain_delay"`
+}
+
+// BGPStatus is the active/active side of status.
+type BGPStatus struct {
+	Announced []string        `json:"announced"`
+	Draining  bool            `json:"draining"`
+	Peers     []BGPPeerStatus `json:"peers"`
+}
+
+// BGPPeerStatus is one BGP session.
+type BGPPeerStatus struct {
+	Address    string        `json:"address"`
+	ASN        uint32        `json:"asn"`
+	State      string        `json:"state"`
+	Uptime     time.Duration `json:"uptime,omitempty"`
+	Advertised int           `json:"advertised"`
+	LastError  string        `json:"last_error,omitempty"`
 }
 
 // HandoverResult lists the instances that handed over.

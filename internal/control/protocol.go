@@ -29,6 +29,7 @@ const (
 	MethodPlan     = "plan"
 	MethodRuntime  = "runtime"
 	MethodHandover = "handover"
+	MethodBalancer = "balancer"
 )
 
 // Error codes; see the package documentation for their meaning.

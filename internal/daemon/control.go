@@ -86,6 +86,7 @@ func (d *daemon) mux() *control.Mux {
 	}))
 	m.Handle(control.MethodRuntime, control.Typed(d.runtime))
 	m.Handle(control.MethodHandover, control.Typed(d.handover))
+	m.Handle(control.MethodBalancer, control.Typed(d.balancer))
 	return m
 }
 
@@ -322,6 +323,9 @@ func (d *daemon) statusResult(ctx context.Context) (control.StatusResult, error)
 		res.VRRPInstances = append(res.VRRPInstances, control.VRRPInstanceStatus{Name: v.Name, Interface: v.Interface,
 			VRID: int(v.VRID), State: v.State.String(), Priority: int(v.Priority),
 			LastTransition: v.LastTransition, Reason: v.LastReason})
+	}
+	if res.BGP, err = d.bgpStatus(ctx); err != nil {
+		return res, err
 	}
 	if d.engine == nil {
 		return res, nil

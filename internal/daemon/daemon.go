@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lbd-project/lbd/bgp"
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/healthcheck"
 	"github.com/lbd-project/lbd/internal/control"
@@ -49,12 +50,18 @@ type daemon struct {
 	roles      *roleQueue
 	metrics    *metrics.Metrics
 
+	// The BGP side (announce: bgp); nil without a bgp section.
+	anycast     *anycast
+	stopAnycast context.CancelFunc
+
 	// Seams for tests.
 	load       func(path string) (*conf.Config, error) // parser.Load
 	openKernel kernelOpener
 	newChecker lb.CheckerFactory
 	pinger     *healthcheck.Pinger // of the default newChecker
 	engineOpts func(*lb.Options)
+	newSpeaker func(*slog.Logger) routeSpeaker
+	openVIP    func(dev string) (vipSet, error)
 	// started is closed once serve has started everything (tests wait
 	// for it); metricsAddr is then the metrics listener's address.
 	started     chan struct{}
@@ -85,6 +92,8 @@ func newDaemon(path string, log *slog.Logger, h vrrp.Host, pinger *healthcheck.P
 		openKernel: openIPVS,
 		pinger:     pinger,
 		newChecker: lb.NewCheckerFactory(pinger),
+		newSpeaker: func(l *slog.Logger) routeSpeaker { return bgp.New(l) },
+		openVIP:    openVIPs,
 	}
 	d.load = d.parser.Load
 	return d
@@ -115,6 +124,10 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 		return err
 	}
 	defer d.closeEngine()
+	if err := d.startBGP(cfg); err != nil {
+		return err
+	}
+	defer d.stopBGP()
 	d.cfg, d.loadedAt = cfg, time.Now()
 	d.notify.Store(&vrrp.NotifyOptions{Timeout: cfg.Global.NotifyTimeout.D(), User: cfg.Global.ScriptUser})
 	d.apply(specs, diff(nil, specs))
@@ -348,6 +361,7 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 	p := diff(old, specs)
 	d.notify.Store(&vrrp.NotifyOptions{Timeout: cfg.Global.NotifyTimeout.D(), User: cfg.Global.ScriptUser})
 	d.apply(specs, p)
+	d.reloadBGP(cfg)
 	for _, k := range p.Keep {
 		r := d.units[k].r
 		go func() {
@@ -392,6 +406,13 @@ const stopLimit = 60 * time.Second
 // second SIGTERM or SIGINT cuts the handovers short.
 func (d *daemon) stop(sigs <-chan os.Signal) {
 	d.sd.Stopping()
+	// Active/active first: the routers move the clients to the other
+	// balancers while this one still serves them.
+	d.offLoop(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stopLimit/2)
+		defer cancel()
+		d.drainBGP(ctx)
+	})
 	for _, r := range d.units {
 		r.cancel()
 	}

@@ -45,11 +45,12 @@ type ownOption struct {
 // exactly these, and "ipvsctl help" documents each of them (its test
 // checks that against this table).
 var ownOptions = map[string]ownOption{
-	"--socket":  {value: "PATH", global: true},
-	"--kernel":  {global: true},
-	"--json":    {},
-	"--timeout": {value: "DURATION"},
-	"--restore": {},
+	"--socket":   {value: "PATH", global: true},
+	"--kernel":   {global: true},
+	"--json":     {},
+	"--timeout":  {value: "DURATION"},
+	"--restore":  {},
+	"--balancer": {},
 }
 
 // optionValue returns the value of option name at args[i] (from
@@ -91,10 +92,11 @@ func (c *cli) help(args []string) int {
 
 // flags are a subcommand's own options, taken out of its arguments.
 type flags struct {
-	json    bool
-	restore bool
-	timeout time.Duration
-	rest    []string
+	json     bool
+	restore  bool
+	balancer bool
+	timeout  time.Duration
+	rest     []string
 }
 
 // parseFlags takes --json, and those of --timeout DURATION and --restore
@@ -120,6 +122,8 @@ func parseFlags(args []string, allowed ...string) (flags, error) {
 			f.json = true
 		case "--restore":
 			f.restore = true
+		case "--balancer":
+			f.balancer = true
 		case "--timeout":
 			v, last, err := optionValue(args, i, name)
 			if err != nil {
@@ -270,10 +274,14 @@ func (c *cli) target(cmd string, args []string) (control.ServiceRef, control.Rea
 }
 
 func (c *cli) drain(args []string) int {
-	const use = "drain -t|-u|--sctp-service|-f SERVICE [-6] -r SERVER[:PORT] [--timeout DURATION] [--json]"
-	f, err := parseFlags(args, "--timeout")
+	const use = "drain -t|-u|--sctp-service|-f SERVICE [-6] -r SERVER[:PORT] [--timeout DURATION] [--json]\n" +
+		"       drain --balancer [--json]"
+	f, err := parseFlags(args, "--timeout", "--balancer")
 	if err != nil {
 		return c.usageError(err, use)
+	}
+	if f.balancer {
+		return c.drainBalancer(f, use)
 	}
 	svc, rs, err := c.target("drain", f.rest)
 	if err != nil {
@@ -288,10 +296,18 @@ func (c *cli) drain(args []string) int {
 }
 
 func (c *cli) enable(args []string) int {
-	const use = "enable -t|-u|--sctp-service|-f SERVICE [-6] -r SERVER[:PORT] [--json]"
-	f, err := parseFlags(args)
+	const use = "enable -t|-u|--sctp-service|-f SERVICE [-6] -r SERVER[:PORT] [--json]\n       enable --balancer [--json]"
+	f, err := parseFlags(args, "--balancer")
 	if err != nil {
 		return c.usageError(err, use)
+	}
+	if f.balancer {
+		if err := positional(f.rest, 0); err != nil {
+			return c.usageError(err, use)
+		}
+		return c.do(control.MethodBalancer, control.BalancerParams{Enable: true}, nil, f.json, func() {
+			c.stdout("balancer enabled: each address is announced again once it has served for the hold-down\n")
+		})
 	}
 	svc, rs, err := c.target("enable", f.rest)
 	if err != nil {
@@ -300,6 +316,26 @@ func (c *cli) enable(args []string) int {
 	p := control.EnableParams{Service: svc, RealServer: rs}
 	return c.do(control.MethodEnable, p, nil, f.json, func() {
 		c.stdout("enabled %s -> %s\n", formatService(svc, " "), formatRealServer(rs))
+	})
+}
+
+// drainBalancer takes this balancer out of its active/active set: every
+// BGP route withdrawn, the routers given drain_delay to move the flows.
+func (c *cli) drainBalancer(f flags, use string) int {
+	if err := positional(f.rest, 0); err != nil {
+		return c.usageError(err, use)
+	}
+	if f.timeout != 0 {
+		return c.usageError(fmt.Errorf("--timeout is for a real server's drain"), use)
+	}
+	var res control.BalancerResult
+	return c.do(control.MethodBalancer, control.BalancerParams{}, &res, f.json, func() {
+		if len(res.Withdrawn) == 0 {
+			c.stdout("drained: nothing was announced\n")
+			return
+		}
+		c.stdout("drained: withdrew %s; peers told in %v, then served %v while the routers moved the flows\n",
+			strings.Join(res.Withdrawn, ", "), res.PeersSentIn.Round(time.Millisecond), res.DrainDelay)
 	})
 }
 

@@ -325,6 +325,60 @@ func TestHandover(t *testing.T) {
 	}
 }
 
+func TestDrainBalancer(t *testing.T) {
+	lbd := startLbd(t, map[string]func(json.RawMessage) (any, error){
+		control.MethodBalancer: func(p json.RawMessage) (any, error) {
+			var bp control.BalancerParams
+			json.Unmarshal(p, &bp)
+			if bp.Enable {
+				return struct{}{}, nil
+			}
+			return control.BalancerResult{Withdrawn: []string{"203.0.113.10", "203.0.113.11"},
+				PeersSentIn: 12345 * time.Microsecond, DrainDelay: 3 * time.Second}, nil
+		}})
+	for _, tt := range []struct {
+		args           []string
+		code           int
+		stdout, params string
+	}{
+		{[]string{"drain", "--balancer"}, 0,
+			"drained: withdrew 203.0.113.10, 203.0.113.11; peers told in 12ms, then served 3s while the routers moved the flows\n", `{}`},
+		{[]string{"enable", "--balancer"}, 0,
+			"balancer enabled: each address is announced again once it has served for the hold-down\n", `{"enable":true}`},
+	} {
+		r := runWith(t, lbd.path, nil, tt.args...)
+		if r.code != tt.code || r.stdout != tt.stdout || r.stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", tt.args, r.code, r.stdout, r.stderr)
+		}
+		if c := lbd.recorded(); c[len(c)-1].params != tt.params {
+			t.Errorf("%v: params %s, want %s", tt.args, c[len(c)-1].params, tt.params)
+		}
+	}
+	for _, args := range [][]string{{"drain", "--balancer", "extra"}, {"drain", "--balancer", "--timeout", "5s"},
+		{"enable", "--balancer", "-t", "192.0.2.10:80"}, {"handover", "--balancer"}} {
+		if r := runWith(t, lbd.path, nil, args...); r.code != 2 || !strings.Contains(r.stderr, "Usage: ipvsctl "+args[0]) {
+			t.Errorf("%v: exit %d %q", args, r.code, r.stderr)
+		}
+	}
+
+	// status shows the BGP side.
+	lbd = startLbd(t, map[string]func(json.RawMessage) (any, error){control.MethodStatus: canned(control.StatusResult{
+		ConfigFile: "/etc/lbd/lbd.yaml", Generation: 1, LoadedAt: testNow.Add(-time.Second),
+		BGP: &control.BGPStatus{Announced: []string{"203.0.113.10"}, Peers: []control.BGPPeerStatus{
+			{Address: "192.0.2.1", ASN: 65000, State: "established", Uptime: 61 * time.Second, Advertised: 1},
+			{Address: "192.0.2.2", ASN: 65000, State: "active", LastError: "dial tcp 192.0.2.2:179:\nconnection refused"}}}})})
+	r := runWith(t, lbd.path, nil, "status")
+	const want = `
+BGP: announcing 203.0.113.10
+BGP Peer   ASN    State        Up    Routes  Last error
+192.0.2.1  65000  established  1m1s  1
+192.0.2.2  65000  active             0       dial tcp 192.0.2.2:179: connection refused
+`
+	if r.code != 0 || !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("status: exit %d\n%s\nwant it to end with:\n%s", r.code, r.stdout, want)
+	}
+}
+
 // TestNotRunning: every subcommand says lbd is not running, exit 1.
 func TestNotRunning(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "control.sock")

@@ -16,6 +16,8 @@ SYNOPSIS
        ipvsctl [--socket PATH] drain SERVICE -r SERVER[:PORT]
                [--timeout DURATION] [--json]
        ipvsctl [--socket PATH] enable SERVICE -r SERVER[:PORT] [--json]
+       ipvsctl [--socket PATH] drain --balancer [--json]
+       ipvsctl [--socket PATH] enable --balancer [--json]
        ipvsctl [--socket PATH] handover [--restore] [INSTANCE] [--json]
        ipvsctl diff FILE
        ipvsctl help
@@ -54,6 +56,20 @@ COMMANDS
 
        enable  Undo a drain: the real server gets its weight back.
 
+       drain --balancer
+               Take this balancer out of its active/active set (announce:
+               bgp): withdraw every BGP route, wait until the peers have
+               been sent the withdrawals, then go on serving for
+               bgp.drain_delay while the routers move the clients to the
+               other balancers. Established connections keep working on
+               the others (mh with lvs_sloppy_tcp). It announces nothing
+               until "enable --balancer"; systemctl stop drains the same
+               way first.
+
+       enable --balancer
+               Undo a balancer drain: each address is announced again once
+               it has served for bgp.hold_down.
+
        handover
                Hand the MASTER VRRP instances (or INSTANCE) over to a backup
                without losing packets; they stay BACKUP until the next
@@ -88,6 +104,10 @@ OPTIONS
 
        --restore
               handover: give the instances their priority back.
+
+       --balancer
+              drain, enable: this whole balancer's BGP announcements rather
+              than one real server.
 
        All of ipvsadm's options: see "ipvsctl -h" and ipvsadm(8).
 
@@ -127,6 +147,11 @@ EXAMPLES
 
               ipvsctl handover
               ipvsctl handover --restore
+
+       ... or of one balancer of an active/active (BGP) set:
+
+              ipvsctl drain --balancer
+              ipvsctl enable --balancer
 
 SEE ALSO
        lbd(8), genhash(1), ipvsadm(8); docs/operations.md.

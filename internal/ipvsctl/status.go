@@ -116,6 +116,29 @@ func writeStatus(w io.Writer, st *control.StatusResult, now time.Time) {
 			b.WriteString(l)
 		}
 	}
+	if g := st.BGP; g != nil {
+		b.WriteString("\n")
+		switch {
+		case g.Draining:
+			b.WriteString("BGP: DRAINED (ipvsctl enable --balancer to announce again)\n")
+		case len(g.Announced) == 0:
+			b.WriteString("BGP: announcing nothing\n")
+		default:
+			fmt.Fprintf(&b, "BGP: announcing %s\n", strings.Join(g.Announced, ", "))
+		}
+		t := &table{}
+		t.row("BGP Peer", "ASN", "State", "Up", "Routes", "Last error")
+		for _, p := range g.Peers {
+			up := ""
+			if p.Uptime > 0 {
+				up = p.Uptime.Round(time.Second).String()
+			}
+			t.row(p.Address, strconv.FormatUint(uint64(p.ASN), 10), p.State, up, strconv.Itoa(p.Advertised), oneLine(p.LastError))
+		}
+		for _, l := range t.lines() {
+			b.WriteString(l)
+		}
+	}
 	io.WriteString(w, b.String())
 }
 
