@@ -221,14 +221,7 @@ func routeOf(r *conf.BGPRoute) announce.Route {
 // announced, and stays while lbd runs whatever its health: a withdrawn
 // address still carries the connections that were on it.
 func (a *anycast) placeVIPs() {
-	want := map[netip.Addr]string{}
-	if a.cfg.BGP != nil {
-		for i := range a.cfg.VirtualServers {
-			if vs := &a.cfg.VirtualServers[i]; vs.AnnouncesBGP() {
-				want[vs.Address.Addr] = a.cfg.BGP.VIPInterface
-			}
-		}
-	}
+	want := bgpVIPs(a.cfg)
 	for addr, dev := range a.onDevice {
 		if want[addr] != dev {
 			a.vipOp(dev, addr, false)
@@ -240,6 +233,21 @@ func (a *anycast) placeVIPs() {
 			a.onDevice[addr] = want[addr]
 		}
 	}
+}
+
+// bgpVIPs maps the addresses of cfg's announce: bgp virtual servers to
+// the device they go on.
+func bgpVIPs(cfg *conf.Config) map[netip.Addr]string {
+	want := map[netip.Addr]string{}
+	if cfg.BGP == nil {
+		return want
+	}
+	for i := range cfg.VirtualServers {
+		if vs := &cfg.VirtualServers[i]; vs.AnnouncesBGP() {
+			want[vs.Address.Addr] = cfg.BGP.VIPInterface
+		}
+	}
+	return want
 }
 
 // vipOp adds or removes one address; it reports success.
@@ -406,15 +414,19 @@ func (d *daemon) stopBGP() {
 
 // anycastStatus is a snapshot of the BGP side.
 type anycastStatus struct {
-	Announced []netip.Addr
-	Draining  bool
-	Errors    uint64
-	Speaker   bgp.Stats
+	Configured []netip.Addr
+	Announced  []netip.Addr
+	Draining   bool
+	Errors     uint64
+	Speaker    bgp.Stats
 }
 
 func (a *anycast) snapshot(ctx context.Context) (anycastStatus, error) {
 	var s anycastStatus
-	err := a.do(ctx, func() { s.Announced, s.Draining = a.ann.Announced(), a.ann.Draining() })
+	err := a.do(ctx, func() {
+		s.Announced, s.Draining = a.ann.Announced(), a.ann.Draining()
+		s.Configured = slices.SortedFunc(maps.Keys(bgpVIPs(a.cfg)), netip.Addr.Compare)
+	})
 	s.Errors, s.Speaker = a.errors.Load(), a.speaker.Stats()
 	return s, err
 }

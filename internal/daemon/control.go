@@ -281,12 +281,13 @@ type snapshot struct {
 	loadedAt   time.Time
 	lastReload *control.ReloadOutcome
 	vrrp       []vrrp.InstanceStats
+	anycast    *anycast
 }
 
 func (d *daemon) snapshot(ctx context.Context) (snapshot, error) {
 	var s snapshot
 	err := d.do(ctx, func() {
-		s = snapshot{cfg: d.cfg, generation: d.generation, loadedAt: d.loadedAt, lastReload: d.lastReload}
+		s = snapshot{cfg: d.cfg, generation: d.generation, loadedAt: d.loadedAt, lastReload: d.lastReload, anycast: d.anycast}
 		for _, k := range d.order {
 			s.vrrp = append(s.vrrp, d.units[k].r.Stats()...)
 		}
@@ -297,7 +298,18 @@ func (d *daemon) snapshot(ctx context.Context) (snapshot, error) {
 // metricsState is the daemon loop's part of a scrape.
 func (d *daemon) metricsState(ctx context.Context) (metrics.State, error) {
 	s, err := d.snapshot(ctx)
-	return metrics.State{Generation: s.generation, LoadedAt: s.loadedAt, VRRP: s.vrrp}, err
+	if err != nil {
+		return metrics.State{}, err
+	}
+	st := metrics.State{Generation: s.generation, LoadedAt: s.loadedAt, VRRP: s.vrrp}
+	if a := s.anycast; a != nil {
+		b, err := a.snapshot(ctx)
+		if err != nil {
+			return st, err
+		}
+		st.BGP = &metrics.BGP{Configured: b.Configured, Announced: b.Announced, Draining: b.Draining, Errors: b.Errors, Speaker: b.Speaker}
+	}
+	return st, nil
 }
 
 // metricsEngine is the engine the metrics read, nil without IPVS (a nil

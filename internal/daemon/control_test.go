@@ -100,6 +100,14 @@ func startTestDaemon(t *testing.T, file string, h *testHost, k *ipvstest.Kernel,
 // to logw, for tests that check what it logs.
 func startTestDaemonLog(t *testing.T, file string, h *testHost, k *ipvstest.Kernel, up *atomic.Bool, logw io.Writer) *testDaemon {
 	t.Helper()
+	return startTestDaemonWith(t, file, h, k, up, logw, nil)
+}
+
+// startTestDaemonWith is startTestDaemonLog with tune applied to the
+// daemon before it starts (seams).
+func startTestDaemonWith(t *testing.T, file string, h *testHost, k *ipvstest.Kernel, up *atomic.Bool, logw io.Writer,
+	tune func(*daemon)) *testDaemon {
+	t.Helper()
 	cfg, err := conf.Load(file)
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +124,9 @@ func startTestDaemonLog(t *testing.T, file string, h *testHost, k *ipvstest.Kern
 	d.openKernel = func() (lb.Kernel, io.Closer, error) { return k, io.NopCloser(nil), nil }
 	d.newChecker = func(lb.CheckSpec) (healthcheck.Checker, error) { return okChecker{up}, nil }
 	d.engineOpts = func(o *lb.Options) { o.DrainPoll = 20 * time.Millisecond }
+	if tune != nil {
+		tune(d)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	td := &testDaemon{t: t, d: d, host: h, kernel: k, cancel: cancel, done: make(chan struct{})}
 	go func() {

@@ -93,6 +93,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		gauge(descGen, float64(snap.Generation))
 		gauge(descLoaded, float64(snap.LoadedAt.UnixNano())/1e9)
+		if snap.BGP != nil {
+			collectBGP(snap.BGP, gauge, counter)
+		}
 		for _, v := range snap.VRRP {
 			name := v.Name
 			for _, s := range []vrrp.State{vrrp.StateInit, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateFault} {

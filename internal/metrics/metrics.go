@@ -38,6 +38,7 @@ type State struct {
 	Generation uint64    // 0 at start, +1 per applied reload
 	LoadedAt   time.Time // when the running configuration was loaded
 	VRRP       []vrrp.InstanceStats
+	BGP        *BGP // nil without a bgp section
 }
 
 // Engine is what the metrics read from the load-balancing engine

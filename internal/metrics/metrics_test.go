@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbd-project/lbd/bgp"
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/healthcheck"
 	"github.com/lbd-project/lbd/ipvs"
@@ -165,4 +166,29 @@ func TestCheckSeriesFollowTheRealServers(t *testing.T) {
 		t.Errorf("the check series of a removed real server stay:\n%s", page)
 	}
 	wantSeries(t, page, `lbd_healthcheck_results_total{real_server="192.0.2.1:80",result="success",type="TCP",virtual_server="web"} 1`)
+}
+
+func TestCollectBGP(t *testing.T) {
+	v1, v2 := netip.MustParseAddr("203.0.113.10"), netip.MustParseAddr("203.0.113.11")
+	peer := netip.MustParseAddr("192.0.2.1")
+	st := State{BGP: &BGP{Configured: []netip.Addr{v1, v2}, Announced: []netip.Addr{v1}, Errors: 2,
+		Speaker: bgp.Stats{UnknownConnections: 3, Peers: []bgp.PeerStatus{{Address: peer, State: bgp.StateEstablished,
+			Advertised: 1, RejectedPrefixes: 4, Resets: 5, NotificationsReceived: 6, ConnectFailures: 7}}}}}
+	page := scrape(t, New(source(st, nil), quiet()))
+	wantSeries(t, page,
+		`lbd_bgp_vip_announced{vip="203.0.113.10"} 1`,
+		`lbd_bgp_vip_announced{vip="203.0.113.11"} 0`,
+		`lbd_bgp_draining 0`,
+		`lbd_bgp_errors_total 2`,
+		`lbd_bgp_unknown_connections_total 3`,
+		`lbd_bgp_peer_up{peer="192.0.2.1"} 1`,
+		`lbd_bgp_peer_advertised_routes{peer="192.0.2.1"} 1`,
+		`lbd_bgp_peer_rejected_prefixes{peer="192.0.2.1"} 4`,
+		`lbd_bgp_peer_resets_total{peer="192.0.2.1"} 5`,
+		`lbd_bgp_peer_notifications_received_total{peer="192.0.2.1"} 6`,
+		`lbd_bgp_peer_connect_failures_total{peer="192.0.2.1"} 7`,
+	)
+	if page := scrape(t, New(source(State{}, nil), quiet())); strings.Contains(page, "lbd_bgp_") {
+		t.Error("BGP series without a bgp section")
+	}
 }

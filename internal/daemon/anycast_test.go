@@ -1,0 +1,224 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lbd-project/lbd/bgp"
+	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/ipvs/ipvstest"
+	"github.com/lbd-project/lbd/vrrp"
+)
+
+// fakeSpeaker records what the daemon announces.
+type fakeSpeaker struct {
+	mu      sync.Mutex
+	routes  map[netip.Prefix]bgp.Route
+	cfg     bgp.Config
+	log     []string // "announce P", "withdraw P", "drain", "stop", in order
+	stopped bool
+}
+
+func (f *fakeSpeaker) Start(_ context.Context, c bgp.Config) error { return f.Reconfigure(c) }
+func (f *fakeSpeaker) Reconfigure(c bgp.Config) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cfg = c
+	return nil
+}
+func (f *fakeSpeaker) Announce(p netip.Prefix, r bgp.Route) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.routes[p] = r
+	f.log = append(f.log, "announce "+p.String())
+	return nil
+}
+func (f *fakeSpeaker) Withdraw(p netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.routes, p)
+	f.log = append(f.log, "withdraw "+p.String())
+	return nil
+}
+func (f *fakeSpeaker) Drain(context.Context) (time.Duration, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log = append(f.log, "drain")
+	return time.Millisecond, nil
+}
+func (f *fakeSpeaker) Stop() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = true
+	f.log = append(f.log, "stop")
+}
+func (f *fakeSpeaker) Stats() bgp.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return bgp.Stats{Routes: len(f.routes)}
+}
+
+func (f *fakeSpeaker) announced() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for p := range f.routes {
+		out = append(out, p.String())
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (f *fakeSpeaker) history() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.log)
+}
+
+// fakeDevice holds the addresses put on devices.
+type fakeDevice struct {
+	mu    sync.Mutex
+	addrs map[string]bool // "dev addr/len"
+}
+
+func (f *fakeDevice) open(dev string) (vipSet, error) { return fakeVIPs{f}, nil }
+func (f *fakeDevice) has(s string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addrs[s]
+}
+
+type fakeVIPs struct{ f *fakeDevice }
+
+func (v fakeVIPs) AddVIP(a vrrp.VIP) error {
+	v.f.mu.Lock()
+	defer v.f.mu.Unlock()
+	v.f.addrs[a.Dev+" "+a.Prefix.String()] = true
+	return nil
+}
+func (v fakeVIPs) RemoveVIP(a vrrp.VIP) (bool, error) {
+	v.f.mu.Lock()
+	defer v.f.mu.Unlock()
+	k := a.Dev + " " + a.Prefix.String()
+	had := v.f.addrs[k]
+	delete(v.f.addrs, k)
+	return had, nil
+}
+func (fakeVIPs) Close() {}
+
+const anycastYAML = `global:
+  control_socket: DIR/control.sock
+  state_dir: DIR/state
+  metrics_address: ""
+  lvs_reconcile_interval: 1h
+bgp:
+  local_asn: 65001
+  router_id: 192.0.2.11
+  hold_down: 400ms
+  drain_delay: 100ms
+  vip_interface: dummy0
+  peers: [{address: 192.0.2.1, asn: 65000}]
+virtual_servers:
+  - address: 203.0.113.10:80
+    announce: bgp
+    scheduler: mh
+    forwarding: DR
+    bgp_route: {communities: ["65000:100"], med: 7}
+    check: {type: TCP, delay_loop: 50ms, connect_timeout: 1s, retry: 0, warmup: 0}
+    real_servers: [198.51.100.1:80, 198.51.100.2:80]
+`
+
+// The daemon announces a BGP virtual server's address while it has
+// quorum, withdraws it when quorum goes, announces it again only after
+// the hold-down, drains on request and on stop, and follows reloads.
+func TestAnycastFollowsHealth(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lbd.yaml")
+	yaml := strings.ReplaceAll(anycastYAML, "DIR", dir)
+	os.WriteFile(file, []byte(yaml), 0o644)
+	up := &atomic.Bool{}
+	up.Store(true)
+	sp := &fakeSpeaker{routes: map[netip.Prefix]bgp.Route{}}
+	dev := &fakeDevice{addrs: map[string]bool{}}
+	td := startTestDaemonWith(t, file, newFakeHost(), ipvstest.NewKernel(), up, nil, func(d *daemon) {
+		d.newSpeaker = func(*slog.Logger) routeSpeaker { return sp }
+		d.openVIP = dev.open
+	})
+	const vip = "203.0.113.10/32"
+
+	waitFor(t, "the VIP announced", func() bool { return slices.Equal(sp.announced(), []string{vip}) })
+	if !dev.has("dummy0 " + vip) {
+		t.Error("the VIP is not on vip_interface")
+	}
+	sp.mu.Lock()
+	r := sp.routes[netip.MustParsePrefix(vip)]
+	cfg := sp.cfg
+	sp.mu.Unlock()
+	if !slices.Equal(r.Communities, []uint32{65000<<16 | 100}) || r.MED == nil || *r.MED != 7 {
+		t.Errorf("route %+v", r)
+	}
+	if cfg.LocalASN != 65001 || len(cfg.Peers) != 1 || cfg.Peers[0].ASN != 65000 {
+		t.Errorf("speaker config %+v", cfg)
+	}
+
+	// Every real server fails: quorum lost, withdrawn.
+	up.Store(false)
+	waitFor(t, "the VIP withdrawn", func() bool { return len(sp.announced()) == 0 })
+	var st control.StatusResult
+	if err := td.call(control.MethodStatus, nil, &st); err != nil || st.BGP == nil || len(st.BGP.Announced) != 0 {
+		t.Errorf("status bgp %+v, %v", st.BGP, err)
+	}
+	// Back: not before the hold-down.
+	back := time.Now()
+	up.Store(true)
+	waitFor(t, "the VIP announced again", func() bool { return len(sp.announced()) == 1 })
+	if d := time.Since(back); d < 400*time.Millisecond {
+		t.Errorf("announced again %v after recovery, before the 400ms hold-down", d)
+	}
+
+	// A planned drain withdraws and waits for the peers and drain_delay.
+	var res control.BalancerResult
+	start := time.Now()
+	if err := td.call(control.MethodBalancer, control.BalancerParams{}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); !slices.Equal(res.Withdrawn, []string{"203.0.113.10"}) || res.DrainDelay != 100*time.Millisecond ||
+		took < 100*time.Millisecond || len(sp.announced()) != 0 {
+		t.Errorf("drain: %+v after %v, announced %v", res, took, sp.announced())
+	}
+	if h := sp.history(); h[len(h)-2] != "withdraw "+vip || h[len(h)-1] != "drain" {
+		t.Errorf("drain order: %v", h)
+	}
+	// Drained it stays, whatever the health.
+	time.Sleep(600 * time.Millisecond)
+	if len(sp.announced()) != 0 {
+		t.Error("announced while drained")
+	}
+	if err := td.call(control.MethodBalancer, control.BalancerParams{Enable: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "announced after enable", func() bool { return len(sp.announced()) == 1 })
+
+	// A reload that drops the virtual server withdraws its address and
+	// takes it off the device.
+	os.WriteFile(file, []byte(yaml[:strings.Index(yaml, "virtual_servers:")]), 0o644)
+	if err := td.call(control.MethodReload, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "withdrawn after the reload", func() bool { return len(sp.announced()) == 0 })
+	waitFor(t, "off the device", func() bool { return !dev.has("dummy0 " + vip) })
+
+	td.stop()
+	if h := sp.history(); !slices.Contains(h, "drain") || h[len(h)-1] != "stop" {
+		t.Errorf("stop: %v", h)
+	}
+}
