@@ -51,7 +51,10 @@ COMMANDS
        release Remove the virtual addresses of FILE's VRRP instances from
                their interfaces. lbd.service runs it after lbd exits
                (ExecStopPost), so that a daemon killed without handing over
-               does not keep the addresses while a backup takes them.
+               does not keep the addresses while a backup takes them. It
+               also removes the announce: bgp addresses from
+               bgp.vip_interface: with lbd gone its BGP sessions are
+               closed, and nothing health-checks the table behind them.
 
        doctor  Check this host for FILE (IPVS modules, forwarding for NAT,
                reverse-path filtering, a firewall that drops VRRP, ...) and

@@ -3,10 +3,12 @@ package daemon
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 
 	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/vrrp"
 	"github.com/lbd-project/lbd/vrrp/vrrpnet"
 )
 
@@ -19,7 +21,13 @@ import (
 // removed for each address it removed and failed for each error, as they
 // happen; an address already gone is not an error, and after an error it
 // goes on with the other addresses.
+//
+// It also removes the addresses of announce: bgp virtual servers from
+// bgp.vip_interface (reported as instance "bgp"): once lbd has exited its
+// BGP sessions are closed and the routers send nothing more, and an
+// address left local would answer for a table nobody health-checks.
 func Release(cfg *conf.Config, removed func(instance string, vip netip.Prefix, dev string), failed func(error)) {
+	releaseBGP(cfg, removed, failed)
 	us, err := units(cfg)
 	if err != nil {
 		failed(err)
@@ -42,6 +50,26 @@ func Release(cfg *conf.Config, removed func(instance string, vip netip.Prefix, d
 				}
 			}
 			vips.Close()
+		}
+	}
+}
+
+func releaseBGP(cfg *conf.Config, removed func(instance string, vip netip.Prefix, dev string), failed func(error)) {
+	for _, addr := range slices.SortedFunc(maps.Keys(bgpVIPs(cfg)), netip.Addr.Compare) {
+		dev := cfg.BGP.VIPInterface
+		vips, err := vrrpnet.NewVIPs(dev)
+		if err != nil {
+			failed(fmt.Errorf("bgp: %w", err))
+			return
+		}
+		v := vrrp.VIP{Prefix: netip.PrefixFrom(addr, addr.BitLen()), Dev: dev}
+		ok, err := vips.RemoveVIP(v)
+		vips.Close()
+		switch {
+		case err != nil:
+			failed(fmt.Errorf("bgp: %w", err))
+		case ok:
+			removed("bgp", v.Prefix, dev)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -183,5 +184,26 @@ func TestLabReleaseAfterKill(t *testing.T) {
 	out, err := n.Run(context.Background(), lbdBinary(t), "release", "-f", bad)
 	if want := bad + ":2:5: vrrp instance VI_1: priority 300 outside 1..255"; err == nil || !strings.Contains(out, want) {
 		t.Errorf("release of a bad file: err %v, output %q; want a failure with %q", err, out, want)
+	}
+}
+
+// lbd release also takes the announce: bgp addresses off vip_interface
+// (lo by default), where a killed lbd leaves them.
+func TestLabReleaseBGP(t *testing.T) {
+	l := lab.New(t)
+	n := newNode(l, l.LAN("lan"), "lb1", "192.0.2.1/24")
+	n.AddAddr("lo", "203.0.113.10/32")
+	cfg := filepath.Join(t.TempDir(), "lbd.yaml")
+	yaml := "bgp: {local_asn: 65001, router_id: 192.0.2.1, peers: [{address: 192.0.2.254, asn: 65000}]}\n" +
+		"virtual_servers:\n  - {address: 203.0.113.10:80, announce: bgp, real_servers: [198.51.100.1:80]}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := n.MustRun(lbdBinary(t), "release", "-f", cfg)
+	if want := "instance bgp: removed 203.0.113.10/32 from lo"; !strings.Contains(out, want) {
+		t.Errorf("release output %q lacks %q", out, want)
+	}
+	if n.HasAddr(netip.MustParseAddr("203.0.113.10")) {
+		t.Error("the BGP address is still on lo")
 	}
 }
