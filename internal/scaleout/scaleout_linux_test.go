@@ -1,0 +1,144 @@
+package scaleout
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/internal/lab"
+)
+
+// withBFD runs the lab's BGP sessions with BFD.
+const withBFD = false
+
+func TestScaleOut(t *testing.T) {
+	if !lab.RunInVM(t, lab.VMOptions{MemoryMB: 1536, Timeout: 12 * time.Minute}) {
+		return
+	}
+	s := newScaleLab(t, 3, withBFD)
+	s.start(t, withBFD)
+	fib := func() int { return s.router.FIBNexthops(vip) }
+
+	t.Run("sessions and route", func(t *testing.T) {
+		for _, b := range s.lbs {
+			if !s.bird.Established(b.name) {
+				t.Errorf("BGP session with %s not established", b.name)
+			}
+		}
+		if r := s.bird.Route(vipPrefix); !strings.Contains(r, "(65000,100)") {
+			t.Errorf("the route lacks the community (65000,100):\n%s", r)
+		}
+	})
+
+	t.Run("ECMP spreads new connections", func(t *testing.T) {
+		shares, r := s.spread(t, 150)
+		t.Logf("new connections per balancer: %v; %d of %d failed", shares, r.Failed, r.Sent)
+		if r.Failed > 0 {
+			t.Errorf("%d of %d requests failed%s", r.Failed, r.Sent, r.Why())
+		}
+		for i, n := range shares {
+			if n < 15 {
+				t.Errorf("%s scheduled %d of 150 new connections, want every balancer at least 10%%", s.lbs[i].name, n)
+			}
+		}
+	})
+
+	t.Run("a real server failing changes nothing in BGP", func(t *testing.T) {
+		before := s.bird.Route(vipPrefix)
+		s.servers["rs2"].healthy.Store(false)
+		for _, b := range s.lbs {
+			lab.WaitFor(t, 10*time.Second, 100*time.Millisecond, b.name+" has rs2 at weight 0 (kept in place)", func() bool {
+				return strings.Contains(b.node.MustRun("ipvsadm", "-S", "-n"), "-r 192.0.2.22:80 -g -w 0")
+			})
+		}
+		if n := fib(); n != 3 {
+			t.Errorf("%d next hops after a real server failed, want 3", n)
+		}
+		if after := s.bird.Route(vipPrefix); after != before {
+			t.Errorf("BGP route changed:\n%s\nwas:\n%s", after, before)
+		}
+		s.servers["rs2"].healthy.Store(true)
+		for _, b := range s.lbs {
+			lab.WaitFor(t, 10*time.Second, 100*time.Millisecond, b.name+" has rs2 back", func() bool {
+				return strings.Contains(b.node.MustRun("ipvsadm", "-S", "-n"), "-r 192.0.2.22:80 -g -w 1")
+			})
+		}
+	})
+
+	t.Run("long-lived connections survive a planned drain", func(t *testing.T) {
+		streams := openStreams(t, s.client, 30)
+		drained := s.lbs[0]
+		if n := drained.activeEcho(t); n == 0 {
+			t.Fatalf("%s carries none of the 30 long-lived connections: the drain would show nothing", drained.name)
+		}
+		stop := make(chan struct{})
+		failed := make(chan int, 1)
+		go func() { failed <- keepPinging(streams, stop, 3*time.Second) }()
+		var res control.BalancerResult
+		if err := drained.call(control.MethodBalancer, control.BalancerParams{}, &res); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("drain: withdrew %v, peers sent in %v, then %v", res.Withdrawn, res.PeersSentIn, res.DrainDelay)
+		if n := fib(); n != 2 {
+			t.Errorf("%d next hops after the drain, want 2", n)
+		}
+		time.Sleep(2 * time.Second)
+		close(stop)
+		if n := <-failed; n > 0 {
+			t.Errorf("%d of 30 long-lived connections failed across the drain", n)
+		}
+		shares, _ := s.spread(t, 60)
+		if shares[0] != 0 {
+			t.Errorf("the drained balancer still got %d new connections", shares[0])
+		}
+		if err := drained.call(control.MethodBalancer, control.BalancerParams{Enable: true}, nil); err != nil {
+			t.Fatal(err)
+		}
+		took, ok := lab.Poll(holdDown+10*time.Second, 50*time.Millisecond, func() bool { return fib() == 3 })
+		if !ok || took < holdDown-200*time.Millisecond {
+			t.Errorf("announced again after %v (ok %v), want after the %v hold-down", took, ok, holdDown)
+		}
+	})
+
+	t.Run("long-lived connections survive a balancer killed", func(t *testing.T) {
+		streams := openStreams(t, s.client, 30)
+		victim := s.lbs[2]
+		carried := victim.activeEcho(t)
+		stop := make(chan struct{})
+		failed := make(chan int, 1)
+		// Without BFD the router notices after the 9 s hold time; TCP
+		// retransmits meanwhile.
+		go func() { failed <- keepPinging(streams, stop, 20*time.Second) }()
+		killBalancer(t, victim)
+		took, ok := lab.Poll(30*time.Second, 10*time.Millisecond, func() bool { return fib() == 2 })
+		t.Logf("the router dropped %s's next hop %v after the kill (ok %v); it carried %d long-lived connections",
+			victim.name, took, ok, carried)
+		time.Sleep(3 * time.Second)
+		close(stop)
+		if n := <-failed; n > 0 {
+			t.Errorf("%d of 30 long-lived connections failed (the killed balancer carried %d)", n, carried)
+		}
+	})
+
+	t.Run("losing quorum withdraws, regaining it announces after the hold-down", func(t *testing.T) {
+		for _, rs := range s.servers {
+			rs.healthy.Store(false)
+		}
+		lab.WaitFor(t, 15*time.Second, 50*time.Millisecond, "the route withdrawn by every balancer", func() bool { return fib() == 0 })
+		if r := s.bird.Route(vipPrefix); r != "" {
+			t.Errorf("BIRD still has a route:\n%s", r)
+		}
+		for _, rs := range s.servers {
+			rs.healthy.Store(true)
+		}
+		start := time.Now()
+		lab.WaitFor(t, 20*time.Second, 50*time.Millisecond, "the route back", func() bool { return fib() == 2 })
+		if took := time.Since(start); took < holdDown {
+			t.Errorf("announced again %v after the real servers recovered, before the %v hold-down", took, holdDown)
+		}
+		if _, r := s.spread(t, 20); r.Failed > 0 {
+			t.Errorf("%d of %d requests failed after recovery%s", r.Failed, r.Sent, r.Why())
+		}
+	})
+}
