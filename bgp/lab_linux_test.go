@@ -403,7 +403,8 @@ func TestLabImportRejected(t *testing.T) {
 	router.AddAddr("r0", "192.0.2.1/24")
 	lb.AddAddr("l0", "192.0.2.11/24")
 	startBird(t, router, "192.0.2.1", birdNeighbor{name: "lbd", local: "192.0.2.1", addr: "192.0.2.11", family: "ipv4", export: `where proto = "st4"`})
-	s := startSpeaker(t, lb, lbdConfig("192.0.2.11", 0, routerPeer()))
+	cfg := lbdConfig("192.0.2.11", 0, routerPeer())
+	s := startSpeaker(t, lb, cfg)
 	s.waitEstablished(routerV4)
 	lab.WaitFor(t, 10*time.Second, 20*time.Millisecond, "2 routes received", func() bool { return s.peer(routerV4).ReceivedPrefixes == 2 })
 	p := s.peer(routerV4)
@@ -415,6 +416,18 @@ func TestLabImportRejected(t *testing.T) {
 	s.call("RIBPaths", struct{}{}, &n)
 	if n != 1 {
 		t.Errorf("gobgp's RIB holds %d paths, want 1 (lbd's own)", n)
+	}
+
+	// Reconfigure adding a peer leaves the unchanged one alone.
+	before := s.peer(routerV4)
+	cfg.Peers = append(cfg.Peers, PeerConfig{Address: netip.MustParseAddr("192.0.2.99"), ASN: routerASN})
+	s.call("Reconfigure", cfg, nil)
+	time.Sleep(500 * time.Millisecond)
+	if after := s.peer(routerV4); after.State != StateEstablished || after.Resets != before.Resets || after.MessagesSent < before.MessagesSent {
+		t.Errorf("unchanged peer disturbed by Reconfigure: before %+v, after %+v", before, after)
+	}
+	if st := s.stats(); len(st.Peers) != 2 || st.Peers[1].State == StateEstablished {
+		t.Errorf("after adding a peer: %+v", st.Peers)
 	}
 	if out := lb.MustRun("ip", "route", "show", "198.51.100.0/25"); strings.TrimSpace(out) != "" {
 		t.Errorf("route installed on the balancer: %s", out)
