@@ -4,8 +4,8 @@
 # left alone (the stamp holds the script's hash, so editing it rebuilds).
 #
 # The base initramfs holds busybox, the kernel modules the lab needs (with their
-# dependencies, in load order), Debian's ipvsadm with its shared libraries, and
-# /init. The Go lab appends a second archive per run with the test binary
+# dependencies, in load order), Debian's ipvsadm, keepalived, bird and birdc
+# with their shared libraries, and /init. The Go lab appends a second archive per run with the test binary
 # (the kernel unpacks concatenated cpio archives in order).
 set -euo pipefail
 
@@ -20,6 +20,8 @@ need cpio cpio
 need modinfo kmod
 need ipvsadm ipvsadm
 need keepalived keepalived
+need bird bird2
+need birdc bird2
 need apt-get apt
 need dpkg-deb dpkg
 
@@ -76,9 +78,10 @@ done
 for m in "${order[@]}"; do cp "${path[$m]}" "$root/lib/modules/$m.ko"; done
 printf '%s\n' "${order[@]}" > "$root/lib/modules/order"
 
-# Debian's ipvsadm and keepalived (the references the tests compare with)
-# and the libraries they link against, at the same paths as on the host.
-for bin in ipvsadm keepalived; do
+# Debian's ipvsadm and keepalived (the references the tests compare with),
+# BIRD and birdc (the router the BGP tests announce to) and the libraries
+# they link against, at the same paths as on the host.
+for bin in ipvsadm keepalived bird birdc; do
   path=$(command -v "$bin")
   cp "$path" "$root/sbin/$bin"
   for lib in $(ldd "$path" | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
