@@ -102,11 +102,8 @@ func (s *Speaker) startLocked(ctx context.Context, cfg Config) error {
 	if err := s.srv.StartBgp(ctx, &api.StartBgpRequest{Global: global}); err != nil {
 		return fmt.Errorf("bgp: start: %w", err)
 	}
-	// Export only: every received route is rejected on import, so none
-	// reaches the RIB (and none is ever sent on to another peer).
-	reject := &api.PolicyAssignment{Name: "global", Direction: api.PolicyDirection_IMPORT, DefaultAction: api.RouteAction_REJECT}
-	if err := s.srv.SetPolicyAssignment(ctx, &api.SetPolicyAssignmentRequest{Assignment: reject}); err != nil {
-		return fmt.Errorf("bgp: import policy: %w", err)
+	if err := s.rejectImportLocked(ctx); err != nil {
+		return err
 	}
 	s.cfg = cfg
 	for _, p := range cfg.Peers {
@@ -122,7 +119,42 @@ func (s *Speaker) startLocked(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-func comparePrefix(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr())*2 + cmpInt(a.Bits(), b.Bits()) }
+// Names of the import policy and its neighbor set.
+const (
+	policyName   = "lbd-export-only"
+	neighborsSet = "lbd-any-neighbor"
+)
+
+// rejectImportLocked makes the speaker export only: every route a peer
+// sends is rejected on import, so none reaches the RIB (nor is sent on to
+// another peer). gobgp applies the global import policy to lbd's own
+// paths as well; they have no neighbor, so a statement matching any
+// neighbor address rejects exactly the received ones.
+func (s *Speaker) rejectImportLocked(ctx context.Context) error {
+	set := &api.DefinedSet{DefinedType: api.DefinedType_NEIGHBOR, Name: neighborsSet, List: []string{"0.0.0.0/0", "::/0"}}
+	policy := &api.Policy{Name: policyName, Statements: []*api.Statement{{
+		Name:       policyName + "-received",
+		Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Type: api.MatchSet_ANY, Name: neighborsSet}},
+		Actions:    &api.Actions{RouteAction: api.RouteAction_REJECT},
+	}}}
+	assignment := &api.PolicyAssignment{Name: "global", Direction: api.PolicyDirection_IMPORT,
+		Policies: []*api.Policy{{Name: policyName}}, DefaultAction: api.RouteAction_ACCEPT}
+	err := s.srv.AddDefinedSet(ctx, &api.AddDefinedSetRequest{DefinedSet: set})
+	if err == nil {
+		err = s.srv.AddPolicy(ctx, &api.AddPolicyRequest{Policy: policy, ReferExistingStatements: false})
+	}
+	if err == nil {
+		err = s.srv.SetPolicyAssignment(ctx, &api.SetPolicyAssignmentRequest{Assignment: assignment})
+	}
+	if err != nil {
+		return fmt.Errorf("bgp: import policy: %w", err)
+	}
+	return nil
+}
+
+func comparePrefix(a, b netip.Prefix) int {
+	return a.Addr().Compare(b.Addr())*2 + cmpInt(a.Bits(), b.Bits())
+}
 
 func cmpInt(a, b int) int {
 	switch {

@@ -60,14 +60,15 @@ type PeerStatus struct {
 	// Advertised counts the prefixes on the wire to the peer: sent and
 	// not withdrawn in this session.
 	Advertised int
-	// ReceivedPrefixes are the routes the peer sends now; lbd accepts
-	// none, so Accepted stays 0 and all are Rejected.
-	ReceivedPrefixes, AcceptedPrefixes, RejectedPrefixes uint64
-	MessagesReceived, MessagesSent                       uint64
-	UpdatesReceived, UpdatesSent                         uint64
-	NotificationsReceived, NotificationsSent             uint64
-	Resets                                               uint64 // sessions that went down
-	ConnectFailures                                      uint64 // outgoing connection attempts that failed
+	// ReceivedPrefixes are the routes the peer sends now (kept in its
+	// Adj-RIB-In); the import policy accepts none of them, so all are
+	// RejectedPrefixes.
+	ReceivedPrefixes, RejectedPrefixes       uint64
+	MessagesReceived, MessagesSent           uint64
+	UpdatesReceived, UpdatesSent             uint64
+	NotificationsReceived, NotificationsSent uint64
+	Resets                                   uint64 // sessions that went down
+	ConnectFailures                          uint64 // outgoing connection attempts that failed
 	// LastError is the last reason a session went down or a connection
 	// failed, at LastErrorAt; LastNotificationReceived/Sent describe the
 	// last NOTIFICATION each way. Empty until one happens.
@@ -159,10 +160,9 @@ func fillStatus(st *PeerStatus, p *api.Peer) {
 	for _, af := range p.AfiSafis {
 		if af.State != nil {
 			st.ReceivedPrefixes += af.State.Received
-			st.AcceptedPrefixes += af.State.Accepted
 		}
 	}
-	st.RejectedPrefixes = st.ReceivedPrefixes - min(st.AcceptedPrefixes, st.ReceivedPrefixes)
+	st.RejectedPrefixes = st.ReceivedPrefixes
 }
 
 // observe is the logger's hook: it keeps the per-peer records from gobgp's
