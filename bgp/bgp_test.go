@@ -63,27 +63,6 @@ func TestWithDefaults(t *testing.T) {
 	}
 }
 
-func TestParseCommunity(t *testing.T) {
-	for in, want := range map[string]uint32{"65001:100": 65001<<16 | 100, "0:0": 0, "4294967295": 0xffffffff} {
-		if got, err := ParseCommunity(in); err != nil || got != want {
-			t.Errorf("ParseCommunity(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "65536:1", "1:65536", "a:b", "1:2:3", "-1", "4294967296"} {
-		if _, err := ParseCommunity(in); err == nil {
-			t.Errorf("ParseCommunity(%q) accepted", in)
-		}
-	}
-	if c, err := ParseLargeCommunity("65001:1:4294967295"); err != nil || c != (LargeCommunity{65001, 1, 0xffffffff}) {
-		t.Errorf("ParseLargeCommunity: %v, %v", c, err)
-	}
-	for _, in := range []string{"1:2", "1:2:x", "1:2:3:4", "1:2:4294967296"} {
-		if _, err := ParseLargeCommunity(in); err == nil {
-			t.Errorf("ParseLargeCommunity(%q) accepted", in)
-		}
-	}
-}
-
 func TestRouteValidate(t *testing.T) {
 	v4, v6 := netip.MustParsePrefix("203.0.113.10/32"), netip.MustParsePrefix("2001:db8::10/128")
 	ok := []struct {

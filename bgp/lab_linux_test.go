@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"net/rpc"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,12 +138,6 @@ func (r *remote) waitEstablished(a netip.Addr) {
 }
 
 // bird is BIRD 2 running in a node.
-type bird struct {
-	t    *testing.T
-	n    *lab.Node
-	sock string
-}
-
 // birdNeighbor is one BGP protocol of BIRD's configuration.
 type birdNeighbor struct {
 	name, local, addr string
@@ -161,11 +154,8 @@ const (
 // startBird runs BIRD in n with a kernel protocol per family that merges
 // equal routes into multipath (ECMP) routes, static routes to export to
 // lbd, and the neighbors.
-func startBird(t *testing.T, n *lab.Node, routerID string, neighbors ...birdNeighbor) *bird {
+func startBird(t *testing.T, n *lab.Node, routerID string, neighbors ...birdNeighbor) *lab.Bird {
 	t.Helper()
-	lab.RequireCommand(t, "bird")
-	lab.RequireCommand(t, "birdc")
-	dir := t.TempDir()
 	var b strings.Builder
 	fmt.Fprintf(&b, "router id %s;\nlog stderr all;\nprotocol device { scan time 1; }\n", routerID)
 	for _, fam := range []string{"ipv4", "ipv6"} {
@@ -183,65 +173,7 @@ func startBird(t *testing.T, n *lab.Node, routerID string, neighbors ...birdNeig
 		}
 		fmt.Fprintf(&b, " %s { import all; export %s; };\n}\n", nb.family, export)
 	}
-	conf := filepath.Join(dir, "bird.conf")
-	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	br := &bird{t: t, n: n, sock: filepath.Join(dir, "bird.ctl")}
-	n.Start("bird", "-f", "-c", conf, "-s", br.sock)
-	lab.WaitFor(t, 10*time.Second, 20*time.Millisecond, "BIRD control socket", func() bool {
-		_, err := br.query("show status")
-		return err == nil
-	})
-	return br
-}
-
-// query runs birdc (the socket is reachable from any namespace).
-func (b *bird) query(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "birdc", append([]string{"-s", b.sock}, args...)...).CombinedOutput()
-	return string(out), err
-}
-
-func (b *bird) mustQuery(args ...string) string {
-	b.t.Helper()
-	out, err := b.query(args...)
-	if err != nil {
-		b.t.Fatalf("birdc %v: %v: %s", args, err, out)
-	}
-	return out
-}
-
-// route returns BIRD's "show route all" for prefix, "" when it has none.
-func (b *bird) route(prefix string) string {
-	b.t.Helper()
-	out, err := b.query("show", "route", "for", prefix, "all")
-	if strings.Contains(out, "Network not found") {
-		return "" // birdc exits 1 then
-	}
-	if err != nil {
-		b.t.Fatalf("birdc show route for %s: %v: %s", prefix, err, out)
-	}
-	return out
-}
-
-func (b *bird) established(proto string) bool {
-	b.t.Helper()
-	return strings.Contains(b.mustQuery("show", "protocols", proto), "Established")
-}
-
-// fibNexthops counts the kernel's next hops for dst in n: 0 without a route.
-func fibNexthops(t *testing.T, n *lab.Node, dst string) int {
-	t.Helper()
-	out := n.MustRun("ip", "route", "show", dst)
-	if strings.TrimSpace(out) == "" {
-		return 0
-	}
-	if c := strings.Count(out, "nexthop via"); c > 0 {
-		return c
-	}
-	return 1
+	return n.StartBird(t, b.String())
 }
 
 var (
@@ -279,32 +211,28 @@ func TestLabAnnounceWithdrawDrain(t *testing.T) {
 	s.waitEstablished(routerV4)
 	s.waitEstablished(routerV6)
 	lab.WaitFor(t, 10*time.Second, 50*time.Millisecond, "BIRD: lbd4 and lbd6 established", func() bool {
-		return b.established("lbd4") && b.established("lbd6")
+		return b.Established("lbd4") && b.Established("lbd6")
 	})
 
 	med := uint32(50)
-	comm, err := ParseCommunity("65001:100")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.call("Announce", AnnounceArgs{vip4, Route{Communities: []uint32{comm}, MED: &med,
+	s.call("Announce", AnnounceArgs{vip4, Route{Communities: []uint32{65001<<16 | 100}, MED: &med,
 		LargeCommunities: []LargeCommunity{{65001, 1, 2}}}}, nil)
 	s.call("Announce", AnnounceArgs{vip6, Route{MED: &med}}, nil)
 	if _, ok := lab.Poll(10*time.Second, 10*time.Millisecond, func() bool {
-		return b.route(vip4.String()) != "" && b.route(vip6.String()) != ""
+		return b.Route(vip4.String()) != "" && b.Route(vip6.String()) != ""
 	}); !ok {
-		t.Fatalf("VIPs not in BIRD:\n%s", b.mustQuery("show", "route", "all"))
+		t.Fatalf("VIPs not in BIRD:\n%s", b.MustQuery("show", "route", "all"))
 	}
-	r := b.route(vip4.String())
+	r := b.Route(vip4.String())
 	for _, want := range []string{"(65001,100)", "BGP.med: 50", "(65001, 1, 2)", "via 192.0.2.11"} {
 		if !strings.Contains(r, want) {
 			t.Errorf("BIRD's route for %v lacks %q:\n%s", vip4, want, r)
 		}
 	}
-	if r6 := b.route(vip6.String()); !strings.Contains(r6, "via 2001:db8::11") {
+	if r6 := b.Route(vip6.String()); !strings.Contains(r6, "via 2001:db8::11") {
 		t.Errorf("BIRD's route for %v: want next hop 2001:db8::11 (self):\n%s", vip6, r6)
 	}
-	lab.WaitFor(t, 10*time.Second, 10*time.Millisecond, "VIP in the router's FIB", func() bool { return fibNexthops(t, router, "203.0.113.10") == 1 })
+	lab.WaitFor(t, 10*time.Second, 10*time.Millisecond, "VIP in the router's FIB", func() bool { return router.FIBNexthops("203.0.113.10") == 1 })
 	if p := s.peer(routerV4); p.Advertised != 1 {
 		t.Errorf("peer %v: Advertised %d, want 1", routerV4, p.Advertised)
 	}
@@ -316,31 +244,31 @@ func TestLabAnnounceWithdrawDrain(t *testing.T) {
 	ribDone := make(chan time.Duration, 1)
 	go func() {
 		took, _ := lab.Poll(10*time.Second, 2*time.Millisecond, func() bool {
-			out, _ := b.query("show", "route", "for", vip4.String())
+			out, _ := b.Query("show", "route", "for", vip4.String())
 			return strings.Contains(out, "Network not found")
 		})
 		ribDone <- took + called
 	}()
-	fib, ok := lab.Poll(10*time.Second, 2*time.Millisecond, func() bool { return fibNexthops(t, router, "203.0.113.10") == 0 })
+	fib, ok := lab.Poll(10*time.Second, 2*time.Millisecond, func() bool { return router.FIBNexthops("203.0.113.10") == 0 })
 	if !ok {
 		t.Fatalf("%v still in the router's FIB", vip4)
 	}
 	rib := <-ribDone
-	if b.route(vip4.String()) != "" {
+	if b.Route(vip4.String()) != "" {
 		t.Fatalf("%v still in BIRD", vip4)
 	}
 	t.Logf("withdraw: Withdraw call %v, gone from BIRD's table after %v, from the kernel FIB after %v", called, rib, fib+called)
 
 	// Drain withdraws the rest and returns once it is sent.
 	s.call("Announce", AnnounceArgs{vip4, Route{}}, nil)
-	lab.WaitFor(t, 10*time.Second, 10*time.Millisecond, "VIP back in BIRD", func() bool { return b.route(vip4.String()) != "" })
+	lab.WaitFor(t, 10*time.Second, 10*time.Millisecond, "VIP back in BIRD", func() bool { return b.Route(vip4.String()) != "" })
 	var took time.Duration
 	s.call("Drain", 10*time.Second, &took)
 	if took > time.Second {
 		t.Errorf("Drain took %v", took)
 	}
 	gone, ok := lab.Poll(5*time.Second, 2*time.Millisecond, func() bool {
-		return b.route(vip4.String()) == "" && b.route(vip6.String()) == ""
+		return b.Route(vip4.String()) == "" && b.Route(vip6.String()) == ""
 	})
 	if !ok {
 		t.Fatalf("routes still in BIRD after Drain")
@@ -380,12 +308,12 @@ func TestLabECMP(t *testing.T) {
 		s.waitEstablished(routerV4)
 		s.call("Announce", AnnounceArgs{vip4, Route{}}, nil)
 	}
-	lab.WaitFor(t, 15*time.Second, 10*time.Millisecond, "3 next hops in the router's FIB", func() bool { return fibNexthops(t, router, "203.0.113.10") == 3 })
+	lab.WaitFor(t, 15*time.Second, 10*time.Millisecond, "3 next hops in the router's FIB", func() bool { return router.FIBNexthops("203.0.113.10") == 3 })
 	t.Logf("FIB:\n%s", router.MustRun("ip", "route", "show", "203.0.113.10"))
 	speakers[1].call("Withdraw", vip4, nil)
-	took, ok := lab.Poll(10*time.Second, 2*time.Millisecond, func() bool { return fibNexthops(t, router, "203.0.113.10") == 2 })
+	took, ok := lab.Poll(10*time.Second, 2*time.Millisecond, func() bool { return router.FIBNexthops("203.0.113.10") == 2 })
 	if !ok {
-		t.Fatalf("FIB still has %d next hops", fibNexthops(t, router, "203.0.113.10"))
+		t.Fatalf("FIB still has %d next hops", router.FIBNexthops("203.0.113.10"))
 	}
 	out := router.MustRun("ip", "route", "show", "203.0.113.10")
 	if strings.Contains(out, "192.0.2.12 ") {
@@ -455,7 +383,7 @@ func TestLabPasswordMismatch(t *testing.T) {
 		}
 		return p.ConnectFailures > 0
 	})
-	if b.established("lbd") {
+	if b.Established("lbd") {
 		t.Fatal("BIRD established with the wrong password")
 	}
 	p := s.peer(routerV4)
@@ -479,7 +407,7 @@ func TestLabGarbagePeer(t *testing.T) {
 	s := startSpeaker(t, lb, lbdConfig("192.0.2.11", DefaultPort, routerPeer()))
 	s.waitEstablished(routerV4)
 	s.call("Announce", AnnounceArgs{vip4, Route{}}, nil)
-	lab.WaitFor(t, 10*time.Second, 10*time.Millisecond, "VIP in BIRD", func() bool { return b.route(vip4.String()) != "" })
+	lab.WaitFor(t, 10*time.Second, 10*time.Millisecond, "VIP in BIRD", func() bool { return b.Route(vip4.String()) != "" })
 	before := s.peer(routerV4)
 
 	junk := [][]byte{
@@ -510,8 +438,8 @@ func TestLabGarbagePeer(t *testing.T) {
 	if after.State != StateEstablished || after.Resets != before.Resets || after.Uptime < before.Uptime {
 		t.Errorf("session disturbed by junk: before %+v, after %+v", before, after)
 	}
-	if !b.established("lbd") || b.route(vip4.String()) == "" {
-		t.Errorf("BIRD lost the session or the route:\n%s", b.mustQuery("show", "protocols", "all", "lbd"))
+	if !b.Established("lbd") || b.Route(vip4.String()) == "" {
+		t.Errorf("BIRD lost the session or the route:\n%s", b.MustQuery("show", "protocols", "all", "lbd"))
 	}
 	if st := s.stats(); st.UnknownConnections == 0 {
 		t.Errorf("connections from an unknown host not counted: %+v", st)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
@@ -21,7 +19,7 @@ const maxCommunities = 64
 type Route struct {
 	// NextHop is invalid for "self": the local address of each session.
 	NextHop          netip.Addr
-	Communities      []uint32 // RFC 1997, ASN<<16 | value; see ParseCommunity
+	Communities      []uint32 // RFC 1997, ASN<<16 | value
 	LargeCommunities []LargeCommunity
 	MED              *uint32
 	LocalPref        *uint32 // sent to iBGP peers only
@@ -31,42 +29,6 @@ type Route struct {
 type LargeCommunity struct{ ASN, Data1, Data2 uint32 }
 
 func (c LargeCommunity) String() string { return fmt.Sprintf("%d:%d:%d", c.ASN, c.Data1, c.Data2) }
-
-// ParseCommunity parses "asn:value" (each 0-65535) or a plain 32-bit
-// number.
-func ParseCommunity(s string) (uint32, error) {
-	hi, lo, pair := strings.Cut(s, ":")
-	if !pair {
-		v, err := strconv.ParseUint(s, 10, 32)
-		if err != nil {
-			return 0, fmt.Errorf("community %q: want asn:value or a number", s)
-		}
-		return uint32(v), nil
-	}
-	a, err1 := strconv.ParseUint(hi, 10, 16)
-	v, err2 := strconv.ParseUint(lo, 10, 16)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("community %q: want asn:value, each 0-65535", s)
-	}
-	return uint32(a)<<16 | uint32(v), nil
-}
-
-// ParseLargeCommunity parses "asn:data1:data2", each a 32-bit number.
-func ParseLargeCommunity(s string) (LargeCommunity, error) {
-	parts := strings.Split(s, ":")
-	if len(parts) != 3 {
-		return LargeCommunity{}, fmt.Errorf("large community %q: want asn:data1:data2", s)
-	}
-	var v [3]uint32
-	for i, p := range parts {
-		n, err := strconv.ParseUint(p, 10, 32)
-		if err != nil {
-			return LargeCommunity{}, fmt.Errorf("large community %q: %q is not a 32-bit number", s, p)
-		}
-		v[i] = uint32(n)
-	}
-	return LargeCommunity{v[0], v[1], v[2]}, nil
-}
 
 // validate checks that r can be announced for prefix.
 func (r Route) validate(prefix netip.Prefix) error {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,8 @@ const (
 	DefaultVIPInterface  = "lo"
 	DefaultBFDInterval   = 100 * time.Millisecond
 	DefaultBFDMultiplier = 3
+	// maxCommunities keeps a route's attributes well inside one UPDATE.
+	maxCommunities = 64
 )
 
 // BGP announces the addresses of virtual servers with announce: bgp to
@@ -96,6 +99,8 @@ type BGPRoute struct {
 	Pos Pos `yaml:"-"`
 	// Communities are standard communities, "ASN:VALUE" (RFC 1997).
 	Communities []string `yaml:"communities"`
+	// LargeCommunities are "ASN:DATA1:DATA2" (RFC 8092), each part 32 bits.
+	LargeCommunities []string `yaml:"large_communities"`
 	// MED is the multi-exit discriminator.
 	MED *uint32 `yaml:"med"`
 	// LocalPref is the local preference (iBGP peers only).
@@ -111,6 +116,23 @@ func ParseCommunity(s string) (uint32, error) {
 		return 0, fmt.Errorf("community %q is not ASN:VALUE with both in 0..65535", s)
 	}
 	return uint32(hi)<<16 | uint32(lo), nil
+}
+
+// ParseLargeCommunity parses a large community "ASN:DATA1:DATA2".
+func ParseLargeCommunity(s string) ([3]uint32, error) {
+	var v [3]uint32
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return v, fmt.Errorf("large community %q is not ASN:DATA1:DATA2", s)
+	}
+	for i, p := range parts {
+		n, err := strconv.ParseUint(p, 10, 32)
+		if err != nil {
+			return v, fmt.Errorf("large community %q: %q is not a 32-bit number", s, p)
+		}
+		v[i] = uint32(n)
+	}
+	return v, nil
 }
 
 // AnnouncesBGP reports whether the virtual server's address is announced
@@ -238,6 +260,14 @@ func (c *Config) validateBGP(errs *ErrorList) {
 					errs.errorf(r.Pos, "virtual server %s: bgp_route: %v", vs.Name, err)
 				}
 			}
+			for _, s := range r.LargeCommunities {
+				if _, err := ParseLargeCommunity(s); err != nil {
+					errs.errorf(r.Pos, "virtual server %s: bgp_route: %v", vs.Name, err)
+				}
+			}
+			if n := len(r.Communities) + len(r.LargeCommunities); n > maxCommunities {
+				errs.errorf(r.Pos, "virtual server %s: bgp_route: %d communities, more than %d", vs.Name, n, maxCommunities)
+			}
 		}
 		// One address is one route: every virtual server on it must
 		// announce it alike.
@@ -253,5 +283,6 @@ func sameRoute(a, b *BGPRoute) bool {
 		return a == b
 	}
 	eq := func(x, y *uint32) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
-	return strings.Join(a.Communities, ",") == strings.Join(b.Communities, ",") && eq(a.MED, b.MED) && eq(a.LocalPref, b.LocalPref)
+	return slices.Equal(a.Communities, b.Communities) && slices.Equal(a.LargeCommunities, b.LargeCommunities) &&
+		eq(a.MED, b.MED) && eq(a.LocalPref, b.LocalPref)
 }

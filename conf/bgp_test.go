@@ -53,6 +53,27 @@ func TestParseBGP(t *testing.T) {
 	}
 }
 
+func TestParseCommunities(t *testing.T) {
+	for in, want := range map[string]uint32{"65001:100": 65001<<16 | 100, "0:0": 0, "65535:65535": 0xffffffff} {
+		if got, err := ParseCommunity(in); err != nil || got != want {
+			t.Errorf("ParseCommunity(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "65536:1", "1:65536", "a:b", "1:2:3", "-1:1", "100"} {
+		if _, err := ParseCommunity(in); err == nil {
+			t.Errorf("ParseCommunity(%q) accepted", in)
+		}
+	}
+	if c, err := ParseLargeCommunity("65001:1:4294967295"); err != nil || c != [3]uint32{65001, 1, 0xffffffff} {
+		t.Errorf("ParseLargeCommunity: %v, %v", c, err)
+	}
+	for _, in := range []string{"1:2", "1:2:x", "1:2:3:4", "1:2:4294967296"} {
+		if _, err := ParseLargeCommunity(in); err == nil {
+			t.Errorf("ParseLargeCommunity(%q) accepted", in)
+		}
+	}
+}
+
 func TestParseBGPErrors(t *testing.T) {
 	vs := func(body string) string {
 		return "virtual_servers:\n  - address: 203.0.113.10:80\n    announce: bgp\n" + body
@@ -80,6 +101,7 @@ func TestParseBGPErrors(t *testing.T) {
 		{"bfd too fast", "bgp: {local_asn: 1, router_id: 192.0.2.11, peers: [{address: 192.0.2.1, asn: 1, bfd: {min_rx: 1ms}}]}\n",
 			"bfd min_rx and min_tx must be at least 10ms"},
 		{"bad community", bgpSection + vs("    bgp_route: {communities: [\"65000:70000\"]}\n"), `community "65000:70000" is not ASN:VALUE`},
+		{"bad large community", bgpSection + vs("    bgp_route: {large_communities: [\"1:2\"]}\n"), `large community "1:2" is not ASN:DATA1:DATA2`},
 		{"fwmark", bgpSection + "virtual_servers:\n  - fwmark: 3\n    announce: bgp\n", "announce: bgp needs an address"},
 		{"and vrrp", bgpSection + "vrrp_instances: [{name: VI_1, interface: eth0, virtual_router_id: 1, virtual_ipaddresses: [192.0.2.9]}]\n" +
 			vs("    vrrp_instance: VI_1\n"), "announce: bgp and vrrp_instance VI_1"},

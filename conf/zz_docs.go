@@ -33,6 +33,7 @@ var docs = map[string]string{
 	"BGPPeer.Port":                            "Port is the router's BGP port. Default 179.",
 	"BGPRoute":                                "BGPRoute is what a virtual server's address is announced with.",
 	"BGPRoute.Communities":                    "Communities are standard communities, \"ASN:VALUE\" (RFC 1997).",
+	"BGPRoute.LargeCommunities":               "LargeCommunities are \"ASN:DATA1:DATA2\" (RFC 8092), each part 32 bits.",
 	"BGPRoute.LocalPref":                      "LocalPref is the local preference (iBGP peers only).",
 	"BGPRoute.MED":                            "MED is the multi-exit discriminator.",
 	"Check":                                   "Check is a health check with keepalived's options. Fields left out take keepalived's defaults for the type (see EffectiveCheck).",

@@ -26,14 +26,16 @@ import (
 
 // Route is what an address is announced with.
 type Route struct {
-	Communities []uint32
-	MED         *uint32
-	LocalPref   *uint32
+	Communities      []uint32    // ASN<<16 | value
+	LargeCommunities [][3]uint32 // ASN, data 1, data 2
+	MED              *uint32
+	LocalPref        *uint32
 }
 
 func (r Route) equal(o Route) bool {
 	eq := func(a, b *uint32) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
-	return slices.Equal(r.Communities, o.Communities) && eq(r.MED, o.MED) && eq(r.LocalPref, o.LocalPref)
+	return slices.Equal(r.Communities, o.Communities) && slices.Equal(r.LargeCommunities, o.LargeCommunities) &&
+		eq(r.MED, o.MED) && eq(r.LocalPref, o.LocalPref)
 }
 
 // VIP is one address and whether this balancer can serve it now.

@@ -140,8 +140,11 @@ func (a *anycast) update(ctx context.Context) time.Time {
 		prefix := netip.PrefixFrom(act.Addr, act.Addr.BitLen())
 		var err error
 		if act.Announce {
-			err = a.speaker.Announce(prefix, bgp.Route{Communities: act.Route.Communities, MED: act.Route.MED,
-				LocalPref: act.Route.LocalPref})
+			r := bgp.Route{Communities: act.Route.Communities, MED: act.Route.MED, LocalPref: act.Route.LocalPref}
+			for _, l := range act.Route.LargeCommunities {
+				r.LargeCommunities = append(r.LargeCommunities, bgp.LargeCommunity{ASN: l[0], Data1: l[1], Data2: l[2]})
+			}
+			err = a.speaker.Announce(prefix, r)
 			a.log.Info("bgp: announcing", "vip", act.Addr, "why", act.Why, "err", err)
 		} else {
 			err = a.speaker.Withdraw(prefix)
@@ -209,9 +212,14 @@ func routeOf(r *conf.BGPRoute) announce.Route {
 		return announce.Route{}
 	}
 	out := announce.Route{MED: r.MED, LocalPref: r.LocalPref}
+	// Both were validated with the file.
 	for _, s := range r.Communities {
-		c, _ := conf.ParseCommunity(s) // validated
+		c, _ := conf.ParseCommunity(s)
 		out.Communities = append(out.Communities, c)
+	}
+	for _, s := range r.LargeCommunities {
+		c, _ := conf.ParseLargeCommunity(s)
+		out.LargeCommunities = append(out.LargeCommunities, c)
 	}
 	return out
 }
