@@ -65,9 +65,12 @@ func (b *Bird) MustQuery(args ...string) string {
 // route for prefix.
 func (b *Bird) Route(prefix string) string {
 	b.tb.Helper()
-	out := b.MustQuery("show", "route", "for", prefix, "all")
-	if !strings.Contains(out, prefix) {
-		return ""
+	out, err := b.Query("show", "route", "for", prefix, "all")
+	if strings.Contains(out, "Network not found") {
+		return "" // birdc exits 1 then
+	}
+	if err != nil {
+		b.tb.Fatalf("birdc show route for %s: %v: %s", prefix, err, out)
 	}
 	return out
 }
