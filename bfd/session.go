@@ -98,7 +98,11 @@ type Change struct {
 	// (DiagControlExpired, DiagNeighborDown, DiagAdminDown), DiagNone
 	// when it came Up.
 	Diag Diag
-	At   time.Time
+	// RemoteDiag is the peer's diagnostic in its last packet (DiagNone
+	// after a detection timeout): DiagAdminDown tells a peer taken down on
+	// purpose from a failure.
+	RemoteDiag Diag
+	At         time.Time
 }
 
 // Output is what a session asks its owner to do after an event.
@@ -327,7 +331,7 @@ func (s *Session) Shutdown(now time.Time) (Control, *Change) {
 // interval: the configured one while Up, at least SlowTxInterval
 // otherwise.
 func (s *Session) setState(now time.Time, st State, diag Diag) *Change {
-	ch := &Change{From: s.state, To: st, Diag: diag, At: now}
+	ch := &Change{From: s.state, To: st, Diag: diag, RemoteDiag: s.remoteDiag, At: now}
 	s.state, s.localDiag = st, diag
 	if st == StateUp {
 		s.setTimers(s.cfg.DesiredMinTx, s.cfg.RequiredMinRx)
