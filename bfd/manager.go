@@ -240,14 +240,16 @@ func (m *Manager) Remove(h *Handle) error {
 	return err
 }
 
-// SetTimers changes the intervals of a running session; while it is Up
-// the change goes through a Poll Sequence and the session stays Up.
+// SetTimers changes the intervals of a running session (zero: the
+// default); while it is Up the change goes through a Poll Sequence and the
+// session stays Up.
 func (m *Manager) SetTimers(h *Handle, desiredMinTx, requiredMinRx time.Duration) error {
 	c := h.cfg
 	c.DesiredMinTx, c.RequiredMinRx = desiredMinTx, requiredMinRx
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("bfd: session %v: %w", c.Peer, err)
 	}
+	c = c.withDefaults()
 	var err error
 	if e := m.do(func() {
 		e := m.byDiscr[h.discr]
@@ -255,7 +257,7 @@ func (m *Manager) SetTimers(h *Handle, desiredMinTx, requiredMinRx time.Duration
 			err = fmt.Errorf("bfd: session %v is not running", h.cfg.Peer)
 			return
 		}
-		e.s.SetTimers(m.cfg.Clock.Now(), desiredMinTx, requiredMinRx)
+		e.s.SetTimers(m.cfg.Clock.Now(), c.DesiredMinTx, c.RequiredMinRx)
 	}); e != nil {
 		return e
 	}
