@@ -8,9 +8,10 @@ VMDIR     := $(BUILD)/vm
 GOTEST    := $(GO) test -count=1 -timeout 30m
 # keepalived: interop peer, genhash and checker reference; gcc builds the
 # benchmark's IPVS stub for keepalived's checker on a host without IPVS;
-# nftables cuts VRRP between balancers for the partition tests.
+# nftables cuts VRRP between balancers for the partition tests; bird2 is
+# the BFD interop peer.
 APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 \
-             keepalived gcc libc6-dev systemd nftables
+             keepalived gcc libc6-dev systemd nftables bird2
 
 export LBD_VM_DIR := $(abspath $(VMDIR))
 

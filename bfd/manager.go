@@ -450,7 +450,8 @@ type Handle struct {
 	closed bool
 }
 
-// Config returns the session's configuration, defaults applied.
+// Config returns the configuration the session was added with, defaults
+// applied (Stats has the timers SetTimers changed since).
 func (h *Handle) Config() SessionConfig { return h.cfg }
 
 // State returns the session's state and local diagnostic.
