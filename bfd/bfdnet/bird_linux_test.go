@@ -104,7 +104,7 @@ func TestBIRDInterop(t *testing.T) {
 	if !ok {
 		t.Fatal("BIRD's session still Up 2 s into the partition")
 	}
-	t.Logf("partition: BIRD->lbd detection %v, lbd->BIRD detection %v (birdc polled every ~5 ms)", ours, theirs)
+	t.Logf("partition: lbd detected BIRD's silence after %v, BIRD detected lbd's after %v (birdc polled every ~5 ms)", ours, theirs)
 	if _, d := h4.State(); d != bfd.DiagControlExpired {
 		t.Errorf("diag %v after the partition, want %v", d, bfd.DiagControlExpired)
 	}
@@ -133,7 +133,7 @@ func TestBIRDInterop(t *testing.T) {
 	}
 	took := waitDown(t, h4, 2*time.Second, "lbd's session after BIRD was killed")
 	took6 := waitDown(t, h6, time.Second, "lbd's IPv6 session after BIRD was killed")
-	t.Logf("BIRD killed: lbd Down after %v (IPv4), %v (IPv6)", took, took6)
+	t.Logf("BIRD killed: lbd Down after %v (IPv4), IPv6 %v later", took, took6)
 	for _, h := range []*bfd.Handle{h4, h6} {
 		if s, d := h.State(); s != bfd.StateDown || d != bfd.DiagControlExpired {
 			t.Errorf("after BIRD was killed: %v diag %v, want Down diag %v", s, d, bfd.DiagControlExpired)
