@@ -168,6 +168,7 @@ type BGPPeerStatus struct {
 	State      string        `json:"state"`
 	Uptime     time.Duration `json:"uptime,omitempty"`
 	Advertised int           `json:"advertised"`
+	BFD        string        `json:"bfd,omitempty"` // the BFD session's state, without one empty
 	LastError  string        `json:"last_error,omitempty"`
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lbd-project/lbd/bfd"
 	"github.com/lbd-project/lbd/bgp"
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/internal/announce"
@@ -48,6 +49,7 @@ type anycast struct {
 	engine  *lb.Engine
 	speaker routeSpeaker
 	openVIP func(dev string) (vipSet, error)
+	openBFD func() (bfd.Conn, error)
 	reqs    chan func()
 	done    chan struct{}
 
@@ -56,6 +58,9 @@ type anycast struct {
 	ann      *announce.Announcer
 	onDevice map[netip.Addr]string // addresses lbd put on a device, and which
 	drained  chan struct{}         // closed once a drain's withdrawals are sent
+	bfd      bfdSessions
+	// bfdManager is bfd.m for the other goroutines (Stats).
+	bfdManager atomic.Pointer[bfd.Manager]
 	// errors counts failed announcements, withdrawals and address
 	// changes, for metrics.
 	errors atomic.Uint64
@@ -75,15 +80,16 @@ func bgpConfig(b *conf.BGP) bgp.Config {
 // startAnycast starts the speaker for cfg.BGP and the goroutine that
 // announces; ctx ends it.
 func startAnycast(ctx context.Context, log *slog.Logger, cfg *conf.Config, engine *lb.Engine, s routeSpeaker,
-	openVIP func(string) (vipSet, error)) (*anycast, error) {
+	openVIP func(string) (vipSet, error), openBFD func() (bfd.Conn, error)) (*anycast, error) {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Start(sctx, bgpConfig(cfg.BGP)); err != nil {
 		return nil, err
 	}
-	a := &anycast{log: log, engine: engine, speaker: s, openVIP: openVIP, reqs: make(chan func()),
+	a := &anycast{log: log, engine: engine, speaker: s, openVIP: openVIP, openBFD: openBFD, reqs: make(chan func()),
 		done: make(chan struct{}), cfg: cfg, ann: announce.New(cfg.BGP.HoldDown.D()), onDevice: map[netip.Addr]string{}}
 	a.placeVIPs()
+	a.placeBFD()
 	go a.run(ctx)
 	return a, nil
 }
@@ -95,6 +101,7 @@ func startAnycast(ctx context.Context, log *slog.Logger, cfg *conf.Config, engin
 func (a *anycast) run(ctx context.Context) {
 	defer close(a.done)
 	defer a.speaker.Stop()
+	defer a.stopBFD()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var changed <-chan struct{}
@@ -305,6 +312,7 @@ func (a *anycast) reconfigure(ctx context.Context, cfg *conf.Config) error {
 		a.ann.SetHoldDown(cfg.BGP.HoldDown.D())
 		err = a.speaker.Reconfigure(bgpConfig(cfg.BGP))
 		a.placeVIPs()
+		a.placeBFD()
 	})
 	return errors.Join(derr, err)
 }
@@ -368,7 +376,7 @@ func (d *daemon) startBGP(cfg *conf.Config) error {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := startAnycast(ctx, d.log, cfg, d.engine, d.newSpeaker(d.log), d.openVIP)
+	a, err := startAnycast(ctx, d.log, cfg, d.engine, d.newSpeaker(d.log), d.openVIP, d.openBFD)
 	if err != nil {
 		cancel()
 		return fmt.Errorf("bgp: %w", err)
@@ -427,6 +435,7 @@ type anycastStatus struct {
 	Draining   bool
 	Errors     uint64
 	Speaker    bgp.Stats
+	BFD        *bfd.Stats // nil without a BFD session
 }
 
 func (a *anycast) snapshot(ctx context.Context) (anycastStatus, error) {
@@ -436,6 +445,9 @@ func (a *anycast) snapshot(ctx context.Context) (anycastStatus, error) {
 		s.Configured = slices.SortedFunc(maps.Keys(bgpVIPs(a.cfg)), netip.Addr.Compare)
 	})
 	s.Errors, s.Speaker = a.errors.Load(), a.speaker.Stats()
+	if b, ok := a.bfdStats(); ok {
+		s.BFD = &b
+	}
 	return s, err
 }
 
@@ -482,9 +494,15 @@ func (d *daemon) bgpStatus(ctx context.Context) (*control.BGPStatus, error) {
 	for _, v := range s.Announced {
 		out.Announced = append(out.Announced, v.String())
 	}
+	bfdState := map[netip.Addr]string{}
+	if s.BFD != nil {
+		for _, b := range s.BFD.Sessions {
+			bfdState[b.Config.Peer] = b.State.String()
+		}
+	}
 	for _, p := range s.Speaker.Peers {
 		out.Peers = append(out.Peers, control.BGPPeerStatus{Address: p.Address.String(), ASN: p.ASN, State: p.State.String(),
-			Uptime: p.Uptime, Advertised: p.Advertised, LastError: p.LastError})
+			Uptime: p.Uptime, Advertised: p.Advertised, BFD: bfdState[p.Address], LastError: p.LastError})
 	}
 	return out, nil
 }

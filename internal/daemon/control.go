@@ -307,7 +307,8 @@ func (d *daemon) metricsState(ctx context.Context) (metrics.State, error) {
 		if err != nil {
 			return st, err
 		}
-		st.BGP = &metrics.BGP{Configured: b.Configured, Announced: b.Announced, Draining: b.Draining, Errors: b.Errors, Speaker: b.Speaker}
+		st.BGP = &metrics.BGP{Configured: b.Configured, Announced: b.Announced, Draining: b.Draining, Errors: b.Errors,
+			Speaker: b.Speaker, BFD: b.BFD}
 	}
 	return st, nil
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lbd-project/lbd/bfd"
 	"github.com/lbd-project/lbd/bgp"
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/healthcheck"
@@ -62,6 +63,7 @@ type daemon struct {
 	engineOpts func(*lb.Options)
 	newSpeaker func(*slog.Logger) routeSpeaker
 	openVIP    func(dev string) (vipSet, error)
+	openBFD    func() (bfd.Conn, error)
 	// started is closed once serve has started everything (tests wait
 	// for it); metricsAddr is then the metrics listener's address.
 	started     chan struct{}
@@ -94,6 +96,7 @@ func newDaemon(path string, log *slog.Logger, h vrrp.Host, pinger *healthcheck.P
 		newChecker: lb.NewCheckerFactory(pinger),
 		newSpeaker: func(l *slog.Logger) routeSpeaker { return bgp.New(l) },
 		openVIP:    openVIPs,
+		openBFD:    openBFD,
 	}
 	d.load = d.parser.Load
 	return d

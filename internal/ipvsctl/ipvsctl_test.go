@@ -365,14 +365,14 @@ func TestDrainBalancer(t *testing.T) {
 	lbd = startLbd(t, map[string]func(json.RawMessage) (any, error){control.MethodStatus: canned(control.StatusResult{
 		ConfigFile: "/etc/lbd/lbd.yaml", Generation: 1, LoadedAt: testNow.Add(-time.Second),
 		BGP: &control.BGPStatus{Announced: []string{"203.0.113.10"}, Peers: []control.BGPPeerStatus{
-			{Address: "192.0.2.1", ASN: 65000, State: "established", Uptime: 61 * time.Second, Advertised: 1},
+			{Address: "192.0.2.1", ASN: 65000, State: "established", Uptime: 61 * time.Second, Advertised: 1, BFD: "Up"},
 			{Address: "192.0.2.2", ASN: 65000, State: "active", LastError: "dial tcp 192.0.2.2:179:\nconnection refused"}}}})})
 	r := runWith(t, lbd.path, nil, "status")
 	const want = `
 BGP: announcing 203.0.113.10
-BGP Peer   ASN    State        Up    Routes  Last error
-192.0.2.1  65000  established  1m1s  1
-192.0.2.2  65000  active             0       dial tcp 192.0.2.2:179: connection refused
+BGP Peer   ASN    State        Up    Routes  BFD  Last error
+192.0.2.1  65000  established  1m1s  1       Up
+192.0.2.2  65000  active             0       -    dial tcp 192.0.2.2:179: connection refused
 `
 	if r.code != 0 || !strings.HasSuffix(r.stdout, want) {
 		t.Errorf("status: exit %d\n%s\nwant it to end with:\n%s", r.code, r.stdout, want)

@@ -1,6 +1,7 @@
 package ipvsctl
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -127,13 +128,14 @@ func writeStatus(w io.Writer, st *control.StatusResult, now time.Time) {
 			fmt.Fprintf(&b, "BGP: announcing %s\n", strings.Join(g.Announced, ", "))
 		}
 		t := &table{}
-		t.row("BGP Peer", "ASN", "State", "Up", "Routes", "Last error")
+		t.row("BGP Peer", "ASN", "State", "Up", "Routes", "BFD", "Last error")
 		for _, p := range g.Peers {
 			up := ""
 			if p.Uptime > 0 {
 				up = p.Uptime.Round(time.Second).String()
 			}
-			t.row(p.Address, strconv.FormatUint(uint64(p.ASN), 10), p.State, up, strconv.Itoa(p.Advertised), oneLine(p.LastError))
+			t.row(p.Address, strconv.FormatUint(uint64(p.ASN), 10), p.State, up, strconv.Itoa(p.Advertised), cmp.Or(p.BFD, "-"),
+				oneLine(p.LastError))
 		}
 		for _, l := range t.lines() {
 			b.WriteString(l)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lbd-project/lbd/bfd"
 	"github.com/lbd-project/lbd/bgp"
 )
 
@@ -15,6 +16,7 @@ type BGP struct {
 	Draining   bool
 	Errors     uint64 // failed announcements, withdrawals and address changes
 	Speaker    bgp.Stats
+	BFD        *bfd.Stats // nil without a BFD session
 }
 
 var (
@@ -28,6 +30,9 @@ var (
 	descBGPRejected  = prometheus.NewDesc("lbd_bgp_peer_rejected_prefixes", "Routes the peer sends that lbd rejects (it accepts none).", labelsPeer, nil)
 	descBGPResets    = prometheus.NewDesc("lbd_bgp_peer_resets_total", "BGP sessions with the peer that went down.", labelsPeer, nil)
 	descBGPNotifRecv = prometheus.NewDesc("lbd_bgp_peer_notifications_received_total", "NOTIFICATION messages received from the peer.", labelsPeer, nil)
+	descBFDUp        = prometheus.NewDesc("lbd_bfd_session_up", "Whether the BFD session with the peer is Up.", labelsPeer, nil)
+	descBFDChanges   = prometheus.NewDesc("lbd_bfd_session_state_changes_total", "State changes of the BFD session with the peer.", labelsPeer, nil)
+	descBFDDrops     = prometheus.NewDesc("lbd_bfd_packets_dropped_total", "BFD packets dropped by the reception checks, by reason.", []string{"reason"}, nil)
 	descBGPConnFail  = prometheus.NewDesc("lbd_bgp_peer_connect_failures_total", "Outgoing connection attempts to the peer that failed.", labelsPeer, nil)
 )
 
@@ -50,5 +55,15 @@ func collectBGP(b *BGP, gauge func(*prometheus.Desc, float64, ...string), counte
 		counter(descBGPResets, p.Resets, peer)
 		counter(descBGPNotifRecv, p.NotificationsReceived, peer)
 		counter(descBGPConnFail, p.ConnectFailures, peer)
+	}
+	if f := b.BFD; f != nil {
+		for _, s := range f.Sessions {
+			peer := s.Config.Peer.String()
+			gauge(descBFDUp, b2f(s.State == bfd.StateUp), peer)
+			counter(descBFDChanges, s.StateChanges, peer)
+		}
+		for r, n := range f.Drops {
+			counter(descBFDDrops, n, r.String())
+		}
 	}
 }

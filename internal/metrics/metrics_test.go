@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbd-project/lbd/bfd"
 	"github.com/lbd-project/lbd/bgp"
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/healthcheck"
@@ -173,7 +174,9 @@ func TestCollectBGP(t *testing.T) {
 	peer := netip.MustParseAddr("192.0.2.1")
 	st := State{BGP: &BGP{Configured: []netip.Addr{v1, v2}, Announced: []netip.Addr{v1}, Errors: 2,
 		Speaker: bgp.Stats{UnknownConnections: 3, Peers: []bgp.PeerStatus{{Address: peer, State: bgp.StateEstablished,
-			Advertised: 1, RejectedPrefixes: 4, Resets: 5, NotificationsReceived: 6, ConnectFailures: 7}}}}}
+			Advertised: 1, RejectedPrefixes: 4, Resets: 5, NotificationsReceived: 6, ConnectFailures: 7}}},
+		BFD: &bfd.Stats{Drops: map[bfd.DropReason]uint64{bfd.ReasonTTL: 8}, Sessions: []bfd.SessionStats{
+			{Config: bfd.SessionConfig{Peer: peer}, State: bfd.StateUp, StateChanges: 9}}}}}
 	page := scrape(t, New(source(st, nil), quiet()))
 	wantSeries(t, page,
 		`lbd_bgp_vip_announced{vip="203.0.113.10"} 1`,
@@ -187,6 +190,9 @@ func TestCollectBGP(t *testing.T) {
 		`lbd_bgp_peer_resets_total{peer="192.0.2.1"} 5`,
 		`lbd_bgp_peer_notifications_received_total{peer="192.0.2.1"} 6`,
 		`lbd_bgp_peer_connect_failures_total{peer="192.0.2.1"} 7`,
+		`lbd_bfd_session_up{peer="192.0.2.1"} 1`,
+		`lbd_bfd_session_state_changes_total{peer="192.0.2.1"} 9`,
+		`lbd_bfd_packets_dropped_total{reason="ttl"} 8`,
 	)
 	if page := scrape(t, New(source(State{}, nil), quiet())); strings.Contains(page, "lbd_bgp_") {
 		t.Error("BGP series without a bgp section")
