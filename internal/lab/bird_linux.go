@@ -2,12 +2,16 @@ package lab
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
 )
 
 // Bird is a BIRD 2 routing daemon running in a node: the router the BGP
@@ -82,16 +86,27 @@ func (b *Bird) Established(proto string) bool {
 	return strings.Contains(b.MustQuery("show", "protocols", proto), "Established")
 }
 
-// FIBNexthops counts the next hops of n's kernel route to dst: 0 without
-// a route, more than one for an ECMP route.
+// FIBNexthops counts the next hops of n's kernel route to dst (an
+// address): 0 without a route, more than one for an ECMP route. It asks
+// netlink: the VM's busybox ip does not print multipath routes.
 func (n *Node) FIBNexthops(dst string) int {
 	n.lab.tb.Helper()
-	out := n.MustRun("ip", "route", "show", dst)
-	if strings.TrimSpace(out) == "" {
-		return 0
+	a := netip.MustParseAddr(dst)
+	var count int
+	err := n.Do(func() error {
+		family := netlink.FAMILY_V4
+		if a.Is6() {
+			family = netlink.FAMILY_V6
+		}
+		routes, err := netlink.RouteListFiltered(family, &netlink.Route{
+			Dst: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(a.BitLen(), a.BitLen())}}, netlink.RT_FILTER_DST)
+		for _, r := range routes {
+			count += max(len(r.MultiPath), 1)
+		}
+		return err
+	})
+	if err != nil {
+		n.lab.tb.Fatalf("lab: %s: routes to %s: %v", n.Name, dst, err)
 	}
-	if c := strings.Count(out, "nexthop via"); c > 0 {
-		return c
-	}
-	return 1
+	return count
 }

@@ -115,10 +115,17 @@ func (b *balancer) conns(t *testing.T) int {
 	return 0
 }
 
-// activeEcho counts b's IPVS connections to port 7 (the long-lived ones).
+// activeEcho counts b's established IPVS connections to port 7 (the
+// long-lived ones).
 func (b *balancer) activeEcho(t *testing.T) int {
 	t.Helper()
-	return strings.Count(b.node.MustRun("ipvsadm", "-L", "-n", "-c"), vip+":7 ")
+	n := 0
+	for _, line := range strings.Split(b.node.MustRun("ipvsadm", "-L", "-n", "-c"), "\n") {
+		if strings.Contains(line, "ESTABLISHED") && strings.Contains(line, vip+":7 ") {
+			n++
+		}
+	}
+	return n
 }
 
 // scaleLab is the network of the package doc: nothing runs on the

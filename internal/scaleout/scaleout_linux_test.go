@@ -10,7 +10,7 @@ import (
 )
 
 // withBFD runs the lab's BGP sessions with BFD.
-const withBFD = false
+const withBFD = true
 
 func TestScaleOut(t *testing.T) {
 	if !lab.RunInVM(t, lab.VMOptions{MemoryMB: 1536, Timeout: 12 * time.Minute}) {
@@ -107,8 +107,7 @@ func TestScaleOut(t *testing.T) {
 		carried := victim.activeEcho(t)
 		stop := make(chan struct{})
 		failed := make(chan int, 1)
-		// Without BFD the router notices after the 9 s hold time; TCP
-		// retransmits meanwhile.
+		// BFD tells the router within 300 ms; TCP retransmits meanwhile.
 		go func() { failed <- keepPinging(streams, stop, 20*time.Second) }()
 		killBalancer(t, victim)
 		took, ok := lab.Poll(30*time.Second, 10*time.Millisecond, func() bool { return fib() == 2 })
