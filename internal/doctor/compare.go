@@ -236,7 +236,6 @@ func checkName(name string) error {
 	return nil
 }
 
-
 // CompareTables compares the fingerprints of balancers, the first being
 // the local one: a FAIL finding per service whose fingerprint differs
 // between balancers, naming them; a WARN per service some balancers lack;

@@ -152,7 +152,7 @@ func TestCompareHostile(t *testing.T) {
 
 	for _, tc := range []struct{ name, addr, want string }{
 		{"oversized page", metricsPage(t, huge), "metrics page larger than 1048576 bytes"},
-		{"endless line", metricsPage(t, "lbd_ipvs_service_table_info{service=\"" + strings.Repeat("x", 100<<10)), "line longer than"},
+		{"endless line", metricsPage(t, "lbd_ipvs_service_table_info{service=\""+strings.Repeat("x", 100<<10)), "line longer than"},
 		{"not a fingerprint", metricsPage(t, page(info("TCP 192.0.2.10:80", "$(reboot)"))), `fingerprint "$(reboot)" is not 16 hex digits`},
 		{"unterminated value", metricsPage(t, `lbd_ipvs_service_table_info{fingerprint="`+fpA+`",service="TCP 1`), "metrics line 1: unterminated label value"},
 		{"no service", metricsPage(t, `lbd_ipvs_service_table_info{fingerprint="`+fpA+`"} 1`), `bad service name ""`},
