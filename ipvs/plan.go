@@ -195,6 +195,17 @@ func (p Plan) String() string {
 // Within each group the order follows the service key and destination
 // address.
 //
+// A desired service marked Ordered also gets the order of its list in the
+// kernel fixed, since the schedulers mh and sh build their lookup tables
+// from it (see CanonicalOrder). The kernel puts an added destination at
+// the head of the list, so the destinations the kernel has in the wanted
+// order at the tail of the list stay, and the others are added from the
+// last to the first; one that is in the kernel but out of place is
+// re-added: deleted and added back with its weight, both in the same
+// group, one right after the other. This is the least the plan can touch:
+// whatever is added lands in front of what stays. See orderedDests for
+// why a re-add keeps the destination's connections.
+//
 // Diff assumes desired passed Table.Validate; of duplicate entries the
 // last wins.
 func Diff(desired, current Table) Plan {
@@ -226,6 +237,10 @@ func Diff(desired, current Table) Plan {
 		case w.svc != h.svc:
 			setSvcs = append(setSvcs, Change{Op: Edit, Service: w.svc})
 		}
+		if w.ordered {
+			setDests = append(setDests, orderedDests(w, h)...)
+			continue
+		}
 		for _, dk := range w.destKeys {
 			d := w.dests[dk]
 			cur, exists := h.dests[dk] // h is nil-safe: a zero view has no dests
@@ -247,16 +262,21 @@ type serviceView struct {
 	svc      Service
 	dests    map[destKey]Destination
 	destKeys []destKey // sorted
+	// entries are the table's destinations as given; ordered is
+	// ServiceEntry.Ordered.
+	entries []DestinationEntry
+	ordered bool
 }
 
 // index normalizes a table into views by key, and returns the keys sorted.
 func index(t Table) (map[ServiceKey]serviceView, []ServiceKey) {
 	views := make(map[ServiceKey]serviceView, len(t.Services))
 	for _, e := range t.Services {
-		v := serviceView{svc: e.Service.normalized(), dests: make(map[destKey]Destination, len(e.Destinations))}
+		v := serviceView{svc: e.Service.normalized(), dests: make(map[destKey]Destination, len(e.Destinations)), ordered: e.Ordered}
 		for _, d := range e.Destinations {
 			v.dests[d.key()] = d.Destination.normalized()
 		}
+		v.entries = e.Destinations
 		for k := range v.dests {
 			v.destKeys = append(v.destKeys, k)
 		}

@@ -134,7 +134,8 @@ func TestDiff(t *testing.T) {
 	}
 }
 
-// simulate applies a plan to a table the way the kernel would.
+// simulate applies a plan to a table the way the kernel would; the
+// destinations of the result are in list order.
 func simulate(t Table, p Plan) Table {
 	m := map[ServiceKey]*ServiceEntry{}
 	var order []ServiceKey
@@ -160,8 +161,8 @@ func simulate(t Table, p Plan) Table {
 		s := m[k]
 		i := slices.IndexFunc(s.Destinations, func(d DestinationEntry) bool { return d.key() == c.Destination.key() })
 		switch c.Op {
-		case Add:
-			s.Destinations = append(s.Destinations, DestinationEntry{Destination: *c.Destination})
+		case Add: // at the head of the list, as the kernel does
+			s.Destinations = slices.Insert(s.Destinations, 0, DestinationEntry{Destination: *c.Destination})
 		case Edit:
 			s.Destinations[i].Destination = *c.Destination
 		case Delete:

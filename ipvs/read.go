@@ -60,8 +60,8 @@ func (c *Client) services(ctx context.Context) ([]ServiceEntry, bool, error) {
 	return out, false, nil
 }
 
-// Destinations lists the destinations of svc with their counters. A
-// service that does not exist has none.
+// Destinations lists the destinations of svc with their counters, in the
+// kernel's list order (Position). A service that does not exist has none.
 func (c *Client) Destinations(ctx context.Context, svc Service) ([]DestinationEntry, error) {
 	var out []DestinationEntry
 	err := c.do(ctx, func() (broken bool, err error) {
@@ -87,13 +87,15 @@ func (c *Client) destinations(ctx context.Context, svc Service) ([]DestinationEn
 		if err != nil {
 			return nil, false, err
 		}
+		e.Position = len(out) // the kernel dumps its list from the head
 		out = append(out, e)
 	}
 	return out, false, nil
 }
 
 // Dump reads the whole table: every service, then each service's
-// destinations, sorted as Table.Sort does.
+// destinations, sorted as Table.Sort does; each destination's Position
+// keeps its place in the kernel's list.
 func (c *Client) Dump(ctx context.Context) (Table, error) {
 	var t Table
 	err := c.do(ctx, func() (bool, error) {

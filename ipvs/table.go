@@ -13,6 +13,10 @@ type ServiceEntry struct {
 	// Destinations are filled by Dump and by Table.Add; Services leaves
 	// them empty.
 	Destinations []DestinationEntry
+	// Ordered, in a desired table, makes Diff leave the kernel's list of
+	// the service's destinations in the order of Destinations (see Diff
+	// and CanonicalOrder). Dump leaves it false.
+	Ordered bool
 }
 
 // DestinationEntry is a destination with its runtime counters.
@@ -22,6 +26,13 @@ type DestinationEntry struct {
 	InactConns   uint32
 	PersistConns uint32
 	Stats        Stats
+	// Position is the destination's place in its service's list in the
+	// kernel, 0 for the head, as Dump and Destinations read it: the list
+	// the schedulers mh and sh walk to build their lookup tables. Dump
+	// sorts destinations by address, so Position is what keeps the
+	// kernel's order. In a table built by hand (Table.Add) it is 0 and the
+	// slice order is the list order.
+	Position int
 }
 
 // Table is a whole IPVS table: services with their destinations. Plan

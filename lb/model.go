@@ -376,6 +376,15 @@ func (v *vsState) installed(r roles) bool {
 
 // desired computes the IPVS table the kernel should hold. With only
 // non-nil it is restricted to those service keys.
+//
+// The services of a virtual server announced over BGP are Ordered, their
+// destinations in ipvs.CanonicalOrder: several balancers serve them at
+// once behind the routers' ECMP, and each must build the same mh or sh
+// table, so the kernel's list of destinations, which the table is built
+// from, must be the same on all whatever the history of each (a fresh
+// start, reloads, run-time additions, sorry server swaps). Diff then
+// re-adds what the kernel has out of place. Other services keep the list
+// the kernel has, in the order of their history.
 func (m *model) desired(r roles, only map[ipvs.ServiceKey]bool) ipvs.Table {
 	var t ipvs.Table
 	for _, v := range m.vss {
@@ -391,6 +400,10 @@ func (m *model) desired(r roles, only map[ipvs.ServiceKey]bool) ipvs.Table {
 			e.Destinations = make([]ipvs.DestinationEntry, len(dests))
 			for i, d := range dests {
 				e.Destinations[i].Destination = d
+			}
+			if v.cfg.AnnouncesBGP() {
+				ipvs.CanonicalOrder(e.Destinations)
+				e.Ordered = true
 			}
 			t.Services = append(t.Services, e)
 		}

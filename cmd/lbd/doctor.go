@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -9,27 +10,40 @@ import (
 	"github.com/lbd-project/lbd/internal/doctor"
 )
 
-// runDoctor is `lbd doctor [-f FILE]`: it checks the host for the
-// configuration and prints the findings. The exit status is 1 when a check
-// failed, 0 otherwise (warnings included), 2 for bad usage or an invalid
-// file.
+// runDoctor is `lbd doctor [-f FILE] [--compare ADDR ...]`: it checks the
+// host for the configuration and prints the findings. With --compare
+// (repeatable, and the arguments after the flags count too) it also
+// compares the table fingerprints of the local daemon (the configuration's
+// control socket) with those of the balancers at each ADDR: a control
+// socket path or a metrics URL. The exit status is 1 when a check failed,
+// 0 otherwise (warnings included), 2 for bad usage or an invalid file.
 func runDoctor(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lbd doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", defaultConfig, "configuration `file`")
+	var compare []string
+	fs.Func("compare", "compare the IPVS tables with the balancer at `ADDR` (control socket path or http://host:port/metrics); repeatable", func(s string) error {
+		compare = append(compare, s)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && len(compare) == 0 {
 		fmt.Fprintf(stderr, "lbd doctor: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	compare = append(compare, fs.Args()...)
 	cfg, err := conf.Load(*file)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbd doctor: %v\n", err)
 		return 2
 	}
-	if doctor.Print(stdout, doctor.Check(cfg, doctor.System{})) == doctor.Fail {
+	findings := doctor.Check(cfg, doctor.System{})
+	if len(compare) > 0 {
+		findings = append(findings, doctor.Compare(context.Background(), cfg.Global.ControlSocket, compare)...)
+	}
+	if doctor.Print(stdout, findings) == doctor.Fail {
 		return 1
 	}
 	return 0

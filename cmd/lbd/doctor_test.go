@@ -24,3 +24,28 @@ func TestDoctorExitCodes(t *testing.T) {
 		t.Errorf("bad config: exit %d: %s", code, errb.String())
 	}
 }
+
+// TestDoctorCompareFlags checks that -compare is repeatable, that further
+// addresses may follow the options, and that the local daemon is the
+// configuration's control socket: with no daemon anywhere, each balancer
+// is a failed check naming it.
+func TestDoctorCompareFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/lbd.yaml"
+	local := dir + "/local.sock"
+	os.WriteFile(file, []byte("global: {control_socket: "+local+"}\n"), 0o644)
+	var out, errb bytes.Buffer
+	code := runDoctor([]string{"-f", file, "--compare", dir + "/b.sock", "-compare=" + dir + "/c.sock", dir + "/d.sock"}, &out, &errb)
+	if code != 1 {
+		t.Errorf("exit %d, want 1: %s%s", code, out.String(), errb.String())
+	}
+	for _, s := range []string{local, dir + "/b.sock", dir + "/c.sock", dir + "/d.sock"} {
+		if !strings.Contains(out.String(), "cannot read the tables of "+s+": lbd is not running") {
+			t.Errorf("no finding for %s:\n%s", s, out.String())
+		}
+	}
+	errb.Reset()
+	if code := runDoctor([]string{"-f", file, "extra"}, &out, &errb); code != 2 {
+		t.Errorf("an argument without -compare: exit %d", code)
+	}
+}

@@ -17,7 +17,7 @@ SYNOPSIS
        lbd -t [-f FILE]
        lbd plan [-f FILE] [-socket PATH]
        lbd release [-f FILE]
-       lbd doctor [-f FILE]
+       lbd doctor [-f FILE] [-compare ADDR]...
        lbd import-keepalived [-o FILE] [-i CONFIG_ID]... KEEPALIVED.CONF
        lbd export-keepalived [-o FILE] [-f FILE]
        lbd -h | --help | help
@@ -58,7 +58,9 @@ COMMANDS
 
        doctor  Check this host for FILE (IPVS modules, forwarding for NAT,
                reverse-path filtering, a firewall that drops VRRP, ...) and
-               print each finding with its fix. It only reads.
+               print each finding with its fix. It only reads. With
+               -compare it also checks that this balancer and the others
+               build the same mh/sh tables (see -compare).
 
        import-keepalived
                Convert KEEPALIVED.CONF (with its includes) to lbd's YAML, on
@@ -90,6 +92,15 @@ OPTIONS
        -socket PATH
               lbd plan: the daemon's control socket. Default: the file's
               global.control_socket (/run/lbd/control.sock).
+
+       -compare ADDR
+              lbd doctor: compare the table fingerprint of every IPVS
+              service of the daemon running FILE (its control socket) with
+              the balancer at ADDR, its control socket path or its metrics
+              URL (http://host:port/metrics); repeatable, and further ADDRs
+              may follow the options. A service whose table differs is a
+              failed check naming the balancers; one a balancer lacks is a
+              warning. Each balancer gets 3 seconds and 64 MiB to answer.
 
        -o FILE
               import-keepalived, export-keepalived: write the result to FILE
@@ -151,6 +162,11 @@ EXAMPLES
 
               lbd plan -f /etc/lbd/lbd.yaml
               systemctl reload lbd
+
+       Check that three balancers behind ECMP build the same tables:
+
+              lbd doctor -compare http://lb2:9274/metrics \
+                  -compare http://lb3:9274/metrics
 
        Run in the foreground with debug logs:
 

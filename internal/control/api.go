@@ -53,11 +53,16 @@ type ReloadOutcome struct {
 
 // VirtualServerStatus is one managed service.
 type VirtualServerStatus struct {
-	Service     ServiceRef         `json:"service"`
-	Name        string             `json:"name,omitempty"`
-	QuorumUp    bool               `json:"quorum_up"`
-	SorryActive bool               `json:"sorry_active"`
-	RealServers []RealServerStatus `json:"real_servers"`
+	Service     ServiceRef `json:"service"`
+	Name        string     `json:"name,omitempty"`
+	QuorumUp    bool       `json:"quorum_up"`
+	SorryActive bool       `json:"sorry_active"`
+	// TableFingerprint is ipvs.TableFingerprint of the service as the
+	// kernel has it (scheduler, flags, destinations in list order with
+	// weights): balancers that serve the service at once must agree on it.
+	// Empty when the service is not in the kernel.
+	TableFingerprint string             `json:"table_fingerprint,omitempty"`
+	RealServers      []RealServerStatus `json:"real_servers"`
 }
 
 // RealServerStatus is one real server with its health.

@@ -349,6 +349,7 @@ func (d *daemon) statusResult(ctx context.Context) (control.StatusResult, error)
 	}
 	res.DriftRepairs, res.LastError, res.SettingErrors = uint64(st.Drifts), st.LastError, st.SettingErrors
 	kernel := map[ipvs.ServiceKey]map[netip.AddrPort]ipvs.DestinationEntry{}
+	fingerprints := map[ipvs.ServiceKey]string{}
 	if t, err := d.engine.Stats(ctx); err != nil {
 		res.LastError = cmpOr(res.LastError, "cannot read the kernel table: "+err.Error())
 	} else {
@@ -358,12 +359,13 @@ func (d *daemon) statusResult(ctx context.Context) (control.StatusResult, error)
 				m[netip.AddrPortFrom(de.Address, de.Port)] = de
 			}
 			kernel[e.Key()] = m
+			fingerprints[e.Key()] = ipvs.TableFingerprint(e)
 		}
 	}
 	for _, v := range st.VirtualServers {
 		for _, svc := range v.Services {
 			vs := control.VirtualServerStatus{Service: serviceRef(svc), Name: v.Name, QuorumUp: v.QuorumUp,
-				SorryActive: v.SorryActive, RealServers: []control.RealServerStatus{}}
+				SorryActive: v.SorryActive, TableFingerprint: fingerprints[svc], RealServers: []control.RealServerStatus{}}
 			for _, r := range v.RealServers {
 				if r.Drained && !r.Disabled {
 					continue

@@ -239,6 +239,10 @@ func TestDaemonControlSocket(t *testing.T) {
 		if len(rs) != 1 || !rs[0].Up || rs[0].KernelWeight == nil || *rs[0].KernelWeight != 1 || rs[0].Address != "192.0.2.15" || rs[0].Port != 8080 {
 			t.Errorf("real servers: %+v", rs)
 		}
+		kt, _ := td.kernel.Dump(context.Background())
+		if fp := st.VirtualServers[0].TableFingerprint; len(kt.Services) == 0 || fp != ipvs.TableFingerprint(kt.Services[0]) {
+			t.Errorf("table fingerprint %q, want the kernel table's", fp)
+		}
 	})
 
 	t.Run("runtime add, reload keeps it", func(t *testing.T) {

@@ -28,9 +28,10 @@ var sampleStatus = control.StatusResult{
 	DriftRepairs: 2,
 	VirtualServers: []control.VirtualServerStatus{
 		{
-			Service:  control.ServiceRef{Protocol: "TCP", Address: "192.0.2.10", Port: 80},
-			Name:     "web",
-			QuorumUp: true,
+			Service:          control.ServiceRef{Protocol: "TCP", Address: "192.0.2.10", Port: 80},
+			Name:             "web",
+			QuorumUp:         true,
+			TableFingerprint: "5692a3fa48bd3ae0",
 			RealServers: []control.RealServerStatus{
 				{RealServerRef: control.RealServerRef{Address: "192.0.2.15", Port: 80}, Weight: 100, KernelWeight: i32(100),
 					Up: true, Reason: "TCP connect ok", Since: testNow.Add(-2 * time.Hour), ActiveConns: 12},
@@ -66,7 +67,7 @@ drift repairs: 2
 
 Prot LocalAddress:Port [Name] [State]
   -> RemoteAddress:Port  Health  Since  Weight  Kernel  ActiveConn  Flags             Reason
-TCP  192.0.2.10:80  web
+TCP  192.0.2.10:80  web  table 5692a3fa48bd3ae0
   -> 192.0.2.15:80       up      2h0m   100     100     12          -                 TCP connect ok
   -> 192.0.2.16:8080     down    45s    100     0       3           draining          connect: connection refused
   -> 198.51.100.7:80     up      3d4h   5       -       0           disabled,runtime

@@ -94,6 +94,9 @@ func writeStatus(w io.Writer, st *control.StatusResult, now time.Time) {
 			if vs.SorryActive {
 				line += "  sorry server active"
 			}
+			if vs.TableFingerprint != "" {
+				line += "  table " + vs.TableFingerprint
+			}
 			b.WriteString(line + "\n")
 			end := len(lines)
 			if i+1 < len(heads) {

@@ -23,6 +23,7 @@ var (
 	descSvcCPS     = prometheus.NewDesc("lbd_ipvs_service_connections_per_second", "Connection rate of the IPVS service (kernel estimate).", labelsSvc, nil)
 	descSvcPPS     = prometheus.NewDesc("lbd_ipvs_service_packets_per_second", "Packet rate of the IPVS service by direction (kernel estimate).", labelsDir(labelsSvc), nil)
 	descSvcBPS     = prometheus.NewDesc("lbd_ipvs_service_bytes_per_second", "Byte rate of the IPVS service by direction (kernel estimate).", labelsDir(labelsSvc), nil)
+	descSvcTable   = prometheus.NewDesc("lbd_ipvs_service_table_info", "Always 1; fingerprint is the hash of what decides the service's mh/sh lookup table in the kernel (scheduler, flags, destinations in list order with weights): balancers serving the service at once must agree on it.", append([]string{"fingerprint"}, labelsSvc...), nil)
 
 	descRSConns    = prometheus.NewDesc("lbd_ipvs_real_server_connections_total", "Connections scheduled to the real server (kernel counter).", labelsRS, nil)
 	descRSPackets  = prometheus.NewDesc("lbd_ipvs_real_server_packets_total", "Packets of the real server by direction.", labelsDir(labelsRS), nil)
@@ -164,6 +165,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 				gauge(descSvcPPS, float64(s.OutPPS), key, vs, "out")
 				gauge(descSvcBPS, float64(s.InBPS), key, vs, "in")
 				gauge(descSvcBPS, float64(s.OutBPS), key, vs, "out")
+				gauge(descSvcTable, 1, ipvs.TableFingerprint(e), key, vs)
 				for _, de := range e.Destinations {
 					rs := de.Destination.String()
 					s := de.Stats

@@ -104,6 +104,7 @@ func TestCollect(t *testing.T) {
 		`lbd_real_server_up{real_server="192.0.2.1:8080",virtual_server="web"} 1`,
 		`lbd_real_server_weight{real_server="192.0.2.1:8080",virtual_server="web"} 3`,
 		`lbd_ipvs_service_connections_total{service="TCP 198.51.100.10:80",virtual_server="web"} 7`,
+		`lbd_ipvs_service_table_info{fingerprint="`+ipvs.TableFingerprint(table.Services[0])+`",service="TCP 198.51.100.10:80",virtual_server="web"} 1`,
 		`lbd_ipvs_real_server_active_connections{real_server="192.0.2.1:8080",service="TCP 198.51.100.10:80",virtual_server="web"} 2`,
 		`lbd_ipvs_real_server_weight{real_server="192.0.2.1:8080",service="TCP 198.51.100.10:80",virtual_server="web"} 3`,
 		`lbd_reloads_total{result="invalid"} 1`,

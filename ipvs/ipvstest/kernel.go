@@ -3,6 +3,7 @@
 package ipvstest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/netip"
@@ -18,11 +19,16 @@ import (
 // Kernel is an IPVS table in memory with the methods of *ipvs.Client that
 // its consumers use, so it satisfies lb.Kernel, lb.GlobalKernel and
 // ipvsadm.Kernel. It answers as the kernel does: the same errnos (EEXIST,
-// ESRCH, ENOENT) wrapped in *ipvs.OpError, services and destinations listed
-// in the order they were added (the schedulers mh and sh depend on it, and
-// ipvsadm lists that order), and a plan with an invalid change is refused
-// whole, like Client.Apply. It records the change requests it sees and can
-// be told to fail some. It is safe for concurrent use.
+// ESRCH, ENOENT) wrapped in *ipvs.OpError; each service's destinations in
+// the kernel's list order, where an added destination goes to the head
+// (ip_vs_ctl.c, __ip_vs_update_dest: list_add_rcu(&dest->n_list,
+// &svc->destinations)), so they are listed newest first, as ipvsadm shows
+// them and as the schedulers mh and sh walk them, with their Position set
+// as Client's dumps do; and a plan with an invalid change is refused whole,
+// like Client.Apply. Services are listed in the order they were added (the
+// kernel lists them in the order of its hash table, on which no caller
+// relies). It records the change requests it sees and can be told to fail
+// some. It is safe for concurrent use.
 type Kernel struct {
 	mu    sync.Mutex
 	svcs  map[ipvs.ServiceKey]*service
@@ -44,7 +50,7 @@ type Kernel struct {
 
 type service struct {
 	svc   ipvs.Service
-	dests []ipvs.Destination // in the order they were added
+	dests []ipvs.Destination // in list order: the last added first
 }
 
 type connKey struct {
@@ -66,14 +72,17 @@ func NewKernel() *Kernel {
 }
 
 // Load replaces the table, as if another program had programmed it; the
-// services and destinations keep t's order.
+// services keep t's order, and each service's list is its destinations
+// in the order of their Position, then as given.
 func (k *Kernel) Load(t ipvs.Table) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.svcs, k.order = map[ipvs.ServiceKey]*service{}, nil
 	for _, e := range t.Services {
 		s := &service{svc: e.Service}
-		for _, d := range e.Destinations {
+		ds := slices.Clone(e.Destinations)
+		slices.SortStableFunc(ds, func(a, b ipvs.DestinationEntry) int { return cmp.Compare(a.Position, b.Position) })
+		for _, d := range ds {
 			s.dests = append(s.dests, d.Destination)
 		}
 		k.svcs[e.Key()] = s
@@ -99,8 +108,8 @@ func (k *Kernel) Services(context.Context) ([]ipvs.ServiceEntry, error) {
 	return out, nil
 }
 
-// Destinations lists the destinations of svc in the order they were added;
-// like the kernel's dump, a service that does not exist has none.
+// Destinations lists the destinations of svc in list order, the last added
+// first; like the kernel's dump, a service that does not exist has none.
 func (k *Kernel) Destinations(_ context.Context, svc ipvs.Service) ([]ipvs.DestinationEntry, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -140,8 +149,8 @@ func (k *Kernel) DumpServices(_ context.Context, svcs ...ipvs.Service) (ipvs.Tab
 func (k *Kernel) entry(key ipvs.ServiceKey) ipvs.ServiceEntry {
 	s := k.svcs[key]
 	e := ipvs.ServiceEntry{Service: s.svc}
-	for _, d := range s.dests {
-		e.Destinations = append(e.Destinations, ipvs.DestinationEntry{Destination: d, ActiveConns: k.conns[connKey{key, addrPort(d)}]})
+	for i, d := range s.dests {
+		e.Destinations = append(e.Destinations, ipvs.DestinationEntry{Destination: d, ActiveConns: k.conns[connKey{key, addrPort(d)}], Position: i})
 	}
 	return e
 }
@@ -161,7 +170,7 @@ func (k *Kernel) DeleteService(_ context.Context, svc ipvs.Service) error {
 	return k.single(ipvs.Change{Op: ipvs.Delete, Service: svc})
 }
 
-// NewDestination adds a destination to svc, after the existing ones.
+// NewDestination adds a destination to svc, at the head of its list.
 func (k *Kernel) NewDestination(_ context.Context, svc ipvs.Service, d ipvs.Destination) error {
 	return k.single(ipvs.Change{Op: ipvs.Add, Service: svc, Destination: &d})
 }
@@ -283,7 +292,7 @@ func (k *Kernel) make(ch ipvs.Change) unix.Errno {
 	case ch.Op == ipvs.Add && i >= 0:
 		return unix.EEXIST
 	case ch.Op == ipvs.Add:
-		s.dests = append(s.dests, *ch.Destination)
+		s.dests = slices.Insert(s.dests, 0, *ch.Destination)
 	case i < 0:
 		return unix.ENOENT
 	case ch.Op == ipvs.Edit:

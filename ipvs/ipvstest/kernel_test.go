@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -54,11 +55,14 @@ func TestKernelErrnos(t *testing.T) {
 	}
 }
 
-// TestKernelOrder checks that destinations list in the order they were
-// added, as the kernel's do, which mh and sh depend on.
+// TestKernelOrder checks that destinations list as the kernel's do: each
+// added one at the head of the list, so the last added first, with its
+// Position; that mh and sh walk. A dump sorts them by address and keeps
+// the list order in Position.
 func TestKernelOrder(t *testing.T) {
 	k := NewKernel()
 	add := []string{"192.0.2.17", "192.0.2.15", "192.0.2.16"}
+	want := []string{"192.0.2.16", "192.0.2.15", "192.0.2.17"}
 	p := ipvs.Plan{Changes: []ipvs.Change{{Op: ipvs.Add, Service: web}}}
 	for _, a := range add {
 		d := dest(a)
@@ -72,9 +76,24 @@ func TestKernelOrder(t *testing.T) {
 		t.Fatalf("destinations %v, %v", ds, err)
 	}
 	for i, d := range ds {
-		if d.Address.String() != add[i] {
-			t.Errorf("destination %d is %s, want %s", i, d.Address, add[i])
+		if d.Address.String() != want[i] || d.Position != i {
+			t.Errorf("destination %d is %s at %d, want %s", i, d.Address, d.Position, want[i])
 		}
+	}
+	tb, err := k.Dump(ctx)
+	if err != nil || len(tb.Services) != 1 {
+		t.Fatalf("dump %v, %v", tb, err)
+	}
+	for i, d := range tb.Services[0].Destinations {
+		if wantAddr := []string{"192.0.2.15", "192.0.2.16", "192.0.2.17"}[i]; d.Address.String() != wantAddr || want[d.Position] != wantAddr {
+			t.Errorf("dumped destination %d is %s at %d, want %s at its list position", i, d.Address, d.Position, wantAddr)
+		}
+	}
+	// Load takes the list order from Position, as a dump gives it.
+	k2 := NewKernel()
+	k2.Load(tb)
+	if ds2, _ := k2.Destinations(ctx, web); !slices.Equal(ds2, ds) {
+		t.Errorf("loaded a dump: list %v, want %v", ds2, ds)
 	}
 }
 
