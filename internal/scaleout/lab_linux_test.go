@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -80,6 +81,7 @@ func startRealServer(t *testing.T, n *lab.Node, name string) *realServer {
 // balancer is one lbd with its file and control socket.
 type balancer struct {
 	name, addr, file, sock string
+	priority               int // in a VRRP pair
 	node                   *lab.Node
 	proc                   *lab.Process
 }
@@ -128,9 +130,19 @@ func (b *balancer) activeEcho(t *testing.T) int {
 	return n
 }
 
+// mode is how the balancers share the VIP.
+type mode int
+
+const (
+	bgpOnly  mode = iota // announced over BGP, the router learns of a dead balancer after the hold time
+	bgpBFD               // announced over BGP with BFD on the sessions
+	vrrpPair             // a VRRP pair at lbd's defaults; the router has the VIP on link
+)
+
 // scaleLab is the network of the package doc: nothing runs on the
 // balancers until start.
 type scaleLab struct {
+	mode           mode
 	client, router *lab.Node
 	bird           *lab.Bird
 	lbs            []*balancer
@@ -139,11 +151,11 @@ type scaleLab struct {
 }
 
 // newScaleLab builds the network with n balancers and starts the router
-// (with BFD when bfd) and the real servers.
-func newScaleLab(t *testing.T, n int, bfd bool) *scaleLab {
+// and the real servers.
+func newScaleLab(t *testing.T, n int, m mode) *scaleLab {
 	l := lab.New(t)
 	lan := l.LAN("lan")
-	s := &scaleLab{client: l.Node("client"), router: l.Node("router"), servers: map[string]*realServer{}, dir: t.TempDir()}
+	s := &scaleLab{mode: m, client: l.Node("client"), router: l.Node("router"), servers: map[string]*realServer{}, dir: t.TempDir()}
 	s.client.Link("eth0", s.router, "cl0")
 	s.client.AddAddr("eth0", "198.51.100.2/24")
 	s.router.AddAddr("cl0", "198.51.100.1/24")
@@ -159,7 +171,7 @@ func newScaleLab(t *testing.T, n int, bfd bool) *scaleLab {
 		node.Sysctl("net.ipv4.conf.all.arp_announce", "2")
 		node.Attach(lan, "eth0", lbAddrs[i]+"/24")
 		node.AddRoute("default", routerLAN)
-		s.lbs = append(s.lbs, &balancer{name: name, addr: lbAddrs[i], node: node,
+		s.lbs = append(s.lbs, &balancer{name: name, addr: lbAddrs[i], node: node, priority: 150 - 50*i,
 			file: filepath.Join(s.dir, name+".yaml"), sock: filepath.Join(s.dir, name+".sock")})
 	}
 	for _, name := range rsNames {
@@ -173,7 +185,13 @@ func newScaleLab(t *testing.T, n int, bfd bool) *scaleLab {
 		node.AddRoute("default", routerLAN)
 		s.servers[name] = startRealServer(t, node, name)
 	}
-	s.bird = s.router.StartBird(t, birdConfig(s.lbs, bfd))
+	if m == vrrpPair {
+		// The master answers ARP for the VIP; a new master's gratuitous
+		// ARP moves the router's neighbour entry.
+		s.router.MustRun("ip", "route", "add", vipPrefix, "dev", "eth0")
+	} else {
+		s.bird = s.router.StartBird(t, birdConfig(s.lbs, m == bgpBFD))
+	}
 	return s
 }
 
@@ -199,12 +217,28 @@ func birdConfig(lbs []*balancer, bfd bool) string {
 	return b.String()
 }
 
-// lbdConfig is a balancer's YAML: the bgp section (with BFD when bfd)
-// and two virtual servers on the VIP, announced over BGP.
-func (s *scaleLab) lbdConfig(b *balancer, bfd bool) string {
-	peerBFD := ""
-	if bfd {
-		peerBFD = ", bfd: {}"
+// lbdConfig is a balancer's YAML: two virtual servers on the VIP,
+// announced over BGP (the bgp section, with BFD in bgpBFD), or a VRRP
+// instance that carries the VIP (vrrpPair: lb1 has the higher priority).
+func (s *scaleLab) lbdConfig(b *balancer) string {
+	share := fmt.Sprintf(`bgp:
+  local_asn: %d
+  router_id: %s
+  hold_down: %v
+  drain_delay: %v
+  peers:
+    - {address: %s, asn: %d, hold_time: 9s%s}
+`, lbdASN, b.addr, holdDown, drainDelay, routerLAN, routerASN, map[bool]string{true: ", bfd: {}"}[s.mode == bgpBFD])
+	announce := fmt.Sprintf("announce: bgp\n    bgp_route: {communities: [\"%d:100\"]}", routerASN)
+	if s.mode == vrrpPair {
+		share = fmt.Sprintf(`vrrp_instances:
+  - name: VI_1
+    interface: eth0
+    virtual_router_id: 51
+    priority: %d
+    virtual_ipaddresses: [%s/24]
+`, b.priority, vip)
+		announce = "inhibit_on_failure: true"
 	}
 	vs := func(name string, port int) string {
 		var rs strings.Builder
@@ -213,8 +247,7 @@ func (s *scaleLab) lbdConfig(b *balancer, bfd bool) string {
 		}
 		return fmt.Sprintf(`  - name: %s
     address: %s:%d
-    announce: bgp
-    bgp_route: {communities: ["%d:100"]}
+    %s
     scheduler: mh
     scheduler_flags: [mh-port, mh-fallback]
     forwarding: DR
@@ -227,35 +260,34 @@ func (s *scaleLab) lbdConfig(b *balancer, bfd bool) string {
       warmup: 0s
       urls: [{path: /health, status_code: [200]}]
     real_servers:
-%s`, name, vip, port, routerASN, rs.String())
+%s`, name, vip, port, announce, rs.String())
 	}
 	return fmt.Sprintf(`global:
-  router_id: %[1]s
-  control_socket: %[2]s
-  state_dir: %[3]s
+  router_id: %s
+  control_socket: %s
+  state_dir: %s
   metrics_address: ""
   lvs_sloppy_tcp: true
-bgp:
-  local_asn: %[4]d
-  router_id: %[5]s
-  hold_down: %[6]v
-  drain_delay: %[7]v
-  peers:
-    - {address: %[8]s, asn: %[9]d, hold_time: 9s%[10]s}
-virtual_servers:
-%[11]s%[12]s`, b.name, b.sock, filepath.Join(s.dir, b.name), lbdASN, b.addr, holdDown, drainDelay,
-		routerLAN, routerASN, peerBFD, vs("web", 80), vs("echo", 7))
+%svirtual_servers:
+%s%s`, b.name, b.sock, filepath.Join(s.dir, b.name), share, vs("web", 80), vs("echo", 7))
 }
 
 // start writes every balancer's file and starts them, then waits for the
-// router's FIB to hold a next hop per balancer.
-func (s *scaleLab) start(t *testing.T, bfd bool) {
+// router's FIB to hold a next hop per balancer (or for lb1 to hold the
+// VIP of the VRRP pair).
+func (s *scaleLab) start(t *testing.T) {
 	t.Helper()
 	for _, b := range s.lbs {
-		if err := os.WriteFile(b.file, []byte(s.lbdConfig(b, bfd)), 0o644); err != nil {
+		if err := os.WriteFile(b.file, []byte(s.lbdConfig(b)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		b.start()
+	}
+	if s.mode == vrrpPair {
+		lab.WaitFor(t, 30*time.Second, 50*time.Millisecond, "lb1 VRRP master", func() bool {
+			return s.lbs[0].node.HasAddr(netip.MustParseAddr(vip))
+		})
+		return
 	}
 	if _, ok := lab.Poll(60*time.Second, 100*time.Millisecond, func() bool { return s.router.FIBNexthops(vip) == len(s.lbs) }); !ok {
 		t.Fatalf("no %d next hops for the VIP in the router's FIB:\n%s\nBIRD:\n%s\n%s", len(s.lbs),

@@ -9,15 +9,12 @@ import (
 	"github.com/lbd-project/lbd/internal/lab"
 )
 
-// withBFD runs the lab's BGP sessions with BFD.
-const withBFD = true
-
 func TestScaleOut(t *testing.T) {
 	if !lab.RunInVM(t, lab.VMOptions{MemoryMB: 1536, Timeout: 12 * time.Minute}) {
 		return
 	}
-	s := newScaleLab(t, 3, withBFD)
-	s.start(t, withBFD)
+	s := newScaleLab(t, 3, bgpBFD)
+	s.start(t)
 	fib := func() int { return s.router.FIBNexthops(vip) }
 
 	t.Run("sessions and route", func(t *testing.T) {
