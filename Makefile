@@ -16,7 +16,7 @@ APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 
 
 export LBD_VM_DIR := $(abspath $(VMDIR))
 
-.PHONY: all build test unit bench bench-ipvs bench-healthcheck bench-engine bench-failover bench-halab bench-handover demo install lint deps vm clean
+.PHONY: all build test unit bench bench-ipvs bench-healthcheck bench-engine bench-failover bench-halab bench-handover bench-scaleout demo install lint deps vm clean
 
 all: build
 
@@ -51,7 +51,7 @@ test: vm
 unit:
 	$(GOTEST) ./...
 
-bench: bench-ipvs bench-failover bench-halab bench-handover bench-healthcheck bench-engine
+bench: bench-ipvs bench-failover bench-halab bench-handover bench-scaleout bench-healthcheck bench-engine
 
 # Benchmarks log in full to build/bench-*.log and print their figures.
 bench-ipvs: vm
@@ -75,6 +75,13 @@ bench-failover: deps
 bench-handover: vm
 	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 LBD_BENCH=1 $(GOTEST) -run '^TestPlannedHandovers$$' -v ./internal/demo/ > $(BUILD)/bench-handover.log 2>&1; \
 	rc=$$?; grep -E '^\s*(handover_bench|--- |ok|FAIL)' $(BUILD)/bench-handover.log; exit $$rc
+
+# bench-scaleout: three balancers announcing one VIP over BGP (with BFD)
+# to BIRD, ECMP spreading the clients, a planned drain and a kill under
+# load; and a VRRP pair's failover for the same kill, in the same run.
+bench-scaleout: vm
+	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 LBD_BENCH=1 $(GOTEST) -run '^TestBenchScaleout$$' -v ./internal/scaleout/ > $(BUILD)/bench-scaleout.log 2>&1; \
+	rc=$$?; grep -E '^\s*(scaleout_bench|--- |ok|FAIL)' $(BUILD)/bench-scaleout.log; exit $$rc
 
 # bench-halab: a client load through the VIP of the two-balancer NAT lab
 # in the VM while the master dies, lbd and keepalived in the same run.
