@@ -120,3 +120,13 @@ func TestParseBGPErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSummaryCountsBGPPeers(t *testing.T) {
+	c, err := Parse("x.yaml", []byte(bgpSection))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Summary(); !strings.HasSuffix(got, ", 2 bgp peers") {
+		t.Errorf("Summary = %q", got)
+	}
+}

@@ -34,6 +34,9 @@ func (c *Config) Summary() string {
 	if n := len(c.VirtualServers); n > 0 {
 		s += fmt.Sprintf(", %d virtual servers", n)
 	}
+	if c.BGP != nil {
+		s += fmt.Sprintf(", %d bgp peers", len(c.BGP.Peers))
+	}
 	return s
 }
 
