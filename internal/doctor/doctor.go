@@ -71,6 +71,7 @@ func Check(cfg *conf.Config, h Host) []Finding {
 	out = append(out, checkRPFilter(cfg, h)...)
 	out = append(out, checkFirewall(cfg, h)...)
 	out = append(out, checkRealServerARP(cfg)...)
+	out = append(out, checkBGPVIPARP(cfg, h)...)
 	out = append(out, checkSloppyHandover(cfg)...)
 	out = append(out, checkHashFallback(cfg)...)
 	return out
@@ -379,4 +380,28 @@ func checkHashFallback(cfg *conf.Config) []Finding {
 			Fix: fmt.Sprintf("scheduler_flags: [%s-fallback] (with %s-port to hash the client's port too)", sched, sched)})
 	}
 	return out
+}
+
+// checkBGPVIPARP warns when this balancer would answer ARP for the
+// addresses it announces over BGP: they are local (on bgp.vip_interface),
+// and with arp_ignore=0 Linux answers for a local address on every
+// interface, so a host on the LAN could send the VIP's traffic here
+// instead of through the routers.
+func checkBGPVIPARP(cfg *conf.Config, h Host) []Finding {
+	announced := false
+	for i := range cfg.VirtualServers {
+		announced = announced || cfg.VirtualServers[i].AnnouncesBGP()
+	}
+	if !announced {
+		return nil
+	}
+	const check = "ARP for BGP VIPs"
+	v, ok := sysctl(h, "net.ipv4.conf.all.arp_ignore")
+	if ok && v == "0" {
+		return []Finding{{Check: check, Status: Warn,
+			Detail: "net.ipv4.conf.all.arp_ignore=0: this balancer answers ARP on every interface for the VIPs on " +
+				cfg.BGP.VIPInterface + ", which only the routers should reach",
+			Fix: "sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2"}}
+	}
+	return []Finding{{Check: check, Status: OK, Detail: "the announced VIPs are not answered for in ARP"}}
 }

@@ -210,3 +210,23 @@ func TestHashFallback(t *testing.T) {
 		t.Errorf("findings %+v, want one warning for the sh service", fs)
 	}
 }
+
+func TestBGPVIPARP(t *testing.T) {
+	cfg, err := conf.Parse("lbd.yaml", []byte("bgp: {local_asn: 65001, router_id: 192.0.2.11, peers: [{address: 192.0.2.1, asn: 65000}]}\n"+
+		"virtual_servers: [{address: 203.0.113.10:80, announce: bgp, real_servers: [192.0.2.21:80]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := healthyHost()
+	h.files["/proc/sys/net/ipv4/conf/all/arp_ignore"] = "0\n"
+	if f := byCheck(Check(cfg, h))["ARP for BGP VIPs"]; f.Status != Warn || !strings.Contains(f.Fix, "arp_ignore=1") {
+		t.Errorf("arp_ignore=0: %+v", f)
+	}
+	h.files["/proc/sys/net/ipv4/conf/all/arp_ignore"] = "1\n"
+	if f := byCheck(Check(cfg, h))["ARP for BGP VIPs"]; f.Status != OK {
+		t.Errorf("arp_ignore=1: %+v", f)
+	}
+	if _, ok := byCheck(Check(parse(t), h))["ARP for BGP VIPs"]; ok {
+		t.Error("a finding for a configuration without BGP")
+	}
+}
