@@ -4,29 +4,18 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/lbd-project/lbd/internal/clock"
 )
 
 // Clock is the time source of a [Runner]: protocol timers, GARP delays,
 // tracker polls, the handover wait. Tests inject a fake one so that
 // master-down intervals and handover timeouts are checked without
 // sleeping (package vrrp/vrrptest).
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine once d has elapsed, unless
-	// stop is called first (stop reports whether it prevented the call).
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
-}
+type Clock = clock.Clock
 
 // SystemClock is the real clock.
-type SystemClock struct{}
-
-// Now implements Clock.
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// AfterFunc implements Clock.
-func (SystemClock) AfterFunc(d time.Duration, f func()) func() bool {
-	return time.AfterFunc(d, f).Stop
-}
+type SystemClock = clock.System
 
 // sleep waits d on c; it reports false if ctx ended first.
 func sleep(ctx context.Context, c Clock, d time.Duration) bool {

@@ -1,12 +1,10 @@
 package demo
 
 import (
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -74,15 +72,7 @@ type client struct {
 	http *http.Client
 }
 
-func newClient(n *lab.Node) *client {
-	tr := &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return n.Dial(network, addr, 500*time.Millisecond)
-		},
-	}
-	return &client{http: &http.Client{Transport: tr, Timeout: 500 * time.Millisecond}}
-}
+func newClient(n *lab.Node) *client { return &client{http: n.HTTPClient(500 * time.Millisecond)} }
 
 // get returns the name of whoever answered, or an error.
 func (c *client) get() (string, error) {

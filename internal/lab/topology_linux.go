@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -407,4 +408,17 @@ func (l *Lab) close() {
 		l.nodes[i].ns.Close()
 	}
 	l.procs, l.nodes = nil, nil
+}
+
+// HTTPClient is an HTTP client in n that opens a new connection for each
+// request (a load of new connections, as the balancers see it), each
+// request bounded by timeout.
+func (n *Node) HTTPClient(timeout time.Duration) *http.Client {
+	tr := &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return n.Dial(network, addr, timeout)
+		},
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}
 }

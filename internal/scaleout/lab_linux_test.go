@@ -299,13 +299,7 @@ func (s *scaleLab) start(t *testing.T) {
 type client struct{ http *http.Client }
 
 func newClient(n *lab.Node, timeout time.Duration) *client {
-	tr := &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return n.Dial(network, addr, timeout)
-		},
-	}
-	return &client{http: &http.Client{Transport: tr, Timeout: timeout}}
+	return &client{http: n.HTTPClient(timeout)}
 }
 
 func (c *client) get() (string, error) {

@@ -13,8 +13,8 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"time"
 
+	"github.com/lbd-project/lbd/internal/clock/fakeclock"
 	"github.com/lbd-project/lbd/vrrp"
 )
 
@@ -275,85 +275,7 @@ func (p pinger) Ping(ctx context.Context, a netip.Addr) error {
 func (pinger) Close() error { return nil }
 
 // Clock is a vrrp.Clock that moves only with Advance.
-type Clock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	at      time.Time
-	f       func()
-	stopped bool
-}
+type Clock = fakeclock.Clock
 
 // NewClock returns a clock set to a fixed date.
-func NewClock() *Clock {
-	return &Clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-// Now implements vrrp.Clock.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// AfterFunc implements vrrp.Clock.
-func (c *Clock) AfterFunc(d time.Duration, f func()) func() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{at: c.now.Add(max(d, 0)), f: f}
-	c.timers = append(c.timers, t)
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		was := !t.stopped
-		t.stopped = true
-		return was
-	}
-}
-
-// Advance moves the clock by d in steps, firing every timer that falls due
-// in order of its time; after each firing it gives the goroutines the
-// timers woke a moment to react (settle), as the real time would.
-func (c *Clock) Advance(d time.Duration, settle func()) {
-	c.mu.Lock()
-	end := c.now.Add(d)
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		var next *fakeTimer
-		for _, t := range c.timers {
-			if !t.stopped && !t.at.After(end) && (next == nil || t.at.Before(next.at)) {
-				next = t
-			}
-		}
-		if next == nil {
-			c.now = end
-			c.prune()
-			c.mu.Unlock()
-			return
-		}
-		next.stopped = true
-		if next.at.After(c.now) {
-			c.now = next.at
-		}
-		c.mu.Unlock()
-		next.f()
-		if settle != nil {
-			settle()
-		}
-	}
-}
-
-// prune forgets stopped timers; c.mu is held.
-func (c *Clock) prune() {
-	live := c.timers[:0]
-	for _, t := range c.timers {
-		if !t.stopped {
-			live = append(live, t)
-		}
-	}
-	c.timers = live
-}
+func NewClock() *Clock { return fakeclock.New() }
