@@ -242,6 +242,9 @@ type RealServerStatus struct {
 	Since time.Time
 	// Target is the destination (address:port in the first service).
 	Target netip.AddrPort
+	// ProbeUsers is how many real servers (of as many virtual servers)
+	// its health probe feeds, itself included: 0 unchecked, 1 unshared.
+	ProbeUsers int
 }
 
 // Status returns a snapshot of the engine's state.
@@ -269,7 +272,7 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 				vs.RealServers = append(vs.RealServers, RealServerStatus{Address: r.key, Up: r.up, Checked: r.check != nil,
 					Weight: r.effWeight(), Draining: r.draining, DrainDeadline: r.drainDeadline, Reason: r.reason,
 					Runtime: r.runtime, Disabled: r.disabled, Drained: r.drained, Since: r.since,
-					Target: netip.AddrPortFrom(d.Address, d.Port)})
+					Target: netip.AddrPortFrom(d.Address, d.Port), ProbeUsers: len(l.m.targets[r.target])})
 			}
 			st.VirtualServers = append(st.VirtualServers, vs)
 		}

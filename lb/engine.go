@@ -131,7 +131,8 @@ func (e *Engine) newTargets(m, old *model) ([]healthcheck.Target, error) {
 	var errs []error
 	for _, v := range m.vss {
 		for _, r := range v.rss {
-			if r.target == "" || (old != nil && old.targets[r.target] != nil) {
+			// One target per probe: built for its first user.
+			if r.target == "" || m.targets[r.target][0] != r || (old != nil && old.targets[r.target] != nil) {
 				continue
 			}
 			spec := CheckSpec{Check: r.check, Target: r.check.CheckTarget(r.cfg, v.svcs[0]), VirtualServer: v.cfg.Name, RealServer: r.key,
@@ -353,10 +354,15 @@ func (l *loop) managed() map[ipvs.ServiceKey]ipvs.Service {
 // healthEvent applies one health transition and marks the services whose
 // table it changes.
 func (l *loop) healthEvent(ev healthcheck.Event, dirty map[ipvs.ServiceKey]bool) {
-	r := l.m.targets[ev.ID]
-	if r == nil {
-		return // a target a reload just removed
+	// Every real server that shares the probe (none for a target a
+	// reload just removed).
+	for _, r := range l.m.targets[ev.ID] {
+		l.rsHealth(r, ev, dirty)
 	}
+}
+
+// rsHealth applies a probe's transition to one of its real servers.
+func (l *loop) rsHealth(r *rsState, ev healthcheck.Event, dirty map[ipvs.ServiceKey]bool) {
 	v := r.vs
 	wasUp := r.up
 	r.up, r.reason = ev.Up, ev.Reason

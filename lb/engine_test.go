@@ -49,17 +49,23 @@ func (h *fakeHealth) Remove(id string) {
 }
 
 // id returns the target ID of real server rs ("addr:port") of vs.
+// id is the health target (the probe) of real server rs; vs only names
+// the test's intent: real servers of several virtual servers with the
+// same probe share it.
 func (h *fakeHealth) id(t *testing.T, vs, rs string) string {
 	t.Helper()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var found []string
 	for id := range h.targets {
-		if strings.HasPrefix(id, vs+"|"+rs+"|") {
-			return id
+		if strings.HasPrefix(id, rs+"|") {
+			found = append(found, id)
 		}
 	}
-	t.Fatalf("no health target for %s %s", vs, rs)
-	return ""
+	if len(found) != 1 {
+		t.Fatalf("%d health targets for %s %s: %v", len(found), vs, rs, found)
+	}
+	return found[0]
 }
 
 func (h *fakeHealth) count() int {

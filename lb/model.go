@@ -24,8 +24,10 @@ type model struct {
 	cfg  *conf.Config
 	vss  []*vsState          // in configuration order
 	byID map[string]*vsState // by conf.VirtualServer.ID
-	// targets maps health-check target IDs to their real server.
-	targets map[string]*rsState
+	// targets maps health-check target IDs to the real servers that use
+	// the target's probe: one probe feeds every real server with the same
+	// probe target and check (see probeID), each in its own virtual server.
+	targets map[string][]*rsState
 	// svcIndex caches services(): the services never change in a model.
 	svcIndex map[ipvs.ServiceKey]ipvs.Service
 }
@@ -92,7 +94,7 @@ func buildModel(cfg *conf.Config, old *model) *model {
 	for i := range cfg.VirtualServers {
 		n += len(cfg.VirtualServers[i].RealServers)
 	}
-	m := &model{cfg: cfg, byID: make(map[string]*vsState, len(cfg.VirtualServers)), targets: make(map[string]*rsState, n)}
+	m := &model{cfg: cfg, byID: make(map[string]*vsState, len(cfg.VirtualServers)), targets: make(map[string][]*rsState, n)}
 	groups := cfg.GroupIndex()
 	for i := range cfg.VirtualServers {
 		vc := &cfg.VirtualServers[i]
@@ -142,23 +144,47 @@ func (m *model) newRS(r *rsState, v *vsState, rc *conf.RealServer, vsCheckHash *
 		} else {
 			h = checkHash(r.check)
 		}
-		r.target = v.id + "|" + r.key + "|" + h
+		r.target = probeID(r.check.CheckTarget(rc, v.svcs[0]), h, vc.Alpha)
 	}
 	return m.initRS(r)
 }
 
+// probeID identifies a health probe: what it connects to and how it
+// checks (the check's settings, and alpha, which decides its state before
+// the first result). Real servers of different virtual servers with the
+// same probe share it: one probe, whose results feed each of them (for
+// HTTP and HTTPS, IPv4 and IPv6 virtual servers on the same real server).
+func probeID(target netip.AddrPort, checkHash string, alpha bool) string {
+	id := target.String() + "|" + checkHash
+	if alpha {
+		id += "|alpha"
+	}
+	return id
+}
+
 // initRS gives r, whose identity (key, check, target) is set, its initial
-// health and registers its health target.
+// health, or that of the real servers already sharing its probe, and
+// registers it as a user of its health target.
 func (m *model) initRS(r *rsState) *rsState {
 	r.weight, r.up = healthcheck.NoWeight, true
 	if r.check != nil {
-		r.up = !r.vs.cfg.Alpha
-		if !r.up {
-			r.reason = "alpha: down until the first successful check"
+		users := m.targets[r.target]
+		if len(users) > 0 {
+			r.takeHealth(users[0])
+		} else {
+			r.up = !r.vs.cfg.Alpha
+			if !r.up {
+				r.reason = "alpha: down until the first successful check"
+			}
 		}
-		m.targets[r.target] = r
+		m.targets[r.target] = append(users, r)
 	}
 	return r
+}
+
+// takeHealth copies o's health, the result of the probe both use.
+func (r *rsState) takeHealth(o *rsState) {
+	r.up, r.weight, r.reason, r.since = o.up, o.weight, o.reason, o.since
 }
 
 // checkHash fingerprints a check's settings, so a reload that changes them
@@ -222,6 +248,15 @@ func (m *model) carryOver(old *model, now time.Time, drain time.Duration) {
 			v.rss = append(v.rss, &d)
 		}
 	}
+	// A probe that stays keeps its result for every user, including a
+	// real server of a new virtual server that joins it.
+	for id, users := range m.targets {
+		if o := old.targets[id]; len(o) > 0 {
+			for _, r := range users {
+				r.takeHealth(o[0])
+			}
+		}
+	}
 }
 
 // sameKeys reports whether a and b list the same real servers in the same
@@ -245,7 +280,7 @@ func carry(r, o *rsState) {
 		r.disabled, r.drained, r.drainDeadline = o.disabled, o.drained, o.drainDeadline
 	}
 	if !o.draining && o.target == r.target {
-		r.up, r.weight, r.reason, r.since = o.up, o.weight, o.reason, o.since
+		r.takeHealth(o)
 	}
 }
 

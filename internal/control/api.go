@@ -77,6 +77,9 @@ type RealServerStatus struct {
 	Disabled     bool      `json:"disabled,omitempty"` // drained by an operator until "enable"
 	Runtime      bool      `json:"runtime,omitempty"`  // added with ipvsctl, not in the file
 	ActiveConns  uint32    `json:"active_conns"`
+	// ProbeUsers counts the real servers (this one included) its health
+	// probe feeds, when more than one: one probe serves them all.
+	ProbeUsers int `json:"probe_users,omitempty"`
 }
 
 // VRRPInstanceStatus is one VRRP instance.

@@ -374,6 +374,9 @@ func (d *daemon) statusResult(ctx context.Context) (control.StatusResult, error)
 				rs := control.RealServerStatus{RealServerRef: control.RealServerRef{Address: t.Addr().String(), Port: t.Port()},
 					Weight: int32(r.Weight), Up: r.Up, Reason: r.Reason, Since: r.Since,
 					Draining: r.Draining || (r.Disabled && !r.Drained), Disabled: r.Disabled, Runtime: r.Runtime}
+				if r.ProbeUsers > 1 {
+					rs.ProbeUsers = r.ProbeUsers
+				}
 				if de, ok := kernel[svc][t]; ok {
 					w := de.Weight
 					rs.KernelWeight, rs.ActiveConns = &w, de.ActiveConns

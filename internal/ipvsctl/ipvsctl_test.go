@@ -34,7 +34,7 @@ var sampleStatus = control.StatusResult{
 			TableFingerprint: "5692a3fa48bd3ae0",
 			RealServers: []control.RealServerStatus{
 				{RealServerRef: control.RealServerRef{Address: "192.0.2.15", Port: 80}, Weight: 100, KernelWeight: i32(100),
-					Up: true, Reason: "TCP connect ok", Since: testNow.Add(-2 * time.Hour), ActiveConns: 12},
+					Up: true, Reason: "TCP connect ok", Since: testNow.Add(-2 * time.Hour), ActiveConns: 12, ProbeUsers: 2},
 				{RealServerRef: control.RealServerRef{Address: "192.0.2.16", Port: 8080}, Weight: 100, KernelWeight: i32(0),
 					Up: false, Reason: "connect: connection refused", Since: testNow.Add(-45 * time.Second), Draining: true, ActiveConns: 3},
 				{RealServerRef: control.RealServerRef{Address: "198.51.100.7", Port: 80}, Weight: 5,
@@ -68,7 +68,7 @@ drift repairs: 2
 Prot LocalAddress:Port [Name] [State]
   -> RemoteAddress:Port  Health  Since  Weight  Kernel  ActiveConn  Flags             Reason
 TCP  192.0.2.10:80  web  table 5692a3fa48bd3ae0
-  -> 192.0.2.15:80       up      2h0m   100     100     12          -                 TCP connect ok
+  -> 192.0.2.15:80       up      2h0m   100     100     12          shared-probe:2    TCP connect ok
   -> 192.0.2.16:8080     down    45s    100     0       3           draining          connect: connection refused
   -> 198.51.100.7:80     up      3d4h   5       -       0           disabled,runtime
 FWM  1 IPv6  quorum down  sorry server active

@@ -72,6 +72,9 @@ func writeStatus(w io.Writer, st *control.StatusResult, now time.Time) {
 						fl = append(fl, f.name)
 					}
 				}
+				if rs.ProbeUsers > 1 {
+					fl = append(fl, fmt.Sprintf("shared-probe:%d", rs.ProbeUsers))
+				}
 				flags := "-"
 				if len(fl) > 0 {
 					flags = strings.Join(fl, ",")
