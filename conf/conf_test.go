@@ -121,6 +121,12 @@ func TestParseErrors(t *testing.T) {
 		{"weight range", base + "    track_interfaces: [{name: eth1, weight: 300}]\n", "weight 300 outside -253..253"},
 		{"no VIPs", "vrrp_instances:\n  - name: a\n    interface: eth0\n    virtual_router_id: 1\n", "no virtual_ipaddresses"},
 		{"two documents", base + "---\nx: 1\n", "more than one YAML document"},
+		{"fast takeover mode", base + "    fast_takeover: arp\n", `x.yaml:2:5: vrrp instance VI_1: fast_takeover "arp" is not icmp, bfd or off`},
+		{"bfd without peers", "global:\n  vrrp: {fast_takeover: bfd}\n" + base,
+			"x.yaml:4:5: vrrp instance VI_1: fast_takeover bfd needs unicast_peers"},
+		{"bfd multiplier", base + "    unicast_peers: [192.0.2.2]\n    fast_takeover: bfd\n    fast_takeover_bfd_multiplier: 1\n",
+			"x.yaml:2:5: vrrp instance VI_1: fast_takeover_bfd_multiplier 1 outside 2..50"},
+		{"bfd interval", base + "    fast_takeover_bfd_interval: 5ms\n", "fast_takeover_bfd_interval 5ms outside 10ms..10s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -119,6 +119,19 @@ type VRRPDefaults struct {
 	// FastTakeoverMisses: unanswered pings in a row that make the Master
 	// unreachable, 1..20. Default 3.
 	FastTakeoverMisses int `yaml:"fast_takeover_misses"`
+	// FastTakeover is how a Backup watches its Master's host: icmp (the
+	// pings above), bfd (a BFD session with each unicast peer, run by lbd
+	// on both sides, so the peers must be lbd and listed in
+	// unicast_peers; a Backup takes over at once when the session to its
+	// Master expires, also when the Master's lbd alone died) or off.
+	// lbd extension; default icmp, which works with keepalived peers.
+	FastTakeover string `yaml:"fast_takeover"`
+	// FastTakeoverBFDInterval: the BFD sessions' transmit and receive
+	// interval, 10ms..10s. Default 100ms.
+	FastTakeoverBFDInterval Duration `yaml:"fast_takeover_bfd_interval"`
+	// FastTakeoverBFDMultiplier: intervals without a BFD packet that
+	// declare the Master dead, 2..50. Default 3 (300 ms at 100ms).
+	FastTakeoverBFDMultiplier int `yaml:"fast_takeover_bfd_multiplier"`
 }
 
 // VRRPScript is a check whose result tracks into instance priorities
@@ -171,6 +184,13 @@ type VRRPInstance struct {
 	// FastTakeoverMisses overrides Global.VRRP's: unanswered pings in a
 	// row that make the Master unreachable.
 	FastTakeoverMisses int `yaml:"fast_takeover_misses"`
+	// FastTakeover overrides Global.VRRP's: icmp, bfd (needs lbd peers
+	// in unicast_peers) or off. lbd extension.
+	FastTakeover string `yaml:"fast_takeover"`
+	// FastTakeoverBFDInterval and FastTakeoverBFDMultiplier override
+	// Global.VRRP's BFD timers.
+	FastTakeoverBFDInterval   Duration `yaml:"fast_takeover_bfd_interval"`
+	FastTakeoverBFDMultiplier int      `yaml:"fast_takeover_bfd_multiplier"`
 	// NoPreempt keeps a lower-priority master in place.
 	NoPreempt bool `yaml:"nopreempt"`
 	// PreemptDelay waits this long (0..1000s) before preempting a
@@ -274,6 +294,7 @@ const (
 	DefaultGARPRefresh      = 60 * time.Second
 	DefaultFastTakeover     = 200 * time.Millisecond
 	DefaultFastTakeoverMiss = 3
+	DefaultFastTakeoverMode = "icmp"
 	DefaultNotifyTimeout    = 10 * time.Second
 	DefaultScriptInterval   = time.Second
 	DefaultControlSocket    = "/run/lbd/control.sock"

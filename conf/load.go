@@ -118,6 +118,9 @@ func (c *Config) applyDefaults() {
 	if v.FastTakeoverMisses == 0 {
 		v.FastTakeoverMisses = DefaultFastTakeoverMiss
 	}
+	v.FastTakeover = cmp.Or(v.FastTakeover, DefaultFastTakeoverMode)
+	v.FastTakeoverBFDInterval = cmp.Or(v.FastTakeoverBFDInterval, Duration(DefaultBFDInterval))
+	v.FastTakeoverBFDMultiplier = cmp.Or(v.FastTakeoverBFDMultiplier, DefaultBFDMultiplier)
 	c.applyLBDefaults()
 	if c.BGP != nil {
 		c.BGP.applyDefaults()
@@ -159,6 +162,9 @@ func (c *Config) applyDefaults() {
 		if in.FastTakeoverMisses == 0 {
 			in.FastTakeoverMisses = v.FastTakeoverMisses
 		}
+		in.FastTakeover = cmp.Or(in.FastTakeover, v.FastTakeover)
+		in.FastTakeoverBFDInterval = cmp.Or(in.FastTakeoverBFDInterval, v.FastTakeoverBFDInterval)
+		in.FastTakeoverBFDMultiplier = cmp.Or(in.FastTakeoverBFDMultiplier, v.FastTakeoverBFDMultiplier)
 		if in.Accept == nil {
 			in.Accept = ptr(true)
 		}

@@ -69,6 +69,21 @@ func (c *Config) validate() error {
 		if in.FastTakeoverMisses < 1 || in.FastTakeoverMisses > 20 {
 			errs.errorf(in.Pos, "%s: fast_takeover_misses %d outside 1..20", what, in.FastTakeoverMisses)
 		}
+		switch in.FastTakeover {
+		case "icmp", "off":
+		case "bfd":
+			if len(in.UnicastPeers) == 0 {
+				errs.errorf(in.Pos, "%s: fast_takeover bfd needs unicast_peers (a multicast master does not know its backups)", what)
+			}
+		default:
+			errs.errorf(in.Pos, "%s: fast_takeover %q is not icmp, bfd or off", what, in.FastTakeover)
+		}
+		if d := in.FastTakeoverBFDInterval.D(); d < 10*time.Millisecond || d > 10*time.Second {
+			errs.errorf(in.Pos, "%s: fast_takeover_bfd_interval %v outside 10ms..10s", what, d)
+		}
+		if m := in.FastTakeoverBFDMultiplier; m < 2 || m > 50 {
+			errs.errorf(in.Pos, "%s: fast_takeover_bfd_multiplier %d outside 2..50", what, m)
+		}
 
 		if len(in.VirtualIPAddresses) == 0 {
 			errs.errorf(in.Pos, "%s: no virtual_ipaddresses", what)

@@ -21,11 +21,16 @@ import (
 // triggers it, and a Master that does not answer pings at all (a
 // firewall) never arms it.
 
-// FastTakeover is a member's probe setting; a zero Interval is off.
+// FastTakeover is a member's probe setting: BFD when BFD.Interval is set
+// (see bfdtakeover.go), else ICMP echo when Interval is, else off.
 type FastTakeover struct {
 	Interval time.Duration // between echo requests, each waited for as long
 	Misses   int           // unanswered requests in a row that make the Master unreachable
+	BFD      BFDTimers
 }
+
+// icmp reports whether the member pings its Master.
+func (ft FastTakeover) icmp() bool { return ft.BFD.Interval <= 0 && ft.Interval > 0 }
 
 // watchedMaster is the address a Backup member follows, for its prober;
 // invalid when it follows none (not Backup, no Master heard, or the Master
@@ -102,6 +107,11 @@ func (r *Runner) probeMaster(ctx context.Context, m *member, ping Pinger) {
 // time the pings went unanswered (the Master lives; ICMP was lost).
 func (r *Runner) masterUnreachable(m *member, ev MasterUnreachable) bool {
 	ft := m.cfg.FastTakeover
+	if ev.Now {
+		m.log.Info("vrrp: BFD session to the master expired; taking over", "peer", ev.From,
+			"detection", time.Duration(ft.BFD.Multiplier)*ft.BFD.Interval)
+		return true
+	}
 	window := time.Duration(ft.Misses) * ft.Interval
 	if last := m.lastAdvert; last.from == ev.From && r.clock.Now().Sub(last.at) < window {
 		m.log.Debug("vrrp: master missed pings but its adverts arrive; staying backup", "peer", ev.From)
@@ -119,7 +129,7 @@ func (r *Runner) startProbers(ctx context.Context) (stop func()) {
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(ctx)
 	for _, m := range r.members {
-		if m.cfg.FastTakeover.Interval <= 0 {
+		if !m.cfg.FastTakeover.icmp() {
 			continue
 		}
 		if pinger == nil {

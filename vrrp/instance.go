@@ -214,7 +214,12 @@ type Recover struct{ Source string }
 // Skew_Time, so that of several Backups the highest priority goes first,
 // unless an advert of the Master arrives before (which restarts the
 // normal down timer). Any other state, or another Master, ignores it.
-type MasterUnreachable struct{ From netip.Addr }
+// Now skips Skew_Time: a BFD session to the Master expired, which says
+// the Master's host died, not that a ping was lost.
+type MasterUnreachable struct {
+	From netip.Addr
+	Now  bool
+}
 
 func (Startup) isEvent()           {}
 func (Shutdown) isEvent()          {}
@@ -410,7 +415,11 @@ func (i *Instance) Handle(now time.Time, ev Event) []Action {
 		if i.state != StateBackup || !i.master.IsValid() || i.master != ev.From || i.masterPrio == PriorityStop {
 			return nil
 		}
-		if at := now.Add(i.skew()); at.Before(i.deadline) {
+		at := now
+		if !ev.Now {
+			at = now.Add(i.skew())
+		}
+		if at.Before(i.deadline) {
 			i.deadline = at
 			i.nextCause = CauseMasterUnreachable
 		}

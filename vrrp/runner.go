@@ -88,6 +88,9 @@ type RunnerConfig struct {
 	// Notify says how notify scripts run; it is read at every run, so
 	// that a reload can change it. nil: DefaultNotifyTimeout, as lbd's user.
 	Notify func() NotifyOptions
+	// BFD returns the sessions of fast takeover by BFD, once, when a
+	// member has BFD timers; nil or an error: that fast takeover is off.
+	BFD func() (BFDSessions, error)
 	// OnTransition is told every state change, in order, from the runner
 	// goroutine; it must not block.
 	OnTransition func(Notification)
@@ -360,6 +363,7 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 	r.startTrackers(trackCtx)
 	stopProbers := r.startProbers(trackCtx)
+	stopBFD := r.startBFD(trackCtx)
 	for _, m := range r.members {
 		r.handle(m, Startup{})
 	}
@@ -367,6 +371,7 @@ func (r *Runner) Run(ctx context.Context) {
 	stopTrackers()
 	stopProbers()
 	r.shutdown()
+	stopBFD()
 	close(r.quit)
 	stopReaders()
 	for _, m := range r.members {

@@ -37,6 +37,8 @@ type nodeOpts struct {
 	garp     GARPConfig
 	clock    Clock
 	fast     FastTakeover
+	peers    []netip.Addr
+	bfd      func() (BFDSessions, error)
 }
 
 func startNode(t *testing.T, hub *vrrptest.Hub, o nodeOpts) *testNode {
@@ -52,7 +54,9 @@ func startNode(t *testing.T, hub *vrrptest.Hub, o nodeOpts) *testNode {
 			VIPs:         []VIP{{Prefix: netip.PrefixFrom(runVIP, 32), Dev: "eth0"}},
 			GARP:         o.garp,
 			FastTakeover: o.fast,
+			Peers:        o.peers,
 		}},
+		BFD:    o.bfd,
 		Host:   n.host,
 		Clock:  o.clock,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", o.src),

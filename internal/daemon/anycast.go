@@ -45,13 +45,13 @@ type vipSet interface {
 // follows the engine's health. Its goroutine owns the announcer and the
 // addresses; the daemon reaches it through reqs.
 type anycast struct {
-	log     *slog.Logger
-	engine  *lb.Engine
-	speaker routeSpeaker
-	openVIP func(dev string) (vipSet, error)
-	openBFD func() (bfd.Conn, error)
-	reqs    chan func()
-	done    chan struct{}
+	log       *slog.Logger
+	engine    *lb.Engine
+	speaker   routeSpeaker
+	openVIP   func(dev string) (vipSet, error)
+	sharedBFD func() (*bfd.Manager, error)
+	reqs      chan func()
+	done      chan struct{}
 
 	// Owned by run.
 	cfg      *conf.Config
@@ -80,13 +80,13 @@ func bgpConfig(b *conf.BGP) bgp.Config {
 // startAnycast starts the speaker for cfg.BGP and the goroutine that
 // announces; ctx ends it.
 func startAnycast(ctx context.Context, log *slog.Logger, cfg *conf.Config, engine *lb.Engine, s routeSpeaker,
-	openVIP func(string) (vipSet, error), openBFD func() (bfd.Conn, error)) (*anycast, error) {
+	openVIP func(string) (vipSet, error), sharedBFD func() (*bfd.Manager, error)) (*anycast, error) {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Start(sctx, bgpConfig(cfg.BGP)); err != nil {
 		return nil, err
 	}
-	a := &anycast{log: log, engine: engine, speaker: s, openVIP: openVIP, openBFD: openBFD, reqs: make(chan func()),
+	a := &anycast{log: log, engine: engine, speaker: s, openVIP: openVIP, sharedBFD: sharedBFD, reqs: make(chan func()),
 		done: make(chan struct{}), cfg: cfg, ann: announce.New(cfg.BGP.HoldDown.D()), onDevice: map[netip.Addr]string{}}
 	a.placeVIPs()
 	a.placeBFD()
@@ -376,7 +376,7 @@ func (d *daemon) startBGP(cfg *conf.Config) error {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := startAnycast(ctx, d.log, cfg, d.engine, d.newSpeaker(d.log), d.openVIP, d.openBFD)
+	a, err := startAnycast(ctx, d.log, cfg, d.engine, d.newSpeaker(d.log), d.openVIP, d.bfdManager)
 	if err != nil {
 		cancel()
 		return fmt.Errorf("bgp: %w", err)

@@ -7,20 +7,47 @@ import (
 	"github.com/lbd-project/lbd/bfd"
 	"github.com/lbd-project/lbd/bfd/bfdnet"
 	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/vrrp"
 )
 
 // BFD with the BGP peers (bgp.peers[].bfd): the router learns that a
 // balancer died in a few hundred milliseconds instead of after the BGP
 // hold time, and takes it out of its ECMP set. lbd runs the sessions;
-// their state is logged, counted and shown with the peer.
+// their state is logged, counted and shown with the peer. The VRRP
+// runners' fast takeover by BFD runs its sessions on the same manager:
+// the daemon has one, since BFD has one UDP port.
 
 // openBFD opens the BFD sockets of the real host.
 func openBFD() (bfd.Conn, error) { return bfdnet.Listen(bfdnet.ListenConfig{}) }
 
+// bfdManager returns the daemon's BFD manager, opened and started at the
+// first call that succeeds; it runs until lbd exits.
+func (d *daemon) bfdManager() (*bfd.Manager, error) {
+	d.bfdMu.Lock()
+	defer d.bfdMu.Unlock()
+	if d.bfd == nil {
+		conn, err := d.openBFD()
+		if err != nil {
+			return nil, err
+		}
+		d.bfd = bfd.NewManager(bfd.ManagerConfig{Conn: conn, Logger: d.log})
+		go d.bfd.Run(context.Background())
+	}
+	return d.bfd, nil
+}
+
+// vrrpBFD is the runners' seam to the daemon's BFD manager.
+func (d *daemon) vrrpBFD() (vrrp.BFDSessions, error) {
+	m, err := d.bfdManager()
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // bfdSessions is the BFD side of anycast, owned by its goroutine.
 type bfdSessions struct {
 	m        *bfd.Manager // nil until a peer asks for BFD
-	stop     context.CancelFunc
 	sessions map[netip.Addr]bfdSession
 }
 
@@ -63,16 +90,14 @@ func (a *anycast) placeBFD() {
 		return
 	}
 	if b.m == nil {
-		conn, err := a.openBFD()
+		m, err := a.sharedBFD()
 		if err != nil {
 			a.log.Error("bfd: cannot open its sockets; BGP runs without BFD", "err", err)
 			a.errors.Add(1)
 			return
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		b.m, b.stop, b.sessions = bfd.NewManager(bfd.ManagerConfig{Conn: conn, Logger: a.log}), cancel, map[netip.Addr]bfdSession{}
+		b.m, b.sessions = m, map[netip.Addr]bfdSession{}
 		a.bfdManager.Store(b.m)
-		go b.m.Run(ctx)
 	}
 	for peer, c := range want {
 		if _, ok := b.sessions[peer]; ok {
@@ -88,11 +113,14 @@ func (a *anycast) placeBFD() {
 	}
 }
 
-// stopBFD ends every session (the peers see AdminDown) and the manager.
+// stopBFD ends every session of the BGP peers (they see AdminDown).
 func (a *anycast) stopBFD() {
-	if a.bfd.m != nil {
-		a.bfd.stop()
+	for peer, s := range a.bfd.sessions {
+		if err := a.bfd.m.Remove(s.h); err != nil {
+			a.log.Error("bfd: cannot stop a session", "peer", peer, "err", err)
+		}
 	}
+	a.bfd.sessions = nil
 }
 
 // bfdStats is the BFD manager's snapshot, false without one.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -64,6 +65,9 @@ type daemon struct {
 	newSpeaker func(*slog.Logger) routeSpeaker
 	openVIP    func(dev string) (vipSet, error)
 	openBFD    func() (bfd.Conn, error)
+	// bfd is the one BFD manager (bfd.go), opened when first needed.
+	bfdMu sync.Mutex
+	bfd   *bfd.Manager
 	// started is closed once serve has started everything (tests wait
 	// for it); metricsAddr is then the metrics listener's address.
 	started     chan struct{}
@@ -266,7 +270,7 @@ func (d *daemon) apply(specs []unitSpec, p plan) {
 		}
 		r, err := vrrp.NewRunner(vrrp.RunnerConfig{
 			Group: s.Group, TrackingWeight: s.TrackingWeight, GroupNotify: s.GroupNotify, Members: s.Members,
-			Host: d.host, Clock: d.clock, Logger: d.log,
+			Host: d.host, Clock: d.clock, Logger: d.log, BFD: d.vrrpBFD,
 			Notify:       func() vrrp.NotifyOptions { return *d.notify.Load() },
 			OnTransition: d.transition,
 		})

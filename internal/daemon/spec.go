@@ -102,8 +102,13 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.Mem
 			Generic: slices.Clone(in.Notify),
 		},
 	}
-	if p := in.FastTakeoverInterval; p != nil {
-		m.FastTakeover.Interval = p.D()
+	switch in.FastTakeover {
+	case "icmp":
+		if p := in.FastTakeoverInterval; p != nil {
+			m.FastTakeover.Interval = p.D()
+		}
+	case "bfd":
+		m.FastTakeover.BFD = vrrp.BFDTimers{Interval: in.FastTakeoverBFDInterval.D(), Multiplier: uint8(in.FastTakeoverBFDMultiplier)}
 	}
 	if in.UnicastSrcIP != nil {
 		m.Config.Primary = in.UnicastSrcIP.Addr
