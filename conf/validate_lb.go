@@ -129,6 +129,9 @@ func (c *Config) validateLB(errs *ErrorList) {
 		if *vs.Quorum < 1 {
 			errs.errorf(vs.Pos, "%s: quorum %d must be at least 1", what, *vs.Quorum)
 		}
+		if vs.SlowStart.D() > maxSlowStart {
+			errs.errorf(vs.Pos, "%s: slow_start %v is over %v", what, vs.SlowStart.D(), maxSlowStart)
+		}
 		if vs.Hysteresis < 0 {
 			errs.errorf(vs.Pos, "%s: hysteresis %d is negative", what, vs.Hysteresis)
 		}
@@ -188,6 +191,9 @@ func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *Real
 	if !rs.Address.Addr.IsValid() {
 		errs.errorf(rs.Pos, "virtual server %s: real server without an address", vs.Name)
 		return
+	}
+	if s := rs.SlowStart; s != nil && s.D() > maxSlowStart {
+		errs.errorf(rs.Pos, "%s: slow_start %v is over %v", what, s.D(), maxSlowStart)
 	}
 	// Two entries that land on one destination collide in the kernel.
 	d := vs.Destination(rs, svcs[0])
@@ -476,3 +482,7 @@ func (l ErrorList) byPos(p Pos) []*Error {
 	}
 	return out
 }
+
+// maxSlowStart bounds slow_start: a ramp longer than an hour is a typo
+// for a shorter one, and the engine steps every ramp once a second.
+const maxSlowStart = time.Hour

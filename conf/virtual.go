@@ -83,6 +83,12 @@ type VirtualServer struct {
 	// InhibitOnFailure keeps a failed real server with weight 0 instead
 	// of removing it, so its connections finish. Real servers can override it.
 	InhibitOnFailure bool `yaml:"inhibit_on_failure"`
+	// SlowStart ramps a real server's weight in the kernel from 1 to its
+	// weight over this time once it comes up (its first successful check
+	// after being down, an operator's enable, a run-time add), so it does
+	// not get a full share of new connections at once; a failure during
+	// the ramp ends it. Default 0: at once.
+	SlowStart Duration `yaml:"slow_start"`
 	// SorryServer is installed while quorum is lost, replacing the
 	// remaining real servers: "192.0.2.99:80" or a mapping.
 	SorryServer *SorryServer `yaml:"sorry_server"`
@@ -171,6 +177,8 @@ type RealServer struct {
 	Tunnel *Tunnel `yaml:"tunnel"`
 	// InhibitOnFailure overrides the service's setting.
 	InhibitOnFailure *bool `yaml:"inhibit_on_failure"`
+	// SlowStart overrides the virtual server's slow_start.
+	SlowStart *Duration `yaml:"slow_start"`
 	// NotifyUp runs when the real server comes up.
 	NotifyUp Command `yaml:"notify_up"`
 	// NotifyDown runs when it goes down.
@@ -332,3 +340,11 @@ const (
 	DefaultDrainTimeout       = 5 * time.Minute
 	DefaultReconcileInterval  = 10 * time.Second
 )
+
+// SlowStartOf is rs's slow start: its own, else the virtual server's.
+func (vs *VirtualServer) SlowStartOf(rs *RealServer) time.Duration {
+	if rs.SlowStart != nil {
+		return rs.SlowStart.D()
+	}
+	return vs.SlowStart.D()
+}

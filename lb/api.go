@@ -45,6 +45,13 @@ func (l *loop) prepare(cfg *conf.Config) (*prepared, error) {
 	p := &prepared{m: buildModel(cfg, l.m)}
 	p.m.applyState(State{Runtime: l.runtime}, l.e.opts.Now())
 	p.m.carryOver(l.m, l.e.opts.Now(), cfg.Global.LVSDrainTimeout.D())
+	if k := l.rampNew; k.vs != "" {
+		if v := p.m.byID[k.vs]; v != nil {
+			if r := v.rs(k.rs); r != nil && r.up {
+				r.startRamp(l.e.opts.Now())
+			}
+		}
+	}
 	p.m.stamp(l.e.opts.Now())
 	for _, v := range p.m.vss {
 		if l.m.byID[v.id] != nil && v.updateQuorum() {

@@ -44,6 +44,8 @@ type Options struct {
 	// DrainPoll is how often draining real servers' connections are
 	// counted. Default 1s.
 	DrainPoll time.Duration
+	// RampTick is how often slow start ramps step. Default 1s.
+	RampTick time.Duration
 	// RetryMin and RetryMax bound the back-off between retries of a
 	// failed apply. Defaults 1s and 30s.
 	RetryMin, RetryMax time.Duration
@@ -100,6 +102,7 @@ func New(cfg *conf.Config, opts Options) (*Engine, error) {
 	}
 	opts.ApplyTimeout = cmpOr(opts.ApplyTimeout, 30*time.Second)
 	opts.DrainPoll = cmpOr(opts.DrainPoll, time.Second)
+	opts.RampTick = cmpOr(opts.RampTick, rampTick)
 	opts.RetryMin = cmpOr(opts.RetryMin, time.Second)
 	opts.RetryMax = cmpOr(opts.RetryMax, 30*time.Second)
 	if opts.Now == nil {
@@ -171,6 +174,7 @@ type loop struct {
 	retryPending  bool
 	drifts        int
 	syncDaemon    *ipvs.SyncDaemon  // the one lbd started
+	rampNew       rampKey           // a run-time add being prepared: slow start it
 	settingErrs   map[string]string // global setting (config key) → why the kernel refused it
 	// runtime are the run-time real servers as requested, including
 	// those whose virtual server the configuration lacks now.
@@ -217,6 +221,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer tick.Stop()
 	drain := time.NewTicker(e.opts.DrainPoll)
 	defer drain.Stop()
+	ramp := time.NewTicker(e.opts.RampTick)
+	defer ramp.Stop()
 	defer l.retry.Stop()
 	for {
 		select {
@@ -252,6 +258,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			l.reconcile("retry")
 		case <-drain.C:
 			l.checkDrains(nil)
+		case <-ramp.C:
+			l.stepRamps()
 		}
 		e.poke()
 	}
@@ -381,8 +389,10 @@ func (l *loop) rsHealth(r *rsState, ev healthcheck.Event, dirty map[ipvs.Service
 	switch {
 	case r.up && !wasUp:
 		l.runScript("notify_up", v, r, r.cfg.NotifyUp)
+		r.startRamp(l.e.opts.Now())
 	case !r.up && wasUp:
 		l.runScript("notify_down", v, r, r.cfg.NotifyDown)
+		r.stopRamp()
 	}
 	l.quorum(v)
 	for _, s := range v.svcs {
@@ -758,4 +768,23 @@ func (e *Engine) do(ctx context.Context, fn func(*loop)) error {
 	}
 	<-done
 	return nil
+}
+
+// stepRamps steps every slow start ramp and applies the weights that
+// changed.
+func (l *loop) stepRamps() {
+	now := l.e.opts.Now()
+	dirty := map[ipvs.ServiceKey]bool{}
+	for _, v := range l.m.vss {
+		for _, r := range v.rss {
+			if r.ramping() && r.stepRamp(now) {
+				for _, s := range v.svcs {
+					dirty[s.Key()] = true
+				}
+			}
+		}
+	}
+	if len(dirty) > 0 {
+		l.sync(dirty, "slow start")
+	}
 }

@@ -74,6 +74,10 @@ type rsState struct {
 	disabled, drained bool
 	// since is when up last changed (or the server appeared).
 	since time.Time
+	// rampStart is when its slow start began, zero when it does not ramp;
+	// rampWeight is the weight the ramp gives it now (see slowstart.go).
+	rampStart  time.Time
+	rampWeight int
 }
 
 // effWeight is the weight of an up real server.
@@ -278,6 +282,7 @@ func sameKeys(a, b []*rsState) bool {
 func carry(r, o *rsState) {
 	if !o.draining {
 		r.disabled, r.drained, r.drainDeadline = o.disabled, o.drained, o.drainDeadline
+		r.rampStart, r.rampWeight = o.rampStart, o.rampWeight
 	}
 	if !o.draining && o.target == r.target {
 		r.takeHealth(o)
@@ -374,7 +379,7 @@ func (v *vsState) destinations(svc ipvs.Service) []ipvs.Destination {
 		inhibit := v.cfg.Inhibit(r.cfg)
 		switch {
 		case r.up && !sorry:
-			d.Weight = int32(r.effWeight())
+			d.Weight = int32(r.kernelWeight())
 		case inhibit:
 			d.Weight = 0
 		default:

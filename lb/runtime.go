@@ -240,6 +240,11 @@ func (l *loop) runtimeChange(op RuntimeOp) error {
 		return err
 	}
 	l.e.log.Info("run-time real server "+op.Op, "vs", v.cfg.Name, "rs", key)
+	if op.Op == "add" {
+		// It comes up with the rebuild: slow start from its first weight.
+		l.rampNew = rampKey{v.id, key}
+		defer func() { l.rampNew = rampKey{} }()
+	}
 	if _, err := l.rebuild("runtime " + op.Op); err != nil {
 		return err
 	}
@@ -338,6 +343,7 @@ func (e *Engine) Enable(ctx context.Context, svc ipvs.ServiceKey, rs netip.AddrP
 		}
 		was := *r
 		r.disabled, r.drained, r.drainDeadline = false, false, time.Time{}
+		r.startRamp(l.e.opts.Now())
 		if rerr = l.save(); rerr != nil {
 			*r = was
 			return
@@ -399,3 +405,7 @@ func PlanOffline(ctx context.Context, k Kernel, cfg *conf.Config, st State) (ipv
 	}
 	return ipvs.Diff(m.desired(r, nil), cur), nil
 }
+
+// rampKey names a real server (virtual server ID, key) whose slow start
+// begins with the next prepared model: one added at run time.
+type rampKey struct{ vs, rs string }
