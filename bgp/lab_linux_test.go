@@ -453,3 +453,30 @@ func bytesOf(b byte, n int) []byte {
 	}
 	return out
 }
+
+// A router that sends lbd more routes than it keeps (maxReceivedRoutes,
+// all rejected anyway) has its session reset rather than filling lbd's
+// memory; the routes go with it.
+func TestLabReceivedRoutesBounded(t *testing.T) {
+	l := lab.New(t)
+	router, lb := l.Node("router"), l.Node("lb")
+	router.Link("r0", lb, "l0")
+	router.AddAddr("r0", "192.0.2.1/24")
+	lb.AddAddr("l0", "192.0.2.11/24")
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "router id 192.0.2.1;\nprotocol device { scan time 1; }\nprotocol static many { ipv4;\n")
+	for i := range maxReceivedRoutes + 1 {
+		fmt.Fprintf(&conf, " route 10.%d.%d.0/24 blackhole;\n", i/256, i%256)
+	}
+	fmt.Fprintf(&conf, "}\nprotocol bgp lbd { local 192.0.2.1 as %d; neighbor 192.0.2.11 as %d; hold time 9; connect retry time 1;\n"+
+		" error wait time 1, 5; ipv4 { import all; export where proto = \"many\"; }; }\n", routerASN, lbdASN)
+	router.StartBird(t, conf.String())
+	s := startSpeaker(t, lb, lbdConfig("192.0.2.11", 0, routerPeer()))
+	lab.WaitFor(t, 30*time.Second, 50*time.Millisecond, "the session reset for too many routes", func() bool {
+		p := s.peer(routerV4)
+		return p.Resets > 0 || p.NotificationsSent > 0
+	})
+	if p := s.peer(routerV4); p.ReceivedPrefixes > maxReceivedRoutes {
+		t.Errorf("lbd holds %d received routes, more than %d", p.ReceivedPrefixes, maxReceivedRoutes)
+	}
+}

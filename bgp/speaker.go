@@ -18,6 +18,10 @@ import (
 // maxRoutes bounds what one speaker announces.
 const maxRoutes = 1 << 16
 
+// maxReceivedRoutes bounds the routes of one family a peer may send
+// (they are all rejected); a peer that sends more has its session reset.
+const maxReceivedRoutes = 1000
+
 // drainPoll is how often Drain looks at what the peers were sent.
 const drainPoll = 5 * time.Millisecond
 
@@ -204,7 +208,11 @@ func apiPeer(c Config, p PeerConfig) *api.Peer {
 		ap.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: uint32(p.MultihopTTL)}
 	}
 	for _, f := range p.Families {
-		ap.AfiSafis = append(ap.AfiSafis, &api.AfiSafi{Config: &api.AfiSafiConfig{Family: apiFamily(f), Enabled: true}})
+		ap.AfiSafis = append(ap.AfiSafis, &api.AfiSafi{Config: &api.AfiSafiConfig{Family: apiFamily(f), Enabled: true},
+			// lbd accepts no route, but gobgp keeps what a peer sends
+			// (Adj-RIB-In) before the import policy rejects it: bounded, a
+			// peer that sends more is reset.
+			PrefixLimits: &api.PrefixLimit{Family: apiFamily(f), MaxPrefixes: maxReceivedRoutes}})
 	}
 	return ap
 }
