@@ -173,6 +173,13 @@ func (p *preproc) file(name string, data []byte, depth int) {
 				parts = append(parts, strings.TrimSpace(strings.TrimSuffix(t, `\`)))
 				i++
 				text, _ = cutComment(raw[i])
+				// keepalived cuts comments before it looks at the
+				// definition: a line that was only a comment (or blanks)
+				// is skipped, and only an empty line ends the value.
+				for strings.TrimSpace(text) == "" && raw[i] != "" && i+1 < len(raw) {
+					i++
+					text, _ = cutComment(raw[i])
+				}
 			}
 			parts = append(parts, strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text), `\`)))
 			nameEq, first, _ := strings.Cut(parts[0], "=")
@@ -270,7 +277,10 @@ func (p *preproc) line(pos Pos, text, comment string, incDepth, substDepth int) 
 	}
 	if changed {
 		// The value may hold definitions, conditions or several lines.
+		// keepalived cuts comments again after substituting: a line that
+		// has become a comment is dropped.
 		for _, l := range strings.Split(expanded, "\n") {
+			l, _ = cutComment(l)
 			p.line(pos, l, comment, incDepth, substDepth+1)
 			comment = ""
 			if p.tooLarge {

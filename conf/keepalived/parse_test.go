@@ -59,8 +59,8 @@ lit ${UNDEF} $1 ${_HASH}
 		ids  []string
 		want string
 	}{
-		{nil, "priority 7|x 1|y|x 3|y|x 5|y|h a|h b|lit ${UNDEF} $1 #"},
-		{[]string{"main"}, "priority 10|x 1|y|x 3|y|x 5|y|h a|h b|lit ${UNDEF} $1 #"},
+		{nil, "priority 7|x 1|y|x 3|y|x 5|y|h a|h b|lit ${UNDEF} $1"},
+		{[]string{"main"}, "priority 10|x 1|y|x 3|y|x 5|y|h a|h b|lit ${UNDEF} $1"},
 	} {
 		nodes, err := parseString(t, src, tc.ids...)
 		if err != nil {
@@ -73,6 +73,25 @@ lit ${UNDEF} $1 ${_HASH}
 		if strings.Join(got, "|") != tc.want {
 			t.Errorf("ids %v: got %q, want %q", tc.ids, strings.Join(got, "|"), tc.want)
 		}
+	}
+}
+
+// keepalived cuts comments before it reads a multi-line definition, and
+// again after substituting parameters.
+func TestParseCommentsAndDefinitions(t *testing.T) {
+	src := "$RS= \\\n# the first server\n  a 1 \\\n  ! the second\n   \nb 2\n\nc 3\n" +
+		"$RS\n$C=${_HASH}\n$C ignored\n$E=\n$E\n$H=${_HASH} x\nv $H\nafter 1\n"
+	nodes, err := parseString(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range nodes {
+		got = append(got, n.String())
+	}
+	// The comment and blank lines do not end $RS; "b 2" does.
+	if want := "c 3|a 1|b 2|v|after 1"; strings.Join(got, "|") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, "|"), want)
 	}
 }
 
