@@ -44,6 +44,7 @@ func ImportWith(path string, opts Options) (Result, error) {
 // Convert turns parsed keepalived keywords into lbd YAML.
 func Convert(name string, nodes []*Node) (Result, error) {
 	c := &converter{
+		src:        map[*yaml.Node]Pos{},
 		trackFiles: map[string]*Node{},
 		scripts:    map[string]bool{},
 		root:       newMap(),
@@ -67,28 +68,61 @@ func Convert(name string, nodes []*Node) (Result, error) {
 		return Result{}, fmt.Errorf("keepalived: encoding YAML: %w", err)
 	}
 	if _, err := conf.Parse("converted.yaml", out); err != nil {
+		var doc yaml.Node
+		if yaml.Unmarshal(out, &doc) != nil || len(doc.Content) != 1 {
+			doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{}}}
+		}
 		for _, e := range splitErrors(err) {
-			c.findings = append(c.findings, Finding{Pos: Pos{File: name}, Keyword: "lbd -t", Severity: Unsupported,
-				Message: "the converted file does not pass validation here: " + e})
+			// Name the keepalived block whose conversion holds the
+			// position lbd complains about.
+			pos := Pos{File: name, Line: 1}
+			if e.Pos.Line > 0 {
+				if p, ok := c.sourceOf(doc.Content[0], c.root.n, e.Pos.Line); ok {
+					pos = p
+				}
+			}
+			c.findings = append(c.findings, Finding{Pos: pos, Keyword: "lbd -t", Severity: Unsupported,
+				Message: fmt.Sprintf("the converted file does not pass validation here (converted line %d): %s", e.Pos.Line, e.Msg)})
 		}
 	}
 	return Result{YAML: out, Findings: c.findings}, nil
 }
 
-func splitErrors(err error) []string {
+func splitErrors(err error) []*conf.Error {
 	if l, ok := err.(conf.ErrorList); ok {
-		out := make([]string, len(l))
-		for i, e := range l {
-			out[i] = e.Error()
-		}
-		return out
+		return l
 	}
-	return []string{err.Error()}
+	return []*conf.Error{{Msg: err.Error()}}
+}
+
+// sourceOf follows the decoded output (dec) and the tree it was encoded
+// from (orig) down to the node on output line line, and returns the
+// keepalived position of the innermost block on the way.
+func (c *converter) sourceOf(dec, orig *yaml.Node, line int) (Pos, bool) {
+	pos, found := c.src[orig]
+	for len(dec.Content) > 0 && len(dec.Content) == len(orig.Content) {
+		i := 0
+		for j, ch := range dec.Content {
+			if ch.Line <= line {
+				i = j
+			}
+		}
+		if dec.Kind == yaml.MappingNode && i%2 == 0 && i+1 < len(dec.Content) {
+			i++ // a key: follow its value
+		}
+		dec, orig = dec.Content[i], orig.Content[i]
+		if p, ok := c.src[orig]; ok {
+			pos, found = p, true
+		}
+	}
+	return pos, found
 }
 
 type converter struct {
 	errs     ErrorList
 	findings []Finding
+	// src is the keepalived block each converted block came from.
+	src map[*yaml.Node]Pos
 
 	root, global, gvrrp ymap
 	scripts             map[string]bool
@@ -159,6 +193,7 @@ func (c *converter) run(nodes []*Node) {
 	for _, n := range nodes {
 		switch n.Key {
 		case "global_defs":
+			c.src[c.global.n] = n.Pos
 			c.globalDefs(n)
 		case "vrrp_script":
 			c.vrrpScript(n)
@@ -393,6 +428,7 @@ func (c *converter) vrrpScript(s *Node) {
 		return
 	}
 	m := newMap()
+	c.src[m.n] = s.Pos
 	m.comment(s.Comments)
 	m.set("name", ystr(s.Args[0]))
 	for _, n := range s.Children {
@@ -499,6 +535,7 @@ func (c *converter) vrrpInstance(in *Node) {
 	}
 	name := in.Args[0]
 	m := newMap()
+	c.src[m.n] = in.Pos
 	m.comment(in.Comments)
 	m.set("name", ystr(name))
 	iface := ""
@@ -776,6 +813,7 @@ func (c *converter) syncGroup(g *Node) {
 		return
 	}
 	m := newMap()
+	c.src[m.n] = g.Pos
 	m.comment(g.Comments)
 	m.set("name", ystr(g.Args[0]))
 	for _, n := range g.Children {
@@ -811,6 +849,7 @@ func (c *converter) vsGroup(g *Node) {
 		return
 	}
 	m := newMap()
+	c.src[m.n] = g.Pos
 	m.comment(g.Comments)
 	m.set("name", ystr(g.Args[0]))
 	var addrs, marks []*yaml.Node

@@ -166,3 +166,27 @@ func FuzzParse(f *testing.F) {
 		Convert("fuzz.conf", nodes)
 	})
 }
+
+// A finding about the converted file names the keepalived line it came from.
+func TestValidationFindingPos(t *testing.T) {
+	src := "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n priority 100\n" +
+		" virtual_ipaddress {\n  192.0.2.1\n }\n}\n" +
+		"vrrp_sync_group G {\n group {\n  V\n  W\n }\n}\n"
+	nodes, err := parseString(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Convert("k.conf", nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		if f.Keyword == "lbd -t" {
+			got = append(got, f.String())
+		}
+	}
+	if len(got) == 0 || !strings.HasPrefix(got[0], "k.conf:9: ") || strings.Contains(got[0], "converted.yaml") {
+		t.Errorf("findings %q, want one at k.conf:9 without converted.yaml", got)
+	}
+}

@@ -53,6 +53,7 @@ func timingKey(k string) string {
 
 func (c *converter) virtualServer(v *Node) {
 	m := newMap()
+	c.src[m.n] = v.Pos
 	m.comment(v.Comments)
 	svcPort := -1 // the service port of an address service
 	isAddr := false
@@ -275,6 +276,7 @@ func (c *converter) virtualServer(v *Node) {
 	}
 	for i, it := range rsItems {
 		if it.Kind == yaml.MappingNode && len(it.Content) == 2 && it.HeadComment == "" {
+			c.src[it.Content[1]] = c.src[it]
 			rsItems[i] = it.Content[1] // just the address: the shorthand
 		}
 	}
@@ -442,6 +444,7 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 		addr = netip.AddrPortFrom(a, uint16(addrPort)).String()
 	}
 	out := newMap()
+	c.src[out.n] = r.Pos
 	out.comment(r.Comments)
 	out.set("address", ystr(addr))
 	for i := 0; i+1 < len(m.n.Content); i += 2 {
@@ -459,6 +462,7 @@ var checkTypes = map[string]string{"TCP_CHECK": "TCP", "HTTP_GET": "HTTP_GET", "
 
 func (c *converter) check(k *Node, defaults timing, vhost string) ymap {
 	m := newMap()
+	c.src[m.n] = k.Pos
 	typ := checkTypes[k.Key]
 	m.set("type", ystr(typ))
 	t := defaults.copy()
