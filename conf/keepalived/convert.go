@@ -34,11 +34,22 @@ func Import(path string) (Result, error) { return ImportWith(path, Options{}) }
 
 // ImportWith is Import with options.
 func ImportWith(path string, opts Options) (Result, error) {
-	nodes, err := ParseFile(path, opts.ParseOptions)
+	var dropped []Finding
+	po := opts.ParseOptions
+	if len(po.ConfigIDs) == 0 && po.Dropped == nil {
+		po.Dropped = func(pos Pos, text string) {
+			dropped = append(dropped, Finding{Pos: pos, Keyword: strings.Fields(text)[0], Severity: Approximated,
+				Message: "line dropped: no config id given (-i); keepalived compares it with its -i, by default " +
+					"the host name up to the first dot, so it may use this line on some hosts"})
+		}
+	}
+	nodes, err := ParseFile(path, po)
 	if err != nil {
 		return Result{}, err
 	}
-	return Convert(path, nodes)
+	res, err := Convert(path, nodes)
+	res.Findings = append(dropped, res.Findings...)
+	return res, err
 }
 
 // Convert turns parsed keepalived keywords into lbd YAML.
@@ -549,6 +560,7 @@ func (c *converter) vrrpInstance(in *Node) {
 	version := 0
 	var advert time.Duration
 	var advertNode *Node
+	var masterNode, nopreemptNode, delayNode *Node
 	accept := (*bool)(nil)
 	for _, n := range in.Children {
 		switch n.Key {
@@ -560,6 +572,9 @@ func (c *converter) vrrpInstance(in *Node) {
 			if c.args(n, 1, 1) {
 				switch n.Args[0] {
 				case "MASTER", "BACKUP":
+					if n.Args[0] == "MASTER" {
+						masterNode = n
+					}
 					c.find(n, NotApplicable, "lbd starts every instance in BACKUP (RFC 5798); the highest priority becomes "+
 						"master within master_down_interval, as keepalived's does after its start-up advert")
 				default:
@@ -585,11 +600,13 @@ func (c *converter) vrrpInstance(in *Node) {
 				m.set("version", yint(v), n.Comments...)
 			}
 		case "nopreempt":
+			nopreemptNode = n
 			m.set("nopreempt", ybool(true), n.Comments...)
 		case "preempt":
 			// the default
 		case "preempt_delay":
 			if d, ok := c.secs(n, 0); ok {
+				delayNode = n
 				m.set("preempt_delay", ydur(d), n.Comments...)
 			}
 		case "accept":
@@ -721,6 +738,17 @@ func (c *converter) vrrpInstance(in *Node) {
 		default:
 			c.other(n, "vrrp_instance")
 		}
+	}
+	// keepalived 2.2.7 clears nopreempt and preempt_delay on an instance
+	// that starts as MASTER, with a warning.
+	if masterNode != nil && nopreemptNode != nil {
+		m.del("nopreempt")
+		c.find(nopreemptNode, NotApplicable, "keepalived clears nopreempt on an instance with state MASTER "+
+			"(\"nopreempt will not work with initial state MASTER\"); so does the converted file")
+	}
+	if masterNode != nil && delayNode != nil {
+		m.del("preempt_delay")
+		c.find(delayNode, NotApplicable, "keepalived clears preempt_delay on an instance with state MASTER; so does the converted file")
 	}
 	if len(vips) > 0 {
 		m.set("virtual_ipaddresses", yseq(vips...))

@@ -78,6 +78,8 @@ type ParseOptions struct {
 	// -i/--config-id, which defaults there to the host name). With none,
 	// every "@name" line is dropped and every "@^name" line is kept.
 	ConfigIDs []string
+	// Dropped, if set, is told of each line an '@' condition drops.
+	Dropped func(pos Pos, text string)
 	// ReadFile reads a file; default os.ReadFile.
 	ReadFile func(string) ([]byte, error)
 	// Glob expands include patterns; default filepath.Glob.
@@ -255,6 +257,9 @@ func (p *preproc) line(pos Pos, text, comment string, incDepth, substDepth int) 
 			}
 		}
 		if match == neg {
+			if p.opts.Dropped != nil {
+				p.opts.Dropped(pos, text)
+			}
 			return
 		}
 		text = strings.TrimSpace(rest)

@@ -1,6 +1,7 @@
 package keepalived
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -243,7 +244,9 @@ func (c *converter) virtualServer(v *Node) {
 		}
 	}
 	if len(realServers) == 0 {
-		c.find(v, NotApplicable, "virtual server without real servers: the service is installed empty, as keepalived does")
+		c.find(v, NotApplicable, "keepalived 2.2.7 ignores a virtual server without real servers "+
+			"(\"has no real servers - ignoring\"); so does the converted file")
+		return
 	}
 	var rsItems []*yaml.Node
 	var checks []*yaml.Node
@@ -291,11 +294,15 @@ func (c *converter) method(n *Node) (string, *yaml.Node, bool) {
 	if !c.args(n, 1, -1) {
 		return "", nil, false
 	}
-	f := strings.ToUpper(n.Args[0])
+	f := n.Args[0]
 	switch f {
 	case "NAT", "DR", "TUN":
 	default:
-		c.errorf(n, "%s %q (NAT, DR or TUN)", n.Key, n.Args[0])
+		// keepalived 2.2.7 compares in upper case only and otherwise
+		// logs the error and keeps the method it had (NAT by default).
+		c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 rejects the method %q (NAT, DR or TUN, in upper case) "+
+			"and keeps the previous one (NAT by default); so does the converted file: write %s if you meant it",
+			f, strings.ToUpper(f)))
 		return "", nil, false
 	}
 	if len(n.Args) == 1 {
