@@ -556,6 +556,7 @@ func (c *converter) vrrpInstance(in *Node) {
 		}
 	}
 	var vips, excluded []*yaml.Node
+	seen := map[netip.Addr]bool{}
 	var family netip.Addr
 	version := 0
 	var advert time.Duration
@@ -655,6 +656,12 @@ func (c *converter) vrrpInstance(in *Node) {
 				if !ok {
 					continue
 				}
+				if seen[a] {
+					c.find(v, NotApplicable, "address "+a.String()+" is listed twice in this instance; "+
+						"the converted file has it once")
+					continue
+				}
+				seen[a] = true
 				if n.Key == "virtual_ipaddress" {
 					if !family.IsValid() {
 						family = a
@@ -874,6 +881,11 @@ func (c *converter) syncGroup(g *Node) {
 
 func (c *converter) vsGroup(g *Node) {
 	if !c.args(g, 1, 1) {
+		return
+	}
+	if _, ok := c.groupNodes[g.Args[0]]; ok {
+		c.find(g, NotApplicable, "virtual_server_group "+g.Args[0]+" is defined twice: keepalived 2.2.7 keeps both "+
+			"and uses the first for every virtual_server group "+g.Args[0]+"; the converted file drops this one")
 		return
 	}
 	m := newMap()

@@ -29,6 +29,7 @@ var corpus = []struct {
 	{"testdata/include_param_seq/keepalived.conf", false, []string{"lb1"}},
 	{"testdata/unsupported.conf", true, nil},
 	{"testdata/silent.conf", true, nil},
+	{"testdata/lenient.conf", true, nil},
 }
 
 func golden(path string) string {

@@ -141,6 +141,8 @@ var notApplicable = map[string]string{
 	"fifo_write_vrrp_states_on_reload":    "lbd keeps VRRP states on reload",
 	"rs_init_notifies":                    "lbd runs notify_up only on state changes",
 	"debug":                               "use lbd's log level",
+	"nat_mask":                            "obsolete (Linux 2.2): keepalived 2.2.7 does not know it and ignores it",
+	"net_mask":                            "obsolete: keepalived 2.2.7 does not know it and ignores it",
 	"vrrp_min_garp":                       "lbd's GARP settings are explicit in the converted file",
 }
 

@@ -123,6 +123,9 @@ func (c *converter) virtualServer(v *Node) {
 		case "persistence_timeout":
 			if len(n.Args) == 0 {
 				m.set("persistence", ybool(true), n.Comments...)
+			} else if n.Args[0] == "0" {
+				c.find(n, NotApplicable, "keepalived 2.2.7 rejects 0 (\"persistence_timeout invalid\") and runs the service "+
+					"without persistence; so does the converted file")
 			} else if v, ok := c.intArg(n, 0, 1, math.MaxUint32); ok {
 				m.set("persistence_timeout", ydur(time.Duration(v)*time.Second), n.Comments...)
 			}
@@ -130,6 +133,10 @@ func (c *converter) virtualServer(v *Node) {
 			if c.args(n, 1, 1) {
 				if p, err := strconv.Atoi(n.Args[0]); err == nil {
 					m.set("persistence_granularity", yint(int64(p)), n.Comments...)
+				} else if a, err := netip.ParseAddr(n.Args[0]); err == nil && a.Is4() && !contiguous(a) {
+					c.find(n, Approximated, "the kernel ANDs the client address with the non-contiguous mask "+n.Args[0]+
+						"; lbd takes contiguous masks only, so the converted service groups clients by their whole "+
+						"address (/32): write the mask as a prefix length")
 				} else {
 					m.set("persistence_granularity", ystr(n.Args[0]), n.Comments...)
 				}
@@ -636,4 +643,11 @@ func (c *converter) url(u *Node) *yaml.Node {
 		return nil
 	}
 	return m.n
+}
+
+// contiguous reports whether an IPv4 netmask's ones come before its zeros.
+func contiguous(a netip.Addr) bool {
+	b := a.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	return v&(^v>>1) == 0 // no 0 followed by a 1
 }
