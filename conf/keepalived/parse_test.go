@@ -190,3 +190,17 @@ func TestValidationFindingPos(t *testing.T) {
 		t.Errorf("findings %q, want one at k.conf:9 without converted.yaml", got)
 	}
 }
+
+// Every keyword of keepalived 2.2.7's grammar is converted or reported,
+// never refused as unknown.
+func TestKeepalivedKeywordsKnown(t *testing.T) {
+	b, err := os.ReadFile("testdata/keywords-2.2.7.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k := strings.TrimSpace(l); k != "" && !strings.HasPrefix(k, "#") && !knownKeywords[k] {
+			t.Errorf("keepalived 2.2.7 keyword %q is not known", k)
+		}
+	}
+}
