@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +57,7 @@ func ImportWith(path string, opts Options) (Result, error) {
 // Convert turns parsed keepalived keywords into lbd YAML.
 func Convert(name string, nodes []*Node) (Result, error) {
 	c := &converter{
+		lookPath:   exec.LookPath,
 		src:        map[*yaml.Node]Pos{},
 		trackFiles: map[string]*Node{},
 		scripts:    map[string]bool{},
@@ -132,6 +135,8 @@ func (c *converter) sourceOf(dec, orig *yaml.Node, line int) (Pos, bool) {
 type converter struct {
 	errs     ErrorList
 	findings []Finding
+	// lookPath finds a bare command name as keepalived would.
+	lookPath func(string) (string, error)
 	// src is the keepalived block each converted block came from.
 	src map[*yaml.Node]Pos
 
@@ -320,6 +325,32 @@ func (c *converter) setCommand(m ymap, key string, n *Node) {
 	if len(words) == 0 {
 		c.errorf(n, "%s: empty command", n.Key)
 		return
+	}
+	text := strings.Join(n.Args, " ")
+	switch {
+	case strings.ContainsAny(text, "<>|&;`$*?()") || strings.HasPrefix(words[0], "~"):
+		// Redirections, pipes, globs and variables need a shell; bash's
+		// /dev/tcp and /dev/udp need bash itself (Debian's /bin/sh is dash).
+		sh := "/bin/sh"
+		if strings.Contains(text, "/dev/tcp/") || strings.Contains(text, "/dev/udp/") {
+			sh = "/bin/bash"
+		}
+		words = []string{sh, "-c", text}
+		c.find(n, NotApplicable, "the command needs a shell; the converted file runs it with "+sh+" -c")
+	case !strings.Contains(words[0], "/"):
+		// keepalived looks a bare name up in PATH when it runs it; lbd
+		// takes absolute paths only, so look it up now.
+		if p, err := c.lookPath(words[0]); err == nil {
+			c.find(n, NotApplicable, words[0]+" resolved in PATH at import time to "+p)
+			words[0] = p
+		} else {
+			c.find(n, Unsupported, words[0]+" is not in PATH on this machine; write the program's absolute path")
+		}
+	case !filepath.IsAbs(words[0]):
+		// keepalived runs a relative path from its working directory, /.
+		p := filepath.Join("/", words[0])
+		c.find(n, NotApplicable, words[0]+" is relative to keepalived's working directory (/): "+p)
+		words[0] = p
 	}
 	m.set(key, ycommand(words), n.Comments...)
 }

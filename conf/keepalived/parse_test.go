@@ -204,3 +204,45 @@ func TestKeepalivedKeywordsKnown(t *testing.T) {
 		}
 	}
 }
+
+// Scripts: a bare name is looked up in PATH, a relative path is taken from
+// keepalived's working directory, shell syntax runs through a shell.
+func TestScriptPaths(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mycheck"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	src := "vrrp_script a {\n script \"mycheck -0 haproxy\"\n}\n" +
+		"vrrp_script b {\n script \"</dev/tcp/127.0.0.1/80\"\n}\n" +
+		"vrrp_script c {\n script \"pidof x || exit 1\"\n}\n" +
+		"vrrp_script d {\n script bin/check\n}\n" +
+		"vrrp_script e {\n script nosuchprogram\n}\n"
+	nodes, err := parseString(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Convert("k.conf", nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := string(res.YAML)
+	for _, want := range []string{
+		"script: " + dir + "/mycheck -0 haproxy",
+		"script: /bin/bash -c </dev/tcp/127.0.0.1/80",
+		`script: [/bin/sh, -c, pidof x || exit 1]`,
+		"script: /bin/check",
+		"script: nosuchprogram",
+	} {
+		if !strings.Contains(y, want) {
+			t.Errorf("converted file lacks %q:\n%s", want, y)
+		}
+	}
+	r := Report(res.Findings)
+	for _, want := range []string{"k.conf:2: note: script: mycheck resolved in PATH at import time to " + dir + "/mycheck",
+		"k.conf:5: note: script: the command needs a shell", "k.conf:14: unsupported: script: nosuchprogram is not in PATH"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("report lacks %q:\n%s", want, r)
+		}
+	}
+}
