@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -34,16 +36,29 @@ func Import(path string) (Result, error) { return ImportWith(path, Options{}) }
 
 // ImportWith is Import with options.
 func ImportWith(path string, opts Options) (Result, error) {
-	nodes, err := ParseFile(path, opts.ParseOptions)
+	var dropped []Finding
+	po := opts.ParseOptions
+	if len(po.ConfigIDs) == 0 && po.Dropped == nil {
+		po.Dropped = func(pos Pos, text string) {
+			dropped = append(dropped, Finding{Pos: pos, Keyword: strings.Fields(text)[0], Severity: Approximated,
+				Message: "line dropped: no config id given (-i); keepalived compares it with its -i, by default " +
+					"the host name up to the first dot, so it may use this line on some hosts"})
+		}
+	}
+	nodes, err := ParseFile(path, po)
 	if err != nil {
 		return Result{}, err
 	}
-	return Convert(path, nodes)
+	res, err := Convert(path, nodes)
+	res.Findings = append(dropped, res.Findings...)
+	return res, err
 }
 
 // Convert turns parsed keepalived keywords into lbd YAML.
 func Convert(name string, nodes []*Node) (Result, error) {
 	c := &converter{
+		lookPath:   exec.LookPath,
+		src:        map[*yaml.Node]Pos{},
 		trackFiles: map[string]*Node{},
 		scripts:    map[string]bool{},
 		root:       newMap(),
@@ -67,28 +82,63 @@ func Convert(name string, nodes []*Node) (Result, error) {
 		return Result{}, fmt.Errorf("keepalived: encoding YAML: %w", err)
 	}
 	if _, err := conf.Parse("converted.yaml", out); err != nil {
+		var doc yaml.Node
+		if yaml.Unmarshal(out, &doc) != nil || len(doc.Content) != 1 {
+			doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{}}}
+		}
 		for _, e := range splitErrors(err) {
-			c.findings = append(c.findings, Finding{Pos: Pos{File: name}, Keyword: "lbd -t", Severity: Unsupported,
-				Message: "the converted file does not pass validation here: " + e})
+			// Name the keepalived block whose conversion holds the
+			// position lbd complains about.
+			pos := Pos{File: name, Line: 1}
+			if e.Pos.Line > 0 {
+				if p, ok := c.sourceOf(doc.Content[0], c.root.n, e.Pos.Line); ok {
+					pos = p
+				}
+			}
+			c.findings = append(c.findings, Finding{Pos: pos, Keyword: "lbd -t", Severity: Unsupported,
+				Message: fmt.Sprintf("the converted file does not pass validation here (converted line %d): %s", e.Pos.Line, e.Msg)})
 		}
 	}
 	return Result{YAML: out, Findings: c.findings}, nil
 }
 
-func splitErrors(err error) []string {
+func splitErrors(err error) []*conf.Error {
 	if l, ok := err.(conf.ErrorList); ok {
-		out := make([]string, len(l))
-		for i, e := range l {
-			out[i] = e.Error()
-		}
-		return out
+		return l
 	}
-	return []string{err.Error()}
+	return []*conf.Error{{Msg: err.Error()}}
+}
+
+// sourceOf follows the decoded output (dec) and the tree it was encoded
+// from (orig) down to the node on output line line, and returns the
+// keepalived position of the innermost block on the way.
+func (c *converter) sourceOf(dec, orig *yaml.Node, line int) (Pos, bool) {
+	pos, found := c.src[orig]
+	for len(dec.Content) > 0 && len(dec.Content) == len(orig.Content) {
+		i := 0
+		for j, ch := range dec.Content {
+			if ch.Line <= line {
+				i = j
+			}
+		}
+		if dec.Kind == yaml.MappingNode && i%2 == 0 && i+1 < len(dec.Content) {
+			i++ // a key: follow its value
+		}
+		dec, orig = dec.Content[i], orig.Content[i]
+		if p, ok := c.src[orig]; ok {
+			pos, found = p, true
+		}
+	}
+	return pos, found
 }
 
 type converter struct {
 	errs     ErrorList
 	findings []Finding
+	// lookPath finds a bare command name as keepalived would.
+	lookPath func(string) (string, error)
+	// src is the keepalived block each converted block came from.
+	src map[*yaml.Node]Pos
 
 	root, global, gvrrp ymap
 	scripts             map[string]bool
@@ -159,6 +209,7 @@ func (c *converter) run(nodes []*Node) {
 	for _, n := range nodes {
 		switch n.Key {
 		case "global_defs":
+			c.src[c.global.n] = n.Pos
 			c.globalDefs(n)
 		case "vrrp_script":
 			c.vrrpScript(n)
@@ -274,6 +325,32 @@ func (c *converter) setCommand(m ymap, key string, n *Node) {
 	if len(words) == 0 {
 		c.errorf(n, "%s: empty command", n.Key)
 		return
+	}
+	text := strings.Join(n.Args, " ")
+	switch {
+	case strings.ContainsAny(text, "<>|&;`$*?()") || strings.HasPrefix(words[0], "~"):
+		// Redirections, pipes, globs and variables need a shell; bash's
+		// /dev/tcp and /dev/udp need bash itself (Debian's /bin/sh is dash).
+		sh := "/bin/sh"
+		if strings.Contains(text, "/dev/tcp/") || strings.Contains(text, "/dev/udp/") {
+			sh = "/bin/bash"
+		}
+		words = []string{sh, "-c", text}
+		c.find(n, NotApplicable, "the command needs a shell; the converted file runs it with "+sh+" -c")
+	case !strings.Contains(words[0], "/"):
+		// keepalived looks a bare name up in PATH when it runs it; lbd
+		// takes absolute paths only, so look it up now.
+		if p, err := c.lookPath(words[0]); err == nil {
+			c.find(n, NotApplicable, words[0]+" resolved in PATH at import time to "+p)
+			words[0] = p
+		} else {
+			c.find(n, Unsupported, words[0]+" is not in PATH on this machine; write the program's absolute path")
+		}
+	case !filepath.IsAbs(words[0]):
+		// keepalived runs a relative path from its working directory, /.
+		p := filepath.Join("/", words[0])
+		c.find(n, NotApplicable, words[0]+" is relative to keepalived's working directory (/): "+p)
+		words[0] = p
 	}
 	m.set(key, ycommand(words), n.Comments...)
 }
@@ -393,6 +470,7 @@ func (c *converter) vrrpScript(s *Node) {
 		return
 	}
 	m := newMap()
+	c.src[m.n] = s.Pos
 	m.comment(s.Comments)
 	m.set("name", ystr(s.Args[0]))
 	for _, n := range s.Children {
@@ -499,6 +577,7 @@ func (c *converter) vrrpInstance(in *Node) {
 	}
 	name := in.Args[0]
 	m := newMap()
+	c.src[m.n] = in.Pos
 	m.comment(in.Comments)
 	m.set("name", ystr(name))
 	iface := ""
@@ -508,10 +587,12 @@ func (c *converter) vrrpInstance(in *Node) {
 		}
 	}
 	var vips, excluded []*yaml.Node
+	seen := map[netip.Addr]bool{}
 	var family netip.Addr
 	version := 0
 	var advert time.Duration
 	var advertNode *Node
+	var masterNode, nopreemptNode, delayNode *Node
 	accept := (*bool)(nil)
 	for _, n := range in.Children {
 		switch n.Key {
@@ -523,6 +604,9 @@ func (c *converter) vrrpInstance(in *Node) {
 			if c.args(n, 1, 1) {
 				switch n.Args[0] {
 				case "MASTER", "BACKUP":
+					if n.Args[0] == "MASTER" {
+						masterNode = n
+					}
 					c.find(n, NotApplicable, "lbd starts every instance in BACKUP (RFC 5798); the highest priority becomes "+
 						"master within master_down_interval, as keepalived's does after its start-up advert")
 				default:
@@ -548,11 +632,13 @@ func (c *converter) vrrpInstance(in *Node) {
 				m.set("version", yint(v), n.Comments...)
 			}
 		case "nopreempt":
+			nopreemptNode = n
 			m.set("nopreempt", ybool(true), n.Comments...)
 		case "preempt":
 			// the default
 		case "preempt_delay":
 			if d, ok := c.secs(n, 0); ok {
+				delayNode = n
 				m.set("preempt_delay", ydur(d), n.Comments...)
 			}
 		case "accept":
@@ -601,6 +687,12 @@ func (c *converter) vrrpInstance(in *Node) {
 				if !ok {
 					continue
 				}
+				if seen[a] {
+					c.find(v, NotApplicable, "address "+a.String()+" is listed twice in this instance; "+
+						"the converted file has it once")
+					continue
+				}
+				seen[a] = true
 				if n.Key == "virtual_ipaddress" {
 					if !family.IsValid() {
 						family = a
@@ -684,6 +776,17 @@ func (c *converter) vrrpInstance(in *Node) {
 		default:
 			c.other(n, "vrrp_instance")
 		}
+	}
+	// keepalived 2.2.7 clears nopreempt and preempt_delay on an instance
+	// that starts as MASTER, with a warning.
+	if masterNode != nil && nopreemptNode != nil {
+		m.del("nopreempt")
+		c.find(nopreemptNode, NotApplicable, "keepalived clears nopreempt on an instance with state MASTER "+
+			"(\"nopreempt will not work with initial state MASTER\"); so does the converted file")
+	}
+	if masterNode != nil && delayNode != nil {
+		m.del("preempt_delay")
+		c.find(delayNode, NotApplicable, "keepalived clears preempt_delay on an instance with state MASTER; so does the converted file")
 	}
 	if len(vips) > 0 {
 		m.set("virtual_ipaddresses", yseq(vips...))
@@ -776,6 +879,7 @@ func (c *converter) syncGroup(g *Node) {
 		return
 	}
 	m := newMap()
+	c.src[m.n] = g.Pos
 	m.comment(g.Comments)
 	m.set("name", ystr(g.Args[0]))
 	for _, n := range g.Children {
@@ -810,7 +914,13 @@ func (c *converter) vsGroup(g *Node) {
 	if !c.args(g, 1, 1) {
 		return
 	}
+	if _, ok := c.groupNodes[g.Args[0]]; ok {
+		c.find(g, NotApplicable, "virtual_server_group "+g.Args[0]+" is defined twice: keepalived 2.2.7 keeps both "+
+			"and uses the first for every virtual_server group "+g.Args[0]+"; the converted file drops this one")
+		return
+	}
 	m := newMap()
+	c.src[m.n] = g.Pos
 	m.comment(g.Comments)
 	m.set("name", ystr(g.Args[0]))
 	var addrs, marks []*yaml.Node

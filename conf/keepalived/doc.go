@@ -6,7 +6,9 @@
 // conditional lines evaluated against ParseOptions.ConfigIDs (keepalived's
 // -i; keepalived defaults it to the host name, this package to no ID at
 // all, so a converted file does not depend on the machine converting it:
-// pass -i to choose), "$NAME=value" definitions (multi-line with '\'),
+// pass -i to choose; without it each dropped line is reported),
+// "$NAME=value" definitions (multi-line with '\'; comment lines inside do
+// not end them, and a line that is a comment once substituted is dropped),
 // "$NAME" and "${NAME}" substitution (recursive, undefined names kept),
 // ${_PWD} ${_HASH} ${_BANG} ${_INSTANCE} (not ${_RANDOM}), and
 // "~SEQ(var, start, step, end)" / "~SEQx" lines. Every keyword keeps its
@@ -18,10 +20,16 @@
 // FILE_CHECK checkers. Where keepalived's defaults differ from lbd's the
 // converted file spells keepalived's out (VRRP version 2, no periodic
 // gratuitous ARP, IPv6 instances on VRRPv3), so lbd behaves as keepalived
-// did. Comments before a block or keyword become YAML comments.
+// did. Comments before a block or keyword become YAML comments. A script
+// named without a path is looked up in PATH at conversion time, a relative
+// one is taken from keepalived's working directory (/), and one that needs
+// a shell runs through /bin/sh -c (bash for /dev/tcp), each with a finding.
 //
 // Syntax errors, unknown keywords and bad values are errors naming
-// file:line. A known keyword lbd cannot express is never dropped silently:
+// file:line; a problem lbd's validation finds in the converted file is a
+// finding at the keepalived block it came from. Every keyword of
+// keepalived 2.2.7's grammar is known. A known keyword lbd cannot express
+// is never dropped silently:
 // it becomes a Finding, NotApplicable (no effect on traffic: SNMP, e-mail,
 // process tuning), Approximated or Unsupported. ChangesBehaviour reports
 // whether any finding is Approximated or Unsupported (lbd import-keepalived

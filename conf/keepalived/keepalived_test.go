@@ -28,6 +28,8 @@ var corpus = []struct {
 	{"testdata/misc_check.conf", false, nil},
 	{"testdata/include_param_seq/keepalived.conf", false, []string{"lb1"}},
 	{"testdata/unsupported.conf", true, nil},
+	{"testdata/silent.conf", true, nil},
+	{"testdata/lenient.conf", true, nil},
 }
 
 func golden(path string) string {

@@ -78,6 +78,8 @@ type ParseOptions struct {
 	// -i/--config-id, which defaults there to the host name). With none,
 	// every "@name" line is dropped and every "@^name" line is kept.
 	ConfigIDs []string
+	// Dropped, if set, is told of each line an '@' condition drops.
+	Dropped func(pos Pos, text string)
 	// ReadFile reads a file; default os.ReadFile.
 	ReadFile func(string) ([]byte, error)
 	// Glob expands include patterns; default filepath.Glob.
@@ -173,6 +175,13 @@ func (p *preproc) file(name string, data []byte, depth int) {
 				parts = append(parts, strings.TrimSpace(strings.TrimSuffix(t, `\`)))
 				i++
 				text, _ = cutComment(raw[i])
+				// keepalived cuts comments before it looks at the
+				// definition: a line that was only a comment (or blanks)
+				// is skipped, and only an empty line ends the value.
+				for strings.TrimSpace(text) == "" && raw[i] != "" && i+1 < len(raw) {
+					i++
+					text, _ = cutComment(raw[i])
+				}
 			}
 			parts = append(parts, strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text), `\`)))
 			nameEq, first, _ := strings.Cut(parts[0], "=")
@@ -248,6 +257,9 @@ func (p *preproc) line(pos Pos, text, comment string, incDepth, substDepth int) 
 			}
 		}
 		if match == neg {
+			if p.opts.Dropped != nil {
+				p.opts.Dropped(pos, text)
+			}
 			return
 		}
 		text = strings.TrimSpace(rest)
@@ -270,7 +282,10 @@ func (p *preproc) line(pos Pos, text, comment string, incDepth, substDepth int) 
 	}
 	if changed {
 		// The value may hold definitions, conditions or several lines.
+		// keepalived cuts comments again after substituting: a line that
+		// has become a comment is dropped.
 		for _, l := range strings.Split(expanded, "\n") {
+			l, _ = cutComment(l)
 			p.line(pos, l, comment, incDepth, substDepth+1)
 			comment = ""
 			if p.tooLarge {

@@ -59,8 +59,8 @@ lit ${UNDEF} $1 ${_HASH}
 		ids  []string
 		want string
 	}{
-		{nil, "priority 7|x 1|y|x 3|y|x 5|y|h a|h b|lit ${UNDEF} $1 #"},
-		{[]string{"main"}, "priority 10|x 1|y|x 3|y|x 5|y|h a|h b|lit ${UNDEF} $1 #"},
+		{nil, "priority 7|x 1|y|x 3|y|x 5|y|h a|h b|lit ${UNDEF} $1"},
+		{[]string{"main"}, "priority 10|x 1|y|x 3|y|x 5|y|h a|h b|lit ${UNDEF} $1"},
 	} {
 		nodes, err := parseString(t, src, tc.ids...)
 		if err != nil {
@@ -73,6 +73,25 @@ lit ${UNDEF} $1 ${_HASH}
 		if strings.Join(got, "|") != tc.want {
 			t.Errorf("ids %v: got %q, want %q", tc.ids, strings.Join(got, "|"), tc.want)
 		}
+	}
+}
+
+// keepalived cuts comments before it reads a multi-line definition, and
+// again after substituting parameters.
+func TestParseCommentsAndDefinitions(t *testing.T) {
+	src := "$RS= \\\n# the first server\n  a 1 \\\n  ! the second\n   \nb 2\n\nc 3\n" +
+		"$RS\n$C=${_HASH}\n$C ignored\n$E=\n$E\n$H=${_HASH} x\nv $H\nafter 1\n"
+	nodes, err := parseString(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range nodes {
+		got = append(got, n.String())
+	}
+	// The comment and blank lines do not end $RS; "b 2" does.
+	if want := "c 3|a 1|b 2|v|after 1"; strings.Join(got, "|") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, "|"), want)
 	}
 }
 
@@ -146,4 +165,84 @@ func FuzzParse(f *testing.F) {
 		}
 		Convert("fuzz.conf", nodes)
 	})
+}
+
+// A finding about the converted file names the keepalived line it came from.
+func TestValidationFindingPos(t *testing.T) {
+	src := "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n priority 100\n" +
+		" virtual_ipaddress {\n  192.0.2.1\n }\n}\n" +
+		"vrrp_sync_group G {\n group {\n  V\n  W\n }\n}\n"
+	nodes, err := parseString(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Convert("k.conf", nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		if f.Keyword == "lbd -t" {
+			got = append(got, f.String())
+		}
+	}
+	if len(got) == 0 || !strings.HasPrefix(got[0], "k.conf:9: ") || strings.Contains(got[0], "converted.yaml") {
+		t.Errorf("findings %q, want one at k.conf:9 without converted.yaml", got)
+	}
+}
+
+// Every keyword of keepalived 2.2.7's grammar is converted or reported,
+// never refused as unknown.
+func TestKeepalivedKeywordsKnown(t *testing.T) {
+	b, err := os.ReadFile("testdata/keywords-2.2.7.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k := strings.TrimSpace(l); k != "" && !strings.HasPrefix(k, "#") && !knownKeywords[k] {
+			t.Errorf("keepalived 2.2.7 keyword %q is not known", k)
+		}
+	}
+}
+
+// Scripts: a bare name is looked up in PATH, a relative path is taken from
+// keepalived's working directory, shell syntax runs through a shell.
+func TestScriptPaths(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mycheck"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	src := "vrrp_script a {\n script \"mycheck -0 haproxy\"\n}\n" +
+		"vrrp_script b {\n script \"</dev/tcp/127.0.0.1/80\"\n}\n" +
+		"vrrp_script c {\n script \"pidof x || exit 1\"\n}\n" +
+		"vrrp_script d {\n script bin/check\n}\n" +
+		"vrrp_script e {\n script nosuchprogram\n}\n"
+	nodes, err := parseString(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Convert("k.conf", nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := string(res.YAML)
+	for _, want := range []string{
+		"script: " + dir + "/mycheck -0 haproxy",
+		"script: /bin/bash -c </dev/tcp/127.0.0.1/80",
+		`script: [/bin/sh, -c, pidof x || exit 1]`,
+		"script: /bin/check",
+		"script: nosuchprogram",
+	} {
+		if !strings.Contains(y, want) {
+			t.Errorf("converted file lacks %q:\n%s", want, y)
+		}
+	}
+	r := Report(res.Findings)
+	for _, want := range []string{"k.conf:2: note: script: mycheck resolved in PATH at import time to " + dir + "/mycheck",
+		"k.conf:5: note: script: the command needs a shell", "k.conf:14: unsupported: script: nosuchprogram is not in PATH"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("report lacks %q:\n%s", want, r)
+		}
+	}
 }

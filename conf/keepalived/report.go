@@ -141,6 +141,16 @@ var notApplicable = map[string]string{
 	"fifo_write_vrrp_states_on_reload":    "lbd keeps VRRP states on reload",
 	"rs_init_notifies":                    "lbd runs notify_up only on state changes",
 	"debug":                               "use lbd's log level",
+	"vrrp_rlimit_rtime":                   "process tuning",
+	"checker_rlimit_rtime":                "process tuning",
+	"bfd_rlimit_rtime":                    "process tuning",
+	"child_wait_time":                     "lbd is one process",
+	"lvs_process_name":                    "lbd is one process",
+	"process_names":                       "lbd is one process",
+	"enable_snmp_keepalived":              "lbd has no SNMP agent; use the Prometheus metrics",
+	"snmp_name":                           "lbd has no SNMP agent",
+	"nat_mask":                            "obsolete (Linux 2.2): keepalived 2.2.7 does not know it and ignores it",
+	"net_mask":                            "obsolete: keepalived 2.2.7 does not know it and ignores it",
 	"vrrp_min_garp":                       "lbd's GARP settings are explicit in the converted file",
 }
 
@@ -185,7 +195,8 @@ var knownKeywords = func() map[string]bool {
 	vrrp_notify_priority_changes vrrp_script vrrp_skip_check_adv_addr vrrp_strict vrrp_sync_group
 	vrrp_track_file vrrp_track_process vrrp_version warmup weight lvs_flags lb_flags flag-1 flag-2 flag-3
 	sh-port sh-fallback mh-port mh-fallback ops sorry_server_lvs_method weight_reverse
-	notify_master_rx_lower_pri vrrp_startup_delay`) {
+	notify_master_rx_lower_pri vrrp_startup_delay garp_group interfaces lvs_flush_onstop vmac_garp_intvl
+	vrrp_vmac_garp_intvl hashed host name param_match process vrrp script_user`) {
 		m[k] = true
 	}
 	for k := range notApplicable {
@@ -218,6 +229,10 @@ var hints = map[string]string{
 	"BFD_CHECK":                    "lbd has no BFD; lbd does not run this check",
 	"regex":                        "lbd's HTTP check compares status codes and digests only; check the body in a MISC_CHECK script",
 	"lvs_flush":                    "lbd never flushes services it does not manage; flush once with ipvsctl -C before starting lbd",
+	"garp_group":                   "lbd sends gratuitous ARPs per instance: set garp_master_* on the instances of those interfaces",
+	"vmac_garp_intvl":              "lbd has no VMAC interfaces",
+	"vrrp_vmac_garp_intvl":         "lbd has no VMAC interfaces",
+	"lvs_flush_onstop":             "lbd keeps the table on stop (a restart drops nothing); run ipvsctl -C after stopping if you need it",
 	"lvs_flush_on_stop":            "lbd keeps the table on stop (a restart drops nothing); run ipvsctl -C after stopping if you need it",
 	"ha_suspend":                   "lbd runs checks whatever the VRRP state; use vrrp_instance on the virtual server to install it only on the master",
 	"vrrp_strict":                  "lbd sets accept: false on each instance; the other strict checks are not enforced",

@@ -1,6 +1,7 @@
 package keepalived
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -53,6 +54,7 @@ func timingKey(k string) string {
 
 func (c *converter) virtualServer(v *Node) {
 	m := newMap()
+	c.src[m.n] = v.Pos
 	m.comment(v.Comments)
 	svcPort := -1 // the service port of an address service
 	isAddr := false
@@ -121,6 +123,9 @@ func (c *converter) virtualServer(v *Node) {
 		case "persistence_timeout":
 			if len(n.Args) == 0 {
 				m.set("persistence", ybool(true), n.Comments...)
+			} else if n.Args[0] == "0" {
+				c.find(n, NotApplicable, "keepalived 2.2.7 rejects 0 (\"persistence_timeout invalid\") and runs the service "+
+					"without persistence; so does the converted file")
 			} else if v, ok := c.intArg(n, 0, 1, math.MaxUint32); ok {
 				m.set("persistence_timeout", ydur(time.Duration(v)*time.Second), n.Comments...)
 			}
@@ -128,6 +133,10 @@ func (c *converter) virtualServer(v *Node) {
 			if c.args(n, 1, 1) {
 				if p, err := strconv.Atoi(n.Args[0]); err == nil {
 					m.set("persistence_granularity", yint(int64(p)), n.Comments...)
+				} else if a, err := netip.ParseAddr(n.Args[0]); err == nil && a.Is4() && !contiguous(a) {
+					c.find(n, Approximated, "the kernel ANDs the client address with the non-contiguous mask "+n.Args[0]+
+						"; lbd takes contiguous masks only, so the converted service groups clients by their whole "+
+						"address (/32): write the mask as a prefix length")
 				} else {
 					m.set("persistence_granularity", ystr(n.Args[0]), n.Comments...)
 				}
@@ -242,7 +251,9 @@ func (c *converter) virtualServer(v *Node) {
 		}
 	}
 	if len(realServers) == 0 {
-		c.find(v, NotApplicable, "virtual server without real servers: the service is installed empty, as keepalived does")
+		c.find(v, NotApplicable, "keepalived 2.2.7 ignores a virtual server without real servers "+
+			"(\"has no real servers - ignoring\"); so does the converted file")
+		return
 	}
 	var rsItems []*yaml.Node
 	var checks []*yaml.Node
@@ -275,6 +286,7 @@ func (c *converter) virtualServer(v *Node) {
 	}
 	for i, it := range rsItems {
 		if it.Kind == yaml.MappingNode && len(it.Content) == 2 && it.HeadComment == "" {
+			c.src[it.Content[1]] = c.src[it]
 			rsItems[i] = it.Content[1] // just the address: the shorthand
 		}
 	}
@@ -289,11 +301,15 @@ func (c *converter) method(n *Node) (string, *yaml.Node, bool) {
 	if !c.args(n, 1, -1) {
 		return "", nil, false
 	}
-	f := strings.ToUpper(n.Args[0])
+	f := n.Args[0]
 	switch f {
 	case "NAT", "DR", "TUN":
 	default:
-		c.errorf(n, "%s %q (NAT, DR or TUN)", n.Key, n.Args[0])
+		// keepalived 2.2.7 compares in upper case only and otherwise
+		// logs the error and keeps the method it had (NAT by default).
+		c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 rejects the method %q (NAT, DR or TUN, in upper case) "+
+			"and keeps the previous one (NAT by default); so does the converted file: write %s if you meant it",
+			f, strings.ToUpper(f)))
 		return "", nil, false
 	}
 	if len(n.Args) == 1 {
@@ -442,6 +458,7 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 		addr = netip.AddrPortFrom(a, uint16(addrPort)).String()
 	}
 	out := newMap()
+	c.src[out.n] = r.Pos
 	out.comment(r.Comments)
 	out.set("address", ystr(addr))
 	for i := 0; i+1 < len(m.n.Content); i += 2 {
@@ -459,6 +476,7 @@ var checkTypes = map[string]string{"TCP_CHECK": "TCP", "HTTP_GET": "HTTP_GET", "
 
 func (c *converter) check(k *Node, defaults timing, vhost string) ymap {
 	m := newMap()
+	c.src[m.n] = k.Pos
 	typ := checkTypes[k.Key]
 	m.set("type", ystr(typ))
 	t := defaults.copy()
@@ -625,4 +643,11 @@ func (c *converter) url(u *Node) *yaml.Node {
 		return nil
 	}
 	return m.n
+}
+
+// contiguous reports whether an IPv4 netmask's ones come before its zeros.
+func contiguous(a netip.Addr) bool {
+	b := a.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	return v&(^v>>1) == 0 // no 0 followed by a 1
 }
