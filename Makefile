@@ -11,17 +11,32 @@ GOTEST    := $(GO) test -count=1 -timeout 30m
 # nftables cuts VRRP between balancers for the partition tests; bird2 is
 # the router the BGP, BFD and active/active labs announce to (its
 # kernel protocol builds the ECMP routes they check).
+# lintian and man-db check the Debian package (make deb, built with dpkg's
+# dpkg-deb); prometheus gives promtool for docs/monitoring's alerting rules.
 APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 \
-             keepalived gcc libc6-dev systemd nftables bird2
+             keepalived gcc libc6-dev systemd nftables bird2 lintian man-db prometheus
+# VERSION is git's, in a form dpkg accepts (packaging/deb/version.sh);
+# the commands print it with --version.
+VERSION   := $(shell sh packaging/deb/version.sh 2>/dev/null || echo devel)
+LDFLAGS   := -X github.com/lbd-project/lbd/internal/version.Version=$(VERSION)
+DEB       := $(BUILD)/lbd_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH).deb
 
 export LBD_VM_DIR := $(abspath $(VMDIR))
 
-.PHONY: all build test unit bench bench-ipvs bench-healthcheck bench-engine bench-failover bench-halab bench-handover bench-scaleout demo install lint deps vm clean
+.PHONY: all build deb test unit bench bench-ipvs bench-healthcheck bench-engine bench-failover bench-halab bench-handover bench-scaleout demo install lint deps vm clean
 
 all: build
 
 build:
-	$(GO) build -o $(BUILD)/bin/ ./cmd/...
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BUILD)/bin/ ./cmd/...
+
+# deb builds build/lbd_VERSION_ARCH.deb with dpkg-deb (packaging/deb):
+# lbd and ipvsctl in /usr/sbin, genhash as /usr/bin/lbd-genhash (beside
+# keepalived's genhash), lbd.service, /etc/lbd/lbd.yaml as a conffile,
+# manual pages made from the commands' --help.
+deb: build
+	@rm -f $(BUILD)/lbd_*.deb
+	@sh packaging/deb/build.sh $(VERSION) $(BUILD)/bin $(DEB)
 
 # deps installs the Debian packages the lab needs (only the missing ones)
 # and downloads the Go modules.
