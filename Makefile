@@ -33,10 +33,12 @@ build:
 # deb builds build/lbd_VERSION_ARCH.deb with dpkg-deb (packaging/deb):
 # lbd and ipvsctl in /usr/sbin, genhash as /usr/bin/lbd-genhash (beside
 # keepalived's genhash), lbd.service, /etc/lbd/lbd.yaml as a conffile,
-# manual pages made from the commands' --help.
-deb: build
+# manual pages made from the commands' --help. Its binaries are stripped
+# and hardened (PIE, full RELRO), as Debian policy wants.
+deb:
+	$(GO) build -trimpath -buildmode=pie -ldflags '-s -w -linkmode=external -extldflags=-Wl,-z,relro,-z,now $(LDFLAGS)' -o $(BUILD)/deb-bin/ ./cmd/...
 	@rm -f $(BUILD)/lbd_*.deb
-	@sh packaging/deb/build.sh $(VERSION) $(BUILD)/bin $(DEB)
+	@sh packaging/deb/build.sh $(VERSION) $(BUILD)/deb-bin $(DEB)
 
 # deps installs the Debian packages the lab needs (only the missing ones)
 # and downloads the Go modules.

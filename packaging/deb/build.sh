@@ -8,6 +8,7 @@ arch=$(dpkg --print-architecture)
 date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}" +%Y-%m-%d)
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+chmod 0755 "$root"
 umask 022
 
 install -D -m 0755 "$bindir/lbd" "$root/usr/sbin/lbd"
@@ -39,15 +40,17 @@ install -d "$doc/monitoring"
 install -m 0644 docs/monitoring/lbd.rules.yml docs/monitoring/lbd.dashboard.json "$doc/monitoring/"
 gzip -9n "$doc/README.md" "$doc/config.md" "$doc/operations.md"
 printf 'lbd (%s) unstable; urgency=medium\n\n  * Built from git %s.\n\n -- lbd developers <lbd@lbd-project.invalid>  %s\n' \
-	"$version" "$(git describe --tags --always --dirty)" "$(date -u -R -d "$date")" | gzip -9n > "$doc/changelog.Debian.gz"
+	"$version" "$(git describe --tags --always --dirty)" "$(date -u -R -d "$date")" | gzip -9n > "$doc/changelog.gz"
 
 install -D -m 0644 packaging/deb/lintian-overrides "$root/usr/share/lintian/overrides/lbd"
 
 install -d "$root/DEBIAN"
 install -m 0644 packaging/deb/conffiles "$root/DEBIAN/conffiles"
 install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm "$root/DEBIAN/"
+# The binaries need the glibc whose newest symbol version they use.
+glibc=$(objdump -T "$bindir/lbd" "$bindir/ipvsctl" "$bindir/genhash" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
-sed "s/@VERSION@/$version/; s/@ARCH@/$arch/; s/@SIZE@/$size/" packaging/deb/control.in > "$root/DEBIAN/control"
+sed "s/@VERSION@/$version/; s/@ARCH@/$arch/; s/@SIZE@/$size/; s/@GLIBC@/$glibc/" packaging/deb/control.in > "$root/DEBIAN/control"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -print | sed 's,^\./,,' | sort | xargs md5sum) > "$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/md5sums"
 
