@@ -38,7 +38,7 @@ build:
 deb:
 	$(GO) build -trimpath -buildmode=pie -ldflags '-s -w -linkmode=external -extldflags=-Wl,-z,relro,-z,now $(LDFLAGS)' -o $(BUILD)/deb-bin/ ./cmd/...
 	@rm -f $(BUILD)/lbd_*.deb
-	@sh packaging/deb/build.sh $(VERSION) $(BUILD)/deb-bin $(DEB)
+	@GO=$(GO) sh packaging/deb/build.sh $(VERSION) $(BUILD)/deb-bin $(DEB)
 
 # deps installs the Debian packages the lab needs (only the missing ones)
 # and downloads the Go modules.
@@ -114,11 +114,13 @@ demo: vm
 	if [ $$rc -ne 0 ]; then grep -E '^\s*(--- FAIL|FAIL|.*_test.go:[0-9]+:)' $(BUILD)/demo.log | head -20; echo "demo FAILED (full log: $(BUILD)/demo.log)"; fi; \
 	exit $$rc
 
-# install puts the commands in $(PREFIX)/sbin, the unit in
+# install puts lbd and ipvsctl in $(PREFIX)/sbin, genhash as
+# $(PREFIX)/bin/lbd-genhash (keepalived has a genhash), the unit in
 # /etc/systemd/system, and an annotated /etc/lbd/lbd.yaml unless one exists.
 install: build
-	install -d $(DESTDIR)$(PREFIX)/sbin
-	for b in $(BUILD)/bin/*; do install -m 0755 $$b $(DESTDIR)$(PREFIX)/sbin/; done
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/bin/lbd $(BUILD)/bin/ipvsctl $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(BUILD)/bin/genhash $(DESTDIR)$(PREFIX)/bin/lbd-genhash
 	install -D -m 0644 systemd/lbd.service $(DESTDIR)/etc/systemd/system/lbd.service
 	install -d -m 0755 $(DESTDIR)/etc/lbd
 	[ -e $(DESTDIR)/etc/lbd/lbd.yaml ] || install -m 0644 systemd/lbd.yaml $(DESTDIR)/etc/lbd/lbd.yaml

@@ -1,7 +1,8 @@
 #!/bin/sh
 # build.sh VERSION BINDIR OUT.deb: the Debian package of lbd, with
 # dpkg-deb from the binaries in BINDIR (make deb builds them with the
-# version embedded). Run from the top of the source tree.
+# version embedded). Run from the top of the source tree; GO names the go
+# command.
 set -eu
 version=$1 bindir=$2 out=$3
 arch=$(dpkg --print-architecture)
@@ -24,7 +25,7 @@ install -d -m 0700 "$root/var/lib/lbd"
 # Manual pages from the commands' own --help text and docs/config.md.
 man=$root/usr/share/man
 install -d "$man/man1" "$man/man5" "$man/man8"
-mkman="go run ./packaging/mkman -version $version -date $date"
+mkman="${GO:-go} run ./packaging/mkman -version $version -date $date"
 "$root/usr/sbin/lbd" --help | $mkman -name lbd -section 8 > "$man/man8/lbd.8"
 "$root/usr/sbin/ipvsctl" help | $mkman -name ipvsctl -section 8 > "$man/man8/ipvsctl.8"
 "$root/usr/bin/lbd-genhash" --help | $mkman -name lbd-genhash -section 1 > "$man/man1/lbd-genhash.1"

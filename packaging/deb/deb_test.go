@@ -159,3 +159,80 @@ func TestPackage(t *testing.T) {
 		}
 	})
 }
+
+// TestInstallPurge installs the package on this machine with apt-get, as
+// the README says, beside keepalived's package if it is there, and purges
+// it: the service is enabled and not started, keepalived's genhash is
+// untouched, and nothing of lbd's is left after the purge. It does not
+// touch a machine where lbd is installed already.
+func TestInstallPurge(t *testing.T) {
+	lab.RequireRoot(t)
+	lab.RequireCommand(t, "apt-get")
+	if exec.Command("dpkg-query", "-W", "lbd").Run() == nil {
+		t.Skip("the lbd package is installed on this machine: not replacing it")
+	}
+	deb, version := buildDeb(t)
+	abs, err := filepath.Abs(deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	genhash := func() string {
+		out, _ := exec.Command("sh", "-c", "dpkg -S /usr/bin/genhash; md5sum /usr/bin/genhash").CombinedOutput()
+		return string(out)
+	}
+	before := genhash()
+	purge := func() { run(t, "apt-get", "purge", "-y", "-qq", "lbd") }
+	apt := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", abs)
+	apt.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if out, err := apt.CombinedOutput(); err != nil {
+		if exec.Command("dpkg-query", "-W", "lbd").Run() == nil {
+			purge()
+		}
+		t.Fatalf("apt-get install %s: %v\n%s", abs, err, out)
+	}
+	installed := true
+	t.Cleanup(func() {
+		if installed {
+			purge()
+		}
+	})
+	if got := run(t, "dpkg-query", "-W", "-f", "${Version} ${Status}", "lbd"); got != version+" install ok installed" {
+		t.Errorf("dpkg-query: %q", got)
+	}
+	if out, err := exec.Command("dpkg", "--verify", "lbd").CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("dpkg --verify lbd: %v %s", err, out)
+	}
+	if out, err := exec.Command("/usr/sbin/lbd", "-t", "-f", "/etc/lbd/lbd.yaml").CombinedOutput(); err != nil {
+		t.Errorf("lbd -t: %v\n%s", err, out)
+	}
+	if _, err := os.Lstat("/etc/systemd/system/multi-user.target.wants/lbd.service"); err != nil {
+		t.Errorf("lbd.service is not enabled: %v", err)
+	}
+	if exec.Command("systemctl", "is-active", "--quiet", "lbd").Run() == nil {
+		t.Error("lbd.service was started by the installation")
+	}
+	if after := genhash(); after != before {
+		t.Errorf("/usr/bin/genhash changed with the installation:\n%s\n%s", before, after)
+	}
+
+	purge()
+	installed = false
+	if out, _ := exec.Command("dpkg-query", "-W", "-f", "${Status}", "lbd").Output(); len(out) > 0 && !strings.Contains(string(out), "not-installed") {
+		t.Errorf("after purge dpkg still knows lbd: %s", out)
+	}
+	for _, path := range []string{
+		"/usr/sbin/lbd", "/usr/sbin/ipvsctl", "/usr/bin/lbd-genhash", "/lib/systemd/system/lbd.service",
+		"/etc/lbd", "/var/lib/lbd", "/usr/share/doc/lbd", "/usr/share/man/man8/lbd.8.gz",
+		"/etc/systemd/system/multi-user.target.wants/lbd.service",
+		"/var/lib/systemd/deb-systemd-helper-enabled/lbd.service.dsh-also",
+		"/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/lbd.service",
+		"/var/lib/systemd/deb-systemd-helper-masked/lbd.service",
+	} {
+		if _, err := os.Lstat(path); err == nil {
+			t.Errorf("%s is left after purge", path)
+		}
+	}
+	if after := genhash(); after != before {
+		t.Errorf("/usr/bin/genhash changed with the purge:\n%s\n%s", before, after)
+	}
+}
