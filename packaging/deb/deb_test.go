@@ -146,12 +146,16 @@ func TestPackage(t *testing.T) {
 		if strings.Contains(string(unit), "/usr/local/") || !strings.Contains(string(unit), "ExecStart=/usr/sbin/lbd -f /etc/lbd/lbd.yaml") {
 			t.Errorf("unit does not run /usr/sbin/lbd:\n%s", unit)
 		}
-		// verify checks that the commands exist: point them at the unpacked ones.
+		// verify checks that the commands exist: point them at the unpacked
+		// ones,
 		path := filepath.Join(t.TempDir(), "lbd.service")
 		if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/sbin/", root+"/usr/sbin/")), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, _ := exec.Command("systemd-analyze", "verify", path).CombinedOutput()
+		// and Documentation= at the unpacked manual pages.
+		verify := exec.Command("systemd-analyze", "verify", path)
+		verify.Env = append(os.Environ(), "MANPATH="+filepath.Join(root, "usr/share/man"))
+		out, _ := verify.CombinedOutput()
 		for _, line := range strings.Split(string(out), "\n") {
 			if strings.Contains(line, "lbd.service") {
 				t.Errorf("systemd-analyze verify: %s", line)
