@@ -17,7 +17,7 @@ APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 
              keepalived gcc libc6-dev systemd nftables bird2 lintian man-db prometheus
 # VERSION is git's, in a form dpkg accepts (packaging/deb/version.sh);
 # the commands print it with --version.
-VERSION   := $(shell sh packaging/deb/version.sh 2>/dev/null || echo devel)
+VERSION   := $(shell sh packaging/deb/version.sh 2>/dev/null || echo 0.0~nogit)
 LDFLAGS   := -X github.com/lbd-project/lbd/internal/version.Version=$(VERSION)
 DEB       := $(BUILD)/lbd_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH).deb
 

@@ -19,7 +19,6 @@ install -D -m 0755 "$bindir/genhash" "$root/usr/bin/lbd-genhash"
 install -d "$root/lib/systemd/system"
 sed 's,/usr/local/sbin/,/usr/sbin/,g; s,Installed by `make install`,Installed by the lbd package,' systemd/lbd.service > "$root/lib/systemd/system/lbd.service"
 install -D -m 0644 systemd/lbd.yaml "$root/etc/lbd/lbd.yaml"
-sed -i 's,installed by `make install` when,installed by the lbd package and `make install` when,' "$root/etc/lbd/lbd.yaml"
 install -d -m 0700 "$root/var/lib/lbd"
 
 # Manual pages from the commands' own --help text and docs/config.md.
