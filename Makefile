@@ -34,7 +34,8 @@ build:
 # lbd and ipvsctl in /usr/sbin, genhash as /usr/bin/lbd-genhash (beside
 # keepalived's genhash), lbd.service, /etc/lbd/lbd.yaml as a conffile,
 # manual pages made from the commands' --help. Its binaries are stripped
-# and hardened (PIE, full RELRO), as Debian policy wants.
+# and hardened (PIE, full RELRO), as Debian policy wants; linking them needs
+# gcc (and its binutils), which make deps installs.
 deb:
 	$(GO) build -trimpath -buildmode=pie -ldflags '-s -w -linkmode=external -extldflags=-Wl,-z,relro,-z,now $(LDFLAGS)' -o $(BUILD)/deb-bin/ ./cmd/...
 	@rm -f $(BUILD)/lbd_*.deb
