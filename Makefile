@@ -11,17 +11,35 @@ GOTEST    := $(GO) test -count=1 -timeout 30m
 # nftables cuts VRRP between balancers for the partition tests; bird2 is
 # the router the BGP, BFD and active/active labs announce to (its
 # kernel protocol builds the ECMP routes they check).
+# lintian and man-db check the Debian package (make deb, built with dpkg's
+# dpkg-deb).
 APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 \
-             keepalived gcc libc6-dev systemd nftables bird2
+             keepalived gcc libc6-dev systemd nftables bird2 lintian man-db
+# VERSION is git's, in a form dpkg accepts (packaging/deb/version.sh);
+# the commands print it with --version.
+VERSION   := $(shell sh packaging/deb/version.sh 2>/dev/null || echo 0.0~nogit)
+LDFLAGS   := -X github.com/lbd-project/lbd/internal/version.Version=$(VERSION)
+DEB       := $(BUILD)/lbd_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH).deb
 
 export LBD_VM_DIR := $(abspath $(VMDIR))
 
-.PHONY: all build test unit bench bench-ipvs bench-healthcheck bench-engine bench-failover bench-halab bench-handover bench-scaleout demo install lint deps vm clean
+.PHONY: all build deb test promtool unit bench bench-ipvs bench-healthcheck bench-engine bench-failover bench-halab bench-handover bench-scaleout demo install lint deps vm clean
 
 all: build
 
 build:
-	$(GO) build -o $(BUILD)/bin/ ./cmd/...
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BUILD)/bin/ ./cmd/...
+
+# deb builds build/lbd_VERSION_ARCH.deb with dpkg-deb (packaging/deb):
+# lbd and ipvsctl in /usr/sbin, genhash as /usr/bin/lbd-genhash (beside
+# keepalived's genhash), lbd.service, /etc/lbd/lbd.yaml as a conffile,
+# manual pages made from the commands' --help. Its binaries are stripped
+# and hardened (PIE, full RELRO), as Debian policy wants; linking them needs
+# gcc (and its binutils), which make deps installs.
+deb:
+	$(GO) build -trimpath -buildmode=pie -ldflags '-s -w -linkmode=external -extldflags=-Wl,-z,relro,-z,now $(LDFLAGS)' -o $(BUILD)/deb-bin/ ./cmd/...
+	@rm -f $(BUILD)/lbd_*.deb
+	@GO=$(GO) sh packaging/deb/build.sh $(VERSION) $(BUILD)/deb-bin $(DEB)
 
 # deps installs the Debian packages the lab needs (only the missing ones)
 # and downloads the Go modules.
@@ -43,8 +61,17 @@ vm: deps
 # The HA demo and its planned-handover test (internal/demo) run last and
 # alone: they measure failover timings, which a second VM on the same two
 # cores would distort.
-test: vm
-	LBD_LAB_REQUIRED=1 $(GOTEST) $$($(GO) list ./... | grep -v /internal/demo$$)
+# promtool checks docs/monitoring's alerting rules. It is unpacked from
+# Debian's prometheus package into build/tools, not installed: installing
+# the package would start a Prometheus server on the machine.
+TOOLS := $(abspath $(BUILD)/tools)
+promtool: deps
+	@[ -x $(TOOLS)/promtool ] || { rm -rf $(TOOLS)/pkg && mkdir -p $(TOOLS)/pkg && cd $(TOOLS)/pkg && \
+		apt-get download -qq prometheus 2>/dev/null && dpkg-deb -x prometheus_*.deb . && cp usr/bin/promtool $(TOOLS)/promtool && \
+		cd $(TOOLS) && rm -rf pkg; }
+
+test: vm promtool
+	PATH=$(TOOLS):$$PATH LBD_LAB_REQUIRED=1 $(GOTEST) $$($(GO) list ./... | grep -v /internal/demo$$)
 	LBD_LAB_REQUIRED=1 $(GOTEST) ./internal/demo/
 
 # unit runs the tests that need neither root nor the VM (lab tests skip).
@@ -97,11 +124,13 @@ demo: vm
 	if [ $$rc -ne 0 ]; then grep -E '^\s*(--- FAIL|FAIL|.*_test.go:[0-9]+:)' $(BUILD)/demo.log | head -20; echo "demo FAILED (full log: $(BUILD)/demo.log)"; fi; \
 	exit $$rc
 
-# install puts the commands in $(PREFIX)/sbin, the unit in
+# install puts lbd and ipvsctl in $(PREFIX)/sbin, genhash as
+# $(PREFIX)/bin/lbd-genhash (keepalived has a genhash), the unit in
 # /etc/systemd/system, and an annotated /etc/lbd/lbd.yaml unless one exists.
 install: build
-	install -d $(DESTDIR)$(PREFIX)/sbin
-	for b in $(BUILD)/bin/*; do install -m 0755 $$b $(DESTDIR)$(PREFIX)/sbin/; done
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/bin/lbd $(BUILD)/bin/ipvsctl $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(BUILD)/bin/genhash $(DESTDIR)$(PREFIX)/bin/lbd-genhash
 	install -D -m 0644 systemd/lbd.service $(DESTDIR)/etc/systemd/system/lbd.service
 	install -d -m 0755 $(DESTDIR)/etc/lbd
 	[ -e $(DESTDIR)/etc/lbd/lbd.yaml ] || install -m 0644 systemd/lbd.yaml $(DESTDIR)/etc/lbd/lbd.yaml

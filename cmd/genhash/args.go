@@ -43,6 +43,9 @@ var (
 	errUsage = errors.New("usage")
 	// errHelp asks for the manual, on stdout (-h, --help).
 	errHelp = errors.New("help")
+	// errVersion asks for lbd's version, on stdout (--version, which
+	// keepalived's genhash does not have).
+	errVersion = errors.New("version")
 )
 
 // parseArgs parses args (without the program name) like getopt_long with
@@ -63,6 +66,9 @@ func parseArgs(args []string) (*options, error) {
 		}
 		if strings.HasPrefix(a, "--") {
 			name, val, hasVal := strings.Cut(a[2:], "=")
+			if name == "version" && !hasVal {
+				return nil, errVersion
+			}
 			c, ok := longNames[name]
 			if !ok {
 				return nil, keepalivedErrorf("Unknown option %s", a)

@@ -7,23 +7,32 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"path/filepath"
 	"time"
 
 	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/version"
 )
 
 // run is genhash: it parses args (args[0] is the program name), fetches the
 // page and prints its digest. Like keepalived's genhash it exits 1 only for
 // a bad command line; a failed fetch prints keepalived's message and exits 0.
-// -h and --help print the manual on stdout and exit 0.
+// -h and --help print the manual on stdout and exit 0, --version lbd's
+// version. The program is named by its file name (Debian's package ships
+// it as lbd-genhash, beside keepalived's genhash): usage and manual say
+// that name.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	prog := "genhash"
 	if len(args) > 0 {
 		prog, args = args[0], args[1:]
 	}
 	o, err := parseArgs(args)
-	if errors.Is(err, errHelp) {
-		io.WriteString(stdout, manual)
+	switch {
+	case errors.Is(err, errHelp):
+		io.WriteString(stdout, manualFor(filepath.Base(prog)))
+		return 0
+	case errors.Is(err, errVersion):
+		fmt.Fprintf(stdout, "%s (lbd %s)\n", filepath.Base(prog), version.Version)
 		return 0
 	}
 	if err != nil {

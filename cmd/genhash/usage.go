@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 )
 
 // usage prints keepalived genhash's help text, with prog as the program
@@ -33,6 +34,12 @@ Either long or short options are allowed.
 `, prog)
 }
 
+// manualFor is the manual of the program named prog: genhash, or
+// lbd-genhash as the Debian package installs it.
+func manualFor(prog string) string {
+	return strings.NewReplacer("keepalived's genhash", "keepalived's genhash", "genhash", prog).Replace(manual)
+}
+
 // manual is the text of genhash -h / --help: a manual page, on stdout.
 // Unlike keepalived's genhash, which prints its short usage to stderr and
 // exits 1 for -h, asking for help succeeds, so `genhash --help | less`
@@ -45,6 +52,7 @@ const manual = `NAME
 SYNOPSIS
        genhash -s ADDRESS -p PORT -u URL [-S [-I]] [-V VIRTUALHOST]
                [-P 1.0|1.0C|1.1] [-t SECONDS] [-m FWMARK] [-v]
+       genhash --version
        genhash -h | --help
 
 DESCRIPTION
@@ -61,8 +69,8 @@ DESCRIPTION
        verified: the point is to hash what the check will see.
 
        When the fetch fails, genhash prints why (for example "Connection
-       failed" or "Timeout WEB read") instead of a digest, as keepalived's
-       genhash does.
+       failed" or "Timeout WEB read") instead of a digest, as
+       keepalived's genhash does.
 
 OPTIONS
        Every option has a short and a long form. A short option's value may
@@ -107,14 +115,17 @@ OPTIONS
               Also dump the reply's header and body in hexadecimal and
               ASCII, the digest, and the response time.
 
+       --version
+              Print lbd's version and exit.
+
        -h, --help
               Print this manual and exit.
 
 EXIT STATUS
        0      The page was fetched and its digest printed, or the fetch
-              failed and the reason was printed instead (as keepalived's
-              genhash does: check the output, not the status). Also after
-              -h or --help.
+              failed and the reason was printed instead (as
+              keepalived's genhash does: check the output, not the
+              status). Also after -h, --help or --version.
 
        1      The command line is invalid, or -s, -p or -u is missing: the
               reason and a short usage are printed on standard error.
@@ -138,6 +149,6 @@ EXAMPLES
               check: {type: HTTP_GET, urls: [{path: /health, digest: DIGEST}]}
 
 SEE ALSO
-       lbd(8), ipvsctl(8), keepalived's genhash(1); docs/config.md
-       (HTTP_GET and SSL_GET checks) and docs/operations.md.
+       lbd(8), ipvsctl(8), lbd.yaml(5), keepalived's genhash(1);
+       docs/config.md (HTTP_GET and SSL_GET checks) and docs/operations.md.
 `

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lbd-project/lbd/internal/version"
 )
 
 // manSections are the sections of genhash's manual, in order.
@@ -124,6 +128,36 @@ func TestBadOption(t *testing.T) {
 		if code != 1 || out != "" || !strings.Contains(errOut, "Usage: genhash COMMAND [OPTIONS]\n") ||
 			strings.Contains(errOut, "SYNOPSIS") {
 			t.Errorf("genhash %q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
+// TestProgramName checks that the manual and --version name the program
+// as it was called: Debian's package installs it as lbd-genhash, beside
+// keepalived's genhash, whose name stays in the manual where it means
+// keepalived's.
+func TestProgramName(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"/usr/bin/lbd-genhash", "--help"}, &out, &errb); code != 0 {
+		t.Fatalf("lbd-genhash --help: exit %d, %s", code, errb.String())
+	}
+	text := out.String()
+	if !strings.HasPrefix(text, "NAME\n       lbd-genhash - ") || !strings.Contains(text, "       lbd-genhash -s 192.0.2.21 -p 80 -u /health\n") {
+		t.Errorf("lbd-genhash's manual does not name it:\n%s", text)
+	}
+	if got := strings.Count(text, "keepalived's genhash"); got != strings.Count(manual, "keepalived's genhash") || got == 0 {
+		t.Errorf("lbd-genhash's manual names keepalived's genhash %d times", got)
+	}
+	for i, line := range strings.Split(text, "\n") {
+		if len(line) > 80 {
+			t.Errorf("lbd-genhash manual line %d is %d columns wide: %q", i+1, len(line), line)
+		}
+	}
+	for _, prog := range []string{"genhash", "lbd-genhash"} {
+		out.Reset()
+		code := run(context.Background(), []string{prog, "--version"}, &out, &errb)
+		if want := prog + " (lbd " + version.Version + ")\n"; code != 0 || out.String() != want {
+			t.Errorf("%s --version: exit %d, %q; want %q", prog, code, out.String(), want)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lbd-project/lbd/internal/ipvsadm"
 	lbdctl "github.com/lbd-project/lbd/internal/ipvsctl"
+	"github.com/lbd-project/lbd/internal/version"
 )
 
 func main() {
@@ -26,7 +27,10 @@ func main() {
 	os.Exit(code)
 }
 
+// versionLine follows ipvsadm's own for -v and --version.
+var versionLine = "ipvsctl (lbd " + version.Version + ")\n"
+
 // run is ipvsctl with its world passed in; it returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return lbdctl.Run(ctx, lbdctl.Env{Env: ipvsadm.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}}, args)
+	return lbdctl.Run(ctx, lbdctl.Env{Env: ipvsadm.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Version: versionLine}}, args)
 }

@@ -20,6 +20,7 @@ SYNOPSIS
        lbd doctor [-f FILE] [-compare ADDR]...
        lbd import-keepalived [-o FILE] [-i CONFIG_ID]... KEEPALIVED.CONF
        lbd export-keepalived [-o FILE] [-f FILE]
+       lbd -version | --version
        lbd -h | --help | help
 
 DESCRIPTION
@@ -111,6 +112,9 @@ OPTIONS
               lines to keep; repeatable. Without it "@ID" lines are dropped
               and "@^ID" lines kept.
 
+       -version
+              Print lbd's version and exit.
+
        -h, -help, --help
               Print this manual and exit.
 
@@ -173,8 +177,8 @@ EXAMPLES
               lbd -f ./lbd.yaml -log-level debug
 
 SEE ALSO
-       ipvsctl(8), genhash(1), systemctl(1), keepalived(8), ipvsadm(8);
-       docs/config.md and docs/operations.md.
+       lbd.yaml(5), ipvsctl(8), lbd-genhash(1), systemctl(1),
+       keepalived(8), ipvsadm(8); docs/config.md and docs/operations.md.
 `
 
 // usageLines is the short usage printed on stderr after a bad command

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/internal/daemon"
+	"github.com/lbd-project/lbd/internal/version"
 )
 
 // defaultConfig is the configuration file lbd reads without -f.
@@ -25,7 +26,7 @@ const (
 // cmdline is lbd's command line as parsed.
 type cmdline struct {
 	file, level, format *string
-	test                *bool
+	test, version       *bool
 }
 
 // lbdFlags is lbd's parser; runDaemon and the manual's test share it.
@@ -36,10 +37,11 @@ func lbdFlags(stderr io.Writer) (*flag.FlagSet, cmdline) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {}
 	return fs, cmdline{
-		file:   fs.String("f", defaultConfig, "configuration `file`"),
-		test:   fs.Bool("t", false, "check the configuration file and exit (non-zero with every error when it is invalid)"),
-		level:  fs.String("log-level", "info", "log `level`: debug, info, warn, error"),
-		format: fs.String("log-format", "text", "log `format`: text or json"),
+		file:    fs.String("f", defaultConfig, "configuration `file`"),
+		test:    fs.Bool("t", false, "check the configuration file and exit (non-zero with every error when it is invalid)"),
+		level:   fs.String("log-level", "info", "log `level`: debug, info, warn, error"),
+		format:  fs.String("log-format", "text", "log `format`: text or json"),
+		version: fs.Bool("version", false, "print lbd's version and exit"),
 	}
 }
 
@@ -80,6 +82,10 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	file, test, level, format := cl.file, cl.test, cl.level, cl.format
+	if *cl.version {
+		fmt.Fprintf(stdout, "lbd %s\n", version.Version)
+		return exitOK
+	}
 	if *test {
 		return check(*file, stdout, stderr)
 	}

@@ -54,6 +54,9 @@ type Env struct {
 	// the command line (not those of -R) before the kernel is opened;
 	// ipvsctl uses it to send changes to managed services to lbd.
 	RealServer RealServerFunc
+	// Version, if set, is printed after ipvsadm's version line for -v and
+	// --version; ipvsctl puts its own there.
+	Version string
 }
 
 // modprobeTimeout bounds the module load OpenKernel tries, so a stuck
@@ -205,6 +208,7 @@ func (r *runner) runParsed(ce *command, argv []string, readingStdin bool) (int, 
 		return 0, &exitError{code: 0}
 	case cmdVersion:
 		io.WriteString(r.out, versionLine())
+		io.WriteString(r.out, r.env.Version)
 		return 0, &exitError{code: 0}
 	case cmdList:
 		o := ce.options

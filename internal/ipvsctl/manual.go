@@ -21,6 +21,7 @@ SYNOPSIS
        ipvsctl [--socket PATH] handover [--restore] [INSTANCE] [--json]
        ipvsctl diff FILE
        ipvsctl help
+       ipvsctl -v | --version
        ipvsctl -h | --help
 
 DESCRIPTION
@@ -109,6 +110,10 @@ OPTIONS
               drain, enable: this whole balancer's BGP announcements rather
               than one real server.
 
+       -v, --version
+              Print ipvsadm's version line, as ipvsadm does, then a line
+              with lbd's version ("ipvsctl (lbd VERSION)").
+
        All of ipvsadm's options: see "ipvsctl -h" and ipvsadm(8).
 
 EXIT STATUS
@@ -154,5 +159,5 @@ EXAMPLES
               ipvsctl enable --balancer
 
 SEE ALSO
-       lbd(8), genhash(1), ipvsadm(8); docs/operations.md.
+       lbd(8), lbd.yaml(5), lbd-genhash(1), ipvsadm(8); docs/operations.md.
 `
