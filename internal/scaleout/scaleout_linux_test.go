@@ -77,8 +77,12 @@ func TestScaleOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("drain: withdrew %v, peers sent in %v, then %v", res.Withdrawn, res.PeersSentIn, res.DrainDelay)
-		if n := fib(); n != 2 {
-			t.Errorf("%d next hops after the drain, want 2", n)
+		// The router applies the withdrawal on its own time; in the
+		// emulated VM under a loaded host that can trail the drain delay.
+		if took, ok := lab.Poll(5*time.Second, 20*time.Millisecond, func() bool { return fib() == 2 }); !ok {
+			t.Errorf("%d next hops 5s after the drain, want 2", fib())
+		} else {
+			t.Logf("the router had 2 next hops %v after the drain returned", took)
 		}
 		time.Sleep(2 * time.Second)
 		close(stop)
