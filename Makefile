@@ -87,7 +87,7 @@ bench-ipvs: vm
 
 bench-healthcheck: deps
 	@mkdir -p $(BUILD); LBD_BENCH=1 $(GOTEST) -run 'TestBenchHealthcheck' -v ./healthcheck/bench/ > $(BUILD)/bench-healthcheck.log 2>&1; \
-	rc=$$?; grep -E '^\s*(healthcheck_bench|targets|lbd_|keepalived_|server_|cpu_us|kernel_floor|--- |ok|FAIL)' $(BUILD)/bench-healthcheck.log; exit $$rc
+	rc=$$?; grep -E '^\s*(healthcheck_bench|targets|lbd_|keepalived_|shared|server_|cpu_us|kernel_floor|--- |ok|FAIL)' $(BUILD)/bench-healthcheck.log; exit $$rc
 
 bench-engine: deps
 	@mkdir -p $(BUILD); LBD_BENCH=1 $(GOTEST) -run 'TestBenchEngine' -v ./lb/ > $(BUILD)/bench-engine.log 2>&1; \
