@@ -18,22 +18,15 @@ import (
 // socket path or a metrics URL. The exit status is 1 when a check failed,
 // 0 otherwise (warnings included), 2 for bad usage or an invalid file.
 func runDoctor(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lbd doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", defaultConfig, "configuration `file`")
-	var compare []string
-	fs.Func("compare", "compare the IPVS tables with the balancer at `ADDR` (control socket path or http://host:port/metrics); repeatable", func(s string) error {
-		compare = append(compare, s)
-		return nil
-	})
+	fs, file, comparePtr := doctorFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 && len(compare) == 0 {
+	if fs.NArg() > 0 && len(*comparePtr) == 0 {
 		fmt.Fprintf(stderr, "lbd doctor: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	compare = append(compare, fs.Args()...)
+	compare := append(*comparePtr, fs.Args()...)
 	cfg, err := conf.Load(*file)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbd doctor: %v\n", err)
@@ -47,4 +40,18 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// doctorFlags is the parser of `lbd doctor`; runDoctor and the completion
+// share it. compare collects the -compare values.
+func doctorFlags(stderr io.Writer) (fs *flag.FlagSet, file *string, compare *[]string) {
+	fs = flag.NewFlagSet("lbd doctor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file = fs.String("f", defaultConfig, "configuration `file`")
+	compare = new([]string)
+	fs.Func("compare", "compare the IPVS tables with the balancer at `ADDR` (control socket path or http://host:port/metrics); repeatable", func(s string) error {
+		*compare = append(*compare, s)
+		return nil
+	})
+	return fs, file, compare
 }

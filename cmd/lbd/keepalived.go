@@ -29,11 +29,7 @@ func (l *idList) Set(v string) error { *l = append(*l, v); return nil }
 // stderr. It returns exitOK, exitBehaviour when a finding is approximated
 // or unsupported, or exitError.
 func runImport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("import-keepalived", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("o", "", "write the YAML to `FILE` instead of stdout")
-	var ids idList
-	fs.Var(&ids, "i", "keepalived config-id for '@ID' lines (repeatable; default: none, so '@ID' lines are dropped and '@^ID' lines kept)")
+	fs, out, idsPtr := importFlags(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: lbd import-keepalived [-o FILE] [-i CONFIG_ID] PATH\n"+
 			"Converts a keepalived.conf (with its includes) to lbd YAML and reports every keyword\n"+
@@ -47,7 +43,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitError
 	}
-	res, err := keepalived.ImportWith(fs.Arg(0), keepalived.Options{ParseOptions: keepalived.ParseOptions{ConfigIDs: ids}})
+	res, err := keepalived.ImportWith(fs.Arg(0), keepalived.Options{ParseOptions: keepalived.ParseOptions{ConfigIDs: *idsPtr}})
 	fmt.Fprint(stderr, keepalived.Report(res.Findings))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -72,10 +68,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 // lbd configuration as keepalived.conf, for a rollback. Exit codes as
 // runImport.
 func runExport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("export-keepalived", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("o", "", "write keepalived.conf to `FILE` instead of stdout")
-	in := fs.String("f", defaultConfig, "lbd configuration `FILE`")
+	fs, out, in := exportFlags(stderr)
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return exitError
 	}
@@ -103,4 +96,25 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		return exitBehaviour
 	}
 	return exitOK
+}
+
+// importFlags is the parser of `lbd import-keepalived`; runImport and the
+// completion share it.
+func importFlags(stderr io.Writer) (fs *flag.FlagSet, out *string, ids *idList) {
+	fs = flag.NewFlagSet("import-keepalived", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out = fs.String("o", "", "write the YAML to `FILE` instead of stdout")
+	ids = new(idList)
+	fs.Var(ids, "i", "keepalived config-id for '@ID' lines (repeatable; default: none, so '@ID' lines are dropped and '@^ID' lines kept)")
+	return fs, out, ids
+}
+
+// exportFlags is the parser of `lbd export-keepalived`; runExport and the
+// completion share it.
+func exportFlags(stderr io.Writer) (fs *flag.FlagSet, out, in *string) {
+	fs = flag.NewFlagSet("export-keepalived", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out = fs.String("o", "", "write keepalived.conf to `FILE` instead of stdout")
+	in = fs.String("f", defaultConfig, "lbd configuration `FILE`")
+	return fs, out, in
 }

@@ -15,6 +15,8 @@ import (
 	"context"
 	"io"
 	"os"
+
+	"github.com/lbd-project/lbd/internal/completion"
 )
 
 func main() {
@@ -39,6 +41,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runImport(args[1:], stdout, stderr)
 		case "export-keepalived":
 			return runExport(args[1:], stdout, stderr)
+		case "completion":
+			return runCompletion(args[1:], stdout, stderr)
+		case completion.Command:
+			return runComplete(args[1:], stdout)
 		}
 	}
 	return runDaemon(ctx, args, stdout, stderr)

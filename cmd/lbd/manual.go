@@ -20,6 +20,7 @@ SYNOPSIS
        lbd doctor [-f FILE] [-compare ADDR]...
        lbd import-keepalived [-o FILE] [-i CONFIG_ID]... KEEPALIVED.CONF
        lbd export-keepalived [-o FILE] [-f FILE]
+       lbd completion bash
        lbd -version | --version
        lbd -h | --help | help
 
@@ -71,6 +72,11 @@ COMMANDS
        export-keepalived
                Write FILE as keepalived.conf, on stdout or in -o FILE, for a
                rollback to keepalived.
+
+       completion bash
+               Print the bash completion script (the package installs it).
+               It asks lbd itself for the candidates: subcommands, options
+               and their values.
 
        help    Print this manual (as -h and --help do).
 

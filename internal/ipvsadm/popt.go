@@ -259,3 +259,32 @@ func (p *popt) getArg() (string, bool) {
 	}
 	return "", false
 }
+
+// OptionNames returns every option ipvsadm parses, "--long" and "-s",
+// for command-line completion.
+func OptionNames() []string {
+	var out []string
+	for _, o := range optionTable {
+		out = append(out, "--"+o.long)
+		if o.short != 0 {
+			out = append(out, "-"+string(o.short))
+		}
+	}
+	return out
+}
+
+// OptionValueOf reports whether word is an option ("-t", "--tcp-service")
+// whose value is the next argument, and its long name.
+func OptionValueOf(word string) (long string, ok bool) {
+	var o *poptOption
+	switch {
+	case strings.HasPrefix(word, "--") && !strings.Contains(word, "="):
+		o = findLong(word[2:])
+	case len(word) == 2 && word[0] == '-':
+		o = findShort(word[1])
+	}
+	if o == nil || o.arg != argString {
+		return "", false
+	}
+	return o.long, true
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lbd-project/lbd/internal/completion"
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/internal/ipvsadm"
 	"github.com/lbd-project/lbd/ipvs"
@@ -21,13 +23,14 @@ var subcommands map[string]func(c *cli, args []string) int
 
 func init() {
 	subcommands = map[string]func(c *cli, args []string) int{
-		"status":   (*cli).status,
-		"reload":   (*cli).reload,
-		"plan":     (*cli).plan,
-		"drain":    (*cli).drain,
-		"enable":   (*cli).enable,
-		"handover": (*cli).handover,
-		"help":     (*cli).help,
+		"status":     (*cli).status,
+		"reload":     (*cli).reload,
+		"plan":       (*cli).plan,
+		"drain":      (*cli).drain,
+		"enable":     (*cli).enable,
+		"handover":   (*cli).handover,
+		"help":       (*cli).help,
+		"completion": (*cli).completion,
 	}
 }
 
@@ -80,6 +83,15 @@ func ours(a string, global bool) (string, bool) {
 	name, _, hasValue := strings.Cut(a, "=")
 	o, ok := ownOptions[name]
 	return name, ok && o.global == global && (!hasValue || o.value != "")
+}
+
+// completion prints the bash completion script.
+func (c *cli) completion(args []string) int {
+	if len(args) != 1 || args[0] != "bash" {
+		return c.usage("completion bash")
+	}
+	io.WriteString(c.env.Stdout, completion.Script("ipvsctl"))
+	return 0
 }
 
 func (c *cli) help(args []string) int {
@@ -276,7 +288,7 @@ func (c *cli) target(cmd string, args []string) (control.ServiceRef, control.Rea
 func (c *cli) drain(args []string) int {
 	const use = "drain -t|-u|--sctp-service|-f SERVICE [-6] -r SERVER[:PORT] [--timeout DURATION] [--json]\n" +
 		"       drain --balancer [--json]"
-	f, err := parseFlags(args, "--timeout", "--balancer")
+	f, err := parseFlags(args, ownSubcommandOptions("drain")...)
 	if err != nil {
 		return c.usageError(err, use)
 	}
@@ -297,7 +309,7 @@ func (c *cli) drain(args []string) int {
 
 func (c *cli) enable(args []string) int {
 	const use = "enable -t|-u|--sctp-service|-f SERVICE [-6] -r SERVER[:PORT] [--json]\n       enable --balancer [--json]"
-	f, err := parseFlags(args, "--balancer")
+	f, err := parseFlags(args, ownSubcommandOptions("enable")...)
 	if err != nil {
 		return c.usageError(err, use)
 	}
@@ -341,7 +353,7 @@ func (c *cli) drainBalancer(f flags, use string) int {
 
 func (c *cli) handover(args []string) int {
 	const use = "handover [--restore] [INSTANCE] [--json]"
-	f, err := options(args, 1, "--restore")
+	f, err := options(args, 1, ownSubcommandOptions("handover")...)
 	if err != nil {
 		return c.usageError(err, use)
 	}

@@ -20,6 +20,7 @@ SYNOPSIS
        ipvsctl [--socket PATH] enable --balancer [--json]
        ipvsctl [--socket PATH] handover [--restore] [INSTANCE] [--json]
        ipvsctl diff FILE
+       ipvsctl completion bash
        ipvsctl help
        ipvsctl -v | --version
        ipvsctl -h | --help
@@ -79,6 +80,12 @@ COMMANDS
 
        diff    Print what "ipvsctl -R < FILE" would change in the kernel,
                without changing it.
+
+       completion bash
+               Print the bash completion script (the package installs it):
+               Tab completes subcommands, options, schedulers, and the
+               services, real servers and VRRP instances of the running
+               daemon. The script asks ipvsctl itself for the candidates.
 
        help    Print this manual.
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/lbd-project/lbd/internal/completion"
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/internal/ipvsadm"
 )
@@ -41,6 +43,13 @@ func Run(ctx context.Context, env Env, args []string) int {
 	}
 	if len(args) == 0 {
 		args = []string{"ipvsctl"}
+	}
+	if len(args) == 3 && args[1] == completion.Command {
+		// The shell's completion script; its socket is the line's.
+		if err := Complete(ctx, env.Stdout, args[2], env.Socket, os.Getenv("COMP_WORDBREAKS")); err != nil {
+			return 1
+		}
+		return 0
 	}
 	args, g, err := stripGlobal(args)
 	if err != nil {

@@ -31,6 +31,13 @@ mkman="${GO:-go} run ./packaging/mkman -version $version -date $date"
 $mkman -name lbd.yaml -section 5 -markdown -title "lbd's configuration file" < docs/config.md > "$man/man5/lbd.yaml.5"
 gzip -9n "$man"/man*/*
 
+# Bash completion, from the commands themselves.
+comp=$root/usr/share/bash-completion/completions
+install -d "$comp"
+"$root/usr/sbin/lbd" completion bash > "$comp/lbd"
+"$root/usr/sbin/ipvsctl" completion bash > "$comp/ipvsctl"
+chmod 0644 "$comp/lbd" "$comp/ipvsctl"
+
 doc=$root/usr/share/doc/lbd
 install -d "$doc"
 install -m 0644 packaging/deb/copyright "$doc/copyright"

@@ -85,6 +85,8 @@ func TestPackage(t *testing.T) {
 		"-rw-r--r-- /usr/share/man/man1/lbd-genhash.1.gz", "-rw-r--r-- /usr/share/man/man5/lbd.yaml.5.gz",
 		"-rw-r--r-- /usr/share/doc/lbd/copyright", "-rw-r--r-- /usr/share/doc/lbd/changelog.gz",
 		"-rw-r--r-- /usr/share/doc/lbd/monitoring/lbd.rules.yml",
+		"-rw-r--r-- /usr/share/bash-completion/completions/lbd",
+		"-rw-r--r-- /usr/share/bash-completion/completions/ipvsctl",
 	} {
 		if !slices.Contains(files, want) {
 			t.Errorf("package lacks %s; it has:\n%s", want, strings.Join(files, "\n"))
@@ -215,6 +217,15 @@ func TestInstallPurge(t *testing.T) {
 	if exec.Command("systemctl", "is-active", "--quiet", "lbd").Run() == nil {
 		t.Error("lbd.service was started by the installation")
 	}
+	// The installed completion, as bash-completion loads it on Tab.
+	for prog, line := range map[string]string{"ipvsctl": "ipvsctl handov", "lbd": "lbd import-k"} {
+		script := "/usr/share/bash-completion/completions/" + prog
+		out, err := exec.Command("bash", "--norc", "-c", `source "$1"; COMP_LINE=$2; COMP_POINT=${#COMP_LINE}; _`+prog+`_complete `+prog+`; echo "${COMPREPLY[*]}"`,
+			"bash", script, line).CombinedOutput()
+		if want := map[string]string{"ipvsctl": "handover", "lbd": "import-keepalived"}[prog]; err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("%s completes %q to %q (%v), want %q", script, line, out, err, want)
+		}
+	}
 	if after := genhash(); after != before {
 		t.Errorf("/usr/bin/genhash changed with the installation:\n%s\n%s", before, after)
 	}
@@ -227,6 +238,7 @@ func TestInstallPurge(t *testing.T) {
 	for _, path := range []string{
 		"/usr/sbin/lbd", "/usr/sbin/ipvsctl", "/usr/bin/lbd-genhash", "/lib/systemd/system/lbd.service",
 		"/etc/lbd", "/var/lib/lbd", "/usr/share/doc/lbd", "/usr/share/man/man8/lbd.8.gz",
+		"/usr/share/bash-completion/completions/ipvsctl",
 		"/etc/systemd/system/multi-user.target.wants/lbd.service",
 		"/var/lib/systemd/deb-systemd-helper-enabled/lbd.service.dsh-also",
 		"/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/lbd.service",
