@@ -264,6 +264,29 @@ func (vs *VirtualServer) EffectiveCheck(rs *RealServer) *Check {
 	return vs.effectiveCheck(rs)
 }
 
+// EffectiveChecks are rs's checks, each as EffectiveCheck merges it: its
+// several checks (RealServer.Checks), or its one; none when unchecked.
+func (vs *VirtualServer) EffectiveChecks(rs *RealServer) []*Check {
+	if len(rs.Checks) == 0 {
+		if c := vs.EffectiveCheck(rs); c != nil {
+			return []*Check{c}
+		}
+		return nil
+	}
+	out := make([]*Check, 0, len(rs.Checks))
+	for i := range rs.Checks {
+		if c := vs.mergedCheck(rs, &rs.Checks[i]); c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// mergedCheck is own, one of rs's checks, merged over vs's check.
+func (vs *VirtualServer) mergedCheck(rs *RealServer, own *Check) *Check {
+	return vs.effectiveCheck(&RealServer{Address: rs.Address, Check: own})
+}
+
 func (vs *VirtualServer) effectiveCheck(rs *RealServer) *Check {
 	var c Check
 	switch {

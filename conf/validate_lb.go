@@ -212,16 +212,35 @@ func (c *Config) validateRealServer(errs *ErrorList, vs *VirtualServer, rs *Real
 	if len(rs.NotifyDown) > 0 {
 		checkCommand(errs, rs.Pos, what.String()+" notify_down", rs.NotifyDown, c.Global.ScriptUser, false)
 	}
+	if rs.Check != nil && len(rs.Checks) > 0 {
+		errs.errorf(rs.Check.Pos, "%s: check and checks: give one check, or all of them in checks", what)
+		return
+	}
 	if rs.Check != nil {
 		checkCheckFields(errs, rs.Check, what.String(), c.Global.ScriptUser)
+		validateRealServerCheck(errs, vs.EffectiveCheck(rs), rs.Check.Pos, rs, svcs, what)
+		return
 	}
-	chk := vs.EffectiveCheck(rs)
+	if len(rs.Checks) == 0 {
+		validateRealServerCheck(errs, vs.EffectiveCheck(rs), Pos{}, rs, svcs, what)
+		return
+	}
+	for i := range rs.Checks {
+		own := &rs.Checks[i]
+		checkCheckFields(errs, own, what.String(), c.Global.ScriptUser)
+		validateRealServerCheck(errs, vs.mergedCheck(rs, own), own.Pos, rs, svcs, what)
+	}
+}
+
+// validateRealServerCheck checks the effective check chk (nil: none) of
+// real server rs; pos is where the real server's own check is, zero for
+// the service's.
+func validateRealServerCheck(errs *ErrorList, chk *Check, pos Pos, rs *RealServer, svcs []ipvs.Service, what rsWhat) {
 	if chk == nil {
 		return
 	}
-	pos := chk.Pos
-	if rs.Check != nil {
-		pos = rs.Check.Pos
+	if pos == (Pos{}) {
+		pos = chk.Pos
 	}
 	if chk.needsPort() {
 		for _, svc := range svcs {

@@ -186,6 +186,10 @@ type RealServer struct {
 	// Check overrides fields of the service's check (a different type
 	// replaces it); type NONE turns checking off for this server.
 	Check *Check `yaml:"check"`
+	// Checks are several checks that must all pass for the real server to
+	// be up (keepalived's several checkers in one real_server), each
+	// overriding the service's check as check does. Not with check.
+	Checks []Check `yaml:"checks"`
 }
 
 // UnmarshalText implements the one-string shorthand "192.0.2.15:8080".

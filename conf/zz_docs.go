@@ -120,6 +120,7 @@ var docs = map[string]string{
 	"RealServer":                              "RealServer is one backend of a virtual server (keepalived real_server).",
 	"RealServer.Address":                      "Address with optional port, \"192.0.2.15:8080\" or \"[2001:db8::15]\"; the port defaults to the service's. DR and TUN cannot change it.",
 	"RealServer.Check":                        "Check overrides fields of the service's check (a different type replaces it); type NONE turns checking off for this server.",
+	"RealServer.Checks":                       "Checks are several checks that must all pass for the real server to be up (keepalived's several checkers in one real_server), each overriding the service's check as check does. Not with check.",
 	"RealServer.Forwarding":                   "Forwarding overrides the service's method: NAT, DR or TUN.",
 	"RealServer.InhibitOnFailure":             "InhibitOnFailure overrides the service's setting.",
 	"RealServer.LThreshold":                   "LThreshold: new connections resume below this many.",

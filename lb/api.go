@@ -250,8 +250,11 @@ type RealServerStatus struct {
 	// Target is the destination (address:port in the first service).
 	Target netip.AddrPort
 	// ProbeUsers is how many real servers (of as many virtual servers)
-	// its health probe feeds, itself included: 0 unchecked, 1 unshared.
+	// its health probe feeds, itself included: 0 unchecked, 1 unshared;
+	// with several checks, that of its most shared probe.
 	ProbeUsers int
+	// Checks is how many checks it has; it is up when all pass.
+	Checks int
 }
 
 // Status returns a snapshot of the engine's state.
@@ -276,10 +279,14 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 			}
 			for _, r := range v.rss {
 				d := v.cfg.Destination(r.cfg, v.svcs[0])
-				vs.RealServers = append(vs.RealServers, RealServerStatus{Address: r.key, Up: r.up, Checked: r.check != nil,
+				st := RealServerStatus{Address: r.key, Up: r.up, Checked: r.checked(),
 					Weight: r.effWeight(), Draining: r.draining, DrainDeadline: r.drainDeadline, Reason: r.reason,
 					Runtime: r.runtime, Disabled: r.disabled, Drained: r.drained, Since: r.since,
-					Target: netip.AddrPortFrom(d.Address, d.Port), ProbeUsers: len(l.m.targets[r.target])})
+					Target: netip.AddrPortFrom(d.Address, d.Port), Checks: len(r.checks)}
+				for _, c := range r.checks {
+					st.ProbeUsers = max(st.ProbeUsers, len(l.m.targets[c.target]))
+				}
+				vs.RealServers = append(vs.RealServers, st)
 			}
 			st.VirtualServers = append(st.VirtualServers, vs)
 		}

@@ -134,18 +134,20 @@ func (e *Engine) newTargets(m, old *model) ([]healthcheck.Target, error) {
 	var errs []error
 	for _, v := range m.vss {
 		for _, r := range v.rss {
-			// One target per probe: built for its first user.
-			if r.target == "" || m.targets[r.target][0] != r || (old != nil && old.targets[r.target] != nil) {
-				continue
+			for _, rc := range r.checks {
+				// One target per probe: built for its first user.
+				if m.targets[rc.target][0] != r || (old != nil && old.targets[rc.target] != nil) {
+					continue
+				}
+				spec := CheckSpec{Check: rc.check, Target: rc.check.CheckTarget(r.cfg, v.svcs[0]), VirtualServer: v.cfg.Name,
+					RealServer: r.key, ScriptUser: m.cfg.Global.ScriptUser}
+				c, err := e.opts.NewChecker(spec)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("virtual server %s real server %s: %w", v.cfg.Name, r.key, err))
+					continue
+				}
+				out = append(out, healthcheck.Target{ID: rc.target, Checker: c, Options: checkOptions(rc.check, v.cfg.Alpha)})
 			}
-			spec := CheckSpec{Check: r.check, Target: r.check.CheckTarget(r.cfg, v.svcs[0]), VirtualServer: v.cfg.Name, RealServer: r.key,
-				ScriptUser: m.cfg.Global.ScriptUser}
-			c, err := e.opts.NewChecker(spec)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("virtual server %s real server %s: %w", v.cfg.Name, r.key, err))
-				continue
-			}
-			out = append(out, healthcheck.Target{ID: r.target, Checker: c, Options: checkOptions(r.check, v.cfg.Alpha)})
 		}
 	}
 	if len(errs) > 0 {
@@ -369,17 +371,22 @@ func (l *loop) healthEvent(ev healthcheck.Event, dirty map[ipvs.ServiceKey]bool)
 	}
 }
 
-// rsHealth applies a probe's transition to one of its real servers.
+// rsHealth applies a probe's transition to one of its real servers, up
+// when each of its checks is.
 func (l *loop) rsHealth(r *rsState, ev healthcheck.Event, dirty map[ipvs.ServiceKey]bool) {
+	c := r.check(ev.ID)
+	if c == nil {
+		return
+	}
 	v := r.vs
 	wasUp := r.up
-	r.up, r.reason = ev.Up, ev.Reason
+	c.up, c.reason, c.weight = ev.Up, ev.Reason, healthcheck.NoWeight
+	if ev.Up {
+		c.weight = ev.Weight
+	}
+	r.combine()
 	if r.up != wasUp {
 		r.since = l.e.opts.Now()
-	}
-	r.weight = healthcheck.NoWeight
-	if ev.Up {
-		r.weight = ev.Weight
 	}
 	state := "DOWN"
 	if r.up {

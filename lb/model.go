@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lbd-project/lbd/conf"
@@ -51,13 +53,13 @@ type rsState struct {
 	vs  *vsState
 	key string // address:port in the first service: identity within vs
 	cfg *conf.RealServer
-	// check is the effective check, nil when unchecked; target its health
-	// target ID (it changes when the check does).
-	check  *conf.Check
-	target string
+	// checks are its effective checks with their probes' results; none
+	// when unchecked. It is up when every one is (keepalived's several
+	// checkers on one real server).
+	checks []rsCheck
 
 	up     bool
-	weight int // dynamic weight from the check, or healthcheck.NoWeight
+	weight int // dynamic weight from the checks, or healthcheck.NoWeight
 	reason string
 
 	// draining is set for a real server a reload removed: it stays with
@@ -79,6 +81,20 @@ type rsState struct {
 	rampStart  time.Time
 	rampWeight int
 }
+
+// rsCheck is one check of a real server and its probe's last result.
+type rsCheck struct {
+	check *conf.Check
+	// target is the probe's health target ID (it changes when the check
+	// does); real servers with the same one share the probe.
+	target string
+	up     bool
+	weight int // dynamic weight, or healthcheck.NoWeight
+	reason string
+}
+
+// checked reports whether r has a health check.
+func (r *rsState) checked() bool { return len(r.checks) > 0 }
 
 // effWeight is the weight of an up real server.
 func (r *rsState) effWeight() int {
@@ -119,7 +135,7 @@ func buildModel(cfg *conf.Config, old *model) *model {
 			rc, r := &vc.RealServers[j], &slab[j]
 			if prev != nil && j < len(prev.rss) && prev.rss[j].cfg == rc {
 				o := prev.rss[j] // same real server, check and services: same identity
-				*r = rsState{vs: v, cfg: rc, key: o.key, check: o.check, target: o.target}
+				*r = rsState{vs: v, cfg: rc, key: o.key, checks: o.identities()}
 				v.rss = append(v.rss, m.initRS(r))
 				continue
 			}
@@ -133,24 +149,33 @@ func buildModel(cfg *conf.Config, old *model) *model {
 }
 
 // newRS builds, in r, the state of real server rc of v and registers its
-// health target. vsCheckHash caches the hash of v's own check.
+// health targets. vsCheckHash caches the hash of v's own check.
 func (m *model) newRS(r *rsState, v *vsState, rc *conf.RealServer, vsCheckHash *string) *rsState {
 	vc := v.cfg
 	*r = rsState{vs: v, cfg: rc, key: vc.Destination(rc, v.svcs[0]).String()}
-	r.check = vc.EffectiveCheck(rc)
-	if r.check != nil {
+	for _, c := range vc.EffectiveChecks(rc) {
 		var h string
-		if rc.Check == nil {
+		if rc.Check == nil && len(rc.Checks) == 0 {
 			if *vsCheckHash == "" {
-				*vsCheckHash = checkHash(r.check)
+				*vsCheckHash = checkHash(c)
 			}
 			h = *vsCheckHash
 		} else {
-			h = checkHash(r.check)
+			h = checkHash(c)
 		}
-		r.target = probeID(r.check.CheckTarget(rc, v.svcs[0]), h, vc.Alpha)
+		r.checks = append(r.checks, rsCheck{check: c, target: probeID(c.CheckTarget(rc, v.svcs[0]), h, vc.Alpha)})
 	}
 	return m.initRS(r)
+}
+
+// identities are r's checks without their results, for the same real
+// server in a new model.
+func (r *rsState) identities() []rsCheck {
+	out := make([]rsCheck, len(r.checks))
+	for i, c := range r.checks {
+		out[i] = rsCheck{check: c.check, target: c.target}
+	}
+	return out
 }
 
 // probeID identifies a health probe: what it connects to and how it
@@ -166,29 +191,81 @@ func probeID(target netip.AddrPort, checkHash string, alpha bool) string {
 	return id
 }
 
-// initRS gives r, whose identity (key, check, target) is set, its initial
-// health, or that of the real servers already sharing its probe, and
-// registers it as a user of its health target.
+// initRS gives r, whose identity (key, checks with their targets) is set,
+// its initial health, or the results of the probes it shares with real
+// servers already there, and registers it as a user of its targets.
 func (m *model) initRS(r *rsState) *rsState {
 	r.weight, r.up = healthcheck.NoWeight, true
-	if r.check != nil {
-		users := m.targets[r.target]
-		if len(users) > 0 {
-			r.takeHealth(users[0])
-		} else {
-			r.up = !r.vs.cfg.Alpha
-			if !r.up {
-				r.reason = "alpha: down until the first successful check"
-			}
+	for i := range r.checks {
+		c := &r.checks[i]
+		c.weight, c.up = healthcheck.NoWeight, !r.vs.cfg.Alpha
+		if !c.up {
+			c.reason = "alpha: down until the first successful check"
 		}
-		m.targets[r.target] = append(users, r)
+		users := m.targets[c.target]
+		if len(users) > 0 {
+			r.takeHealth(users[0], c.target)
+		}
+		m.targets[c.target] = append(users, r)
 	}
+	r.combine()
 	return r
 }
 
-// takeHealth copies o's health, the result of the probe both use.
-func (r *rsState) takeHealth(o *rsState) {
-	r.up, r.weight, r.reason, r.since = o.up, o.weight, o.reason, o.since
+// check returns r's check of the probe target, nil when it has none.
+func (r *rsState) check(target string) *rsCheck {
+	for i := range r.checks {
+		if r.checks[i].target == target {
+			return &r.checks[i]
+		}
+	}
+	return nil
+}
+
+// takeHealth copies the result of the probe target from o, another of
+// its users, and updates r's health from its checks.
+func (r *rsState) takeHealth(o *rsState, target string) {
+	c, oc := r.check(target), o.check(target)
+	if c == nil || oc == nil {
+		return
+	}
+	*c = *oc
+	if len(r.checks) == 1 {
+		r.since = o.since
+	}
+	r.combine()
+}
+
+// combine sets r's health from its checks' results: up when every check
+// is, with the lowest dynamic weight any reports, and the reason of the
+// failing checks (or of the one check).
+func (r *rsState) combine() {
+	if len(r.checks) == 0 {
+		return
+	}
+	r.up, r.weight = true, healthcheck.NoWeight
+	var failing []string
+	for _, c := range r.checks {
+		if !c.up {
+			r.up = false
+			failing = append(failing, c.check.Type+": "+c.reason)
+			continue
+		}
+		if c.weight != healthcheck.NoWeight && (r.weight == healthcheck.NoWeight || c.weight < r.weight) {
+			r.weight = c.weight
+		}
+	}
+	switch {
+	case len(r.checks) == 1:
+		r.reason = r.checks[0].reason
+	case r.up:
+		r.reason = fmt.Sprintf("all %d checks pass", len(r.checks))
+	default:
+		r.reason = strings.Join(failing, "; ")
+	}
+	if !r.up {
+		r.weight = healthcheck.NoWeight
+	}
 }
 
 // checkHash fingerprints a check's settings, so a reload that changes them
@@ -241,7 +318,7 @@ func (m *model) carryOver(old *model, now time.Time, drain time.Duration) {
 			}
 			d := *o
 			d.vs = v
-			d.target = ""
+			d.checks = nil // no probe: it only drains
 			if d.disabled && d.drained {
 				continue // already out of the kernel
 			}
@@ -257,7 +334,7 @@ func (m *model) carryOver(old *model, now time.Time, drain time.Duration) {
 	for id, users := range m.targets {
 		if o := old.targets[id]; len(o) > 0 {
 			for _, r := range users {
-				r.takeHealth(o[0])
+				r.takeHealth(o[0], id)
 			}
 		}
 	}
@@ -284,8 +361,10 @@ func carry(r, o *rsState) {
 		r.disabled, r.drained, r.drainDeadline = o.disabled, o.drained, o.drainDeadline
 		r.rampStart, r.rampWeight = o.rampStart, o.rampWeight
 	}
-	if !o.draining && o.target == r.target {
-		r.takeHealth(o)
+	if !o.draining {
+		for _, c := range r.checks {
+			r.takeHealth(o, c.target)
+		}
 	}
 }
 

@@ -219,9 +219,9 @@ func TestReloadPlans(t *testing.T) {
 		{"added real server", strings.Replace(base, "[198.51.100.1:80]", "[198.51.100.1:80, 198.51.100.3:80]", 1),
 			"+ -a -t 192.0.2.11:80 -r 198.51.100.3:80 -m -w 1\n", nil},
 		{"failed server stays out when its check is unchanged", strings.Replace(base, "192.0.2.11:80\n", "192.0.2.11:80\n    scheduler: rr\n", 1),
-			"~ -E -t 192.0.2.11:80 -s rr\n", func(m *model) { m.vss[0].rss[1].up = false }},
+			"~ -E -t 192.0.2.11:80 -s rr\n", func(m *model) { failProbes(m.vss[0].rss[1]) }},
 		{"a changed check restarts the server's health (up)", strings.Replace(base, "{type: TCP}", "{type: TCP, connect_port: 81}", 1),
-			"+ -a -t 192.0.2.10:80 -r 198.51.100.2:80 -m -w 1\n", func(m *model) { m.vss[0].rss[1].up = false }},
+			"+ -a -t 192.0.2.10:80 -r 198.51.100.2:80 -m -w 1\n", func(m *model) { failProbes(m.vss[0].rss[1]) }},
 		{"address change is delete and add", strings.Replace(base, "192.0.2.11:80", "192.0.2.12:80", 1),
 			"+ -A -t 192.0.2.12:80 -s wlc\n+ -a -t 192.0.2.12:80 -r 198.51.100.1:80 -m -w 1\n- -D -t 192.0.2.11:80\n", nil},
 	}
@@ -282,4 +282,12 @@ virtual_servers:
 	if got := len(m.desired(roles{"VI_1": true}, nil).Services); got != 2 {
 		t.Errorf("master: %d services installed, want 2", got)
 	}
+}
+
+// failProbes marks r's probes failed, as health events would.
+func failProbes(r *rsState) {
+	for i := range r.checks {
+		r.checks[i].up, r.checks[i].reason = false, "test: failed"
+	}
+	r.combine()
 }

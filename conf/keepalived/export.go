@@ -335,8 +335,8 @@ func (e *exporter) realServer(vs *conf.VirtualServer, rs *conf.RealServer) {
 	if len(rs.NotifyDown) > 0 {
 		e.line("notify_down %s", quote(rs.NotifyDown))
 	}
-	if c := vs.EffectiveCheck(rs); c != nil {
-		e.check(rs, c)
+	for _, c := range vs.EffectiveChecks(rs) {
+		e.check(rs, c) // keepalived too requires every checker to pass
 	}
 	e.close()
 }

@@ -40,6 +40,7 @@ virtual_servers:
     real_servers:
       - {address: 192.0.2.21:80, check: {type: TCP, connect_timeout: 2s}}
       - {address: 192.0.2.22:80, check: {type: MISC, misc_path: "/bin/true x"}}
+      - {address: 192.0.2.23:80, checks: [{type: TCP, connect_port: 22}, {type: HTTP_GET, urls: [{path: /}]}]}
 `
 
 // TestExportRoundTrip checks import(export(x)) == x for the exported
@@ -84,6 +85,9 @@ func TestExportRoundTrip(t *testing.T) {
 				t.Errorf("destination %v != %v", d1, d2)
 			}
 		}
+	}
+	if rs := cfg2.VirtualServers[1].RealServers[2]; len(rs.Checks) != 2 || rs.Checks[0].ConnectPort != 22 {
+		t.Errorf("several checks exported and imported as %+v", rs)
 	}
 	if a, b := cfg.VRRPInstances[0], cfg2.VRRPInstances[0]; a.Priority != b.Priority || a.Version != b.Version ||
 		len(a.VirtualIPAddresses) != len(b.VirtualIPAddresses) || a.VirtualIPAddresses[1].Label != b.VirtualIPAddresses[1].Label {

@@ -47,7 +47,7 @@ func vmLab(t *testing.T, cfg *conf.Config) *lab.Node {
 		for j := range vs.RealServers {
 			r := &vs.RealServers[j]
 			hps = append(hps, r.Address)
-			if c := vs.EffectiveCheck(r); c != nil {
+			for _, c := range vs.EffectiveChecks(r) {
 				p := c.CheckTarget(r, svcs[0]).Port()
 				ports[p] = ports[p] || c.Type == "SSL_GET"
 			}
@@ -152,9 +152,9 @@ func firstChecks(cfg *conf.Config) time.Duration {
 			if !vs.Alpha {
 				break
 			}
-			if c := vs.EffectiveCheck(&vs.RealServers[j]); c != nil && c.Warmup != nil {
-				if w := c.Warmup.D(); w <= 10*time.Second && w > settle {
-					settle = w
+			for _, c := range vs.EffectiveChecks(&vs.RealServers[j]) {
+				if w := c.Warmup; w != nil && w.D() <= 10*time.Second && w.D() > settle {
+					settle = w.D()
 				}
 			}
 		}

@@ -419,21 +419,15 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 			c.other(n, "real_server")
 		}
 	}
-	var chk ymap
-	var chkNode *yaml.Node
+	// Several checkers all have to pass, in keepalived as in lbd's checks.
+	var chks []ymap
 	for _, n := range checkers {
 		if h, ok := hints[n.Key]; ok {
 			c.find(n, Unsupported, h)
 			continue
 		}
-		if chkNode != nil {
-			c.find(n, Unsupported, "lbd runs one check per real server and uses the first; keepalived requires "+
-				"every checker to pass: combine them into one MISC_CHECK script")
-			continue
-		}
-		chk = c.check(n, defaults, vhost)
-		if chk.n != nil {
-			chkNode = chk.n
+		if chk := c.check(n, defaults, vhost); chk.n != nil {
+			chks = append(chks, chk)
 		}
 	}
 	// DR and TUN cannot change the port: the kernel uses the service's, but
@@ -443,9 +437,8 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 		addrPort = svcPort
 		c.find(r, NotApplicable, "DR/TUN forwarding keeps the service port "+strconv.Itoa(svcPort)+
 			"; the converted real server says so, and its check keeps connecting to port "+strconv.Itoa(port))
-		if chkNode != nil && chk.get("connect_port") == nil {
-			t := chk.get("type").Value
-			if t == "TCP" || t == "HTTP_GET" || t == "SSL_GET" {
+		for _, chk := range chks {
+			if t := chk.get("type").Value; chk.get("connect_port") == nil && (t == "TCP" || t == "HTTP_GET" || t == "SSL_GET") {
 				chk.set("connect_port", yint(int64(port)))
 			}
 		}
@@ -464,10 +457,19 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 	for i := 0; i+1 < len(m.n.Content); i += 2 {
 		out.n.Content = append(out.n.Content, m.n.Content[i], m.n.Content[i+1])
 	}
-	if chkNode != nil {
-		out.set("check", chkNode)
+	switch len(chks) {
+	case 0:
+		return out.n, nil
+	case 1:
+		out.set("check", chks[0].n)
+		return out.n, chks[0].n
 	}
-	return out.n, chkNode
+	list := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, chk := range chks {
+		list.Content = append(list.Content, chk.n)
+	}
+	out.set("checks", list)
+	return out.n, nil // not a check the virtual server could hold
 }
 
 // checkTypes maps keepalived checker blocks to lbd check types.
