@@ -225,6 +225,9 @@ type VirtualServerStatus struct {
 	Installed   bool // false while its vrrp_instance is not MASTER
 	QuorumUp    bool
 	SorryActive bool
+	// Scheduler and Forwarding are the configured ones (the real servers
+	// may each have a forwarding method of their own).
+	Scheduler, Forwarding string
 	// WeightSum is the live weight quorum compares with Quorum.
 	WeightSum, Quorum int
 	RealServers       []RealServerStatus
@@ -252,6 +255,9 @@ type RealServerStatus struct {
 	// ProbeUsers is how many real servers (of as many virtual servers)
 	// its health probe feeds, itself included: 0 unchecked, 1 unshared.
 	ProbeUsers int
+	// LastCheck is its probe's last result; nil before the first, when
+	// unchecked, or when the engine's Health keeps none.
+	LastCheck *healthcheck.Checked
 }
 
 // Status returns a snapshot of the engine's state.
@@ -270,16 +276,23 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		}
 		for _, v := range l.m.vss {
 			vs := VirtualServerStatus{Name: v.cfg.Name, ID: v.id, Installed: v.installed(l.roles), QuorumUp: v.quorumUp,
-				SorryActive: v.sorryActive(), WeightSum: v.weightSum(), Quorum: *v.cfg.Quorum}
+				SorryActive: v.sorryActive(), Scheduler: v.cfg.Scheduler, Forwarding: v.cfg.Forwarding,
+				WeightSum: v.weightSum(), Quorum: *v.cfg.Quorum}
 			for _, s := range v.svcs {
 				vs.Services = append(vs.Services, s.Key())
 			}
 			for _, r := range v.rss {
 				d := v.cfg.Destination(r.cfg, v.svcs[0])
-				vs.RealServers = append(vs.RealServers, RealServerStatus{Address: r.key, Up: r.up, Checked: r.check != nil,
+				rs := RealServerStatus{Address: r.key, Up: r.up, Checked: r.check != nil,
 					Weight: r.effWeight(), Draining: r.draining, DrainDeadline: r.drainDeadline, Reason: r.reason,
 					Runtime: r.runtime, Disabled: r.disabled, Drained: r.drained, Since: r.since,
-					Target: netip.AddrPortFrom(d.Address, d.Port), ProbeUsers: len(l.m.targets[r.target])})
+					Target: netip.AddrPortFrom(d.Address, d.Port), ProbeUsers: len(l.m.targets[r.target])}
+				if lc, ok := l.health.(lastChecker); ok && r.target != "" {
+					if c, ok := lc.Last(r.target); ok {
+						rs.LastCheck = &c
+					}
+				}
+				vs.RealServers = append(vs.RealServers, rs)
 			}
 			st.VirtualServers = append(st.VirtualServers, vs)
 		}
