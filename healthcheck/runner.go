@@ -91,8 +91,8 @@ type Runner struct {
 	mu   sync.Mutex
 	ids  map[string]bool // targets added and not removed, for Add's check
 	last map[string]Checked
-	ops  []op            // pending Add/Remove for the owner goroutine
-	poke chan struct{}   // capacity 1: "ops has something"
+	ops  []op          // pending Add/Remove for the owner goroutine
+	poke chan struct{} // capacity 1: "ops has something"
 }
 
 type op struct {
