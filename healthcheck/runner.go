@@ -89,10 +89,10 @@ type Runner struct {
 	cfg RunnerConfig
 
 	mu   sync.Mutex
-	ids  map[string]bool // targets added and not removed, for Add's check
-	last map[string]Checked
-	ops  []op          // pending Add/Remove for the owner goroutine
-	poke chan struct{} // capacity 1: "ops has something"
+	ids  map[string]bool    // targets added and not removed, for Add's check
+	last map[string]Checked // of each target in ids, for Last
+	ops  []op               // pending Add/Remove for the owner goroutine
+	poke chan struct{}      // capacity 1: "ops has something"
 }
 
 type op struct {
