@@ -313,6 +313,44 @@ func TestDaemonControlSocket(t *testing.T) {
 		}
 	})
 
+	t.Run("events", func(t *testing.T) {
+		// A real server going down and up, with the probe's last result.
+		status := func() control.StatusResult {
+			var st control.StatusResult
+			if err := td.call(control.MethodStatus, nil, &st); err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		up.Store(false)
+		waitFor(t, "192.0.2.15 down", func() bool {
+			rs := status().VirtualServers[0].RealServers[0]
+			return !rs.Up && rs.LastCheck != nil && !rs.LastCheck.OK && rs.LastCheck.Reason == "fake"
+		})
+		up.Store(true)
+		waitFor(t, "192.0.2.15 up", func() bool { return status().VirtualServers[0].RealServers[0].Up })
+		st := status()
+		if vs := st.VirtualServers[0]; vs.Scheduler != "wrr" || vs.Forwarding != "NAT" {
+			t.Errorf("scheduler %q forwarding %q, want wrr NAT", vs.Scheduler, vs.Forwarding)
+		}
+		var got []string
+		for _, e := range st.Events {
+			got = append(got, e.Kind+" "+e.Subject+" "+e.Message+" "+strings.Join(e.Detail, "|"))
+		}
+		all := strings.Join(got, "\n")
+		for _, want := range []string{
+			"vrrp VI_1 MASTER (was BACKUP): ",
+			"reload " + file + " ok: generation 1, 1 kernel change ~ -E -t 198.51.100.10:80 -s wrr",
+			"reload " + file + " failed (invalid), the running configuration stays " + file + ":",
+			"health TCP 198.51.100.10:80 192.0.2.15:8080 DOWN: fake",
+			"health TCP 198.51.100.10:80 192.0.2.15:8080 UP: fake",
+		} {
+			if !strings.Contains(all, want) {
+				t.Errorf("events lack %q:\n%s", want, all)
+			}
+		}
+	})
+
 	t.Run("plan", func(t *testing.T) {
 		other := filepath.Join(dir, "other.yaml")
 		os.WriteFile(other, []byte(strings.Replace(yaml, "real_servers: [192.0.2.15:8080]", "real_servers: [{address: 192.0.2.15:8080, weight: 5}]", 1)), 0o644)
