@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -348,6 +349,32 @@ func TestDaemonControlSocket(t *testing.T) {
 			if !strings.Contains(all, want) {
 				t.Errorf("events lack %q:\n%s", want, all)
 			}
+		}
+	})
+
+	t.Run("status page", func(t *testing.T) {
+		// Beside /metrics, the page shows what status answers.
+		var st control.StatusResult
+		td.call(control.MethodStatus, nil, &st)
+		resp, err := http.Get("http://" + td.d.metricsAddr + "/status.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page control.StatusResult
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil || page.RouterID != st.RouterID || len(page.VirtualServers) != len(st.VirtualServers) ||
+			len(page.Events) < len(st.Events) || page.VRRPInstances[0].State != st.VRRPInstances[0].State {
+			t.Errorf("/status.json (%v): %+v\nstatus: %+v", err, page, st)
+		}
+		resp, err = http.Get("http://" + td.d.metricsAddr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `data-instance="VI_1" data-state="MASTER"`) {
+			t.Errorf("status page: %s\n%s", resp.Status, b)
 		}
 	})
 

@@ -19,6 +19,7 @@ import (
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/internal/events"
 	"github.com/lbd-project/lbd/internal/metrics"
+	"github.com/lbd-project/lbd/internal/statuspage"
 	"github.com/lbd-project/lbd/lb"
 	"github.com/lbd-project/lbd/systemd"
 	"github.com/lbd-project/lbd/vrrp"
@@ -155,7 +156,9 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 		defer stop()
 	}
 	if a := *cfg.Global.MetricsAddress; a != "" {
-		stop, addr, err := d.metrics.Serve(srvCtx, a)
+		// The status page shows what `ipvsctl status` does, beside
+		// /metrics and under its limits.
+		stop, addr, err := d.metrics.Serve(srvCtx, a, statuspage.New(d.statusResult, d.log))
 		if err != nil {
 			d.log.Error("lbd: cannot serve metrics; going on without them", "address", a, "err", err)
 		} else {
