@@ -213,6 +213,14 @@ func bootTest(t *testing.T, dir string, opts VMOptions) (string, int, error) {
 	if err := cmd.Start(); err != nil {
 		return "", 0, err
 	}
+	waited := false
+	defer func() {
+		// Host failed the test (t.Fatal): stop the VM and reap it.
+		if !waited {
+			cancel()
+			cmd.Wait()
+		}
+	}()
 	var console bytes.Buffer
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64<<10), maxHostMessage*2)
@@ -234,6 +242,7 @@ func bootTest(t *testing.T, dir string, opts VMOptions) (string, int, error) {
 	}
 	io.Copy(io.Discard, stdout) // a line too long for the scanner: the rest
 	runErr := cmd.Wait()
+	waited = true
 	t.Logf("lab VM ran %v", time.Since(start).Round(time.Millisecond))
 
 	out := strings.ReplaceAll(console.String(), "\r", "")
