@@ -245,7 +245,9 @@ func TestPageLimits(t *testing.T) {
 		}
 	}
 
-	failing := New(func(context.Context) (control.StatusResult, error) { return control.StatusResult{}, errors.New("loop busy") }, quiet())
+	failing := New(func(context.Context) (control.StatusResult, error) {
+		return control.StatusResult{}, errors.New("loop busy")
+	}, quiet())
 	if w := get(t, failing, "GET", "/"); w.Code != http.StatusServiceUnavailable {
 		t.Errorf("failing source: %d", w.Code)
 	}

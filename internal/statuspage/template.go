@@ -215,7 +215,7 @@ quorum {{if .QuorumUp}}up{{else}}DOWN{{end}}{{if .SorryActive}}, <span class="dr
 <tr><th>when</th><th>kind</th><th>what</th><th>event</th></tr>
 {{range .Newest}}<tr data-kind="{{.Kind}}">
 <td title="{{$.Time .At}}">{{$.Ago .At}}</td><td>{{.Kind}}</td><td>{{.Subject}}</td>
-<td>{{.Message}}{{if .Detail}}<details><summary>{{len .Detail}} lines</summary><pre>{{range .Detail}}{{.}}
+<td>{{.Message}}{{if .Detail}}<details><summary>{{len .Detail}} {{if eq (len .Detail) 1}}line{{else}}lines{{end}}</summary><pre>{{range .Detail}}{{.}}
 {{end}}</pre></details>{{end}}</td></tr>
 {{end}}</table>
 {{else}}<p class="muted">No event since lbd started.</p>{{end}}
