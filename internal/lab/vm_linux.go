@@ -226,11 +226,12 @@ func bootTest(t *testing.T, dir string, opts VMOptions) (string, int, error) {
 	sc.Buffer(make([]byte, 64<<10), maxHostMessage*2)
 	for sc.Scan() {
 		line := sc.Text()
-		console.WriteString(line + "\n")
 		msg, ok := hostCall(line)
 		if !ok {
+			console.WriteString(line + "\n")
 			continue
 		}
+		fmt.Fprintf(&console, "%s(%d bytes for the host)===\n", hostCallMark, len(msg))
 		if opts.Host == nil {
 			t.Errorf("lab VM: the guest called the host, but VMOptions.Host is not set")
 		} else {
