@@ -63,7 +63,7 @@ type Page struct {
 	mux   *http.ServeMux
 }
 
-// New returns the page of src; log gets the builds that fail.
+// New returns the page of src; log gets what cannot be rendered.
 func New(src Source, log *slog.Logger) *Page {
 	p := &Page{src: src, log: log, slots: make(chan struct{}, maxBuilds), mux: http.NewServeMux()}
 	p.mux.HandleFunc("GET /{$}", p.html)
@@ -101,7 +101,8 @@ func (p *Page) build(w http.ResponseWriter, r *http.Request) (Data, bool) {
 	defer cancel()
 	st, err := p.src(ctx)
 	if err != nil {
-		p.log.Warn("lbd: status page: no status", "err", err)
+		// Not logged: a busy loop is the watchdog's business, and every
+		// open tab would log it every 2 s.
 		http.Error(w, "lbd did not answer with its status in time; try again", http.StatusServiceUnavailable)
 		return Data{}, false
 	}

@@ -114,6 +114,7 @@ var refreshScript = fmt.Sprintf(`
 
 var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"script": func() template.JS { return template.JS(refreshScript) },
+	"every":  func() string { return refreshEvery.String() },
 }).Parse(pageHTML))
 
 const pageHTML = `{{define "page"}}<!DOCTYPE html>
@@ -149,7 +150,7 @@ code { font-size: 12px; }
 </style>
 </head>
 <body>
-<header><h1>lbd {{.RouterID}}</h1><span>read-only status, refreshed every 2 s</span>
+<header><h1>lbd {{.RouterID}}</h1><span>read-only status, refreshed every {{every}}</span>
 <span id="stale" class="warn" hidden>lbd does not answer: showing the last status</span></header>
 <main id="content">{{template "content" .}}</main>
 <script>{{script}}</script>
