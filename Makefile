@@ -12,9 +12,10 @@ GOTEST    := $(GO) test -count=1 -timeout 30m
 # the router the BGP, BFD and active/active labs announce to (its
 # kernel protocol builds the ECMP routes they check).
 # lintian and man-db check the Debian package (make deb, built with dpkg's
-# dpkg-deb).
+# dpkg-deb). chromium (headless) loads the status page in its lab test;
+# fonts-dejavu-core gives its screenshot text to draw with.
 APT_PKGS  := qemu-system-x86 busybox-static cpio kmod ipvsadm xz-utils iproute2 \
-             keepalived gcc libc6-dev systemd nftables bird2 lintian man-db
+             keepalived gcc libc6-dev systemd nftables bird2 lintian man-db chromium fonts-dejavu-core
 # VERSION is git's, in a form dpkg accepts (packaging/deb/version.sh);
 # the commands print it with --version.
 VERSION   := $(shell sh packaging/deb/version.sh 2>/dev/null || echo 0.0~nogit)
@@ -23,7 +24,7 @@ DEB       := $(BUILD)/lbd_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/nu
 
 export LBD_VM_DIR := $(abspath $(VMDIR))
 
-.PHONY: all build deb test promtool unit bench bench-ipvs bench-healthcheck bench-engine bench-failover bench-halab bench-handover bench-scaleout demo install lint deps vm clean
+.PHONY: all build deb test promtool unit bench bench-ipvs bench-healthcheck bench-engine bench-failover bench-halab bench-handover bench-scaleout demo screenshot install lint deps vm clean
 
 all: build
 
@@ -115,6 +116,11 @@ bench-scaleout: vm
 bench-halab: vm
 	@mkdir -p $(BUILD); LBD_LAB_REQUIRED=1 LBD_BENCH=1 $(GOTEST) -run '^TestBenchHALab$$' -v ./internal/halab/ > $(BUILD)/bench-halab.log 2>&1; \
 	rc=$$?; grep -E '^\s*(halab_|--- |ok|FAIL)' $(BUILD)/bench-halab.log; exit $$rc
+
+# screenshot refreshes docs/status-page.png: the status page's lab test
+# loads lb1's page in headless Chromium and keeps its screenshot.
+screenshot: vm
+	LBD_LAB_REQUIRED=1 LBD_UPDATE_SCREENSHOT=1 $(GOTEST) -run '^TestIntegrationVMStatusPageInChromium$$' ./internal/statuspage/
 
 # demo is the main job: the two-balancer HA lab in the VM, narrated. Its
 # full log (lbd's included) is in build/demo.log.

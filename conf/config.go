@@ -83,8 +83,9 @@ type Global struct {
 	// with the real servers added with ipvsctl and the drained ones.
 	// Default /var/lib/lbd.
 	StateDir string `yaml:"state_dir"`
-	// MetricsAddress is where Prometheus metrics are served, at /metrics:
-	// host:port. Default 127.0.0.1:9274 (loopback only); "" turns them off.
+	// MetricsAddress is where Prometheus metrics are served, at /metrics,
+	// and the read-only status page, at / and /status.json: host:port.
+	// Default 127.0.0.1:9274 (loopback only); "" turns both off.
 	MetricsAddress *string `yaml:"metrics_address"`
 }
 

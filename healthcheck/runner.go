@@ -89,9 +89,10 @@ type Runner struct {
 	cfg RunnerConfig
 
 	mu   sync.Mutex
-	ids  map[string]bool // targets added and not removed, for Add's check
-	ops  []op            // pending Add/Remove for the owner goroutine
-	poke chan struct{}   // capacity 1: "ops has something"
+	ids  map[string]bool    // targets added and not removed, for Add's check
+	last map[string]Checked // of each target in ids, for Last
+	ops  []op               // pending Add/Remove for the owner goroutine
+	poke chan struct{}      // capacity 1: "ops has something"
 }
 
 type op struct {
@@ -150,7 +151,7 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	if cfg.Rand == nil {
 		cfg.Rand = func(n time.Duration) time.Duration { return rand.N(n) }
 	}
-	return &Runner{cfg: cfg, ids: make(map[string]bool), poke: make(chan struct{}, 1)}
+	return &Runner{cfg: cfg, ids: make(map[string]bool), last: make(map[string]Checked), poke: make(chan struct{}, 1)}
 }
 
 // Add registers a target. Its first probe runs after a random part of its
@@ -170,6 +171,21 @@ func (r *Runner) Add(t Target) error {
 	return nil
 }
 
+// Checked is a probe's result and when it finished.
+type Checked struct {
+	Result
+	At time.Time
+}
+
+// Last returns the result of id's last probe, for status: false before
+// the first one, or for a target not added.
+func (r *Runner) Last(id string) (Checked, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.last[id]
+	return c, ok
+}
+
 // Remove unregisters a target; a probe in flight finishes but its result is
 // dropped. Removing an unknown ID does nothing.
 func (r *Runner) Remove(id string) {
@@ -179,6 +195,7 @@ func (r *Runner) Remove(id string) {
 		return
 	}
 	delete(r.ids, id)
+	delete(r.last, id)
 	r.ops = append(r.ops, op{remove: id})
 	r.signal()
 }
@@ -467,6 +484,11 @@ func (l *loop) finish(t *target, res Result) {
 	}
 	wait, changed := t.st.apply(t.opts, res)
 	now := l.r.cfg.Clock.Now()
+	l.r.mu.Lock()
+	if l.r.ids[t.ID] { // not removed meanwhile: Remove forgets its result
+		l.r.last[t.ID] = Checked{Result: res, At: now}
+	}
+	l.r.mu.Unlock()
 	if changed && l.r.cfg.Events != nil {
 		ev := Event{ID: t.ID, Up: t.st.up, Weight: t.st.weight, Reason: res.Reason, Latency: res.Latency, Time: now}
 		if !t.st.up {

@@ -269,3 +269,39 @@ type atomicCounter struct{ n atomic.Int64 }
 
 func (c *atomicCounter) add()        { c.n.Add(1) }
 func (c *atomicCounter) load() int64 { return c.n.Load() }
+
+// TestRunnerLast: every probe's result, not only transitions, is kept for
+// status, and forgotten with its target.
+func TestRunnerLast(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	r := NewRunner(RunnerConfig{Workers: 1, Clock: clk, Rand: func(time.Duration) time.Duration { return 0 }})
+	chk := &scripted{results: []Result{{OK: true, Reason: "status 200", Latency: 3 * time.Millisecond, Weight: NoWeight},
+		{Reason: "status 503", Latency: 5 * time.Millisecond, Weight: NoWeight}}}
+	if err := r.Add(Target{ID: "rs1", Checker: chk, Options: Options{DelayLoop: 10 * time.Second, Rise: 1, Fall: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Last("rs1"); ok {
+		t.Fatal("a result before the first probe")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- r.Run(ctx) }()
+	defer func() { cancel(); <-errc }()
+	for i, want := range []string{"status 200", "status 503"} {
+		if i > 0 {
+			clk.advance(clk.pending(t))
+		}
+		var got Checked
+		for deadline := time.Now().Add(5 * time.Second); got.Reason != want && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+			got, _ = r.Last("rs1")
+		}
+		if got.Reason != want || got.OK != (i == 0) || !got.At.Equal(clk.Now()) {
+			t.Fatalf("probe %d: last %+v, want %q at %v", i, got, want, clk.Now())
+		}
+	}
+	r.Remove("rs1")
+	if c, ok := r.Last("rs1"); ok {
+		t.Errorf("removed target still has a result: %+v", c)
+	}
+}

@@ -225,6 +225,9 @@ type VirtualServerStatus struct {
 	Installed   bool // false while its vrrp_instance is not MASTER
 	QuorumUp    bool
 	SorryActive bool
+	// Scheduler and Forwarding are the configured ones (the real servers
+	// may each have a forwarding method of their own).
+	Scheduler, Forwarding string
 	// WeightSum is the live weight quorum compares with Quorum.
 	WeightSum, Quorum int
 	RealServers       []RealServerStatus
@@ -255,6 +258,10 @@ type RealServerStatus struct {
 	ProbeUsers int
 	// Checks is how many checks it has; it is up when all pass.
 	Checks int
+	// LastCheck is its probe's last result (with several checks, the last
+	// failure among them, else the latest); nil before the first, when
+	// unchecked, or when the engine's Health keeps none.
+	LastCheck *healthcheck.Checked
 }
 
 // Status returns a snapshot of the engine's state.
@@ -273,23 +280,45 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		}
 		for _, v := range l.m.vss {
 			vs := VirtualServerStatus{Name: v.cfg.Name, ID: v.id, Installed: v.installed(l.roles), QuorumUp: v.quorumUp,
-				SorryActive: v.sorryActive(), WeightSum: v.weightSum(), Quorum: *v.cfg.Quorum}
+				SorryActive: v.sorryActive(), Scheduler: v.cfg.Scheduler, Forwarding: v.cfg.Forwarding,
+				WeightSum: v.weightSum(), Quorum: *v.cfg.Quorum}
 			for _, s := range v.svcs {
 				vs.Services = append(vs.Services, s.Key())
 			}
 			for _, r := range v.rss {
 				d := v.cfg.Destination(r.cfg, v.svcs[0])
-				st := RealServerStatus{Address: r.key, Up: r.up, Checked: r.checked(),
+				rs := RealServerStatus{Address: r.key, Up: r.up, Checked: r.checked(),
 					Weight: r.effWeight(), Draining: r.draining, DrainDeadline: r.drainDeadline, Reason: r.reason,
 					Runtime: r.runtime, Disabled: r.disabled, Drained: r.drained, Since: r.since,
 					Target: netip.AddrPortFrom(d.Address, d.Port), Checks: len(r.checks)}
 				for _, c := range r.checks {
-					st.ProbeUsers = max(st.ProbeUsers, len(l.m.targets[c.target]))
+					rs.ProbeUsers = max(rs.ProbeUsers, len(l.m.targets[c.target]))
 				}
-				vs.RealServers = append(vs.RealServers, st)
+				rs.LastCheck = l.lastCheck(r)
+				vs.RealServers = append(vs.RealServers, rs)
 			}
 			st.VirtualServers = append(st.VirtualServers, vs)
 		}
 	})
 	return st, err
+}
+
+// lastCheck is the result status shows for r: its probe's last, or with
+// several checks the latest failure among them, else the latest result.
+func (l *loop) lastCheck(r *rsState) *healthcheck.Checked {
+	lc, ok := l.health.(lastChecker)
+	if !ok {
+		return nil
+	}
+	var out *healthcheck.Checked
+	for _, c := range r.checks {
+		got, ok := lc.Last(c.target)
+		if !ok {
+			continue
+		}
+		if out == nil || (!got.OK && (out.OK || got.At.After(out.At))) || (got.OK == out.OK && got.At.After(out.At)) {
+			out = &got
+		}
+	}
+	return out
 }

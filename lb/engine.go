@@ -24,6 +24,12 @@ type Health interface {
 	Remove(id string)
 }
 
+// lastChecker is a Health that keeps each target's last probe result
+// (*healthcheck.Runner does), which Status reports.
+type lastChecker interface {
+	Last(id string) (healthcheck.Checked, bool)
+}
+
 // Options configures an Engine. Only Kernel is required.
 type Options struct {
 	// Kernel is the IPVS table the engine reconciles.
@@ -61,6 +67,18 @@ type Options struct {
 	// SaveState, if set, persists the run-time state after every change
 	// of it; it runs on the engine goroutine, so it must be quick.
 	SaveState func(State) error
+	// OnHealth, if set, is told every real server that goes up or down
+	// (the daemon's recent events); it runs on the engine goroutine, so
+	// it must not block.
+	OnHealth func(HealthChange)
+}
+
+// HealthChange is a real server going up or down.
+type HealthChange struct {
+	VirtualServer, RealServer string
+	Up                        bool
+	Reason                    string
+	At                        time.Time
 }
 
 // ErrStopped is returned by requests to an engine whose Run has ended (or
@@ -387,12 +405,15 @@ func (l *loop) rsHealth(r *rsState, ev healthcheck.Event, dirty map[ipvs.Service
 	r.combine()
 	if r.up != wasUp {
 		r.since = l.e.opts.Now()
+		if fn := l.e.opts.OnHealth; fn != nil {
+			fn(HealthChange{VirtualServer: v.cfg.Name, RealServer: r.key, Up: r.up, Reason: r.reason, At: r.since})
+		}
 	}
 	state := "DOWN"
 	if r.up {
 		state = "UP"
 	}
-	l.e.log.Info("real server "+state, "vs", v.cfg.Name, "rs", r.key, "reason", ev.Reason, "weight", r.effWeight())
+	l.e.log.Info("real server "+state, "vs", v.cfg.Name, "rs", r.key, "reason", r.reason, "weight", r.effWeight())
 	switch {
 	case r.up && !wasUp:
 		l.runScript("notify_up", v, r, r.cfg.NotifyUp)

@@ -29,10 +29,19 @@ type fakeHealth struct {
 	mu      sync.Mutex
 	targets map[string]healthcheck.Target
 	events  chan healthcheck.Event
+	last    map[string]healthcheck.Checked // what Last answers
 }
 
 func newFakeHealth() *fakeHealth {
-	return &fakeHealth{targets: map[string]healthcheck.Target{}, events: make(chan healthcheck.Event)}
+	return &fakeHealth{targets: map[string]healthcheck.Target{}, events: make(chan healthcheck.Event),
+		last: map[string]healthcheck.Checked{}}
+}
+
+func (h *fakeHealth) Last(id string) (healthcheck.Checked, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c, ok := h.last[id]
+	return c, ok
 }
 
 func (h *fakeHealth) Add(t healthcheck.Target) error {
@@ -516,5 +525,46 @@ func TestEngineChanged(t *testing.T) {
 	}
 	if st := h.status(); st.VirtualServers[0].QuorumUp {
 		t.Error("quorum still up after the change")
+	}
+}
+
+// TestEngineReportsHealthChangesAndLastChecks: OnHealth hears every real
+// server going up or down (not a weight change), and Status carries the
+// probe's last result, the configured scheduler and forwarding.
+func TestEngineReportsHealthChangesAndLastChecks(t *testing.T) {
+	var mu sync.Mutex
+	var changes []HealthChange
+	h := start(t, twoServers, nil, func(o *Options) {
+		o.OnHealth = func(c HealthChange) {
+			mu.Lock()
+			defer mu.Unlock()
+			changes = append(changes, c)
+		}
+	})
+	id := h.h.id(t, "", "198.51.100.2:80")
+	h.h.mu.Lock()
+	h.h.last[id] = healthcheck.Checked{Result: healthcheck.Result{Reason: "connection refused", Latency: time.Millisecond}}
+	h.h.mu.Unlock()
+	h.event("", "198.51.100.2:80", false)
+	h.event("", "198.51.100.2:80", false) // no change: not reported
+	h.h.events <- healthcheck.Event{ID: id, Up: true, Weight: 5, Reason: "dynamic weight"}
+	h.status()
+	mu.Lock()
+	got := slices.Clone(changes)
+	mu.Unlock()
+	if len(got) != 2 || got[0].Up || got[0].Reason != "test" || got[0].RealServer != "198.51.100.2:80" || !got[1].Up {
+		t.Errorf("health changes %+v, want DOWN (test) then UP of 198.51.100.2:80", got)
+	}
+	vs := h.status().VirtualServers[0]
+	if vs.Scheduler != "wlc" || vs.Forwarding != "NAT" {
+		t.Errorf("scheduler %q forwarding %q, want the defaults wlc NAT", vs.Scheduler, vs.Forwarding)
+	}
+	for _, r := range vs.RealServers {
+		switch {
+		case r.Address == "198.51.100.2:80" && (r.LastCheck == nil || r.LastCheck.Reason != "connection refused"):
+			t.Errorf("%s: last check %+v, want the probe's", r.Address, r.LastCheck)
+		case r.Address == "198.51.100.1:80" && r.LastCheck != nil:
+			t.Errorf("%s: last check %+v before any probe", r.Address, r.LastCheck)
+		}
 	}
 }

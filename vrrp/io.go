@@ -80,6 +80,7 @@ type Notification struct {
 	Instance   string
 	VRID       uint8
 	Transition Transition
+	Reason     string    // why, as status reports it (InstanceStats.LastReason)
 	Priority   uint8     // our effective priority after the change
 	Time       time.Time // when the runner carried it out
 }

@@ -697,7 +697,8 @@ func (r *Runner) transition(m *member, now time.Time, t Transition) {
 		r.disarm(m, fireRefresh)
 	}
 	if fn := r.cfg.OnTransition; fn != nil {
-		fn(Notification{Instance: m.cfg.Name(), VRID: m.cfg.Config.VRID, Transition: t, Priority: m.inst.Priority(), Time: now})
+		fn(Notification{Instance: m.cfg.Name(), VRID: m.cfg.Config.VRID, Transition: t, Reason: reason,
+			Priority: m.inst.Priority(), Time: now})
 	}
 	if m.holding {
 		m.pending = append(m.pending, t)

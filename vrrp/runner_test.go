@@ -121,6 +121,11 @@ func TestRunnerElectionAndShutdown(t *testing.T) {
 	if a.host.VIPs.Count() != 1 || b.host.VIPs.Count() != 0 {
 		t.Fatalf("VIPs: master holds %d, backup %d; want 1, 0", a.host.VIPs.Count(), b.host.VIPs.Count())
 	}
+	// Status shows whom the Backup follows; the Master follows no one.
+	waitFor(t, time.Second, "b following a", func() bool { return b.stats().Master.String() == "192.0.2.1" })
+	if m := a.stats().Master; m.IsValid() {
+		t.Errorf("the Master reports master %v", m)
+	}
 	if got := a.host.Announcer.Rounds(); got != DefaultGARPRepeat {
 		t.Errorf("master announced %d times, want one burst of %d", got, DefaultGARPRepeat)
 	}

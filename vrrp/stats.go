@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"net/netip"
 	"sync/atomic"
 	"time"
 )
@@ -31,8 +32,11 @@ type InstanceStats struct {
 	Priority  uint8 // effective; the configured one before the runner started
 	// LastTransition and LastReason: when and why the state last
 	// changed; zero before the first change.
-	LastTransition  time.Time
-	LastReason      string
+	LastTransition time.Time
+	LastReason     string
+	// Master is the Master a Backup follows (the last one heard, not
+	// leaving); invalid otherwise.
+	Master          netip.Addr
 	AdvertsSent     uint64 // one per destination
 	AdvertsReceived uint64 // accepted
 	SendErrors      uint64
@@ -63,6 +67,7 @@ func (r *Runner) Stats() []InstanceStats {
 		if is.Priority == 0 {
 			is.Priority = m.cfg.Config.Priority
 		}
+		is.Master = m.watchedMaster()
 		if l := s.last.Load(); l != nil {
 			is.LastTransition, is.LastReason = l.at, l.reason
 		}

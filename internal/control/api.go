@@ -42,7 +42,30 @@ type StatusResult struct {
 	SettingErrors map[string]string `json:"setting_errors,omitempty"`
 	// BGP is present when the configuration has a bgp section.
 	BGP *BGPStatus `json:"bgp,omitempty"`
+	// Events are the recent events, oldest first (at most a few hundred).
+	Events []Event `json:"events"`
 }
+
+// Event is one recent event: a VRRP transition, a real server going up
+// or down, a reload.
+type Event struct {
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`    // EventVRRP, EventHealth, EventReload
+	Subject string    `json:"subject"` // the instance; the virtual and real server; the file
+	// Message says what happened and why: "MASTER (was BACKUP):
+	// master down timer", "DOWN: connection refused", "failed: ...".
+	Message string `json:"message"`
+	// Detail holds a reload's changes to the kernel table (ipvsadm
+	// syntax with +/~/-), or the lines of its error.
+	Detail []string `json:"detail,omitempty"`
+}
+
+// The kinds of Event.
+const (
+	EventVRRP   = "vrrp"
+	EventHealth = "health"
+	EventReload = "reload"
+)
 
 // ReloadOutcome is how the last reload went.
 type ReloadOutcome struct {
@@ -57,6 +80,8 @@ type VirtualServerStatus struct {
 	Name        string     `json:"name,omitempty"`
 	QuorumUp    bool       `json:"quorum_up"`
 	SorryActive bool       `json:"sorry_active"`
+	Scheduler   string     `json:"scheduler"`  // configured
+	Forwarding  string     `json:"forwarding"` // configured default: NAT, DR or TUN
 	// TableFingerprint is ipvs.TableFingerprint of the service as the
 	// kernel has it (scheduler, flags, destinations in list order with
 	// weights): balancers that serve the service at once must agree on it.
@@ -77,9 +102,21 @@ type RealServerStatus struct {
 	Disabled     bool      `json:"disabled,omitempty"` // drained by an operator until "enable"
 	Runtime      bool      `json:"runtime,omitempty"`  // added with ipvsctl, not in the file
 	ActiveConns  uint32    `json:"active_conns"`
+	InactConns   uint32    `json:"inactive_conns"`
+	// LastCheck is its health probe's last result; nil before the first
+	// or when unchecked.
+	LastCheck *CheckResult `json:"last_check,omitempty"`
 	// ProbeUsers counts the real servers (this one included) its health
 	// probe feeds, when more than one: one probe serves them all.
 	ProbeUsers int `json:"probe_users,omitempty"`
+}
+
+// CheckResult is one health probe's result.
+type CheckResult struct {
+	At      time.Time     `json:"at"`
+	OK      bool          `json:"ok"`
+	Reason  string        `json:"reason,omitempty"`
+	Latency time.Duration `json:"latency"`
 }
 
 // VRRPInstanceStatus is one VRRP instance.
@@ -91,6 +128,9 @@ type VRRPInstanceStatus struct {
 	Priority       int       `json:"priority"`
 	LastTransition time.Time `json:"last_transition"`
 	Reason         string    `json:"reason,omitempty"` // of the last transition
+	// Master is the address of the Master a BACKUP last heard, empty
+	// when it heard none (or is not BACKUP: a MASTER is the master).
+	Master string `json:"master,omitempty"`
 }
 
 // ReloadResult answers "reload" (no params): the file is read again and

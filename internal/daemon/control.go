@@ -330,12 +330,16 @@ func (d *daemon) statusResult(ctx context.Context) (control.StatusResult, error)
 		return control.StatusResult{}, err
 	}
 	res := control.StatusResult{RouterID: s.cfg.Global.RouterID, ConfigFile: d.path, Generation: s.generation,
-		LoadedAt: s.loadedAt, LastReload: s.lastReload,
+		LoadedAt: s.loadedAt, LastReload: s.lastReload, Events: d.events.List(),
 		VirtualServers: []control.VirtualServerStatus{}, VRRPInstances: []control.VRRPInstanceStatus{}}
 	for _, v := range s.vrrp {
-		res.VRRPInstances = append(res.VRRPInstances, control.VRRPInstanceStatus{Name: v.Name, Interface: v.Interface,
+		vs := control.VRRPInstanceStatus{Name: v.Name, Interface: v.Interface,
 			VRID: int(v.VRID), State: v.State.String(), Priority: int(v.Priority),
-			LastTransition: v.LastTransition, Reason: v.LastReason})
+			LastTransition: v.LastTransition, Reason: v.LastReason}
+		if v.Master.IsValid() {
+			vs.Master = v.Master.String()
+		}
+		res.VRRPInstances = append(res.VRRPInstances, vs)
 	}
 	if res.BGP, err = d.bgpStatus(ctx); err != nil {
 		return res, err
@@ -365,7 +369,8 @@ func (d *daemon) statusResult(ctx context.Context) (control.StatusResult, error)
 	for _, v := range st.VirtualServers {
 		for _, svc := range v.Services {
 			vs := control.VirtualServerStatus{Service: serviceRef(svc), Name: v.Name, QuorumUp: v.QuorumUp,
-				SorryActive: v.SorryActive, TableFingerprint: fingerprints[svc], RealServers: []control.RealServerStatus{}}
+				SorryActive: v.SorryActive, Scheduler: v.Scheduler, Forwarding: v.Forwarding,
+				TableFingerprint: fingerprints[svc], RealServers: []control.RealServerStatus{}}
 			for _, r := range v.RealServers {
 				if r.Drained && !r.Disabled {
 					continue
@@ -377,9 +382,12 @@ func (d *daemon) statusResult(ctx context.Context) (control.StatusResult, error)
 				if r.ProbeUsers > 1 {
 					rs.ProbeUsers = r.ProbeUsers
 				}
+				if c := r.LastCheck; c != nil {
+					rs.LastCheck = &control.CheckResult{At: c.At, OK: c.OK, Reason: c.Reason, Latency: c.Latency}
+				}
 				if de, ok := kernel[svc][t]; ok {
 					w := de.Weight
-					rs.KernelWeight, rs.ActiveConns = &w, de.ActiveConns
+					rs.KernelWeight, rs.ActiveConns, rs.InactConns = &w, de.ActiveConns, de.InactConns
 				}
 				vs.RealServers = append(vs.RealServers, rs)
 			}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -310,6 +311,70 @@ func TestDaemonControlSocket(t *testing.T) {
 		td.call(control.MethodStatus, nil, &st)
 		if st.Generation != 1 || st.LastReload == nil || st.LastReload.OK {
 			t.Errorf("status after a bad reload: %+v", st.LastReload)
+		}
+	})
+
+	t.Run("events", func(t *testing.T) {
+		// A real server going down and up, with the probe's last result.
+		status := func() control.StatusResult {
+			var st control.StatusResult
+			if err := td.call(control.MethodStatus, nil, &st); err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		up.Store(false)
+		waitFor(t, "192.0.2.15 down", func() bool {
+			rs := status().VirtualServers[0].RealServers[0]
+			return !rs.Up && rs.LastCheck != nil && !rs.LastCheck.OK && rs.LastCheck.Reason == "fake"
+		})
+		up.Store(true)
+		waitFor(t, "192.0.2.15 up", func() bool { return status().VirtualServers[0].RealServers[0].Up })
+		st := status()
+		if vs := st.VirtualServers[0]; vs.Scheduler != "wrr" || vs.Forwarding != "NAT" {
+			t.Errorf("scheduler %q forwarding %q, want wrr NAT", vs.Scheduler, vs.Forwarding)
+		}
+		var got []string
+		for _, e := range st.Events {
+			got = append(got, e.Kind+" "+e.Subject+" "+e.Message+" "+strings.Join(e.Detail, "|"))
+		}
+		all := strings.Join(got, "\n")
+		for _, want := range []string{
+			"vrrp VI_1 MASTER (was BACKUP): ",
+			"reload " + file + " ok: generation 1, 1 kernel change ~ -E -t 198.51.100.10:80 -s wrr",
+			"reload " + file + " failed (invalid), the running configuration stays " + file + ":",
+			"health TCP 198.51.100.10:80 192.0.2.15:8080 DOWN: fake",
+			"health TCP 198.51.100.10:80 192.0.2.15:8080 UP: fake",
+		} {
+			if !strings.Contains(all, want) {
+				t.Errorf("events lack %q:\n%s", want, all)
+			}
+		}
+	})
+
+	t.Run("status page", func(t *testing.T) {
+		// Beside /metrics, the page shows what status answers.
+		var st control.StatusResult
+		td.call(control.MethodStatus, nil, &st)
+		resp, err := http.Get("http://" + td.d.metricsAddr + "/status.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page control.StatusResult
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil || page.RouterID != st.RouterID || len(page.VirtualServers) != len(st.VirtualServers) ||
+			len(page.Events) < len(st.Events) || page.VRRPInstances[0].State != st.VRRPInstances[0].State {
+			t.Errorf("/status.json (%v): %+v\nstatus: %+v", err, page, st)
+		}
+		resp, err = http.Get("http://" + td.d.metricsAddr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `data-instance="VI_1" data-state="MASTER"`) {
+			t.Errorf("status page: %s\n%s", resp.Status, b)
 		}
 	})
 

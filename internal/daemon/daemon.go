@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,7 +17,9 @@ import (
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/healthcheck"
 	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/internal/events"
 	"github.com/lbd-project/lbd/internal/metrics"
+	"github.com/lbd-project/lbd/internal/statuspage"
 	"github.com/lbd-project/lbd/lb"
 	"github.com/lbd-project/lbd/systemd"
 	"github.com/lbd-project/lbd/vrrp"
@@ -44,6 +47,9 @@ type daemon struct {
 	generation uint64
 	loadedAt   time.Time
 	lastReload *control.ReloadOutcome
+	// events are the recent VRRP transitions, health changes and reloads
+	// (status's events), written from the runners, the engine and here.
+	events *events.Ring
 
 	// The load-balancing engine; nil without IPVS (VRRP only).
 	engine     *lb.Engine
@@ -74,6 +80,10 @@ type daemon struct {
 	metricsAddr string
 }
 
+// maxEvents is how many recent events status keeps: a few hours of a
+// flapping real server, or the last reloads with their plans.
+const maxEvents = 200
+
 // running is a unit's VRRP runner and how to stop it.
 type running struct {
 	spec   unitSpec
@@ -94,6 +104,7 @@ func newDaemon(path string, log *slog.Logger, h vrrp.Host, pinger *healthcheck.P
 		units:   map[string]*running{},
 		reqs:    make(chan func()),
 		started: make(chan struct{}),
+		events:  events.New(maxEvents),
 
 		openKernel: openIPVS,
 		pinger:     pinger,
@@ -145,7 +156,9 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 		defer stop()
 	}
 	if a := *cfg.Global.MetricsAddress; a != "" {
-		stop, addr, err := d.metrics.Serve(srvCtx, a)
+		// The status page shows what `ipvsctl status` does, beside
+		// /metrics and under its limits.
+		stop, addr, err := d.metrics.Serve(srvCtx, a, statuspage.New(d.statusResult, d.log))
 		if err != nil {
 			d.log.Error("lbd: cannot serve metrics; going on without them", "address", a, "err", err)
 		} else {
@@ -296,9 +309,15 @@ func (d *daemon) apply(specs []unitSpec, p plan) {
 // follows MASTER and not MASTER, systemd's STATUS every change. It runs
 // on a runner's goroutine and must not block.
 func (d *daemon) transition(n vrrp.Notification) {
-	if t := n.Transition; d.roles != nil && (t.To == vrrp.StateMaster || t.From == vrrp.StateMaster) {
+	t := n.Transition
+	if d.roles != nil && (t.To == vrrp.StateMaster || t.From == vrrp.StateMaster) {
 		d.roles.set(n.Instance, t.To == vrrp.StateMaster)
 	}
+	msg := fmt.Sprintf("%s (was %s): %s", t.To, t.From, n.Reason)
+	if t.Peer.IsValid() {
+		msg += fmt.Sprintf("; peer %s priority %d", t.Peer, t.PeerPriority)
+	}
+	d.events.Add(control.Event{At: n.Time, Kind: control.EventVRRP, Subject: n.Instance, Message: msg})
 	select {
 	case d.changed <- struct{}{}:
 	default:
@@ -382,6 +401,11 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 	d.generation++
 	res.Generation = d.generation
 	d.lastReload = &control.ReloadOutcome{At: d.loadedAt, OK: true}
+	msg := fmt.Sprintf("ok: generation %d, %d kernel %s", d.generation, len(res.Changes), plural(len(res.Changes), "change"))
+	if result == metrics.ReloadApplyFailed {
+		msg = fmt.Sprintf("applied with failures, retrying: %s", firstError(engErr))
+	}
+	d.events.Add(control.Event{At: d.loadedAt, Kind: control.EventReload, Subject: d.path, Message: msg, Detail: res.Changes})
 	d.metrics.Reload(result)
 	d.log.Info("lbd: reloaded", "file", d.path, "config", cfg.Summary(), "generation", d.generation,
 		"ipvs_changes", len(res.Changes), "kept", p.Keep, "restarted", p.Restart, "started", p.Start, "stopped", p.Stop)
@@ -394,6 +418,8 @@ func (d *daemon) reloadFailed(result metrics.ReloadResult, err error) error {
 	d.log.Error("lbd: reload failed; the running configuration stays", "file", d.path, "err", firstError(err))
 	d.sd.Ready("reload failed: " + firstError(err))
 	d.lastReload = &control.ReloadOutcome{At: time.Now(), OK: false, Error: err.Error()}
+	d.events.Add(control.Event{At: d.lastReload.At, Kind: control.EventReload, Subject: d.path,
+		Message: fmt.Sprintf("failed (%s), the running configuration stays", result), Detail: strings.Split(err.Error(), "\n")})
 	d.metrics.Reload(result)
 	return err
 }

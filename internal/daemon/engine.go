@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/ipvs"
 	"github.com/lbd-project/lbd/lb"
 )
@@ -65,6 +66,7 @@ func (d *daemon) startEngine(cfg *conf.Config) error {
 		NewChecker: d.metrics.CheckerFactory(d.newChecker),
 		State:      st,
 		SaveState:  func(st lb.State) error { return lb.SaveState(path, st) },
+		OnHealth:   d.healthChanged,
 	}
 	if d.engineOpts != nil {
 		d.engineOpts(&opts)
@@ -90,6 +92,17 @@ func (d *daemon) startEngine(cfg *conf.Config) error {
 	}
 	d.roles = newRoleQueue(d.log, e)
 	return nil
+}
+
+// healthChanged records a real server going up or down in the recent
+// events; it runs on the engine's goroutine.
+func (d *daemon) healthChanged(c lb.HealthChange) {
+	state := "DOWN"
+	if c.Up {
+		state = "UP"
+	}
+	d.events.Add(control.Event{At: c.At, Kind: control.EventHealth, Subject: c.VirtualServer + " " + c.RealServer,
+		Message: state + ": " + c.Reason})
 }
 
 // roleQueue carries VRRP role changes from the units to the engine

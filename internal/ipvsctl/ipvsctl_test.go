@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -31,12 +32,16 @@ var sampleStatus = control.StatusResult{
 			Service:          control.ServiceRef{Protocol: "TCP", Address: "192.0.2.10", Port: 80},
 			Name:             "web",
 			QuorumUp:         true,
+			Scheduler:        "mh",
+			Forwarding:       "DR",
 			TableFingerprint: "5692a3fa48bd3ae0",
 			RealServers: []control.RealServerStatus{
 				{RealServerRef: control.RealServerRef{Address: "192.0.2.15", Port: 80}, Weight: 100, KernelWeight: i32(100),
-					Up: true, Reason: "TCP connect ok", Since: testNow.Add(-2 * time.Hour), ActiveConns: 12, ProbeUsers: 2},
+					Up: true, Reason: "TCP connect ok", Since: testNow.Add(-2 * time.Hour), ActiveConns: 12, InactConns: 40, ProbeUsers: 2,
+					LastCheck: &control.CheckResult{At: testNow.Add(-time.Second), OK: true, Latency: 1234 * time.Microsecond}},
 				{RealServerRef: control.RealServerRef{Address: "192.0.2.16", Port: 8080}, Weight: 100, KernelWeight: i32(0),
-					Up: false, Reason: "connect: connection refused", Since: testNow.Add(-45 * time.Second), Draining: true, ActiveConns: 3},
+					Up: false, Reason: "connect: connection refused", Since: testNow.Add(-45 * time.Second), Draining: true, ActiveConns: 3,
+					LastCheck: &control.CheckResult{At: testNow.Add(-time.Second), Reason: "connect: connection refused", Latency: 3 * time.Second}},
 				{RealServerRef: control.RealServerRef{Address: "198.51.100.7", Port: 80}, Weight: 5,
 					Up: true, Since: testNow.Add(-3*24*time.Hour - 4*time.Hour), Disabled: true, Runtime: true},
 			},
@@ -54,8 +59,14 @@ var sampleStatus = control.StatusResult{
 	VRRPInstances: []control.VRRPInstanceStatus{
 		{Name: "VI_1", Interface: "eth0", VRID: 51, State: "MASTER", Priority: 150,
 			LastTransition: testNow.Add(-2 * time.Hour), Reason: "master down timer expired"},
-		{Name: "VI_6", Interface: "eth1", VRID: 52, State: "BACKUP", Priority: 100,
+		{Name: "VI_6", Interface: "eth1", VRID: 52, State: "BACKUP", Priority: 100, Master: "203.0.113.2",
 			LastTransition: testNow.Add(-90 * time.Second), Reason: "higher priority 200 from 203.0.113.2"},
+	},
+	Events: []control.Event{
+		{At: testNow.Add(-2 * time.Hour), Kind: control.EventVRRP, Subject: "VI_1", Message: "MASTER (was BACKUP): master down timer expired"},
+		{At: testNow.Add(-5 * time.Minute), Kind: control.EventReload, Subject: "/etc/lbd/lbd.yaml",
+			Message: "failed (invalid), the running configuration stays", Detail: []string{"a", "b"}},
+		{At: testNow.Add(-45 * time.Second), Kind: control.EventHealth, Subject: "web 192.0.2.16:8080", Message: "DOWN: connect:\nconnection refused"},
 	},
 }
 
@@ -65,18 +76,23 @@ last reload: FAILED, 2025-06-01 11:55:00 UTC (5m0s ago); still running generatio
   /etc/lbd/lbd.yaml:20:3: real server 192.0.2.15:80 listed twice
 drift repairs: 2
 
-Prot LocalAddress:Port [Name] [State]
-  -> RemoteAddress:Port  Health  Since  Weight  Kernel  ActiveConn  Flags             Reason
-TCP  192.0.2.10:80  web  table 5692a3fa48bd3ae0
-  -> 192.0.2.15:80       up      2h0m   100     100     12          shared-probe:2    TCP connect ok
-  -> 192.0.2.16:8080     down    45s    100     0       3           draining          connect: connection refused
-  -> 198.51.100.7:80     up      3d4h   5       -       0           disabled,runtime
+Prot LocalAddress:Port Scheduler Forwarding [Name] [State]
+  -> RemoteAddress:Port  Health  Since  Weight  Kernel  ActiveConn  InActConn  LastCheck  Flags             Reason
+TCP  192.0.2.10:80 mh DR  web  table 5692a3fa48bd3ae0
+  -> 192.0.2.15:80       up      2h0m   100     100     12          40         ok 1.23ms  shared-probe:2    TCP connect ok
+  -> 192.0.2.16:8080     down    45s    100     0       3           0          failed 3s  draining          connect: connection refused
+  -> 198.51.100.7:80     up      3d4h   5       -       0           0          -          disabled,runtime
 FWM  1 IPv6  quorum down  sorry server active
-  -> [2001:db8::1]:0     down    12m3s  1       1       0           -                 HTTP_GET: status 503
+  -> [2001:db8::1]:0     down    12m3s  1       1       0           0          -          -                 HTTP_GET: status 503
 
-VRRP Instance  Interface  VRID  State   Priority  Since  Reason
-VI_1           eth0       51    MASTER  150       2h0m   master down timer expired
-VI_6           eth1       52    BACKUP  100       1m30s  higher priority 200 from 203.0.113.2
+VRRP Instance  Interface  VRID  State   Priority  Master       Since  Reason
+VI_1           eth0       51    MASTER  150       self         2h0m   master down timer expired
+VI_6           eth1       52    BACKUP  100       203.0.113.2  1m30s  higher priority 200 from 203.0.113.2
+
+Recent events (the last 3 of 3, newest last; --json has all):
+2h0m ago  vrrp    VI_1                 MASTER (was BACKUP): master down timer expired
+5m0s ago  reload  /etc/lbd/lbd.yaml    failed (invalid), the running configuration stays (2 lines)
+45s ago   health  web 192.0.2.16:8080  DOWN: connect: connection refused
 `
 
 func TestStatus(t *testing.T) {
@@ -487,5 +503,20 @@ func TestStripGlobal(t *testing.T) {
 	r := runWith(t, "", nil, "status", "--socket")
 	if r.code != 2 || r.stderr != "ipvsctl: option --socket needs a path\n" {
 		t.Errorf("--socket without path: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// ipvsctl status prints the last statusEvents events; --json has all.
+func TestStatusPrintsTheLastEvents(t *testing.T) {
+	st := control.StatusResult{}
+	for i := range statusEvents + 5 {
+		st.Events = append(st.Events, control.Event{At: testNow, Kind: control.EventHealth, Subject: fmt.Sprintf("rs%d", i), Message: "UP: ok"})
+	}
+	var b strings.Builder
+	writeStatus(&b, &st, testNow)
+	out := b.String()
+	if !strings.Contains(out, "(the last 10 of 15, newest last") || strings.Contains(out, "rs4 ") || !strings.Contains(out, "rs5 ") ||
+		!strings.HasSuffix(out, "rs14  UP: ok\n") {
+		t.Errorf("status:\n%s", out)
 	}
 }

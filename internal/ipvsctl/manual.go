@@ -42,8 +42,10 @@ DESCRIPTION
 
 COMMANDS
        status  The managed virtual and real servers (health, the reason of
-               the last change, weights, drain state, connections), the VRRP
-               instances and the last reload.
+               the last change, the last check, weights, drain state,
+               connections), the VRRP instances with their masters, the last
+               reload and the last events (--json: all of them). lbd's status
+               page (metrics_address) shows the same.
 
        reload  Reload lbd's configuration file and print the changes made. A
                bad file changes nothing; its errors are printed, FILE:LINE:COL.

@@ -13,9 +13,13 @@ import (
 	"github.com/lbd-project/lbd/internal/control"
 )
 
+// statusEvents is how many of the recent events "ipvsctl status" prints;
+// --json has them all.
+const statusEvents = 10
+
 // writeStatus prints "ipvsctl status": a header about the configuration
 // and reloads, the managed services with their real servers in ipvsadm's
-// listing style, and the VRRP instances.
+// listing style, the VRRP instances and the last events.
 func writeStatus(w io.Writer, st *control.StatusResult, now time.Time) {
 	var b strings.Builder
 	router := ""
@@ -50,7 +54,7 @@ func writeStatus(w io.Writer, st *control.StatusResult, now time.Time) {
 		// One table for every real server, so the columns line up across
 		// services; service lines sit between its rows.
 		t := &table{}
-		t.row("  -> RemoteAddress:Port", "Health", "Since", "Weight", "Kernel", "ActiveConn", "Flags", "Reason")
+		t.row("  -> RemoteAddress:Port", "Health", "Since", "Weight", "Kernel", "ActiveConn", "InActConn", "LastCheck", "Flags", "Reason")
 		var heads []int // row index of each service's first real server
 		for _, vs := range st.VirtualServers {
 			heads = append(heads, len(t.rows))
@@ -79,15 +83,27 @@ func writeStatus(w io.Writer, st *control.StatusResult, now time.Time) {
 				if len(fl) > 0 {
 					flags = strings.Join(fl, ",")
 				}
+				check := "-"
+				if c := rs.LastCheck; c != nil {
+					check = "failed"
+					if c.OK {
+						check = "ok"
+					}
+					check += " " + c.Latency.Round(10*time.Microsecond).String()
+				}
 				t.row("  -> "+formatRealServer(rs.RealServerRef), health, age(rs.Since, now),
-					strconv.Itoa(int(rs.Weight)), kernel, strconv.FormatUint(uint64(rs.ActiveConns), 10), flags, oneLine(rs.Reason))
+					strconv.Itoa(int(rs.Weight)), kernel, strconv.FormatUint(uint64(rs.ActiveConns), 10),
+					strconv.FormatUint(uint64(rs.InactConns), 10), check, flags, oneLine(rs.Reason))
 			}
 		}
 		lines := t.lines()
-		b.WriteString("Prot LocalAddress:Port [Name] [State]\n")
+		b.WriteString("Prot LocalAddress:Port Scheduler Forwarding [Name] [State]\n")
 		b.WriteString(lines[0])
 		for i, vs := range st.VirtualServers {
 			line := formatService(vs.Service, "  ")
+			if vs.Scheduler != "" {
+				line += " " + vs.Scheduler + " " + vs.Forwarding
+			}
 			if vs.Name != "" {
 				line += "  " + vs.Name
 			}
@@ -114,9 +130,13 @@ func writeStatus(w io.Writer, st *control.StatusResult, now time.Time) {
 	if len(st.VRRPInstances) > 0 {
 		b.WriteString("\n")
 		t := &table{}
-		t.row("VRRP Instance", "Interface", "VRID", "State", "Priority", "Since", "Reason")
+		t.row("VRRP Instance", "Interface", "VRID", "State", "Priority", "Master", "Since", "Reason")
 		for _, in := range st.VRRPInstances {
-			t.row(in.Name, in.Interface, strconv.Itoa(in.VRID), in.State, strconv.Itoa(in.Priority),
+			master := cmp.Or(in.Master, "-")
+			if in.State == "MASTER" {
+				master = "self"
+			}
+			t.row(in.Name, in.Interface, strconv.Itoa(in.VRID), in.State, strconv.Itoa(in.Priority), master,
 				age(in.LastTransition, now), oneLine(in.Reason))
 		}
 		for _, l := range t.lines() {
@@ -142,6 +162,20 @@ func writeStatus(w io.Writer, st *control.StatusResult, now time.Time) {
 			}
 			t.row(p.Address, strconv.FormatUint(uint64(p.ASN), 10), p.State, up, strconv.Itoa(p.Advertised), cmp.Or(p.BFD, "-"),
 				oneLine(p.LastError))
+		}
+		for _, l := range t.lines() {
+			b.WriteString(l)
+		}
+	}
+	if n := len(st.Events); n > 0 {
+		fmt.Fprintf(&b, "\nRecent events (the last %d of %d, newest last; --json has all):\n", min(n, statusEvents), n)
+		t := &table{}
+		for _, e := range st.Events[max(0, n-statusEvents):] {
+			msg := oneLine(e.Message)
+			if len(e.Detail) > 0 {
+				msg += fmt.Sprintf(" (%d %s)", len(e.Detail), plural(len(e.Detail), "line", "lines"))
+			}
+			t.row(age(e.At, now)+" ago", e.Kind, oneLine(e.Subject), msg)
 		}
 		for _, l := range t.lines() {
 			b.WriteString(l)

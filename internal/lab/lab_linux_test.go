@@ -157,3 +157,38 @@ func TestIntegrationVMIPVS(t *testing.T) {
 		}
 	})
 }
+
+// TestIntegrationVMForward proves the way from the host into the VM: a
+// server of a node in the guest, exposed on a forwarded port, answers the
+// host while the guest waits in CallHost, which carries a message out.
+func TestIntegrationVMForward(t *testing.T) {
+	var got string
+	host := func(t *testing.T, h HostSide) {
+		if string(h.Message) != "hello from the guest" {
+			t.Errorf("message %q, want %q", h.Message, "hello from the guest")
+		}
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", h.Ports[7000]), 10*time.Second)
+		if err != nil {
+			t.Fatalf("dial the forwarded port: %v", err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			t.Fatalf("read through the forwarded port: %v", err)
+		}
+		got = strings.TrimSpace(line)
+	}
+	if !RunInVM(t, VMOptions{Forward: []int{7000}, Host: host}) {
+		if got != "srv" {
+			t.Errorf("the host read %q through the forwarded port, want srv", got)
+		}
+		return
+	}
+	l := New(t)
+	srv := l.Node("srv")
+	srv.AddAddr("lo", "192.0.2.7/32")
+	serveName(t, srv.Listen("tcp", "192.0.2.7:7000"), "srv")
+	srv.Expose(7000, "192.0.2.7:7000")
+	CallHost(t, []byte("hello from the guest"))
+}

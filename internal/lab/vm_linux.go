@@ -37,6 +37,26 @@ type VMOptions struct {
 	MemoryMB int           // guest memory; default 1024
 	CPUs     int           // virtual CPUs; default 1 (the reference figures use 1)
 	Timeout  time.Duration // whole run, boot included; default 10 minutes
+	// Forward lists TCP ports of the guest the host reaches: the guest
+	// gets eth0 (GuestAddr) on qemu's user-mode network, restricted so
+	// that the guest reaches nothing outside, and each port a free port
+	// on the host's loopback (HostSide.Ports). Without it the VM has no
+	// network card.
+	Forward []int
+	// Host runs on the host, in the test's goroutine, each time the test
+	// in the guest calls CallHost; the guest waits until it returns.
+	Host func(t *testing.T, h HostSide)
+}
+
+// GuestAddr is the guest's eth0 address when VMOptions.Forward is set:
+// qemu's user-mode network forwards the host's ports to it.
+const GuestAddr = "10.0.2.15"
+
+// HostSide is what VMOptions.Host gets: the host port for each forwarded
+// guest port, and the message the guest passed to CallHost.
+type HostSide struct {
+	Ports   map[int]int
+	Message []byte
 }
 
 // RunInVM makes the calling test run inside the lab VM, which has kernel IPVS.
@@ -156,7 +176,7 @@ func bootTest(t *testing.T, dir string, opts VMOptions) (string, int, error) {
 		return "", 0, err
 	}
 	defer os.Remove(initrd.Name())
-	if err := writeInitrd(initrd, filepath.Join(dir, "base.cpio"), runScript(t)); err != nil {
+	if err := writeInitrd(initrd, filepath.Join(dir, "base.cpio"), runScript(t, opts.Forward)); err != nil {
 		initrd.Close()
 		return "", 0, fmt.Errorf("building initramfs: %w", err)
 	}
@@ -166,18 +186,64 @@ func bootTest(t *testing.T, dir string, opts VMOptions) (string, int, error) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64",
-		"-kernel", filepath.Join(dir, "vmlinuz"),
+	args := []string{"-kernel", filepath.Join(dir, "vmlinuz"),
 		"-initrd", initrd.Name(),
 		"-m", strconv.Itoa(opts.MemoryMB),
 		"-smp", strconv.Itoa(opts.CPUs),
-		"-nographic", "-no-reboot", "-nic", "none",
-		"-append", "console=ttyS0 quiet panic=-1")
+		"-nographic", "-no-reboot", "-append", "console=ttyS0 quiet panic=-1"}
+	nic, ports, err := forwardNIC(opts.Forward)
+	if err != nil {
+		return "", 0, err
+	}
+	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", append(args, "-nic", nic)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var console bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &console, &console
+	// The guest's console is qemu's stdio: the test's output comes from
+	// stdout, and the host's answers to CallHost go in on stdin.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", 0, err
+	}
+	defer stdin.Close()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", 0, err
+	}
+	cmd.Stderr = cmd.Stdout
 	start := time.Now()
-	runErr := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return "", 0, err
+	}
+	waited := false
+	defer func() {
+		// Host failed the test (t.Fatal): stop the VM and reap it.
+		if !waited {
+			cancel()
+			cmd.Wait()
+		}
+	}()
+	var console bytes.Buffer
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), maxHostMessage*2)
+	for sc.Scan() {
+		line := sc.Text()
+		msg, ok := hostCall(line)
+		if !ok {
+			console.WriteString(line + "\n")
+			continue
+		}
+		fmt.Fprintf(&console, "%s(%d bytes for the host)===\n", hostCallMark, len(msg))
+		if opts.Host == nil {
+			t.Errorf("lab VM: the guest called the host, but VMOptions.Host is not set")
+		} else {
+			opts.Host(t, HostSide{Ports: ports, Message: msg})
+		}
+		if _, err := io.WriteString(stdin, hostDone+"\n"); err != nil {
+			t.Errorf("lab VM: answering the guest: %v", err)
+		}
+	}
+	io.Copy(io.Discard, stdout) // a line too long for the scanner: the rest
+	runErr := cmd.Wait()
+	waited = true
 	t.Logf("lab VM ran %v", time.Since(start).Round(time.Millisecond))
 
 	out := strings.ReplaceAll(console.String(), "\r", "")
@@ -196,7 +262,7 @@ func bootTest(t *testing.T, dir string, opts VMOptions) (string, int, error) {
 }
 
 // runScript is /lab/run: it re-runs exactly the current test in the guest.
-func runScript(t *testing.T) string {
+func runScript(t *testing.T, forward []int) string {
 	var pattern []string
 	for _, part := range strings.Split(t.Name(), "/") {
 		pattern = append(pattern, "^"+regexp.QuoteMeta(part)+"$")
@@ -204,6 +270,7 @@ func runScript(t *testing.T) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n")
 	b.WriteString("cd /lab/pkg\n")
+	b.WriteString(guestNetwork(forward))
 	fmt.Fprintf(&b, "export %s=1 %s=%q\n", InVMEnv, RequiredEnv, os.Getenv(RequiredEnv))
 	for _, env := range []string{"LBD_BENCH", "LBD_BENCH_SERVICES"} { // knobs that must reach the guest
 		if v, ok := os.LookupEnv(env); ok {

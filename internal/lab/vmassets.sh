@@ -48,9 +48,10 @@ moddir="$work/kernel/lib/modules/$kver"
 
 # Modules the lab uses. Dependencies are added from each module's modinfo
 # "depends" field and loaded first; crc32c is a soft dependency of libcrc32c.
+# e1000 is the network card of VMOptions.Forward (qemu's user-mode network).
 wanted="crc32c_generic ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
  ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_twos ip_vs_pe_sip veth dummy bridge ipip fou ip_gre ip6_tunnel
- nf_tables nft_chain_nat nft_ct"
+ nf_tables nft_chain_nat nft_ct e1000"
 declare -A path
 while IFS= read -r f; do path[$(basename "$f" .ko)]=$f; done < <(find "$moddir" -name '*.ko')
 declare -A seen

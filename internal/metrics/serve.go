@@ -53,20 +53,24 @@ const (
 
 // Serve serves /metrics on addr until the returned function is called
 // (which waits, at most 2 s, for the scrapes in progress); it returns the
-// address it listens on. ctx carries values only: cancelling it does not
-// stop the server.
-func (m *Metrics) Serve(ctx context.Context, addr string) (func(), string, error) {
+// address it listens on. other, when not nil, serves every other path (the
+// status page), under the same limits. ctx carries values only:
+// cancelling it does not stop the server.
+func (m *Metrics) Serve(ctx context.Context, addr string, other http.Handler) (func(), string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", err
 	}
-	return m.serve(ctx, ln), ln.Addr().String(), nil
+	return m.serve(ctx, ln, other), ln.Addr().String(), nil
 }
 
-// serve serves /metrics on ln.
-func (m *Metrics) serve(ctx context.Context, ln net.Listener) func() {
+// serve serves /metrics, and other, on ln.
+func (m *Metrics) serve(ctx context.Context, ln net.Listener, other http.Handler) func() {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.handler())
+	if other != nil {
+		mux.Handle("/", other)
+	}
 	srv := &http.Server{Handler: mux, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
 		IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes, ErrorLog: log.New(m.errLog, "", 0)}
 	done := make(chan struct{})

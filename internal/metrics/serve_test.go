@@ -19,7 +19,7 @@ import (
 // serveLoopback serves m on a loopback port for the test's duration.
 func serveLoopback(t *testing.T, m *Metrics) string {
 	t.Helper()
-	stop, addr, err := m.Serve(context.Background(), "127.0.0.1:0")
+	stop, addr, err := m.Serve(context.Background(), "127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +122,44 @@ func TestConnectionsAreCapped(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("connection %d: %s", maxConns+1, resp.Status)
+	}
+}
+
+// Another handler (the status page) gets every path but /metrics, on the
+// same server: its connections count against the same cap.
+func TestOtherPathsShareTheServer(t *testing.T) {
+	t.Parallel()
+	m := New(source(State{}, nil), quiet())
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page "+r.URL.Path) })
+	stop, addr, err := m.Serve(context.Background(), "127.0.0.1:0", page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} // holding no connection
+	read := func(path string) string {
+		resp, err := client.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := read("/status"); got != "page /status" {
+		t.Errorf("/status: %q", got)
+	}
+	if got := read("/metrics"); !strings.Contains(got, "lbd_reloads_total") {
+		t.Errorf("/metrics beside the page: %q", got)
+	}
+	for range maxConns {
+		scrapeOn(t, addr)
+	}
+	c := dial(t, addr)
+	io.WriteString(c, "GET /status HTTP/1.1\r\nHost: lbd\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	if _, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+		t.Errorf("the page served a connection beyond the %d the server holds", maxConns)
 	}
 }
 
@@ -244,7 +282,7 @@ func TestAcceptErrorsAreRateLimited(t *testing.T) {
 	ln := &failingListener{Listener: inner, n: 6, exhausted: make(chan struct{}), closed: make(chan struct{})}
 	defer inner.Close()
 	m := New(source(State{}, nil), slog.New(slog.NewTextHandler(&slogged, nil)))
-	stop := m.serve(context.Background(), ln)
+	stop := m.serve(context.Background(), ln, nil)
 	select {
 	case <-ln.exhausted:
 	case <-time.After(10 * time.Second):
