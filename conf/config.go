@@ -271,6 +271,22 @@ type TrackFile struct {
 	Pos    Pos    `yaml:"-"`
 	Path   string `yaml:"path"`
 	Weight int    `yaml:"weight"`
+	// Reverse subtracts the number times weight instead (keepalived
+	// "weight N reverse"); with weight 0, a zero number is the fault.
+	Reverse bool `yaml:"reverse"`
+	// InitFile writes the file when lbd starts, before it is first read.
+	InitFile *InitFile `yaml:"init_file"`
+}
+
+// InitFile creates a track file (keepalived init_file): when lbd starts
+// or a reload adds it, a file that does not exist is created with Value,
+// mode 0644; with Overwrite, an existing regular file is rewritten too.
+type InitFile struct {
+	Pos Pos `yaml:"-"`
+	// Value is the number written. Default 0.
+	Value int `yaml:"value"`
+	// Overwrite rewrites the file even when it exists.
+	Overwrite bool `yaml:"overwrite"`
 }
 
 // SyncGroup makes instances change state together (keepalived

@@ -378,6 +378,9 @@ func mergeCheck(base, o Check) Check {
 	base.Weight = cmp.Or(o.Weight, base.Weight)
 	base.Reverse = base.Reverse || o.Reverse
 	base.Dynamic = base.Dynamic || o.Dynamic
+	if o.InitFile != nil {
+		base.InitFile = o.InitFile
+	}
 	base.Payload = cmp.Or(o.Payload, base.Payload)
 	base.RequireReply = base.RequireReply || o.RequireReply
 	base.Reply = cmp.Or(o.Reply, base.Reply)

@@ -154,6 +154,12 @@ func (c *Config) validate() error {
 		}
 	}
 
+	if _, conflicts := c.trackFileInits(); len(conflicts) > 0 {
+		for _, pos := range conflicts {
+			errs.errorf(pos, "init_file: another init_file of the same file asks for another value or overwrite")
+		}
+	}
+
 	member := map[string]string{}
 	for _, g := range c.VRRPSyncGroups {
 		if g.Name == "" {

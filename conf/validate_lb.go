@@ -268,6 +268,9 @@ func validateRealServerCheck(errs *ErrorList, chk *Check, pos Pos, rs *RealServe
 			errs.errorf(pos, "%s: FILE check needs track_file", what)
 		}
 	}
+	if chk.InitFile != nil && chk.Type != "FILE" {
+		errs.errorf(chk.InitFile.Pos, "%s: init_file is for FILE checks", what)
+	}
 	if chk.ConnectIP != nil && chk.ConnectIP.Is6() != rs.Address.Addr.Is6() && chk.Type != "PING" {
 		errs.errorf(pos, "%s: connect_ip %s is of another family than the real server", what, chk.ConnectIP)
 	}

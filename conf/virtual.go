@@ -265,6 +265,8 @@ type Check struct {
 	Reverse bool `yaml:"reverse"`
 	// Dynamic sets the real server's weight from the FILE value.
 	Dynamic bool `yaml:"dynamic"`
+	// InitFile writes the FILE check's file when lbd starts.
+	InitFile *InitFile `yaml:"init_file"`
 	// Payload is the UDP check's datagram, in hex ("01 02 0a"); default empty.
 	Payload string `yaml:"payload"`
 	// RequireReply: the UDP check passes only on a reply (else: unless an

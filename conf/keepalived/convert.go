@@ -753,8 +753,12 @@ func (c *converter) vrrpInstance(in *Node) {
 						if v, ok := c.intArg(d, 0, -253, 253); ok {
 							w = v
 						}
-						if len(d.Args) > 1 {
-							c.find(d, Unsupported, "weight ... reverse is not supported")
+						if len(d.Args) > 1 && d.Args[1] == "reverse" {
+							tm.set("reverse", ybool(true))
+						}
+					case "init_file":
+						if in := c.initFile(d); in != nil {
+							tm.set("init_file", in)
 						}
 					default:
 						c.other(d, "vrrp_track_file")
@@ -958,3 +962,27 @@ func (c *converter) vsGroup(g *Node) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// initFile converts "init_file [VALUE] [overwrite]" (keepalived creates
+// the track file with VALUE, 0 by default, if it is missing, or always
+// with overwrite).
+func (c *converter) initFile(n *Node) *yaml.Node {
+	m := newMap()
+	for i, a := range n.Args {
+		switch {
+		case a == "overwrite":
+			m.set("overwrite", ybool(true))
+		case i == 0:
+			v, err := strconv.ParseInt(a, 10, 32)
+			if err != nil {
+				c.errorf(n, "init_file: %q is not a number", a)
+				return nil
+			}
+			m.set("value", yint(v))
+		default:
+			c.errorf(n, "init_file: unexpected %q", a)
+			return nil
+		}
+	}
+	return m.n
+}

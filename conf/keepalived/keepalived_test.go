@@ -26,6 +26,7 @@ var corpus = []struct {
 	{"testdata/ipv6_v3.conf", false, nil},
 	{"testdata/fwmark_groups.conf", false, nil},
 	{"testdata/misc_check.conf", false, nil},
+	{"testdata/track_files.conf", false, nil},
 	{"testdata/several_checkers.conf", false, nil},
 	{"testdata/include_param_seq/keepalived.conf", false, []string{"lb1"}},
 	{"testdata/unsupported.conf", true, nil},

@@ -552,7 +552,9 @@ func (c *converter) check(k *Node, defaults timing, vhost string) ymap {
 							m.set("reverse", ybool(true))
 						}
 					case "init_file":
-						c.find(d, Unsupported, "init_file is not supported; create the file before starting lbd")
+						if in := c.initFile(d); in != nil {
+							m.set("init_file", in)
+						}
 					default:
 						c.other(d, "track_file")
 					}

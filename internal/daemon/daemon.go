@@ -138,6 +138,7 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 	d.log.Info("lbd: starting", "file", d.path, "router_id", cfg.Global.RouterID, "config", cfg.Summary(), "pid", os.Getpid())
 	d.metrics = metrics.New(metrics.Source{State: d.metricsState, Engine: d.metricsEngine,
 		SpoofedEchoReplies: d.pinger.SpoofedReplies}, d.log)
+	d.initTrackFiles(cfg)
 	if err := d.startEngine(cfg); err != nil {
 		return err
 	}
@@ -351,7 +352,11 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 		if err == nil && d.engine == nil && needsIPVS(cfg) {
 			err = errNoIPVS
 		}
-		if err != nil || d.engine == nil {
+		if err != nil {
+			return
+		}
+		d.initTrackFiles(cfg)
+		if d.engine == nil {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -152,7 +152,7 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.Mem
 	for _, t := range in.TrackFiles {
 		name := trackFileName(t.Path)
 		m.Files = append(m.Files, vrrp.TrackedFile{Track: name, Path: t.Path})
-		m.Config.Tracks = append(m.Config.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackFile, Weight: t.Weight})
+		m.Config.Tracks = append(m.Config.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackFile, Weight: t.Weight, Reverse: t.Reverse})
 	}
 	return m
 }

@@ -41,7 +41,7 @@ vrrp_instances:
     virtual_ipaddresses_excluded: [2001:db8::100]
     track_interfaces: [{name: eth1, weight: -30}, {name: eth2}]
     track_scripts: [{name: chk_web}, {name: chk_db, weight: 10}]
-    track_files: [{path: /run/lbd/web.weight, weight: -5}]
+    track_files: [{path: /run/lbd/web.weight, weight: -5, reverse: true}]
     notify: /bin/true
   - name: VI_DB
     interface: eth0
@@ -125,7 +125,7 @@ func TestUnitsMapping(t *testing.T) {
 		{Name: "interface eth2", Kind: vrrp.TrackInterface, Weight: 0},
 		{Name: "script chk_web", Kind: vrrp.TrackScript, Weight: -20},
 		{Name: "script chk_db", Kind: vrrp.TrackScript, Weight: 10, InitFail: true},
-		{Name: "file /run/lbd/web.weight", Kind: vrrp.TrackFile, Weight: -5},
+		{Name: "file /run/lbd/web.weight", Kind: vrrp.TrackFile, Weight: -5, Reverse: true},
 	}
 	if !slices.Equal(c.Tracks, wantTracks) {
 		t.Errorf("tracks\n got %+v\nwant %+v", c.Tracks, wantTracks)

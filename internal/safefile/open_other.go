@@ -8,11 +8,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openRegular opens path for reading if it is a regular file: without
+// openRegular opens path with flags if it is a regular file: without
 // blocking (a FIFO) and without following a final symbolic link. Without
 // Linux's O_PATH the file is opened before its type is known.
-func openRegular(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+func openRegular(path string, flags int) (*os.File, error) {
+	fd, err := unix.Open(path, flags|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, pathError("open", path, err)
 	}

@@ -1,12 +1,13 @@
 // Package safefile reads files that other people write or name (track
 // files, FILE_CHECK files, a configuration a control-socket client asks
-// about) without letting them stall, fool or exhaust lbd, which runs as
-// root: the file must be a regular file, reached without following a
-// final symbolic link, opened without blocking and without opening
-// anything else first, and only a bounded prefix of it is read. A FIFO, a
-// device (/dev/watchdog), a symlink to /etc/shadow or a 64 GB sparse file
-// therefore cost a few system calls and an error, never a hang, a side
-// effect, an out-of-memory crash or another file's content.
+// about), and writes the track files lbd initialises, without letting
+// them stall, fool or exhaust lbd, which runs as root: the file must be a
+// regular file, reached without following a final symbolic link, opened
+// without blocking and without opening anything else first, and only a
+// bounded prefix of it is read. A FIFO, a device (/dev/watchdog), a
+// symlink to /etc/shadow or a 64 GB sparse file therefore cost a few
+// system calls and an error, never a hang, a side effect, an
+// out-of-memory crash or another file's content.
 package safefile
 
 import (
@@ -24,12 +25,41 @@ var ErrNotRegular = errors.New("not a regular file")
 // ReadPrefix returns at most max bytes from the start of the regular file
 // at path.
 func ReadPrefix(path string, max int64) ([]byte, error) {
-	f, err := openRegular(path)
+	f, err := openRegular(path, unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, max))
+}
+
+// Init writes content to the file at path when it does not exist
+// (created with mode 0644, never through a final symbolic link), and with
+// overwrite also when it does, then only if it is a regular file (a FIFO
+// or a device is refused unopened). It reports whether it wrote.
+func Init(path string, content []byte, overwrite bool) (bool, error) {
+	var f *os.File
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY, 0o644)
+	switch {
+	case err == nil:
+		f = os.NewFile(uintptr(fd), path)
+	case errors.Is(err, unix.EEXIST) && overwrite:
+		if f, err = openRegular(path, unix.O_WRONLY|unix.O_TRUNC); err != nil {
+			return false, err
+		}
+	case errors.Is(err, unix.EEXIST):
+		return false, nil
+	default:
+		return false, pathError("create", path, err)
+	}
+	_, werr := f.Write(content)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return false, &os.PathError{Op: "write", Path: path, Err: werr}
+	}
+	return true, nil
 }
 
 // notRegular describes why path, of type mode (unix.S_IF*), is refused.
