@@ -37,13 +37,23 @@ func (c *Config) trackFileInits() (list []TrackFileInit, conflicts []Pos) {
 			add(t.Path, t.InitFile)
 		}
 	}
+	fileCheck := func(chk *Check) {
+		if chk != nil && chk.Type == "FILE" {
+			add(chk.TrackFile, chk.InitFile)
+		}
+	}
+	// Every load and reload runs this over every real server: a large
+	// file has 100,000, nearly all with just their service's check.
 	for i := range c.VirtualServers {
 		vs := &c.VirtualServers[i]
 		for j := range vs.RealServers {
-			for _, chk := range vs.EffectiveChecks(&vs.RealServers[j]) {
-				if chk.Type == "FILE" {
-					add(chk.TrackFile, chk.InitFile)
-				}
+			rs := &vs.RealServers[j]
+			if len(rs.Checks) == 0 {
+				fileCheck(vs.EffectiveCheck(rs))
+				continue
+			}
+			for k := range rs.Checks {
+				fileCheck(vs.mergedCheck(rs, &rs.Checks[k]))
 			}
 		}
 	}

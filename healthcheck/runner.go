@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -88,15 +89,21 @@ type quickChecker interface {
 type Runner struct {
 	cfg RunnerConfig
 
-	mu   sync.Mutex
-	ids  map[string]bool    // targets added and not removed, for Add's check
-	last map[string]Checked // of each target in ids, for Last
-	ops  []op               // pending Add/Remove for the owner goroutine
-	poke chan struct{}      // capacity 1: "ops has something"
+	mu sync.Mutex
+	// ids holds the targets added and not removed (Add's check), each
+	// with the slot its probes leave their last result in (Last).
+	ids  map[string]*lastResult
+	ops  []op          // pending Add/Remove for the owner goroutine
+	poke chan struct{} // capacity 1: "ops has something"
 }
+
+// lastResult is where a target's probes leave their last result, written
+// by the owner goroutine without taking the Runner's lock.
+type lastResult struct{ p atomic.Pointer[Checked] }
 
 type op struct {
 	add    *Target
+	last   *lastResult // of add
 	remove string
 }
 
@@ -111,6 +118,7 @@ type target struct {
 	key     int64         // due as nanoseconds since the loop's epoch, for the heap
 	index   int           // in schedule, -1 when not queued
 	removed bool
+	last    *lastResult
 	// wait, when set, is the rest of a quick probe that has to wait; the
 	// worker runs it until deadline.
 	wait     func(context.Context) Result
@@ -151,7 +159,7 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	if cfg.Rand == nil {
 		cfg.Rand = func(n time.Duration) time.Duration { return rand.N(n) }
 	}
-	return &Runner{cfg: cfg, ids: make(map[string]bool), last: make(map[string]Checked), poke: make(chan struct{}, 1)}
+	return &Runner{cfg: cfg, ids: make(map[string]*lastResult), poke: make(chan struct{}, 1)}
 }
 
 // Add registers a target. Its first probe runs after a random part of its
@@ -162,11 +170,12 @@ func (r *Runner) Add(t Target) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ids[t.ID] {
+	if r.ids[t.ID] != nil {
 		return fmt.Errorf("healthcheck: target %q already added", t.ID)
 	}
-	r.ids[t.ID] = true
-	r.ops = append(r.ops, op{add: &t})
+	last := new(lastResult)
+	r.ids[t.ID] = last
+	r.ops = append(r.ops, op{add: &t, last: last})
 	r.signal()
 	return nil
 }
@@ -181,9 +190,15 @@ type Checked struct {
 // the first one, or for a target not added.
 func (r *Runner) Last(id string) (Checked, bool) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, ok := r.last[id]
-	return c, ok
+	last := r.ids[id]
+	r.mu.Unlock()
+	if last == nil {
+		return Checked{}, false
+	}
+	if c := last.p.Load(); c != nil {
+		return *c, true
+	}
+	return Checked{}, false
 }
 
 // Remove unregisters a target; a probe in flight finishes but its result is
@@ -191,11 +206,10 @@ func (r *Runner) Last(id string) (Checked, bool) {
 func (r *Runner) Remove(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.ids[id] {
+	if r.ids[id] == nil {
 		return
 	}
 	delete(r.ids, id)
-	delete(r.last, id)
 	r.ops = append(r.ops, op{remove: id})
 	r.signal()
 }
@@ -430,7 +444,7 @@ func (l *loop) applyOps() {
 	for _, o := range ops {
 		if o.add != nil {
 			opts := o.add.Options.normalized()
-			t := &target{Target: *o.add, opts: opts, st: newState(opts), index: -1}
+			t := &target{Target: *o.add, opts: opts, st: newState(opts), index: -1, last: o.last}
 			t.quick, _ = t.Checker.(quickChecker)
 			l.targets[t.ID] = t
 			var delay time.Duration
@@ -484,11 +498,8 @@ func (l *loop) finish(t *target, res Result) {
 	}
 	wait, changed := t.st.apply(t.opts, res)
 	now := l.r.cfg.Clock.Now()
-	l.r.mu.Lock()
-	if l.r.ids[t.ID] { // not removed meanwhile: Remove forgets its result
-		l.r.last[t.ID] = Checked{Result: res, At: now}
-	}
-	l.r.mu.Unlock()
+	// A target removed meanwhile writes to a slot nobody reads any more.
+	t.last.p.Store(&Checked{Result: res, At: now})
 	if changed && l.r.cfg.Events != nil {
 		ev := Event{ID: t.ID, Up: t.st.up, Weight: t.st.weight, Reason: res.Reason, Latency: res.Latency, Time: now}
 		if !t.st.up {

@@ -316,7 +316,8 @@ func (l *loop) lastCheck(r *rsState) *healthcheck.Checked {
 		if !ok {
 			continue
 		}
-		if out == nil || (!got.OK && (out.OK || got.At.After(out.At))) || (got.OK == out.OK && got.At.After(out.At)) {
+		// A failure outranks a pass; of two alike, the later one.
+		if out == nil || !got.OK && out.OK || got.OK == out.OK && got.At.After(out.At) {
 			out = &got
 		}
 	}

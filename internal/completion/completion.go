@@ -101,7 +101,8 @@ func Write(w io.Writer, l Line, wordBreaks string, candidates []string) error {
 		wordBreaks = defaultWordBreaks
 	}
 	cut := strings.LastIndexAny(l.Current, wordBreaks) + 1
-	slices.Sort(candidates)
+	candidates = slices.Sorted(slices.Values(candidates)) // a copy: callers pass shared tables
+
 	var b strings.Builder
 	for i, c := range candidates {
 		if !strings.HasPrefix(c, l.Current) || (i > 0 && c == candidates[i-1]) {

@@ -46,8 +46,11 @@ func TestWrite(t *testing.T) {
 		{"x", "", ""},
 	} {
 		var b bytes.Buffer
-		if err := Write(&b, Line{Current: tc.cur}, tc.breaks, slices.Clone(cands)); err != nil {
+		if err := Write(&b, Line{Current: tc.cur}, tc.breaks, cands); err != nil {
 			t.Fatal(err)
+		}
+		if cands[0] != "192.0.2.10:80" {
+			t.Fatalf("Write reordered its caller's slice: %q", cands)
 		}
 		if b.String() != tc.want {
 			t.Errorf("Write(cur %q, breaks %q) = %q, want %q", tc.cur, tc.breaks, b.String(), tc.want)
