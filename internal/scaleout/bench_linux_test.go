@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/internal/lab"
 )
@@ -49,7 +50,7 @@ func TestBenchScaleout(t *testing.T) {
 		detect             time.Duration
 	)
 	t.Run("bgp", func(t *testing.T) {
-		s := newScaleLab(t, 3, bgpBFD)
+		s := newScaleLab(t, 3, bgpBFD, conf.DefaultBFDInterval)
 		s.start(t)
 		load := benchLoad(s)
 
@@ -108,7 +109,7 @@ func TestBenchScaleout(t *testing.T) {
 		return
 	}
 	t.Run("vrrp pair", func(t *testing.T) {
-		s := newScaleLab(t, 2, vrrpPair)
+		s := newScaleLab(t, 2, vrrpPair, 0)
 		s.start(t)
 		master, backup := s.lbs[0], s.lbs[1]
 		addr := netip.MustParseAddr(vip)

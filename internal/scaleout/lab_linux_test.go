@@ -148,14 +148,18 @@ type scaleLab struct {
 	lbs            []*balancer
 	servers        map[string]*realServer
 	dir            string
+	// bfdInterval is both ends' BFD transmit and receive interval in
+	// bgpBFD (multiplier 3).
+	bfdInterval time.Duration
 }
 
 // newScaleLab builds the network with n balancers and starts the router
-// and the real servers.
-func newScaleLab(t *testing.T, n int, m mode) *scaleLab {
+// and the real servers. bfdInterval applies in bgpBFD.
+func newScaleLab(t *testing.T, n int, m mode, bfdInterval time.Duration) *scaleLab {
 	l := lab.New(t)
 	lan := l.LAN("lan")
-	s := &scaleLab{mode: m, client: l.Node("client"), router: l.Node("router"), servers: map[string]*realServer{}, dir: t.TempDir()}
+	s := &scaleLab{mode: m, client: l.Node("client"), router: l.Node("router"), servers: map[string]*realServer{},
+		dir: t.TempDir(), bfdInterval: bfdInterval}
 	s.client.Link("eth0", s.router, "cl0")
 	s.client.AddAddr("eth0", "198.51.100.2/24")
 	s.router.AddAddr("cl0", "198.51.100.1/24")
@@ -190,24 +194,32 @@ func newScaleLab(t *testing.T, n int, m mode) *scaleLab {
 		// ARP moves the router's neighbour entry.
 		s.router.MustRun("ip", "route", "add", vipPrefix, "dev", "eth0")
 	} else {
-		s.bird = s.router.StartBird(t, birdConfig(s.lbs, m == bgpBFD))
+		s.bird = s.router.StartBird(t, birdConfig(s.lbs, s.bfd()))
 	}
 	return s
 }
 
+// bfd is the BFD interval on the BGP sessions, 0 without BFD.
+func (s *scaleLab) bfd() time.Duration {
+	if s.mode != bgpBFD {
+		return 0
+	}
+	return s.bfdInterval
+}
+
 // birdConfig is the router's BIRD 2 configuration: an eBGP session per
 // balancer that imports its routes and exports none, every equal route
-// merged into one multipath kernel route, and BFD on the sessions when
-// bfd (the defaults of lbd's side: 100 ms, multiplier 3).
-func birdConfig(lbs []*balancer, bfd bool) string {
+// merged into one multipath kernel route, and BFD on the sessions at
+// bfd intervals (multiplier 3) unless bfd is 0.
+func birdConfig(lbs []*balancer, bfd time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "router id %s;\nlog stderr all;\nprotocol device { scan time 1; }\n", routerLAN)
 	b.WriteString("protocol kernel { ipv4 { import none; export all; }; merge paths on limit 16; }\n")
-	if bfd {
-		b.WriteString("protocol bfd { interface \"*\" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }\n")
+	if bfd > 0 {
+		fmt.Fprintf(&b, "protocol bfd { interface \"*\" { min rx interval %[1]d ms; min tx interval %[1]d ms; multiplier 3; }; }\n", bfd.Milliseconds())
 	}
 	fmt.Fprintf(&b, "template bgp lbs {\n local %s as %d;\n hold time 9;\n connect retry time 1;\n error wait time 1, 5;\n", routerLAN, routerASN)
-	if bfd {
+	if bfd > 0 {
 		b.WriteString(" bfd on;\n")
 	}
 	b.WriteString(" ipv4 { import all; export none; };\n}\n")
@@ -221,6 +233,10 @@ func birdConfig(lbs []*balancer, bfd bool) string {
 // announced over BGP (the bgp section, with BFD in bgpBFD), or a VRRP
 // instance that carries the VIP (vrrpPair: lb1 has the higher priority).
 func (s *scaleLab) lbdConfig(b *balancer) string {
+	bfd := ""
+	if d := s.bfd(); d > 0 {
+		bfd = fmt.Sprintf(", bfd: {min_rx: %[1]v, min_tx: %[1]v, multiplier: 3}", d)
+	}
 	share := fmt.Sprintf(`bgp:
   local_asn: %d
   router_id: %s
@@ -228,7 +244,7 @@ func (s *scaleLab) lbdConfig(b *balancer) string {
   drain_delay: %v
   peers:
     - {address: %s, asn: %d, hold_time: 9s%s}
-`, lbdASN, b.addr, holdDown, drainDelay, routerLAN, routerASN, map[bool]string{true: ", bfd: {}"}[s.mode == bgpBFD])
+`, lbdASN, b.addr, holdDown, drainDelay, routerLAN, routerASN, bfd)
 	announce := fmt.Sprintf("announce: bgp\n    bgp_route: {communities: [\"%d:100\"]}", routerASN)
 	if s.mode == vrrpPair {
 		share = fmt.Sprintf(`vrrp_instances:
