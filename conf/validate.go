@@ -125,6 +125,8 @@ func (c *Config) validate() error {
 			seenPeer[p.Addr] = true
 		}
 
+		checkRoutes(&errs, what, in.VirtualRoutes)
+		checkRules(&errs, what, in.VirtualRules)
 		for _, t := range in.TrackInterfaces {
 			if t.Name == "" {
 				errs.errorf(t.Pos, "%s: tracked interface without a name", what)
@@ -173,6 +175,7 @@ func (c *Config) validate() error {
 		}
 		checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" notify", g.Notify, c.Global.ScriptUser, false)
 	}
+	c.validateStatic(&errs)
 	c.validateLB(&errs)
 	c.validateBGP(&errs)
 	return errs.err()
