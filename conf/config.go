@@ -24,15 +24,18 @@ type Config struct {
 	// BGP announces the addresses of virtual servers with announce: bgp
 	// to routers (active/active behind ECMP).
 	BGP *BGP `yaml:"bgp"`
-	// StaticIPAddresses, StaticRoutes and StaticRules are installed at
-	// start, whatever the VRRP states (keepalived static_ipaddress,
-	// static_routes, static_rules). A reload adds the new ones and
-	// removes those no longer listed; unlike keepalived, lbd leaves them
-	// in place when it stops, so a restart never takes them away. Each
-	// address needs its interface.
-	StaticIPAddresses []VIP   `yaml:"static_ipaddresses"`
-	StaticRoutes      []Route `yaml:"static_routes"`
-	StaticRules       []Rule  `yaml:"static_rules"`
+	// StaticIPAddresses are installed at start, whatever the VRRP states
+	// (keepalived static_ipaddress); each needs its interface. A reload
+	// adds the new ones and removes those no longer listed; unlike
+	// keepalived, lbd leaves them in place when it stops, so a restart
+	// never takes them away. The same holds for static routes and rules.
+	StaticIPAddresses []VIP `yaml:"static_ipaddresses"`
+	// StaticRoutes are installed at start, after the static addresses
+	// (keepalived static_routes).
+	StaticRoutes []Route `yaml:"static_routes"`
+	// StaticRules are installed at start, after the static routes
+	// (keepalived static_rules).
+	StaticRules []Rule `yaml:"static_rules"`
 }
 
 // Summary counts what c holds, on one line, for `lbd -t` and the
@@ -223,10 +226,12 @@ type VRRPInstance struct {
 	// VirtualIPAddressesExcluded are handled like virtual addresses but
 	// not carried in adverts (any family, any number).
 	VirtualIPAddressesExcluded []VIP `yaml:"virtual_ipaddresses_excluded"`
-	// VirtualRoutes and VirtualRules are installed on becoming master,
-	// after the addresses (a route may use one as its src), and removed
-	// on leaving it (keepalived virtual_routes, virtual_rules).
-	VirtualRoutes   []Route          `yaml:"virtual_routes"`
+	// VirtualRoutes are installed on becoming master, after the
+	// addresses (a route may use one as its src), and removed on leaving
+	// it, before them (keepalived virtual_routes).
+	VirtualRoutes []Route `yaml:"virtual_routes"`
+	// VirtualRules are installed on becoming master, after the routes,
+	// and removed on leaving it (keepalived virtual_rules).
 	VirtualRules    []Rule           `yaml:"virtual_rules"`
 	TrackInterfaces []TrackInterface `yaml:"track_interfaces"`
 	TrackScripts               []TrackRef       `yaml:"track_scripts"`

@@ -49,16 +49,19 @@ type Rule struct {
 	// each rule by the rules already there, so one removed and added
 	// again would move.
 	Priority uint32 `yaml:"priority"`
-	// From and To match the source and destination addresses.
+	// From matches the source address.
 	From *Prefix `yaml:"from"`
-	To   *Prefix `yaml:"to"`
+	// To matches the destination address.
+	To *Prefix `yaml:"to"`
 	// Table is the routing table the rule selects (required).
 	Table uint32 `yaml:"table"`
-	// FWMark matches the firewall mark, under FWMask (default all bits).
+	// FWMark matches the firewall mark, under fwmask.
 	FWMark *uint32 `yaml:"fwmark"`
+	// FWMask selects the bits of the mark fwmark compares. Default: all.
 	FWMask *uint32 `yaml:"fwmask"`
-	// IIF and OIF match the input and output interfaces.
+	// IIF matches the interface a packet came in by.
 	IIF string `yaml:"iif"`
+	// OIF matches the interface a packet leaves by (sockets bound to it).
 	OIF string `yaml:"oif"`
 	// Family of a rule without from or to (keepalived inet6). Default:
 	// that of from or to, else IPv4.
