@@ -234,8 +234,8 @@ type VRRPInstance struct {
 	// and removed on leaving it (keepalived virtual_rules).
 	VirtualRules    []Rule           `yaml:"virtual_rules"`
 	TrackInterfaces []TrackInterface `yaml:"track_interfaces"`
-	TrackScripts               []TrackRef       `yaml:"track_scripts"`
-	TrackFiles                 []TrackFile      `yaml:"track_files"`
+	TrackScripts    []TrackRef       `yaml:"track_scripts"`
+	TrackFiles      []TrackFile      `yaml:"track_files"`
 	// Notify scripts, run without a shell and bounded by notify_timeout.
 	// notify gets keepalived's arguments: INSTANCE name state priority.
 	NotifyMaster Command `yaml:"notify_master"`
