@@ -59,7 +59,10 @@ type MemberIO struct {
 	Conn       Conn
 	VIPs       VIPManager
 	Announcers map[string]Announcer // by interface
-	// Close releases VIPs and Announcers (not Conn, which the runner
+	// Routes installs the member's routes and rules; needed only when
+	// it has some.
+	Routes RouteManager
+	// Close releases VIPs, Routes and Announcers (not Conn, which the runner
 	// closes to stop its reader).
 	Close func()
 }
@@ -116,7 +119,11 @@ type MemberConfig struct {
 	// installed on Master.
 	VIPs     []VIP
 	Excluded []VIP
-	GARP     GARPConfig
+	// Routes and Rules are installed on Master after the addresses, and
+	// removed before them (keepalived virtual_routes, virtual_rules).
+	Routes []Route
+	Rules  []Rule
+	GARP   GARPConfig
 	// FastTakeover probes the Master faster than its adverts.
 	FastTakeover FastTakeover
 	// TrackInterfaces, Scripts and Files are the tracked objects, by the
@@ -422,6 +429,9 @@ func (r *Runner) open() bool {
 		}
 		m.io = io
 		opened = append(opened, m)
+		if io.Routes == nil && len(m.cfg.Routes)+len(m.cfg.Rules) > 0 {
+			return fail(fmt.Errorf("instance %s: the host cannot install routes", m.cfg.Name()))
+		}
 		cfg := m.cfg.Config
 		cfg.Primary = io.Primary
 		// The handover track lowers the priority of a handed-over
@@ -644,8 +654,10 @@ func (r *Runner) exec(now time.Time, acts []MemberAction) {
 			r.sendAdvert(m, a.Priority)
 		case AddVIPs:
 			r.addVIPs(m)
+			r.addRoutes(m)
 		case RemoveVIPs:
 			if !m.holding {
+				r.removeRoutes(m)
 				r.removeVIPs(m)
 			}
 		case SendGARP:
@@ -809,8 +821,8 @@ func (r *Runner) announce(m *member, n int, reason string) {
 	m.log.Log(context.Background(), lvl, "vrrp: gratuitous ARP / NA sent", "reason", reason, "repeat", n, "vips", len(m.all))
 }
 
-// refresh is the periodic Master work: re-add addresses removed behind our
-// back, then announce them.
+// refresh is the periodic Master work: re-add addresses, routes and rules
+// removed behind our back, then announce the addresses.
 func (r *Runner) refresh(m *member) {
 	r.arm(m, fireRefresh, m.garp.Refresh)
 	for _, v := range m.all {
@@ -824,5 +836,6 @@ func (r *Runner) refresh(m *member) {
 			m.log.Error("vrrp: checking virtual address failed", "state", StateMaster, "vip", v, "err", err)
 		}
 	}
+	r.addRoutes(m)
 	r.announce(m, m.garp.RefreshRepeat, "garp_master_refresh")
 }

@@ -39,6 +39,8 @@ type nodeOpts struct {
 	fast     FastTakeover
 	peers    []netip.Addr
 	bfd      func() (BFDSessions, error)
+	routes   []Route
+	rules    []Rule
 }
 
 func startNode(t *testing.T, hub *vrrptest.Hub, o nodeOpts) *testNode {
@@ -55,6 +57,8 @@ func startNode(t *testing.T, hub *vrrptest.Hub, o nodeOpts) *testNode {
 			GARP:         o.garp,
 			FastTakeover: o.fast,
 			Peers:        o.peers,
+			Routes:       o.routes,
+			Rules:        o.rules,
 		}},
 		BFD:    o.bfd,
 		Host:   n.host,
