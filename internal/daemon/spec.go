@@ -130,6 +130,12 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.Mem
 	for _, v := range in.VirtualIPAddressesExcluded {
 		m.Excluded = append(m.Excluded, vip(v, in.Interface))
 	}
+	for _, r := range in.VirtualRoutes {
+		m.Routes = append(m.Routes, route(r))
+	}
+	for _, r := range in.VirtualRules {
+		m.Rules = append(m.Rules, rule(r))
+	}
 	for _, t := range in.TrackInterfaces {
 		name := trackInterfaceName(t.Name)
 		m.TrackInterfaces = append(m.TrackInterfaces, vrrp.TrackedLink{Track: name, Interface: t.Name})
@@ -174,6 +180,38 @@ func vip(v conf.VIP, dflt string) vrrp.VIP {
 		dev = dflt
 	}
 	return vrrp.VIP{Prefix: v.Address.Prefix, Dev: dev, Label: v.Label}
+}
+
+// route maps a route of the configuration.
+func route(r conf.Route) vrrp.Route {
+	out := vrrp.Route{Dst: r.To.Prefix, Dev: r.Interface, Table: r.Table, Metric: r.Metric,
+		Scope: r.Scope, Type: r.Type, OnLink: r.OnLink}
+	if r.Via != nil {
+		out.Via = r.Via.Addr
+	}
+	if r.Src != nil {
+		out.Src = r.Src.Addr
+	}
+	return out
+}
+
+// rule maps a rule of the configuration; a fwmark without fwmask
+// compares every bit.
+func rule(r conf.Rule) vrrp.Rule {
+	out := vrrp.Rule{IPv6: r.IPv6(), Priority: r.Priority, Table: r.Table, IIF: r.IIF, OIF: r.OIF}
+	if r.From != nil {
+		out.From = r.From.Prefix
+	}
+	if r.To != nil {
+		out.To = r.To.Prefix
+	}
+	if r.FWMark != nil {
+		out.Mark, out.Mask = *r.FWMark, ^uint32(0)
+		if r.FWMask != nil {
+			out.Mask = *r.FWMask
+		}
+	}
+	return out
 }
 
 // fingerprint is the configuration a unit runs with, file positions left

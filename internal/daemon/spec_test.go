@@ -199,3 +199,29 @@ func TestDiff(t *testing.T) {
 		})
 	}
 }
+
+func TestUnitsVirtualRoutes(t *testing.T) {
+	us := parse(t, `vrrp_instances:
+  - name: VI_1
+    interface: eth0
+    virtual_router_id: 7
+    virtual_ipaddresses: [192.0.2.100]
+    virtual_routes:
+      - {to: 10.40.0.0/24, via: 192.0.2.254, src: 192.0.2.100, table: 100, metric: 5, scope: global}
+      - {to: "2001:db8:1::/64", type: unreachable}
+    virtual_rules:
+      - {to: "2001:db8:2::/64", table: 101, priority: 300, fwmark: 7, fwmask: 15, iif: eth1}
+`)
+	m := us[0].Members[0]
+	want := []vrrp.Route{
+		{Dst: netip.MustParsePrefix("10.40.0.0/24"), Via: netip.MustParseAddr("192.0.2.254"), Src: netip.MustParseAddr("192.0.2.100"),
+			Table: 100, Metric: 5, Scope: "global"},
+		{Dst: netip.MustParsePrefix("2001:db8:1::/64"), Type: "unreachable"},
+	}
+	if !slices.Equal(m.Routes, want) {
+		t.Errorf("routes %+v, want %+v", m.Routes, want)
+	}
+	if r := (vrrp.Rule{IPv6: true, Priority: 300, To: netip.MustParsePrefix("2001:db8:2::/64"), Table: 101, Mark: 7, Mask: 15, IIF: "eth1"}); !slices.Equal(m.Rules, []vrrp.Rule{r}) {
+		t.Errorf("rules %+v", m.Rules)
+	}
+}
