@@ -64,6 +64,9 @@ func Convert(name string, nodes []*Node) (Result, error) {
 		root:       newMap(),
 		global:     newMap(),
 		gvrrp:      newMap(),
+
+		defaultIface: "eth0",
+		rulePref:     firstRulePref,
 	}
 	c.run(nodes)
 	if len(c.errs) > 0 {
@@ -153,6 +156,14 @@ type converter struct {
 	version      int  // global vrrp_version, 0: keepalived's default 2
 	strict       bool // vrrp_strict
 	instanceFams map[string]bool
+
+	// static_ipaddress, static_routes and static_rules, in file order.
+	staticAddrs, staticRoutes, staticRules []*yaml.Node
+	// defaultIface is global_defs' default_interface: the interface of a
+	// static address without dev.
+	defaultIface string
+	// rulePref is the preference keepalived gives the next rule without one.
+	rulePref int64
 }
 
 func (c *converter) errorf(n *Node, format string, args ...any) {
@@ -200,8 +211,11 @@ func (c *converter) run(nodes []*Node) {
 			}
 		case "global_defs":
 			for _, k := range n.Children {
-				if k.Key == "vrrp_strict" {
+				switch {
+				case k.Key == "vrrp_strict":
 					c.strict = true
+				case k.Key == "default_interface" && len(k.Args) == 1:
+					c.defaultIface = k.Args[0]
 				}
 			}
 		}
@@ -223,6 +237,12 @@ func (c *converter) run(nodes []*Node) {
 			c.virtualServer(n)
 		case "vrrp_track_file", "track_file":
 			// used by reference
+		case "static_ipaddress":
+			c.staticAddresses(n)
+		case "static_routes":
+			c.staticRoutes = append(c.staticRoutes, c.routes(n).Content...)
+		case "static_rules":
+			c.staticRules = append(c.staticRules, c.rules(n).Content...)
 		default:
 			c.other(n, "the top level")
 		}
@@ -239,7 +259,8 @@ func (c *converter) run(nodes []*Node) {
 	for _, l := range []struct {
 		key   string
 		items []*yaml.Node
-	}{{"vrrp_scripts", c.vrrpScripts}, {"vrrp_instances", c.instances}, {"vrrp_sync_groups", c.syncGroups},
+	}{{"static_ipaddresses", c.staticAddrs}, {"static_routes", c.staticRoutes}, {"static_rules", c.staticRules},
+		{"vrrp_scripts", c.vrrpScripts}, {"vrrp_instances", c.instances}, {"vrrp_sync_groups", c.syncGroups},
 		{"virtual_server_groups", c.vsGroups}, {"virtual_servers", c.virtualServers}} {
 		if len(l.items) > 0 {
 			c.root.set(l.key, yseq(l.items...))
@@ -392,6 +413,8 @@ func (c *converter) globalDefs(g *Node) {
 			c.find(n, Approximated, "lbd sends one gratuitous ARP burst of garp_master_repeat per refresh and none on lower-priority adverts")
 		case "vrrp_strict":
 			c.find(n, Approximated, hints["vrrp_strict"])
+		case "default_interface":
+			// the interface of static addresses without dev (run's first pass)
 		case "lvs_timeouts":
 			c.lvsTimeouts(n)
 		case "lvs_sync_daemon":
@@ -769,6 +792,10 @@ func (c *converter) vrrpInstance(in *Node) {
 			m.set("track_files", yseq(items...), n.Comments...)
 		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
 			c.setCommand(m, n.Key, n)
+		case "virtual_routes":
+			m.set("virtual_routes", c.routes(n), n.Comments...)
+		case "virtual_rules":
+			m.set("virtual_rules", c.rules(n), n.Comments...)
 		case "smtp_alert":
 			c.other(n, "vrrp_instance")
 		case "dont_track_primary":
