@@ -112,6 +112,11 @@ type GARPConfig struct {
 	// RefreshRepeat: announcements per address in a refresh burst
 	// (keepalived garp_master_refresh_repeat, default 1).
 	RefreshRepeat int
+	// Interval: the gap after each gratuitous ARP before the next
+	// announcement of the member (keepalived garp_interval); NAInterval
+	// the same after each unsolicited NA (keepalived gna_interval). 0:
+	// back to back. For switches that cannot take a flood of them.
+	Interval, NAInterval time.Duration
 }
 
 func (g GARPConfig) withDefaults() GARPConfig {

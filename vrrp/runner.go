@@ -183,8 +183,11 @@ type member struct {
 	all   []VIP // advertised and excluded addresses
 	log   *slog.Logger
 
-	timer, delay, refresh      func() bool // stop functions of the clock's timers
-	timerGen, delayGen, refGen uint64
+	timer, delay, refresh, paced        func() bool // stop functions of the clock's timers
+	timerGen, delayGen, refGen, paceGen uint64
+	// queued are the announcements that garp_interval / gna_interval
+	// hold back, sent one per fire of the paced timer.
+	queued []announcement
 	holding                    bool // stopping Master keeping its addresses
 	pending                    []Transition
 	failing                    bool
@@ -221,6 +224,7 @@ const (
 	fireState fireKind = iota
 	fireDelay
 	fireRefresh
+	firePaced
 )
 
 type timerFire struct {
@@ -249,7 +253,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		byName: map[string]*member{},
 		events: make(chan memberEvent),
 		pkts:   make(chan memberPacket, recvQueue*len(cfg.Members)),
-		fires:  make(chan timerFire, 4*len(cfg.Members)),
+		fires:  make(chan timerFire, 5*len(cfg.Members)),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 		abort:  make(chan struct{}),
@@ -385,6 +389,7 @@ func (r *Runner) Run(ctx context.Context) {
 		m.timer()
 		m.delay()
 		m.refresh()
+		m.paced()
 		m.io.Conn.Close() // unblocks the reader
 	}
 }
@@ -459,7 +464,7 @@ func (r *Runner) open() bool {
 			}
 		}
 		m.all = append(slices.Clone(m.cfg.VIPs), m.cfg.Excluded...)
-		m.timer, m.delay, m.refresh = stopped, stopped, stopped
+		m.timer, m.delay, m.refresh, m.paced = stopped, stopped, stopped, stopped
 		m.stats.prio.Store(uint32(m.inst.Priority()))
 	}
 	if r.cfg.Group != "" {
@@ -562,6 +567,10 @@ func (r *Runner) fired(f timerFire) {
 		if f.gen == m.refGen && m.inst.State() == StateMaster {
 			r.refresh(m)
 		}
+	case firePaced:
+		if f.gen == m.paceGen && m.inst.State() == StateMaster {
+			r.sendQueued(m)
+		}
 	}
 }
 
@@ -592,6 +601,8 @@ func (r *Runner) timerOf(m *member, kind fireKind) (*func() bool, *uint64) {
 		return &m.timer, &m.timerGen
 	case fireDelay:
 		return &m.delay, &m.delayGen
+	case firePaced:
+		return &m.paced, &m.paceGen
 	}
 	return &m.refresh, &m.refGen
 }
@@ -707,6 +718,8 @@ func (r *Runner) transition(m *member, now time.Time, t Transition) {
 	} else {
 		r.disarm(m, fireDelay)
 		r.disarm(m, fireRefresh)
+		r.disarm(m, firePaced)
+		m.queued = nil
 	}
 	if fn := r.cfg.OnTransition; fn != nil {
 		fn(Notification{Instance: m.cfg.Name(), VRID: m.cfg.Config.VRID, Transition: t, Reason: reason,
@@ -789,8 +802,13 @@ func (r *Runner) removeVIPs(m *member) {
 }
 
 // announce sends n rounds of gratuitous ARP / NA for every address of m,
-// each on the interface the address is on.
+// each on the interface the address is on; with garp_interval or
+// gna_interval, one at a time (see pace).
 func (r *Runner) announce(m *member, n int, reason string) {
+	if m.garp.Interval > 0 || m.garp.NAInterval > 0 {
+		r.pace(m, n, reason)
+		return
+	}
 	byDev := map[string][]netip.Addr{}
 	for _, v := range m.all {
 		byDev[v.Dev] = append(byDev[v.Dev], v.Addr())
