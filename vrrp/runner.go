@@ -187,12 +187,12 @@ type member struct {
 	timerGen, delayGen, refGen, paceGen uint64
 	// queued are the announcements that garp_interval / gna_interval
 	// hold back, sent one per fire of the paced timer.
-	queued []announcement
-	holding                    bool // stopping Master keeping its addresses
-	pending                    []Transition
-	failing                    bool
-	mismatch                   bool // an advert with other addresses was logged
-	stats                      memberStats
+	queued   []announcement
+	holding  bool // stopping Master keeping its addresses
+	pending  []Transition
+	failing  bool
+	mismatch bool // an advert with other addresses was logged
+	stats    memberStats
 
 	// master is whom a Backup follows, for the fast-takeover prober
 	// (see fasttakeover.go); lastAdvert is the last advert accepted.
