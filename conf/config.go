@@ -119,6 +119,16 @@ type VRRPDefaults struct {
 	// master, so switches and clients that lost the entry relearn it.
 	// Default 60s (keepalived: off); 0 turns it off.
 	GARPMasterRefresh *Duration `yaml:"garp_master_refresh"`
+	// GARPMasterRefreshRepeat: gratuitous ARPs per refresh (keepalived
+	// garp_master_refresh_repeat). Default 1.
+	GARPMasterRefreshRepeat int `yaml:"garp_master_refresh_repeat"`
+	// GARPInterval: the gap after each gratuitous ARP before the next
+	// announcement of the instance, for switches that cannot take a burst
+	// (keepalived garp_interval), 0..1s. Default 0: back to back.
+	GARPInterval Duration `yaml:"garp_interval"`
+	// GNAInterval: the same after each unsolicited neighbour
+	// advertisement (keepalived gna_interval), 0..1s. Default 0.
+	GNAInterval Duration `yaml:"gna_interval"`
 	// FastTakeoverInterval: a Backup also pings its Master (ICMP echo,
 	// answered by the Master's kernel) this often, and takes over after
 	// fast_takeover_misses unanswered pings plus the skew time, instead
@@ -185,11 +195,14 @@ type VRRPInstance struct {
 	// Priority 1..255; 255 means this node owns the addresses. Default 100.
 	Priority int `yaml:"priority"`
 	// Version, AdvertInterval and the GARP settings override Global.VRRP.
-	Version           int       `yaml:"version"`
-	AdvertInterval    Duration  `yaml:"advert_interval"`
-	GARPMasterDelay   *Duration `yaml:"garp_master_delay"`
-	GARPMasterRepeat  int       `yaml:"garp_master_repeat"`
-	GARPMasterRefresh *Duration `yaml:"garp_master_refresh"`
+	Version                 int       `yaml:"version"`
+	AdvertInterval          Duration  `yaml:"advert_interval"`
+	GARPMasterDelay         *Duration `yaml:"garp_master_delay"`
+	GARPMasterRepeat        int       `yaml:"garp_master_repeat"`
+	GARPMasterRefresh       *Duration `yaml:"garp_master_refresh"`
+	GARPMasterRefreshRepeat int       `yaml:"garp_master_refresh_repeat"`
+	GARPInterval            *Duration `yaml:"garp_interval"`
+	GNAInterval             *Duration `yaml:"gna_interval"`
 	// FastTakeoverInterval overrides Global.VRRP's: how often a Backup
 	// pings its Master to take over early when its host or link dies;
 	// 0 turns it off. lbd extension.
@@ -312,6 +325,7 @@ const (
 	DefaultGARPMasterDelay  = 5 * time.Second
 	DefaultGARPMasterRepeat = 5
 	DefaultGARPRefresh      = 60 * time.Second
+	DefaultGARPRefreshRep   = 1
 	DefaultFastTakeover     = 200 * time.Millisecond
 	DefaultFastTakeoverMiss = 3
 	DefaultFastTakeoverMode = "icmp"

@@ -63,6 +63,17 @@ func (c *Config) validate() error {
 		if in.GARPMasterRepeat < 0 {
 			errs.errorf(in.Pos, "%s: garp_master_repeat %d is negative", what, in.GARPMasterRepeat)
 		}
+		if in.GARPMasterRefreshRepeat < 0 {
+			errs.errorf(in.Pos, "%s: garp_master_refresh_repeat %d is negative", what, in.GARPMasterRefreshRepeat)
+		}
+		for _, iv := range []struct {
+			key string
+			d   *Duration
+		}{{"garp_interval", in.GARPInterval}, {"gna_interval", in.GNAInterval}} {
+			if iv.d.D() > time.Second {
+				errs.errorf(in.Pos, "%s: %s %v over 1s", what, iv.key, iv.d.D())
+			}
+		}
 		if p := in.FastTakeoverInterval; p != nil && *p != 0 && (p.D() < 10*time.Millisecond || p.D() > 10*time.Second) {
 			errs.errorf(in.Pos, "%s: fast_takeover_interval %v outside 10ms..10s (0 turns it off)", what, p.D())
 		}

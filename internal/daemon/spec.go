@@ -89,9 +89,12 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.Mem
 			Accept:         in.Accept == nil || *in.Accept,
 		},
 		GARP: vrrp.GARPConfig{
-			Delay:   offIfZero(in.GARPMasterDelay),
-			Repeat:  in.GARPMasterRepeat,
-			Refresh: offIfZero(in.GARPMasterRefresh),
+			Delay:         offIfZero(in.GARPMasterDelay),
+			Repeat:        in.GARPMasterRepeat,
+			Refresh:       offIfZero(in.GARPMasterRefresh),
+			RefreshRepeat: in.GARPMasterRefreshRepeat,
+			Interval:      in.GARPInterval.D(),
+			NAInterval:    in.GNAInterval.D(),
 		},
 		FastTakeover: vrrp.FastTakeover{Misses: in.FastTakeoverMisses},
 		Notify: vrrp.NotifyScripts{
