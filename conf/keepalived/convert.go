@@ -164,6 +164,8 @@ type converter struct {
 	defaultIface string
 	// rulePref is the preference keepalived gives the next rule without one.
 	rulePref int64
+	// garpByIface is the garp_group pacing of each interface.
+	garpByIface map[string]garpGroup
 }
 
 func (c *converter) errorf(n *Node, format string, args ...any) {
@@ -196,6 +198,7 @@ func (c *converter) other(n *Node, where string) {
 func (c *converter) run(nodes []*Node) {
 	c.groupNodes = map[string]ymap{}
 	c.instanceFams = map[string]bool{}
+	c.garpByIface = c.garpGroups(nodes)
 	// Definitions referred to by name first, wherever they are.
 	for _, n := range nodes {
 		switch n.Key {
@@ -237,6 +240,8 @@ func (c *converter) run(nodes []*Node) {
 			c.virtualServer(n)
 		case "vrrp_track_file", "track_file":
 			// used by reference
+		case "garp_group":
+			// read by the first pass, set on the instances
 		case "static_ipaddress":
 			c.staticAddresses(n)
 		case "static_routes":
@@ -409,8 +414,16 @@ func (c *converter) globalDefs(g *Node) {
 			if d, ok := c.secs(n, 0); ok {
 				c.gvrrp.set("garp_master_refresh", ydur(d), n.Comments...)
 			}
-		case "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_repeat", "vrrp_garp_lower_prio_delay":
-			c.find(n, Approximated, "lbd sends one gratuitous ARP burst of garp_master_repeat per refresh and none on lower-priority adverts")
+		case "vrrp_garp_master_refresh_repeat":
+			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
+				c.gvrrp.set("garp_master_refresh_repeat", yint(v), n.Comments...)
+			}
+		case "vrrp_garp_interval", "vrrp_gna_interval":
+			if d, ok := c.secs(n, 0); ok {
+				c.gvrrp.set(strings.TrimPrefix(n.Key, "vrrp_"), ydur(d), n.Comments...)
+			}
+		case "vrrp_garp_lower_prio_repeat", "vrrp_garp_lower_prio_delay":
+			c.find(n, Approximated, "lbd answers a lower-priority master with one burst of garp_master_repeat, without a second one")
 		case "vrrp_strict":
 			c.find(n, Approximated, hints["vrrp_strict"])
 		case "default_interface":
@@ -680,7 +693,7 @@ func (c *converter) vrrpInstance(in *Node) {
 			if d, ok := c.secs(n, 0); ok {
 				m.set(n.Key, ydur(d), n.Comments...)
 			}
-		case "garp_master_repeat":
+		case "garp_master_repeat", "garp_master_refresh_repeat":
 			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
 				m.set(n.Key, yint(v), n.Comments...)
 			}
@@ -804,6 +817,7 @@ func (c *converter) vrrpInstance(in *Node) {
 			c.other(n, "vrrp_instance")
 		}
 	}
+	c.garpPacing(m, iface)
 	// keepalived 2.2.7 clears nopreempt and preempt_delay on an instance
 	// that starts as MASTER, with a warning.
 	if masterNode != nil && nopreemptNode != nil {
