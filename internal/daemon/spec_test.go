@@ -206,6 +206,8 @@ func TestUnitsVirtualRoutes(t *testing.T) {
     interface: eth0
     virtual_router_id: 7
     virtual_ipaddresses: [192.0.2.100]
+    garp_interval: 10ms
+    gna_interval: 20ms
     virtual_routes:
       - {to: 10.40.0.0/24, via: 192.0.2.254, src: 192.0.2.100, table: 100, metric: 5, scope: global}
       - {to: "2001:db8:1::/64", type: unreachable}
@@ -213,6 +215,9 @@ func TestUnitsVirtualRoutes(t *testing.T) {
       - {to: "2001:db8:2::/64", table: 101, priority: 300, fwmark: 7, fwmask: 15, iif: eth1}
 `)
 	m := us[0].Members[0]
+	if m.GARP.Interval != 10*time.Millisecond || m.GARP.NAInterval != 20*time.Millisecond {
+		t.Errorf("GARP %+v", m.GARP)
+	}
 	want := []vrrp.Route{
 		{Dst: netip.MustParsePrefix("10.40.0.0/24"), Via: netip.MustParseAddr("192.0.2.254"), Src: netip.MustParseAddr("192.0.2.100"),
 			Table: 100, Metric: 5, Scope: "global"},
