@@ -110,6 +110,10 @@ type MemberConfig struct {
 	// Peers are the unicast peers (keepalived unicast_peer). Empty: send
 	// to the multicast group and check the TTL of received adverts.
 	Peers []netip.Addr
+	// Group is the multicast group of the adverts (keepalived
+	// vrrp_mcast_group4 / vrrp_mcast_group6); invalid: 224.0.0.18 or
+	// ff02::12. Unused with Peers.
+	Group netip.Addr
 	// AuthType and AuthData: VRRPv2 authentication (keepalived
 	// authentication { auth_type PASS; auth_pass ... }).
 	AuthType AuthType
@@ -300,6 +304,9 @@ func (m *MemberConfig) validate() error {
 			errs = append(errs, fmt.Errorf("vrrp: instance %q: VIP %v is not an advertised address", name, v))
 		}
 	}
+	if g := m.Group.Unmap(); m.Group.IsValid() && (!g.IsMulticast() || g.Is6() != m.IPv6) {
+		errs = append(errs, fmt.Errorf("vrrp: instance %q: %v is not a multicast group of the instance's address family", name, m.Group))
+	}
 	for _, p := range m.Peers {
 		if !p.IsValid() || p.Unmap().Is6() != m.IPv6 {
 			errs = append(errs, fmt.Errorf("vrrp: instance %q: unicast peer %v is not of the instance's address family", name, p))
@@ -455,13 +462,11 @@ func (r *Runner) open() bool {
 			Version: cfg.Version, VRID: cfg.VRID, Interval: cfg.AdvertInterval,
 			AuthType: m.cfg.AuthType, AuthData: m.cfg.AuthData, Addrs: cfg.VIPs,
 			Unicast: len(m.cfg.Peers) > 0, Peers: slices.Clone(m.cfg.Peers), Self: io.Primary,
+			Group: GroupOf(m.cfg.Group, io.Primary.Is6()),
 		}
 		m.dsts = slices.Clone(m.cfg.Peers)
 		if len(m.dsts) == 0 {
-			m.dsts = []netip.Addr{MulticastIPv4}
-			if io.Primary.Is6() {
-				m.dsts = []netip.Addr{MulticastIPv6}
-			}
+			m.dsts = []netip.Addr{m.check.Group}
 		}
 		m.all = append(slices.Clone(m.cfg.VIPs), m.cfg.Excluded...)
 		m.timer, m.delay, m.refresh, m.paced = stopped, stopped, stopped, stopped
@@ -487,7 +492,7 @@ func (r *Runner) open() bool {
 		}
 		m.log.Info("vrrp: instance starting", "iface", m.cfg.Interface, "primary", m.io.Primary,
 			"priority", m.inst.Priority(), "version", int(m.cfg.Config.Version), "interval", m.cfg.Config.AdvertInterval,
-			"vips", m.cfg.Config.VIPs, "unicast_peers", m.cfg.Peers)
+			"vips", m.cfg.Config.VIPs, "unicast_peers", m.cfg.Peers, "group", m.dsts[0])
 	}
 	return true
 }

@@ -41,6 +41,7 @@ type nodeOpts struct {
 	bfd      func() (BFDSessions, error)
 	routes   []Route
 	rules    []Rule
+	group    netip.Addr
 }
 
 func startNode(t *testing.T, hub *vrrptest.Hub, o nodeOpts) *testNode {
@@ -59,6 +60,7 @@ func startNode(t *testing.T, hub *vrrptest.Hub, o nodeOpts) *testNode {
 			Peers:        o.peers,
 			Routes:       o.routes,
 			Rules:        o.rules,
+			Group:        o.group,
 		}},
 		BFD:    o.bfd,
 		Host:   n.host,

@@ -30,7 +30,7 @@ func (Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
 			return vrrp.MemberIO{}, err
 		}
 	}
-	conn, err := Listen(ConnConfig{Interface: m.Interface, Source: primary, Unicast: len(m.Peers) > 0})
+	conn, err := Listen(ConnConfig{Interface: m.Interface, Source: primary, Unicast: len(m.Peers) > 0, Group: m.Group})
 	if err != nil {
 		return vrrp.MemberIO{}, err
 	}

@@ -19,6 +19,7 @@ type ConnConfig struct {
 	Interface string
 	Source    netip.Addr
 	Unicast   bool
+	Group     netip.Addr
 }
 
 // Listen is not supported on this platform.
