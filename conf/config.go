@@ -155,6 +155,15 @@ type VRRPDefaults struct {
 	// FastTakeoverBFDMultiplier: intervals without a BFD packet that
 	// declare the Master dead, 2..50. Default 3 (300 ms at 100ms).
 	FastTakeoverBFDMultiplier int `yaml:"fast_takeover_bfd_multiplier"`
+	// MCastGroup4 is the multicast group IPv4 instances send their
+	// adverts to and listen on (keepalived vrrp_mcast_group4), for every
+	// instance without unicast_peers. Default 224.0.0.18, the VRRP group;
+	// every router of an instance must use the same.
+	MCastGroup4 *Addr `yaml:"mcast_group4"`
+	// MCastGroup6 is the same for IPv6 instances (keepalived
+	// vrrp_mcast_group6): a link-local group, ff02::/16 (ffX2::).
+	// Default ff02::12.
+	MCastGroup6 *Addr `yaml:"mcast_group6"`
 }
 
 // VRRPScript is a check whose result tracks into instance priorities
@@ -233,6 +242,11 @@ type VRRPInstance struct {
 	// to each peer, for networks without multicast.
 	UnicastSrcIP *Addr  `yaml:"unicast_src_ip"`
 	UnicastPeers []Addr `yaml:"unicast_peers"`
+	// MCastSrcIP is the source address of multicast adverts (keepalived
+	// mcast_src_ip), an address of the interface. Default: the
+	// interface's first address of the family (IPv6: its link-local
+	// one). It and unicast_src_ip both set the source: set one.
+	MCastSrcIP *Addr `yaml:"mcast_src_ip"`
 	// VirtualIPAddresses are added on becoming master and removed on
 	// leaving it; all of one family.
 	VirtualIPAddresses []VIP `yaml:"virtual_ipaddresses"`

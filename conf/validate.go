@@ -13,6 +13,7 @@ import (
 func (c *Config) validate() error {
 	var errs ErrorList
 	c.validateDaemon(&errs)
+	c.checkGroups(&errs)
 	scripts := map[string]bool{}
 	for _, s := range c.VRRPScripts {
 		switch {
@@ -125,6 +126,16 @@ func (c *Config) validate() error {
 		if in.UnicastSrcIP != nil && family.IsValid() && in.UnicastSrcIP.Is6() != family.Is6() {
 			errs.errorf(in.Pos, "%s: unicast_src_ip %s is not of the virtual addresses' family", what, in.UnicastSrcIP)
 		}
+		if a := in.MCastSrcIP; a != nil {
+			switch {
+			case in.UnicastSrcIP != nil && in.UnicastSrcIP.Addr != a.Addr:
+				errs.errorf(in.Pos, "%s: mcast_src_ip %s and unicast_src_ip %s both set the source of adverts; set one", what, a, in.UnicastSrcIP)
+			case family.IsValid() && a.Is6() != family.Is6():
+				errs.errorf(in.Pos, "%s: mcast_src_ip %s is not of the virtual addresses' family", what, a)
+			case !a.IsGlobalUnicast() && !a.IsLinkLocalUnicast():
+				errs.errorf(in.Pos, "%s: mcast_src_ip %s is not a unicast address", what, a)
+			}
+		}
 		seenPeer := map[netip.Addr]bool{}
 		for _, p := range in.UnicastPeers {
 			if family.IsValid() && p.Is6() != family.Is6() {
@@ -190,6 +201,18 @@ func (c *Config) validate() error {
 	c.validateLB(&errs)
 	c.validateBGP(&errs)
 	return errs.err()
+}
+
+// checkGroups checks the multicast groups of global.vrrp: IPv4 multicast,
+// and IPv6 link-local multicast (ffX2::), as keepalived wants it.
+func (c *Config) checkGroups(errs *ErrorList) {
+	v := c.Global.VRRP
+	if g := v.MCastGroup4; g != nil && (!g.Is4() || !g.IsMulticast()) {
+		errs.errorf(c.Global.Pos, "vrrp mcast_group4 %s is not an IPv4 multicast address", g)
+	}
+	if g := v.MCastGroup6; g != nil && (!g.Is6() || !g.IsLinkLocalMulticast()) {
+		errs.errorf(c.Global.Pos, "vrrp mcast_group6 %s is not an IPv6 link-local multicast address (ffX2::)", g)
+	}
 }
 
 // checkInterval enforces the advert interval each version can carry: whole

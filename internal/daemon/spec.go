@@ -55,13 +55,13 @@ func units(cfg *conf.Config) ([]unitSpec, error) {
 				return nil, fmt.Errorf("sync group %q: no instance %q", g.Name, name)
 			}
 			grouped[name] = true
-			u.Members = append(u.Members, memberOf(in, scripts))
+			u.Members = append(u.Members, memberOf(in, scripts, cfg.Global.VRRP))
 		}
 		out = append(out, u)
 	}
 	for _, in := range cfg.VRRPInstances {
 		if !grouped[in.Name] {
-			out = append(out, unitSpec{Key: "instance " + in.Name, Members: []vrrp.MemberConfig{memberOf(in, scripts)}})
+			out = append(out, unitSpec{Key: "instance " + in.Name, Members: []vrrp.MemberConfig{memberOf(in, scripts, cfg.Global.VRRP)}})
 		}
 	}
 	for i := range out {
@@ -74,8 +74,9 @@ func units(cfg *conf.Config) ([]unitSpec, error) {
 	return out, nil
 }
 
-// memberOf maps one vrrp_instance (defaults already applied by conf).
-func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.MemberConfig {
+// memberOf maps one vrrp_instance (defaults already applied by conf);
+// groups are global.vrrp's multicast groups.
+func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript, groups conf.VRRPDefaults) vrrp.MemberConfig {
 	m := vrrp.MemberConfig{
 		Interface: in.Interface,
 		Config: vrrp.Config{
@@ -113,8 +114,10 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.Mem
 	case "bfd":
 		m.FastTakeover.BFD = vrrp.BFDTimers{Interval: in.FastTakeoverBFDInterval.D(), Multiplier: uint8(in.FastTakeoverBFDMultiplier)}
 	}
-	if in.UnicastSrcIP != nil {
-		m.Config.Primary = in.UnicastSrcIP.Addr
+	for _, src := range []*conf.Addr{in.UnicastSrcIP, in.MCastSrcIP} {
+		if src != nil {
+			m.Config.Primary = src.Addr
+		}
 	}
 	for _, p := range in.UnicastPeers {
 		m.Peers = append(m.Peers, p.Addr)
@@ -129,6 +132,12 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.Mem
 	}
 	if len(m.VIPs) > 0 {
 		m.IPv6 = m.VIPs[0].Addr().Is6()
+	}
+	if g := groups.MCastGroup4; g != nil && !m.IPv6 {
+		m.Group = g.Addr
+	}
+	if g := groups.MCastGroup6; g != nil && m.IPv6 {
+		m.Group = g.Addr
 	}
 	for _, v := range in.VirtualIPAddressesExcluded {
 		m.Excluded = append(m.Excluded, vip(v, in.Interface))
@@ -219,14 +228,17 @@ func rule(r conf.Rule) vrrp.Rule {
 
 // fingerprint is the configuration a unit runs with, file positions left
 // out: the members as written (after defaults), the vrrp_scripts they
-// track, and the sync group. Global settings that the daemon applies live
-// (notify_timeout, router_id) are not part of it.
+// track, the sync group, and the multicast groups of global.vrrp. Global
+// settings that the daemon applies live (notify_timeout, router_id) are
+// not part of it.
 func fingerprint(cfg *conf.Config, u unitSpec) (string, error) {
 	var fp struct {
 		Group     *conf.SyncGroup
 		Instances []conf.VRRPInstance
 		Scripts   []conf.VRRPScript
+		MCast     [2]*conf.Addr
 	}
+	fp.MCast = [2]*conf.Addr{cfg.Global.VRRP.MCastGroup4, cfg.Global.VRRP.MCastGroup6}
 	for _, g := range cfg.VRRPSyncGroups {
 		if u.Group == g.Name {
 			fp.Group = &g

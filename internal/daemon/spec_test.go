@@ -230,3 +230,20 @@ func TestUnitsVirtualRoutes(t *testing.T) {
 		t.Errorf("rules %+v", m.Rules)
 	}
 }
+
+// global.vrrp's multicast groups go to the members of their family, and
+// changing one restarts the units on reload.
+func TestUnitsMulticastGroup(t *testing.T) {
+	const instances = `vrrp_instances:
+  - {name: V4, interface: eth0, virtual_router_id: 1, mcast_src_ip: 192.0.2.1, virtual_ipaddresses: [192.0.2.100]}
+  - {name: V6, interface: eth0, virtual_router_id: 1, virtual_ipaddresses: ["2001:db8::100"]}
+`
+	us := parse(t, "global:\n  vrrp: {mcast_group4: 224.0.0.19, mcast_group6: \"ff02::13\"}\n"+instances)
+	v4, v6 := us[0].Members[0], us[1].Members[0]
+	if v4.Group != netip.MustParseAddr("224.0.0.19") || v4.Config.Primary != netip.MustParseAddr("192.0.2.1") || v6.Group != netip.MustParseAddr("ff02::13") {
+		t.Errorf("V4 group %v primary %v, V6 group %v", v4.Group, v4.Config.Primary, v6.Group)
+	}
+	if p := diff(us, parse(t, instances)); len(p.Restart) != 2 {
+		t.Errorf("dropping the groups: %+v, want both restarted", p)
+	}
+}
