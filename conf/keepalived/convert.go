@@ -428,6 +428,12 @@ func (c *converter) globalDefs(g *Node) {
 			c.find(n, Approximated, hints["vrrp_strict"])
 		case "default_interface":
 			// the interface of static addresses without dev (run's first pass)
+		case "vrrp_mcast_group4", "vrrp_mcast_group6":
+			if c.args(n, 1, 1) {
+				if _, ok := c.addr(n, n.Args[0]); ok {
+					c.gvrrp.set(strings.TrimPrefix(n.Key, "vrrp_"), ystr(n.Args[0]), n.Comments...)
+				}
+			}
 		case "lvs_timeouts":
 			c.lvsTimeouts(n)
 		case "lvs_sync_daemon":
@@ -699,10 +705,18 @@ func (c *converter) vrrpInstance(in *Node) {
 			}
 		case "authentication":
 			c.authentication(m, n)
-		case "unicast_src_ip":
+		case "unicast_src_ip", "mcast_src_ip":
 			if c.args(n, 1, 1) {
 				if _, ok := c.addr(n, n.Args[0]); ok {
-					m.set("unicast_src_ip", ystr(n.Args[0]), n.Comments...)
+					// Both set the one source address: keepalived
+					// keeps the last written.
+					for _, other := range []string{"unicast_src_ip", "mcast_src_ip"} {
+						if other != n.Key && m.get(other) != nil {
+							m.del(other)
+							c.find(n, NotApplicable, "keepalived uses the last of unicast_src_ip and mcast_src_ip; so does the converted file")
+						}
+					}
+					m.set(n.Key, ystr(n.Args[0]), n.Comments...)
 				}
 			}
 		case "unicast_peer":
