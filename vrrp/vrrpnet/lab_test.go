@@ -114,6 +114,7 @@ type lbdOpts struct {
 	garp     vrrp.GARPConfig
 	routes   []vrrp.Route
 	rules    []vrrp.Rule
+	group    netip.Addr
 }
 
 // lbd is one instance run by lbd's VRRP runtime (vrrp.Runner on
@@ -199,6 +200,7 @@ func startLBD(t *testing.T, n *lab.Node, o lbdOpts) *lbd {
 		GARP:   o.garp,
 		Routes: o.routes,
 		Rules:  o.rules,
+		Group:  o.group,
 	}
 	for _, v := range o.vips {
 		mc.VIPs = append(mc.VIPs, vrrp.VIP{Prefix: netip.PrefixFrom(v, v.BitLen()), Dev: "eth0"})
@@ -288,6 +290,7 @@ type kaOpts struct {
 	peers    []string // unicast_peer
 	instance string   // more lines of the vrrp_instance
 	top      string   // more top-level blocks
+	global   string   // more lines of global_defs
 }
 
 const keepalivedBin = "/usr/sbin/keepalived"
@@ -302,7 +305,7 @@ func startKeepalived(t *testing.T, n *lab.Node, o kaOpts) *keepalived {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n  script_user root\n}\n%s", n.Name, o.top)
+	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n  script_user root\n%s}\n%s", n.Name, o.global, o.top)
 	fmt.Fprintf(&b, "vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id %d\n", o.vrid)
 	fmt.Fprintf(&b, "  priority %d\n  advert_int %g\n  version %d\n", o.prio, o.interval.Seconds(), o.version)
 	if o.auth != "" {
