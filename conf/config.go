@@ -327,8 +327,17 @@ type SyncGroup struct {
 	Group []string `yaml:"group"`
 	// TrackingWeight keeps the members' tracking weights, which keepalived
 	// otherwise forces to 0 in a sync group.
-	TrackingWeight bool    `yaml:"sync_group_tracking_weight"`
-	Notify         Command `yaml:"notify"`
+	TrackingWeight bool `yaml:"sync_group_tracking_weight"`
+	// NotifyMaster, NotifyBackup, NotifyFault and NotifyStop run when the
+	// group as a whole enters that state, after its members' own scripts
+	// (keepalived vrrp_sync_group notify_master ...).
+	NotifyMaster Command `yaml:"notify_master"`
+	NotifyBackup Command `yaml:"notify_backup"`
+	NotifyFault  Command `yaml:"notify_fault"`
+	NotifyStop   Command `yaml:"notify_stop"`
+	// Notify runs on every state change of the group with keepalived's
+	// arguments: GROUP name state.
+	Notify Command `yaml:"notify"`
 }
 
 // Documented defaults.

@@ -195,7 +195,13 @@ func (c *Config) validate() error {
 			}
 			member[m] = g.Name
 		}
-		checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" notify", g.Notify, c.Global.ScriptUser, false)
+		for _, n := range []struct {
+			key string
+			cmd Command
+		}{{"notify_master", g.NotifyMaster}, {"notify_backup", g.NotifyBackup},
+			{"notify_fault", g.NotifyFault}, {"notify_stop", g.NotifyStop}, {"notify", g.Notify}} {
+			checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" "+n.key, n.cmd, c.Global.ScriptUser, false)
+		}
 	}
 	c.validateStatic(&errs)
 	c.validateLB(&errs)

@@ -160,6 +160,8 @@ var docs = map[string]string{
 	"SorryServer.Weight":                      "Weight while installed. Default 1.",
 	"StatusRange":                             "StatusRange is an HTTP status code or range, \"200\" or \"200-299\".",
 	"SyncGroup":                               "SyncGroup makes instances change state together (keepalived vrrp_sync_group).",
+	"SyncGroup.Notify":                        "Notify runs on every state change of the group with keepalived's arguments: GROUP name state.",
+	"SyncGroup.NotifyMaster":                  "NotifyMaster, NotifyBackup, NotifyFault and NotifyStop run when the group as a whole enters that state, after its members' own scripts (keepalived vrrp_sync_group notify_master ...).",
 	"SyncGroup.TrackingWeight":                "TrackingWeight keeps the members' tracking weights, which keepalived otherwise forces to 0 in a sync group.",
 	"TrackFile":                               "TrackFile tracks a number read from a file, multiplied by weight (keepalived track_file).",
 	"TrackInterface":                          "TrackInterface lowers the priority (or faults the instance, weight 0) while an interface is down.",

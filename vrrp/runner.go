@@ -79,8 +79,10 @@ type RunnerConfig struct {
 	// which then is the one member.
 	Group          string
 	TrackingWeight bool
-	// GroupNotify is the group's notify script (argv).
-	GroupNotify []string
+	// GroupNotify are the group's notify scripts (keepalived
+	// vrrp_sync_group notify_master ... notify); the generic one gets
+	// GROUP name state.
+	GroupNotify NotifyScripts
 	Members     []MemberConfig
 	// Host opens the members' I/O. Required.
 	Host Host

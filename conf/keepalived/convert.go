@@ -426,6 +426,8 @@ func (c *converter) globalDefs(g *Node) {
 			c.find(n, Approximated, "lbd answers a lower-priority master with one burst of garp_master_repeat, without a second one")
 		case "vrrp_strict":
 			c.find(n, Approximated, hints["vrrp_strict"])
+		case "vrrp_skip_check_adv_addr":
+			c.find(n, NotApplicable, skipCheckAdvAddr)
 		case "default_interface":
 			// the interface of static addresses without dev (run's first pass)
 		case "vrrp_mcast_group4", "vrrp_mcast_group6":
@@ -825,6 +827,8 @@ func (c *converter) vrrpInstance(in *Node) {
 			m.set("virtual_rules", c.rules(n), n.Comments...)
 		case "smtp_alert":
 			c.other(n, "vrrp_instance")
+		case "skip_check_adv_addr":
+			c.find(n, NotApplicable, skipCheckAdvAddr)
 		case "dont_track_primary":
 			c.find(n, Approximated, "lbd faults the instance when its interface goes down")
 		default:
@@ -951,13 +955,10 @@ func (c *converter) syncGroup(g *Node) {
 				items = append(items, ystr(a))
 			}
 			m.set("group", yseq(items...), n.Comments...)
-		case "notify":
-			c.setCommand(m, "notify", n)
+		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
+			c.setCommand(m, n.Key, n)
 		case "sync_group_tracking_weight", "global_tracking":
 			m.set("sync_group_tracking_weight", ybool(true), n.Comments...)
-		case "notify_master", "notify_backup", "notify_fault", "notify_stop":
-			c.find(n, Unsupported, "lbd's sync groups have one notify script (called with GROUP name state); "+
-				"move "+n.Key+" into it, or onto the member instances")
 		default:
 			c.other(n, "vrrp_sync_group")
 		}
@@ -1011,5 +1012,12 @@ func (c *converter) vsGroup(g *Node) {
 	c.groupNodes[g.Args[0]] = m
 	c.vsGroups = append(c.vsGroups, m.n)
 }
+
+// skipCheckAdvAddr says why (vrrp_)skip_check_adv_addr needs no setting:
+// keepalived skips comparing a known master's advertised addresses to
+// save time; lbd compares them only to log the first mismatch and never
+// drops an advert for it.
+const skipCheckAdvAddr = "lbd never drops an advert because its addresses differ (it logs the first mismatch), " +
+	"so there is no check to skip"
 
 func ptr[T any](v T) *T { return &v }

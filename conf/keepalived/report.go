@@ -230,8 +230,6 @@ var hints = map[string]string{
 	"strict_mode":                  "lbd sets accept: false on the instance; the other strict checks are not enforced",
 	"vrrp_higher_prio_send_advert": "lbd's master always answers a lower-priority advert with its own",
 	"higher_prio_send_advert":      "lbd's master always answers a lower-priority advert with its own",
-	"vrrp_skip_check_adv_addr":     "lbd always checks the advert's addresses",
-	"skip_check_adv_addr":          "lbd always checks the advert's addresses",
 	"fast_recovery":                "lbd checks at delay_loop; set a shorter delay_loop, or rise/fall",
 	"net_namespace":                "run lbd in the namespace (systemd NetworkNamespacePath=)",
 	"quorum_max":                   "lbd has quorum and hysteresis only",

@@ -21,7 +21,7 @@ type unitSpec struct {
 	// Group is the sync group name; empty for a lone instance.
 	Group          string
 	TrackingWeight bool
-	GroupNotify    []string
+	GroupNotify    vrrp.NotifyScripts
 	Members        []vrrp.MemberConfig
 	// fingerprint is the unit's configuration without file positions;
 	// two specs with the same fingerprint run the same way.
@@ -48,7 +48,8 @@ func units(cfg *conf.Config) ([]unitSpec, error) {
 	var out []unitSpec
 	grouped := map[string]bool{}
 	for _, g := range cfg.VRRPSyncGroups {
-		u := unitSpec{Key: "group " + g.Name, Group: g.Name, TrackingWeight: g.TrackingWeight, GroupNotify: slices.Clone(g.Notify)}
+		u := unitSpec{Key: "group " + g.Name, Group: g.Name, TrackingWeight: g.TrackingWeight,
+			GroupNotify: notifyScripts(g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop, g.Notify)}
 		for _, name := range g.Group {
 			in, ok := instances[name]
 			if !ok {
@@ -98,13 +99,7 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript, groups c
 			NAInterval:    in.GNAInterval.D(),
 		},
 		FastTakeover: vrrp.FastTakeover{Misses: in.FastTakeoverMisses},
-		Notify: vrrp.NotifyScripts{
-			Master:  slices.Clone(in.NotifyMaster),
-			Backup:  slices.Clone(in.NotifyBackup),
-			Fault:   slices.Clone(in.NotifyFault),
-			Stop:    slices.Clone(in.NotifyStop),
-			Generic: slices.Clone(in.Notify),
-		},
+		Notify:       notifyScripts(in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.Notify),
 	}
 	switch in.FastTakeover {
 	case "icmp":
@@ -173,6 +168,12 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript, groups c
 		m.Config.Tracks = append(m.Config.Tracks, vrrp.Track{Name: name, Kind: vrrp.TrackFile, Weight: t.Weight})
 	}
 	return m
+}
+
+// notifyScripts maps the notify scripts of an instance or a sync group.
+func notifyScripts(master, backup, fault, stop, generic conf.Command) vrrp.NotifyScripts {
+	return vrrp.NotifyScripts{Master: slices.Clone(master), Backup: slices.Clone(backup),
+		Fault: slices.Clone(fault), Stop: slices.Clone(stop), Generic: slices.Clone(generic)}
 }
 
 // offIfZero maps conf's "0 turns it off" to vrrp's negative duration.

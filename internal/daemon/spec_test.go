@@ -91,7 +91,7 @@ func TestUnitsMapping(t *testing.T) {
 	if db.Group != "DB" || len(db.Members) != 2 || db.Members[0].Name() != "VI_DB" || db.Members[1].Name() != "VI_DB6" {
 		t.Errorf("sync group unit: %+v", db)
 	}
-	if !slices.Equal(db.GroupNotify, []string{"/bin/true"}) {
+	if !slices.Equal(db.GroupNotify.Generic, []string{"/bin/true"}) || db.GroupNotify.Master != nil {
 		t.Errorf("group notify %q", db.GroupNotify)
 	}
 	if m := db.Members[1]; !m.IPv6 || m.Config.Primary.IsValid() || m.Config.Priority != 100 {
