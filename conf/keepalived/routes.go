@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lbd-project/lbd/conf"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -351,4 +352,64 @@ func (c *converter) staticAddresses(b *Node) {
 		c.src[y] = v.Pos
 		c.staticAddrs = append(c.staticAddrs, y)
 	}
+}
+
+// routeLine writes a route in keepalived's words, for Export.
+func routeLine(r conf.Route) string {
+	var b strings.Builder
+	if r.Type != "" && r.Type != "unicast" {
+		b.WriteString(r.Type + " ")
+	}
+	if r.Src != nil {
+		fmt.Fprintf(&b, "src %s ", r.Src)
+	}
+	b.WriteString(r.To.String())
+	if r.Via != nil {
+		fmt.Fprintf(&b, " via %s", r.Via)
+	}
+	if r.Interface != "" {
+		b.WriteString(" dev " + r.Interface)
+	}
+	if r.Table != 0 {
+		fmt.Fprintf(&b, " table %d", r.Table)
+	}
+	if r.Metric != 0 {
+		fmt.Fprintf(&b, " metric %d", r.Metric)
+	}
+	if r.Scope != "" {
+		b.WriteString(" scope " + r.Scope)
+	}
+	if r.OnLink {
+		b.WriteString(" onlink")
+	}
+	return b.String()
+}
+
+// ruleLine writes a rule in keepalived's words, for Export.
+func ruleLine(r conf.Rule) string {
+	var b strings.Builder
+	if r.IPv6() && r.From == nil && r.To == nil {
+		b.WriteString("inet6 ")
+	}
+	if r.From != nil {
+		fmt.Fprintf(&b, "from %s ", r.From)
+	}
+	if r.To != nil {
+		fmt.Fprintf(&b, "to %s ", r.To)
+	}
+	if r.FWMark != nil {
+		fmt.Fprintf(&b, "fwmark %d", *r.FWMark)
+		if r.FWMask != nil {
+			fmt.Fprintf(&b, "/%d", *r.FWMask)
+		}
+		b.WriteString(" ")
+	}
+	if r.IIF != "" {
+		b.WriteString("iif " + r.IIF + " ")
+	}
+	if r.OIF != "" {
+		b.WriteString("oif " + r.OIF + " ")
+	}
+	fmt.Fprintf(&b, "table %d preference %d", r.Table, r.Priority)
+	return b.String()
 }
