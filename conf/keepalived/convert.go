@@ -245,9 +245,9 @@ func (c *converter) run(nodes []*Node) {
 		case "static_ipaddress":
 			c.staticAddresses(n)
 		case "static_routes":
-			c.staticRoutes = append(c.staticRoutes, c.routes(n).Content...)
+			c.staticRoutes = append(c.staticRoutes, lines(n, c.route).Content...)
 		case "static_rules":
-			c.staticRules = append(c.staticRules, c.rules(n).Content...)
+			c.staticRules = append(c.staticRules, lines(n, c.rule).Content...)
 		default:
 			c.other(n, "the top level")
 		}
@@ -822,9 +822,9 @@ func (c *converter) vrrpInstance(in *Node) {
 		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
 			c.setCommand(m, n.Key, n)
 		case "virtual_routes":
-			m.set("virtual_routes", c.routes(n), n.Comments...)
+			m.set("virtual_routes", lines(n, c.route), n.Comments...)
 		case "virtual_rules":
-			m.set("virtual_rules", c.rules(n), n.Comments...)
+			m.set("virtual_rules", lines(n, c.rule), n.Comments...)
 		case "smtp_alert":
 			c.other(n, "vrrp_instance")
 		case "skip_check_adv_addr":

@@ -60,7 +60,7 @@ vrrp_instance C {
 	if c.GARPInterval.D() != time.Millisecond || c.GNAInterval.D() != 20*time.Millisecond {
 		t.Errorf("C (garp_group of eth2, eth3): garp %v gna %v", c.GARPInterval.D(), c.GNAInterval.D())
 	}
-	if r := Report(res.Findings); !strings.Contains(r, "keepalived.conf:15: approximated: interfaces: keepalived paces gratuitous ARPs across these interfaces together") ||
+	if r := Report(res.Findings); !strings.Contains(r, "k.conf:15: approximated: interfaces: keepalived paces gratuitous ARPs across these interfaces together") ||
 		strings.Contains(r, "garp_interval") || strings.Contains(r, "refresh_repeat") {
 		t.Errorf("findings:\n%s", r)
 	}

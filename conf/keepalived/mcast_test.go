@@ -35,7 +35,7 @@ vrrp_instance B {
 	if a.MCastSrcIP.String() != "192.0.2.1" || b.MCastSrcIP.String() != "192.0.2.2" || b.UnicastSrcIP != nil {
 		t.Errorf("sources: A %v, B %v / %v", a.MCastSrcIP, b.MCastSrcIP, b.UnicastSrcIP)
 	}
-	if r := Report(res.Findings); strings.Contains(r, "mcast_group") || !strings.Contains(r, "keepalived.conf:17: note: mcast_src_ip: keepalived uses the last") {
+	if r := Report(res.Findings); strings.Contains(r, "mcast_group") || !strings.Contains(r, "k.conf:17: note: mcast_src_ip: keepalived uses the last") {
 		t.Errorf("findings:\n%s", r)
 	}
 }

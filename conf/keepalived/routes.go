@@ -28,11 +28,12 @@ var routeValue = map[string]bool{
 	"expires": true, "vrf": true, "encap": true, "ttl-propagate": true, "nhid": true, "weight": true,
 }
 
-// routes converts the lines of a virtual_routes or static_routes block.
-func (c *converter) routes(b *Node) *yaml.Node {
+// lines converts each line of block b with one, leaving out the lines it
+// refuses (nil).
+func lines(b *Node, one func(*Node) *yaml.Node) *yaml.Node {
 	var items []*yaml.Node
 	for _, n := range b.Children {
-		if y := c.route(n); y != nil {
+		if y := one(n); y != nil {
 			items = append(items, y)
 		}
 	}
@@ -225,17 +226,6 @@ func (c *converter) table(n *Node, s string) (int64, bool) {
 		return 0, false
 	}
 	return int64(v), true
-}
-
-// rules converts the lines of a virtual_rules or static_rules block.
-func (c *converter) rules(b *Node) *yaml.Node {
-	var items []*yaml.Node
-	for _, n := range b.Children {
-		if y := c.rule(n); y != nil {
-			items = append(items, y)
-		}
-	}
-	return yseq(items...)
 }
 
 // rule converts one rule: [from PREFIX|all] [to PREFIX|all] [fwmark

@@ -7,14 +7,15 @@ import (
 	"github.com/lbd-project/lbd/conf"
 )
 
-// convertText converts a keepalived configuration given as text.
+// convertText converts a keepalived configuration given as text (file
+// k.conf) to a validated lbd one.
 func convertText(t *testing.T, text string) (Result, *conf.Config) {
 	t.Helper()
-	nodes, err := Parse("keepalived.conf", []byte(text), ParseOptions{})
+	nodes, err := parseString(t, text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Convert("keepalived.conf", nodes)
+	res, err := Convert("k.conf", nodes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,12 +86,12 @@ vrrp_instance VI_1 {
 	}
 	report := Report(res.Findings)
 	for _, want := range []string{
-		"keepalived.conf:5: approximated: 10.9.0.5/24: lbd adds virtual addresses with scope global",
-		"keepalived.conf:12: note: from: no preference: keepalived numbers such rules down from 16384 and gives this one 16384",
-		"keepalived.conf:23: note: default: lbd never leaves MASTER",
-		"keepalived.conf:24: unsupported: 10.43.0.0/24: route option mtu 1400 is not supported",
-		"keepalived.conf:25: unsupported: 2001:db8:1::/64: the alternative gateway (or 2001:db8::2) is not supported",
-		"keepalived.conf:30: unsupported: from: lbd's rules select a table",
+		"k.conf:5: approximated: 10.9.0.5/24: lbd adds virtual addresses with scope global",
+		"k.conf:12: note: from: no preference: keepalived numbers such rules down from 16384 and gives this one 16384",
+		"k.conf:23: note: default: lbd never leaves MASTER",
+		"k.conf:24: unsupported: 10.43.0.0/24: route option mtu 1400 is not supported",
+		"k.conf:25: unsupported: 2001:db8:1::/64: the alternative gateway (or 2001:db8::2) is not supported",
+		"k.conf:30: unsupported: from: lbd's rules select a table",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
@@ -100,16 +101,16 @@ vrrp_instance VI_1 {
 
 func TestImportRouteErrors(t *testing.T) {
 	for _, tc := range []struct{ line, want string }{
-		{"10.40.0.0/24 via nowhere", `keepalived.conf:3: 10.40.0.0/24: "nowhere" is not an IP address`},
-		{"via 192.0.2.1", "keepalived.conf:3: route via 192.0.2.1: no destination"},
-		{"10.40.0.0/24 dev eth0 table wan", `keepalived.conf:3: table "wan": write the table's number`},
-		{"10.40.0.0/24 dev eth0 metric", "keepalived.conf:3: route 10.40.0.0/24 dev eth0 metric: metric needs a value"},
+		{"10.40.0.0/24 via nowhere", `k.conf:3: 10.40.0.0/24: "nowhere" is not an IP address`},
+		{"via 192.0.2.1", "k.conf:3: route via 192.0.2.1: no destination"},
+		{"10.40.0.0/24 dev eth0 table wan", `k.conf:3: table "wan": write the table's number`},
+		{"10.40.0.0/24 dev eth0 metric", "k.conf:3: route 10.40.0.0/24 dev eth0 metric: metric needs a value"},
 	} {
-		nodes, err := Parse("keepalived.conf", []byte("vrrp_instance VI_1 {\n  virtual_routes {\n    "+tc.line+"\n  }\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n"), ParseOptions{})
+		nodes, err := parseString(t, ("vrrp_instance VI_1 {\n  virtual_routes {\n    " + tc.line + "\n  }\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = Convert("keepalived.conf", nodes)
+		_, err = Convert("k.conf", nodes)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.line, err, tc.want)
 		}

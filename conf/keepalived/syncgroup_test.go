@@ -35,8 +35,8 @@ vrrp_sync_group G {
 		t.Errorf("sync group %+v", g)
 	}
 	r := Report(res.Findings)
-	for _, want := range []string{"keepalived.conf:2: note: vrrp_skip_check_adv_addr: lbd never drops an advert",
-		"keepalived.conf:7: note: skip_check_adv_addr: lbd never drops an advert"} {
+	for _, want := range []string{"k.conf:2: note: vrrp_skip_check_adv_addr: lbd never drops an advert",
+		"k.conf:7: note: skip_check_adv_addr: lbd never drops an advert"} {
 		if !strings.Contains(r, want) {
 			t.Errorf("report lacks %q:\n%s", want, r)
 		}
