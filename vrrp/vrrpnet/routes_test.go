@@ -166,3 +166,54 @@ func staticOnly(l []string) []string {
 func isStatic(s string) bool {
 	return strings.HasPrefix(s, "route 10.20.0.0/24 ") || strings.HasPrefix(s, "rule 200 ")
 }
+
+// Adding a route or rule that is there changes nothing (the runner adds
+// them again at each refresh), and removing one that is gone is no error.
+func TestRoutesIdempotent(t *testing.T) {
+	l := lab.New(t)
+	lan := l.LAN("lan")
+	n := newNode(t, l, lan, "lbd", "192.0.2.1/24", "2001:db8::1/64")
+	n.AddAddr("eth0", vip4.String()+"/32") // the src of a route
+	waitReady(t, n)
+	var rm *vrrpnet.Routes
+	if err := n.Do(func() (err error) { rm, err = vrrpnet.NewRoutes(); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer rm.Close()
+	v6 := vrrp.Route{Dst: netip.MustParsePrefix("2001:db8:40::/48"), Via: netip.MustParseAddr("2001:db8::254"), Metric: 3}
+	rule6 := vrrp.Rule{IPv6: true, Priority: 310, OIF: "eth0", Table: 103}
+	for range 2 {
+		for _, r := range append(slices.Clone(virtRoutes), v6) {
+			if err := rm.AddRoute(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, r := range append(slices.Clone(virtRules), rule6) {
+			if err := rm.AddRule(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := routing(t, n); len(got) != len(virtRoutes)+len(virtRules) {
+		t.Errorf("after adding twice: %q", got)
+	}
+	out := n.MustRun("ip", "-6", "rule", "show", "priority", "310") + n.MustRun("ip", "-6", "route", "show", "2001:db8:40::/48")
+	if strings.Count(out, "lookup 103") != 1 || strings.Count(out, "via 2001:db8::254") != 1 {
+		t.Errorf("IPv6 route and rule:\n%s", out)
+	}
+	for _, want := range []bool{true, false} {
+		for _, r := range append(slices.Clone(virtRoutes), v6) {
+			if ok, err := rm.RemoveRoute(r); ok != want || err != nil {
+				t.Errorf("remove %v: %v, %v; want %v", r, ok, err, want)
+			}
+		}
+		for _, r := range append(slices.Clone(virtRules), rule6) {
+			if ok, err := rm.RemoveRule(r); ok != want || err != nil {
+				t.Errorf("remove %v: %v, %v; want %v", r, ok, err, want)
+			}
+		}
+	}
+	if got := routing(t, n); len(got) != 0 {
+		t.Errorf("after removing: %q", got)
+	}
+}
