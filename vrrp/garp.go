@@ -18,9 +18,16 @@ type announcement struct {
 }
 
 // pace queues n rounds of announcements of every address of m, behind
-// those still queued, and starts sending them if none was waiting.
+// those still queued, and starts sending them if none was waiting. A
+// burst asked for while a whole one is still waiting is folded into it:
+// adverts of a lower-priority master each ask for a burst, and a flood of
+// them must not grow the queue without bound.
 func (r *Runner) pace(m *member, n int, reason string) {
 	idle := len(m.queued) == 0
+	if len(m.queued) >= n*len(m.all) {
+		m.log.Debug("vrrp: gratuitous ARP / NA burst folded into the one queued", "reason", reason, "queued", len(m.queued))
+		return
+	}
 	for range n {
 		for _, v := range m.all {
 			m.queued = append(m.queued, announcement{dev: v.Dev, addr: v.Addr()})

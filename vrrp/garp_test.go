@@ -1,6 +1,7 @@
 package vrrp_test
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -39,4 +40,30 @@ func TestRunnerGARPInterval(t *testing.T) {
 	want("450ms", 6)
 	clk.Advance(time.Second, settle)
 	want("the bursts are over", 6)
+}
+
+// A burst asked for while a whole one still waits is folded into it, so a
+// flood of lower-priority adverts cannot grow the queue.
+func TestRunnerGARPIntervalFoldsBursts(t *testing.T) {
+	hub, clk := vrrptest.NewHub(), vrrptest.NewClock()
+	n := startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 255, interval: time.Second, clock: clk,
+		garp: GARPConfig{Delay: -1, Repeat: 3, Refresh: -1, Interval: time.Second}})
+	waitFor(t, time.Second, "master", func() bool { return n.state() == StateMaster })
+	// A lower-priority master advertises 50 times within the first gap.
+	liar := hub.Conn(netip.MustParseAddr("192.0.2.9"))
+	a := Advert{Version: Version3, VRID: 51, Priority: 10, Interval: time.Second, Addrs: []netip.Addr{runVIP}}
+	for range 50 {
+		msg, err := a.Append(nil, netip.MustParseAddr("192.0.2.9"), MulticastIPv4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		liar.Send(msg, MulticastIPv4)
+	}
+	waitFor(t, time.Second, "the adverts heard", func() bool { return n.stats().AdvertsReceived >= 50 })
+	clk.Advance(20*time.Second, settle)
+	waitFor(t, time.Second, "the queue drained", func() bool { return n.host.Announcer.Rounds() >= 3 })
+	settle()
+	if got := n.host.Announcer.Rounds(); got > 2*3 {
+		t.Errorf("%d announcements for one burst and 50 more asked for while it waited, want at most 6", got)
+	}
 }
