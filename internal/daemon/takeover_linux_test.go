@@ -148,8 +148,8 @@ func TestLabFastTakeoverIPv6(t *testing.T) {
 // lbd release, as lbd.service's ExecStopPost runs it: after a SIGKILL the
 // dead master's addresses (advertised and excluded) go at once instead of
 // with their lease, and its virtual routes and rules (which have no
-// lease) go too; a second run finds nothing to do, and a bad file is
-// refused with its reason.
+// lease) go too, while the static ones stay; a second run finds nothing
+// to do, and a bad file is refused with its reason.
 func TestLabReleaseAfterKill(t *testing.T) {
 	l := lab.New(t)
 	lan := l.LAN("lan")
@@ -158,13 +158,15 @@ func TestLabReleaseAfterKill(t *testing.T) {
 	yaml := strings.Replace(oneVIPYAML(150), "advert_interval: 1s", "advert_interval: 100ms", 1) +
 		"    virtual_ipaddresses_excluded: [198.51.100.7/32]\n" +
 		"    virtual_routes: [{to: 10.40.0.0/24, via: 192.0.2.254}]\n" +
-		"    virtual_rules: [{from: 10.50.0.0/24, table: 101, priority: 300}]\n"
+		"    virtual_rules: [{from: 10.50.0.0/24, table: 101, priority: 300}]\n" +
+		"static_routes: [{to: 10.20.0.0/24, via: 192.0.2.254}]\n"
 	lb := startLBD(t, n, yaml)
+	static := func() string { return n.MustRun("ip", "route", "show", "10.20.0.0/24") }
 	routing := func() string {
 		return n.MustRun("ip", "route", "show", "10.40.0.0/24") + n.MustRun("ip", "rule", "show", "priority", "300")
 	}
-	eventually(t, 5*time.Second, "lb1 master with both addresses, its route and rule", func() bool {
-		return n.HasAddr(vipA) && n.HasAddr(excluded) && strings.Count(routing(), "10.") == 2
+	eventually(t, 5*time.Second, "lb1 master with both addresses, its route and rule, and the static route", func() bool {
+		return n.HasAddr(vipA) && n.HasAddr(excluded) && strings.Count(routing(), "10.") == 2 && static() != ""
 	})
 	lb.p.Signal(syscall.SIGKILL)
 	if err := lb.p.Wait(5 * time.Second); err == nil {
@@ -185,6 +187,9 @@ func TestLabReleaseAfterKill(t *testing.T) {
 	}
 	if r := routing(); r != "" {
 		t.Errorf("after lbd release the node still has %q", r)
+	}
+	if static() == "" {
+		t.Error("lbd release took the static route away")
 	}
 	if out := n.MustRun(lbdBinary(t), "release", "-f", lb.cfg); out != "" {
 		t.Errorf("a second release printed %q, want nothing", out)
