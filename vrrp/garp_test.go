@@ -67,3 +67,29 @@ func TestRunnerGARPIntervalFoldsBursts(t *testing.T) {
 		t.Errorf("%d announcements for one burst and 50 more asked for while it waited, want at most 6", got)
 	}
 }
+
+// A lower-priority Master's advert is answered with garp_lower_prio_repeat
+// announcements, and as many again garp_lower_prio_delay later.
+func TestRunnerGARPLowerPriority(t *testing.T) {
+	hub, clk := vrrptest.NewHub(), vrrptest.NewClock()
+	n := startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 255, interval: time.Second, clock: clk,
+		garp: GARPConfig{Delay: -1, Repeat: 3, Refresh: -1, LowerPrioRepeat: 2, LowerPrioDelay: 2 * time.Second}})
+	waitFor(t, time.Second, "master", func() bool { return n.state() == StateMaster })
+	rounds := n.host.Announcer.Rounds
+	if got := rounds(); got != 3 {
+		t.Fatalf("%d announcements on becoming master, want 3", got)
+	}
+	a := Advert{Version: Version3, VRID: 51, Priority: 10, Interval: time.Second, Addrs: []netip.Addr{runVIP}}
+	msg, err := a.Append(nil, netip.MustParseAddr("192.0.2.9"), MulticastIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub.Conn(netip.MustParseAddr("192.0.2.9")).Send(msg, MulticastIPv4)
+	waitFor(t, time.Second, "the answer to the lower-priority master", func() bool { return rounds() == 5 })
+	clk.Advance(1900*time.Millisecond, settle)
+	if got := rounds(); got != 5 {
+		t.Errorf("%d announcements before garp_lower_prio_delay, want 5", got)
+	}
+	clk.Advance(200*time.Millisecond, settle)
+	waitFor(t, time.Second, "the second burst", func() bool { return rounds() == 7 })
+}

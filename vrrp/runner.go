@@ -193,7 +193,11 @@ type member struct {
 	timerGen, delayGen, refGen, paceGen uint64
 	// queued are the announcements that garp_interval / gna_interval
 	// hold back, sent one per fire of the paced timer.
-	queued   []announcement
+	queued []announcement
+	// second is the burst the delay timer sends: after becoming Master
+	// (garp_master_delay) or after answering a lower-priority Master
+	// (garp_lower_prio_delay).
+	second   secondBurst
 	holding  bool // stopping Master keeping its addresses
 	pending  []Transition
 	failing  bool
@@ -232,6 +236,12 @@ const (
 	fireRefresh
 	firePaced
 )
+
+// secondBurst is a burst of gratuitous ARP / NA to send later.
+type secondBurst struct {
+	repeat int
+	reason string
+}
 
 type timerFire struct {
 	m    int
@@ -568,7 +578,7 @@ func (r *Runner) fired(f timerFire) {
 		}
 	case fireDelay:
 		if f.gen == m.delayGen && m.inst.State() == StateMaster {
-			r.announce(m, m.garp.Repeat, "garp_master_delay")
+			r.announce(m, m.second.repeat, m.second.reason)
 		}
 	case fireRefresh:
 		if f.gen == m.refGen && m.inst.State() == StateMaster {
@@ -679,13 +689,17 @@ func (r *Runner) exec(now time.Time, acts []MemberAction) {
 				r.removeVIPs(m)
 			}
 		case SendGARP:
-			reason := "lower priority master"
+			reason, repeat := "lower priority master", m.garp.LowerPrioRepeat
+			second := secondBurst{repeat, "garp_lower_prio_delay"}
+			delay := m.garp.LowerPrioDelay
 			if becoming[m] {
-				reason = "became master"
+				reason, repeat = "became master", m.garp.Repeat
+				second, delay = secondBurst{repeat, "garp_master_delay"}, m.garp.Delay
 			}
-			r.announce(m, m.garp.Repeat, reason)
-			if becoming[m] && m.garp.Delay > 0 {
-				r.arm(m, fireDelay, m.garp.Delay)
+			r.announce(m, repeat, reason)
+			if delay > 0 {
+				m.second = second
+				r.arm(m, fireDelay, delay)
 			}
 		case SetTimer:
 			r.arm(m, fireState, a.At.Sub(r.clock.Now()))
