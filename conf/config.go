@@ -122,6 +122,14 @@ type VRRPDefaults struct {
 	// GARPMasterRefreshRepeat: gratuitous ARPs per refresh (keepalived
 	// garp_master_refresh_repeat). Default 1.
 	GARPMasterRefreshRepeat int `yaml:"garp_master_refresh_repeat"`
+	// GARPLowerPrioDelay: a second burst this long after answering a
+	// lower-priority master's advert with gratuitous ARP / NA (keepalived
+	// garp_lower_prio_delay). Default: garp_master_delay; 0 turns it off.
+	GARPLowerPrioDelay *Duration `yaml:"garp_lower_prio_delay"`
+	// GARPLowerPrioRepeat: gratuitous ARPs per burst answering a
+	// lower-priority master (keepalived garp_lower_prio_repeat).
+	// Default: garp_master_repeat.
+	GARPLowerPrioRepeat int `yaml:"garp_lower_prio_repeat"`
 	// GARPInterval: the gap after each gratuitous ARP before the next
 	// announcement of the instance, for switches that cannot take a burst
 	// (keepalived garp_interval), 0..1s. Default 0: back to back.
@@ -210,6 +218,8 @@ type VRRPInstance struct {
 	GARPMasterRepeat        int       `yaml:"garp_master_repeat"`
 	GARPMasterRefresh       *Duration `yaml:"garp_master_refresh"`
 	GARPMasterRefreshRepeat int       `yaml:"garp_master_refresh_repeat"`
+	GARPLowerPrioDelay      *Duration `yaml:"garp_lower_prio_delay"`
+	GARPLowerPrioRepeat     int       `yaml:"garp_lower_prio_repeat"`
 	GARPInterval            *Duration `yaml:"garp_interval"`
 	GNAInterval             *Duration `yaml:"gna_interval"`
 	// FastTakeoverInterval overrides Global.VRRP's: how often a Backup

@@ -44,3 +44,24 @@ vrrp_instances:
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+// The answer to a lower-priority master follows the instance's
+// garp_master_delay and garp_master_repeat unless set, as in keepalived.
+func TestGARPLowerPriorityDefaults(t *testing.T) {
+	c, err := Parse("x.yaml", []byte(`global:
+  vrrp: {garp_master_repeat: 4}
+vrrp_instances:
+  - {name: A, interface: eth0, virtual_router_id: 1, garp_master_delay: 0, virtual_ipaddresses: [192.0.2.1]}
+  - {name: B, interface: eth0, virtual_router_id: 2, garp_lower_prio_delay: 2s, garp_lower_prio_repeat: 1, virtual_ipaddresses: [192.0.2.2]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := c.VRRPInstances[0], c.VRRPInstances[1]
+	if a.GARPLowerPrioDelay.D() != 0 || a.GARPLowerPrioRepeat != 4 {
+		t.Errorf("A: lower_prio delay %v repeat %d, want its garp_master_*: 0s 4", a.GARPLowerPrioDelay.D(), a.GARPLowerPrioRepeat)
+	}
+	if b.GARPLowerPrioDelay.D() != 2*time.Second || b.GARPLowerPrioRepeat != 1 || b.GARPMasterDelay.D() != DefaultGARPMasterDelay {
+		t.Errorf("B: lower_prio delay %v repeat %d", b.GARPLowerPrioDelay.D(), b.GARPLowerPrioRepeat)
+	}
+}

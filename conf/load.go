@@ -158,6 +158,12 @@ func (c *Config) applyDefaults() {
 			in.GARPMasterRefresh = v.GARPMasterRefresh
 		}
 		in.GARPMasterRefreshRepeat = cmp.Or(in.GARPMasterRefreshRepeat, v.GARPMasterRefreshRepeat)
+		// The answer to a lower-priority master follows the instance's
+		// own garp_master_* unless set (keepalived's defaults).
+		if in.GARPLowerPrioDelay == nil {
+			in.GARPLowerPrioDelay = cmp.Or(v.GARPLowerPrioDelay, in.GARPMasterDelay)
+		}
+		in.GARPLowerPrioRepeat = cmp.Or(in.GARPLowerPrioRepeat, v.GARPLowerPrioRepeat, in.GARPMasterRepeat)
 		if in.GARPInterval == nil {
 			in.GARPInterval = &v.GARPInterval
 		}

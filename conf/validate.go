@@ -67,6 +67,9 @@ func (c *Config) validate() error {
 		if in.GARPMasterRefreshRepeat < 0 {
 			errs.errorf(in.Pos, "%s: garp_master_refresh_repeat %d is negative", what, in.GARPMasterRefreshRepeat)
 		}
+		if in.GARPLowerPrioRepeat < 0 {
+			errs.errorf(in.Pos, "%s: garp_lower_prio_repeat %d is negative", what, in.GARPLowerPrioRepeat)
+		}
 		for _, iv := range []struct {
 			key string
 			d   *Duration

@@ -422,8 +422,14 @@ func (c *converter) globalDefs(g *Node) {
 			if d, ok := c.secs(n, 0); ok {
 				c.gvrrp.set(strings.TrimPrefix(n.Key, "vrrp_"), ydur(d), n.Comments...)
 			}
-		case "vrrp_garp_lower_prio_repeat", "vrrp_garp_lower_prio_delay":
-			c.find(n, Approximated, "lbd answers a lower-priority master with one burst of garp_master_repeat, without a second one")
+		case "vrrp_garp_lower_prio_repeat":
+			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
+				c.gvrrp.set("garp_lower_prio_repeat", yint(v), n.Comments...)
+			}
+		case "vrrp_garp_lower_prio_delay":
+			if d, ok := c.secs(n, 0); ok {
+				c.gvrrp.set("garp_lower_prio_delay", ydur(d), n.Comments...)
+			}
 		case "vrrp_strict":
 			c.find(n, Approximated, hints["vrrp_strict"])
 		case "vrrp_skip_check_adv_addr":
@@ -697,11 +703,11 @@ func (c *converter) vrrpInstance(in *Node) {
 				accept = ptr(false)
 				m.set("accept", ybool(false))
 			}
-		case "garp_master_delay", "garp_master_refresh":
+		case "garp_master_delay", "garp_master_refresh", "garp_lower_prio_delay":
 			if d, ok := c.secs(n, 0); ok {
 				m.set(n.Key, ydur(d), n.Comments...)
 			}
-		case "garp_master_repeat", "garp_master_refresh_repeat":
+		case "garp_master_repeat", "garp_master_refresh_repeat", "garp_lower_prio_repeat":
 			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
 				m.set(n.Key, yint(v), n.Comments...)
 			}

@@ -80,6 +80,12 @@ func (e *exporter) run(cfg *conf.Config) {
 		e.line("vrrp_garp_master_refresh %s", secs(*d))
 	}
 	e.line("vrrp_garp_master_refresh_repeat %d", g.VRRP.GARPMasterRefreshRepeat)
+	if d := g.VRRP.GARPLowerPrioDelay; d != nil {
+		e.line("vrrp_garp_lower_prio_delay %s", secs(*d))
+	}
+	if g.VRRP.GARPLowerPrioRepeat != 0 {
+		e.line("vrrp_garp_lower_prio_repeat %d", g.VRRP.GARPLowerPrioRepeat)
+	}
 	if g.VRRP.GARPInterval != 0 {
 		e.line("vrrp_garp_interval %s", secs(g.VRRP.GARPInterval))
 	}
@@ -168,6 +174,8 @@ func (e *exporter) instance(in conf.VRRPInstance) {
 		e.line("garp_master_refresh %s", secs(*in.GARPMasterRefresh))
 	}
 	e.line("garp_master_refresh_repeat %d", in.GARPMasterRefreshRepeat)
+	e.line("garp_lower_prio_delay %s", secs(*in.GARPLowerPrioDelay))
+	e.line("garp_lower_prio_repeat %d", in.GARPLowerPrioRepeat)
 	if in.NoPreempt {
 		e.line("nopreempt")
 	}

@@ -14,6 +14,7 @@ func TestImportGARPTiming(t *testing.T) {
     vrrp_garp_master_refresh_repeat 2
     vrrp_garp_interval 0.001
     vrrp_gna_interval 0.002
+    vrrp_garp_lower_prio_repeat 1
 }
 garp_group {
     garp_interval 0.05
@@ -30,6 +31,7 @@ vrrp_instance A {
     interface eth0
     virtual_router_id 1
     garp_master_refresh_repeat 4
+    garp_lower_prio_delay 7
     virtual_ipaddress {
         192.0.2.1
     }
@@ -54,13 +56,16 @@ vrrp_instance C {
 		a.GARPMasterRefreshRepeat != 4 || a.GARPInterval.D() != time.Millisecond || a.GNAInterval.D() != 2*time.Millisecond {
 		t.Errorf("A: %+v", a)
 	}
+	if a.GARPLowerPrioDelay.D() != 7*time.Second || a.GARPLowerPrioRepeat != 1 || b.GARPLowerPrioDelay.D() != 2*time.Second {
+		t.Errorf("lower priority: A %v %d, B %v", a.GARPLowerPrioDelay.D(), a.GARPLowerPrioRepeat, b.GARPLowerPrioDelay.D())
+	}
 	if b.GARPMasterRefreshRepeat != 2 || b.GARPInterval.D() != 50*time.Millisecond || b.GNAInterval.D() != 2*time.Millisecond {
 		t.Errorf("B (garp_group of eth1): refresh_repeat %d garp %v gna %v", b.GARPMasterRefreshRepeat, b.GARPInterval.D(), b.GNAInterval.D())
 	}
 	if c.GARPInterval.D() != time.Millisecond || c.GNAInterval.D() != 20*time.Millisecond {
 		t.Errorf("C (garp_group of eth2, eth3): garp %v gna %v", c.GARPInterval.D(), c.GNAInterval.D())
 	}
-	if r := Report(res.Findings); !strings.Contains(r, "k.conf:15: approximated: interfaces: keepalived paces gratuitous ARPs across these interfaces together") ||
+	if r := Report(res.Findings); !strings.Contains(r, "k.conf:16: approximated: interfaces: keepalived paces gratuitous ARPs across these interfaces together") ||
 		strings.Contains(r, "garp_interval") || strings.Contains(r, "refresh_repeat") {
 		t.Errorf("findings:\n%s", r)
 	}

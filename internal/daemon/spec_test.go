@@ -117,7 +117,7 @@ func TestUnitsMapping(t *testing.T) {
 	}
 	// garp_master_delay 0 turns the second burst off (negative); the
 	// others are conf's defaults.
-	if want := (vrrp.GARPConfig{Delay: -1, Repeat: 5, Refresh: time.Minute, RefreshRepeat: 1}); w.GARP != want {
+	if want := (vrrp.GARPConfig{Delay: -1, Repeat: 5, Refresh: time.Minute, RefreshRepeat: 1, LowerPrioRepeat: 5, LowerPrioDelay: -1}); w.GARP != want {
 		t.Errorf("GARP: %+v, want %+v", w.GARP, want)
 	}
 	wantTracks := []vrrp.Track{
