@@ -402,33 +402,15 @@ func (c *converter) globalDefs(g *Node) {
 				c.version = int(v)
 				c.gvrrp.set("version", yint(v), n.Comments...)
 			}
-		case "vrrp_garp_master_delay":
-			if d, ok := c.secs(n, 0); ok {
-				c.gvrrp.set("garp_master_delay", ydur(d), n.Comments...)
-			}
-		case "vrrp_garp_master_repeat":
-			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
-				c.gvrrp.set("garp_master_repeat", yint(v), n.Comments...)
-			}
-		case "vrrp_garp_master_refresh":
-			if d, ok := c.secs(n, 0); ok {
-				c.gvrrp.set("garp_master_refresh", ydur(d), n.Comments...)
-			}
-		case "vrrp_garp_master_refresh_repeat":
-			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
-				c.gvrrp.set("garp_master_refresh_repeat", yint(v), n.Comments...)
-			}
-		case "vrrp_garp_interval", "vrrp_gna_interval":
+		case "vrrp_garp_master_delay", "vrrp_garp_master_refresh", "vrrp_garp_lower_prio_delay",
+			"vrrp_garp_interval", "vrrp_gna_interval":
+			// global.vrrp's key is the keyword without vrrp_.
 			if d, ok := c.secs(n, 0); ok {
 				c.gvrrp.set(strings.TrimPrefix(n.Key, "vrrp_"), ydur(d), n.Comments...)
 			}
-		case "vrrp_garp_lower_prio_repeat":
+		case "vrrp_garp_master_repeat", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_repeat":
 			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
-				c.gvrrp.set("garp_lower_prio_repeat", yint(v), n.Comments...)
-			}
-		case "vrrp_garp_lower_prio_delay":
-			if d, ok := c.secs(n, 0); ok {
-				c.gvrrp.set("garp_lower_prio_delay", ydur(d), n.Comments...)
+				c.gvrrp.set(strings.TrimPrefix(n.Key, "vrrp_"), yint(v), n.Comments...)
 			}
 		case "vrrp_strict":
 			c.find(n, Approximated, hints["vrrp_strict"])
