@@ -24,6 +24,18 @@ type Config struct {
 	// BGP announces the addresses of virtual servers with announce: bgp
 	// to routers (active/active behind ECMP).
 	BGP *BGP `yaml:"bgp"`
+	// StaticIPAddresses are installed at start, whatever the VRRP states
+	// (keepalived static_ipaddress); each needs its interface. A reload
+	// adds the new ones and removes those no longer listed; unlike
+	// keepalived, lbd leaves them in place when it stops, so a restart
+	// never takes them away. The same holds for static routes and rules.
+	StaticIPAddresses []VIP `yaml:"static_ipaddresses"`
+	// StaticRoutes are installed at start, after the static addresses
+	// (keepalived static_routes).
+	StaticRoutes []Route `yaml:"static_routes"`
+	// StaticRules are installed at start, after the static routes
+	// (keepalived static_rules).
+	StaticRules []Rule `yaml:"static_rules"`
 }
 
 // Summary counts what c holds, on one line, for `lbd -t` and the
@@ -107,6 +119,24 @@ type VRRPDefaults struct {
 	// master, so switches and clients that lost the entry relearn it.
 	// Default 60s (keepalived: off); 0 turns it off.
 	GARPMasterRefresh *Duration `yaml:"garp_master_refresh"`
+	// GARPMasterRefreshRepeat: gratuitous ARPs per refresh (keepalived
+	// garp_master_refresh_repeat). Default 1.
+	GARPMasterRefreshRepeat int `yaml:"garp_master_refresh_repeat"`
+	// GARPLowerPrioDelay: a second burst this long after answering a
+	// lower-priority master's advert with gratuitous ARP / NA (keepalived
+	// garp_lower_prio_delay). Default: garp_master_delay; 0 turns it off.
+	GARPLowerPrioDelay *Duration `yaml:"garp_lower_prio_delay"`
+	// GARPLowerPrioRepeat: gratuitous ARPs per burst answering a
+	// lower-priority master (keepalived garp_lower_prio_repeat).
+	// Default: garp_master_repeat.
+	GARPLowerPrioRepeat int `yaml:"garp_lower_prio_repeat"`
+	// GARPInterval: the gap after each gratuitous ARP before the next
+	// announcement of the instance, for switches that cannot take a burst
+	// (keepalived garp_interval), 0..1s. Default 0: back to back.
+	GARPInterval Duration `yaml:"garp_interval"`
+	// GNAInterval: the same after each unsolicited neighbour
+	// advertisement (keepalived gna_interval), 0..1s. Default 0.
+	GNAInterval Duration `yaml:"gna_interval"`
 	// FastTakeoverInterval: a Backup also pings its Master (ICMP echo,
 	// answered by the Master's kernel) this often, and takes over after
 	// fast_takeover_misses unanswered pings plus the skew time, instead
@@ -133,6 +163,15 @@ type VRRPDefaults struct {
 	// FastTakeoverBFDMultiplier: intervals without a BFD packet that
 	// declare the Master dead, 2..50. Default 3 (300 ms at 100ms).
 	FastTakeoverBFDMultiplier int `yaml:"fast_takeover_bfd_multiplier"`
+	// MCastGroup4 is the multicast group IPv4 instances send their
+	// adverts to and listen on (keepalived vrrp_mcast_group4), for every
+	// instance without unicast_peers. Default 224.0.0.18, the VRRP group;
+	// every router of an instance must use the same.
+	MCastGroup4 *Addr `yaml:"mcast_group4"`
+	// MCastGroup6 is the same for IPv6 instances (keepalived
+	// vrrp_mcast_group6): a link-local group, ff02::/16 (ffX2::).
+	// Default ff02::12.
+	MCastGroup6 *Addr `yaml:"mcast_group6"`
 }
 
 // VRRPScript is a check whose result tracks into instance priorities
@@ -173,11 +212,16 @@ type VRRPInstance struct {
 	// Priority 1..255; 255 means this node owns the addresses. Default 100.
 	Priority int `yaml:"priority"`
 	// Version, AdvertInterval and the GARP settings override Global.VRRP.
-	Version           int       `yaml:"version"`
-	AdvertInterval    Duration  `yaml:"advert_interval"`
-	GARPMasterDelay   *Duration `yaml:"garp_master_delay"`
-	GARPMasterRepeat  int       `yaml:"garp_master_repeat"`
-	GARPMasterRefresh *Duration `yaml:"garp_master_refresh"`
+	Version                 int       `yaml:"version"`
+	AdvertInterval          Duration  `yaml:"advert_interval"`
+	GARPMasterDelay         *Duration `yaml:"garp_master_delay"`
+	GARPMasterRepeat        int       `yaml:"garp_master_repeat"`
+	GARPMasterRefresh       *Duration `yaml:"garp_master_refresh"`
+	GARPMasterRefreshRepeat int       `yaml:"garp_master_refresh_repeat"`
+	GARPLowerPrioDelay      *Duration `yaml:"garp_lower_prio_delay"`
+	GARPLowerPrioRepeat     int       `yaml:"garp_lower_prio_repeat"`
+	GARPInterval            *Duration `yaml:"garp_interval"`
+	GNAInterval             *Duration `yaml:"gna_interval"`
 	// FastTakeoverInterval overrides Global.VRRP's: how often a Backup
 	// pings its Master to take over early when its host or link dies;
 	// 0 turns it off. lbd extension.
@@ -208,15 +252,27 @@ type VRRPInstance struct {
 	// to each peer, for networks without multicast.
 	UnicastSrcIP *Addr  `yaml:"unicast_src_ip"`
 	UnicastPeers []Addr `yaml:"unicast_peers"`
+	// MCastSrcIP is the source address of multicast adverts (keepalived
+	// mcast_src_ip), an address of the interface. Default: the
+	// interface's first address of the family (IPv6: its link-local
+	// one). It and unicast_src_ip both set the source: set one.
+	MCastSrcIP *Addr `yaml:"mcast_src_ip"`
 	// VirtualIPAddresses are added on becoming master and removed on
 	// leaving it; all of one family.
 	VirtualIPAddresses []VIP `yaml:"virtual_ipaddresses"`
 	// VirtualIPAddressesExcluded are handled like virtual addresses but
 	// not carried in adverts (any family, any number).
-	VirtualIPAddressesExcluded []VIP            `yaml:"virtual_ipaddresses_excluded"`
-	TrackInterfaces            []TrackInterface `yaml:"track_interfaces"`
-	TrackScripts               []TrackRef       `yaml:"track_scripts"`
-	TrackFiles                 []TrackFile      `yaml:"track_files"`
+	VirtualIPAddressesExcluded []VIP `yaml:"virtual_ipaddresses_excluded"`
+	// VirtualRoutes are installed on becoming master, after the
+	// addresses (a route may use one as its src), and removed on leaving
+	// it, before them (keepalived virtual_routes).
+	VirtualRoutes []Route `yaml:"virtual_routes"`
+	// VirtualRules are installed on becoming master, after the routes,
+	// and removed on leaving it (keepalived virtual_rules).
+	VirtualRules    []Rule           `yaml:"virtual_rules"`
+	TrackInterfaces []TrackInterface `yaml:"track_interfaces"`
+	TrackScripts    []TrackRef       `yaml:"track_scripts"`
+	TrackFiles      []TrackFile      `yaml:"track_files"`
 	// Notify scripts, run without a shell and bounded by notify_timeout.
 	// notify gets keepalived's arguments: INSTANCE name state priority.
 	NotifyMaster Command `yaml:"notify_master"`
@@ -297,8 +353,17 @@ type SyncGroup struct {
 	Group []string `yaml:"group"`
 	// TrackingWeight keeps the members' tracking weights, which keepalived
 	// otherwise forces to 0 in a sync group.
-	TrackingWeight bool    `yaml:"sync_group_tracking_weight"`
-	Notify         Command `yaml:"notify"`
+	TrackingWeight bool `yaml:"sync_group_tracking_weight"`
+	// NotifyMaster, NotifyBackup, NotifyFault and NotifyStop run when the
+	// group as a whole enters that state, after its members' own scripts
+	// (keepalived vrrp_sync_group notify_master ...).
+	NotifyMaster Command `yaml:"notify_master"`
+	NotifyBackup Command `yaml:"notify_backup"`
+	NotifyFault  Command `yaml:"notify_fault"`
+	NotifyStop   Command `yaml:"notify_stop"`
+	// Notify runs on every state change of the group with keepalived's
+	// arguments: GROUP name state.
+	Notify Command `yaml:"notify"`
 }
 
 // Documented defaults.
@@ -309,6 +374,7 @@ const (
 	DefaultGARPMasterDelay  = 5 * time.Second
 	DefaultGARPMasterRepeat = 5
 	DefaultGARPRefresh      = 60 * time.Second
+	DefaultGARPRefreshRep   = 1
 	DefaultFastTakeover     = 200 * time.Millisecond
 	DefaultFastTakeoverMiss = 3
 	DefaultFastTakeoverMode = "icmp"

@@ -112,6 +112,7 @@ func (c *Config) applyDefaults() {
 	if v.GARPMasterRefresh == nil {
 		v.GARPMasterRefresh = ptr(Duration(DefaultGARPRefresh))
 	}
+	v.GARPMasterRefreshRepeat = cmp.Or(v.GARPMasterRefreshRepeat, DefaultGARPRefreshRep)
 	if v.FastTakeoverInterval == nil {
 		v.FastTakeoverInterval = ptr(Duration(DefaultFastTakeover))
 	}
@@ -155,6 +156,19 @@ func (c *Config) applyDefaults() {
 		}
 		if in.GARPMasterRefresh == nil {
 			in.GARPMasterRefresh = v.GARPMasterRefresh
+		}
+		in.GARPMasterRefreshRepeat = cmp.Or(in.GARPMasterRefreshRepeat, v.GARPMasterRefreshRepeat)
+		// The answer to a lower-priority master follows the instance's
+		// own garp_master_* unless set (keepalived's defaults).
+		if in.GARPLowerPrioDelay == nil {
+			in.GARPLowerPrioDelay = cmp.Or(v.GARPLowerPrioDelay, in.GARPMasterDelay)
+		}
+		in.GARPLowerPrioRepeat = cmp.Or(in.GARPLowerPrioRepeat, v.GARPLowerPrioRepeat, in.GARPMasterRepeat)
+		if in.GARPInterval == nil {
+			in.GARPInterval = &v.GARPInterval
+		}
+		if in.GNAInterval == nil {
+			in.GNAInterval = &v.GNAInterval
 		}
 		if in.FastTakeoverInterval == nil {
 			in.FastTakeoverInterval = v.FastTakeoverInterval

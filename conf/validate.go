@@ -13,6 +13,7 @@ import (
 func (c *Config) validate() error {
 	var errs ErrorList
 	c.validateDaemon(&errs)
+	c.checkGroups(&errs)
 	scripts := map[string]bool{}
 	for _, s := range c.VRRPScripts {
 		switch {
@@ -62,6 +63,20 @@ func (c *Config) validate() error {
 		}
 		if in.GARPMasterRepeat < 0 {
 			errs.errorf(in.Pos, "%s: garp_master_repeat %d is negative", what, in.GARPMasterRepeat)
+		}
+		if in.GARPMasterRefreshRepeat < 0 {
+			errs.errorf(in.Pos, "%s: garp_master_refresh_repeat %d is negative", what, in.GARPMasterRefreshRepeat)
+		}
+		if in.GARPLowerPrioRepeat < 0 {
+			errs.errorf(in.Pos, "%s: garp_lower_prio_repeat %d is negative", what, in.GARPLowerPrioRepeat)
+		}
+		for _, iv := range []struct {
+			key string
+			d   *Duration
+		}{{"garp_interval", in.GARPInterval}, {"gna_interval", in.GNAInterval}} {
+			if iv.d.D() > time.Second {
+				errs.errorf(in.Pos, "%s: %s %v over 1s", what, iv.key, iv.d.D())
+			}
 		}
 		if p := in.FastTakeoverInterval; p != nil && *p != 0 && (p.D() < 10*time.Millisecond || p.D() > 10*time.Second) {
 			errs.errorf(in.Pos, "%s: fast_takeover_interval %v outside 10ms..10s (0 turns it off)", what, p.D())
@@ -114,6 +129,16 @@ func (c *Config) validate() error {
 		if in.UnicastSrcIP != nil && family.IsValid() && in.UnicastSrcIP.Is6() != family.Is6() {
 			errs.errorf(in.Pos, "%s: unicast_src_ip %s is not of the virtual addresses' family", what, in.UnicastSrcIP)
 		}
+		if a := in.MCastSrcIP; a != nil {
+			switch {
+			case in.UnicastSrcIP != nil && in.UnicastSrcIP.Addr != a.Addr:
+				errs.errorf(in.Pos, "%s: mcast_src_ip %s and unicast_src_ip %s both set the source of adverts; set one", what, a, in.UnicastSrcIP)
+			case family.IsValid() && a.Is6() != family.Is6():
+				errs.errorf(in.Pos, "%s: mcast_src_ip %s is not of the virtual addresses' family", what, a)
+			case !a.IsGlobalUnicast() && !a.IsLinkLocalUnicast():
+				errs.errorf(in.Pos, "%s: mcast_src_ip %s is not a unicast address", what, a)
+			}
+		}
 		seenPeer := map[netip.Addr]bool{}
 		for _, p := range in.UnicastPeers {
 			if family.IsValid() && p.Is6() != family.Is6() {
@@ -125,6 +150,8 @@ func (c *Config) validate() error {
 			seenPeer[p.Addr] = true
 		}
 
+		checkRoutes(&errs, what, in.VirtualRoutes)
+		checkRules(&errs, what, in.VirtualRules)
 		for _, t := range in.TrackInterfaces {
 			if t.Name == "" {
 				errs.errorf(t.Pos, "%s: tracked interface without a name", what)
@@ -177,11 +204,30 @@ func (c *Config) validate() error {
 			}
 			member[m] = g.Name
 		}
-		checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" notify", g.Notify, c.Global.ScriptUser, false)
+		for _, n := range []struct {
+			key string
+			cmd Command
+		}{{"notify_master", g.NotifyMaster}, {"notify_backup", g.NotifyBackup},
+			{"notify_fault", g.NotifyFault}, {"notify_stop", g.NotifyStop}, {"notify", g.Notify}} {
+			checkCommand(&errs, g.Pos, "vrrp sync group "+g.Name+" "+n.key, n.cmd, c.Global.ScriptUser, false)
+		}
 	}
+	c.validateStatic(&errs)
 	c.validateLB(&errs)
 	c.validateBGP(&errs)
 	return errs.err()
+}
+
+// checkGroups checks the multicast groups of global.vrrp: IPv4 multicast,
+// and IPv6 link-local multicast (ffX2::), as keepalived wants it.
+func (c *Config) checkGroups(errs *ErrorList) {
+	v := c.Global.VRRP
+	if g := v.MCastGroup4; g != nil && (!g.Is4() || !g.IsMulticast()) {
+		errs.errorf(c.Global.Pos, "vrrp mcast_group4 %s is not an IPv4 multicast address", g)
+	}
+	if g := v.MCastGroup6; g != nil && (!g.Is6() || !g.IsLinkLocalMulticast()) {
+		errs.errorf(c.Global.Pos, "vrrp mcast_group6 %s is not an IPv6 link-local multicast address (ffX2::)", g)
+	}
 }
 
 // checkInterval enforces the advert interval each version can carry: whole

@@ -123,6 +123,10 @@ type CheckConfig struct {
 	// Self is our own source address; adverts from it are looped back
 	// copies of our own and are dropped.
 	Self netip.Addr
+	// Group is the multicast group adverts must be sent to when not
+	// Unicast (keepalived vrrp_mcast_group4 / vrrp_mcast_group6);
+	// invalid: the VRRP group of the family, 224.0.0.18 or ff02::12.
+	Group netip.Addr
 }
 
 // Verdict is the outcome of the receive checks.
@@ -179,7 +183,8 @@ func (c *CheckConfig) Check(a *Advert, src netip.Addr, ttl int) Verdict {
 
 // Receive decodes b (the IP payload from src to dst, received with the given
 // TTL or hop limit) and checks it, and its destination: RFC 5798 section 7.1
-// and keepalived take in multicast mode only adverts sent to the VRRP group,
+// and keepalived take in multicast mode only adverts sent to the VRRP group
+// (or the configured one),
 // and in unicast mode only adverts sent to a unicast address (ours: the
 // kernel delivers no other). On a drop the advert is nil unless the message
 // decoded.
@@ -202,7 +207,22 @@ func (c *CheckConfig) destinationOK(dst netip.Addr) bool {
 	if c.Unicast {
 		return dst.IsGlobalUnicast() || dst.IsLinkLocalUnicast()
 	}
+	if c.Group.IsValid() {
+		return dst == c.Group.Unmap()
+	}
 	return dst == MulticastIPv4 || dst == MulticastIPv6
+}
+
+// GroupOf returns the multicast group adverts of a family go to: group
+// when it is set, else the VRRP group, 224.0.0.18 or ff02::12.
+func GroupOf(group netip.Addr, ipv6 bool) netip.Addr {
+	switch {
+	case group.IsValid():
+		return group.Unmap()
+	case ipv6:
+		return MulticastIPv6
+	}
+	return MulticastIPv4
 }
 
 // sameAddrs reports whether x and y hold the same addresses, in any order.

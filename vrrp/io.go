@@ -112,6 +112,18 @@ type GARPConfig struct {
 	// RefreshRepeat: announcements per address in a refresh burst
 	// (keepalived garp_master_refresh_repeat, default 1).
 	RefreshRepeat int
+	// LowerPrioRepeat: announcements per address in the burst that
+	// answers a lower-priority Master's advert (keepalived
+	// garp_lower_prio_repeat); 0: Repeat.
+	LowerPrioRepeat int
+	// LowerPrioDelay: a second such burst this long after it (keepalived
+	// garp_lower_prio_delay); 0: Delay, negative: none.
+	LowerPrioDelay time.Duration
+	// Interval: the gap after each gratuitous ARP before the next
+	// announcement of the member (keepalived garp_interval); NAInterval
+	// the same after each unsolicited NA (keepalived gna_interval). 0:
+	// back to back. For switches that cannot take a flood of them.
+	Interval, NAInterval time.Duration
 }
 
 func (g GARPConfig) withDefaults() GARPConfig {
@@ -126,6 +138,12 @@ func (g GARPConfig) withDefaults() GARPConfig {
 	}
 	if g.RefreshRepeat <= 0 {
 		g.RefreshRepeat = DefaultGARPRefreshRepeat
+	}
+	if g.LowerPrioRepeat <= 0 {
+		g.LowerPrioRepeat = g.Repeat
+	}
+	if g.LowerPrioDelay == 0 {
+		g.LowerPrioDelay = g.Delay
 	}
 	return g
 }

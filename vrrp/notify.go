@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lbd-project/lbd/internal/script"
@@ -41,32 +42,43 @@ func (q *notifyQueue) push(j notifyJob) {
 // kills the one running and skips the rest.
 func (q *notifyQueue) close() { q.q.Close(q.options().Timeout + time.Second) }
 
-// notifyInstance queues the notify scripts of one instance state.
-func (r *Runner) notifyInstance(m *member, s State) {
-	n := m.cfg.Notify
-	var script []string
+// forState returns the script of state s (notify_master, notify_backup,
+// notify_fault or notify_stop), or nil.
+func (n NotifyScripts) forState(s State) []string {
 	switch s {
 	case StateMaster:
-		script = n.Master
+		return n.Master
 	case StateBackup:
-		script = n.Backup
+		return n.Backup
 	case StateFault:
-		script = n.Fault
+		return n.Fault
 	case StateInit:
-		script = n.Stop
+		return n.Stop
 	}
-	name := notifyStateName(s)
-	what := "instance " + m.cfg.Name() + " " + name
-	if len(script) > 0 {
-		r.notify.push(notifyJob{argv: script, what: what})
+	return nil
+}
+
+// push queues n's scripts for state s of the instance or group name:
+// the state's own, then the generic notify with keepalived's arguments
+// (kind name state, and for an instance its priority).
+func (q *notifyQueue) pushScripts(n NotifyScripts, kind, name string, s State, extra ...string) {
+	what := strings.ToLower(kind) + " " + name + " " + notifyStateName(s)
+	if script := n.forState(s); len(script) > 0 {
+		q.push(notifyJob{argv: script, what: what})
 	}
 	if len(n.Generic) > 0 {
-		argv := append(slices.Clone(n.Generic), "INSTANCE", m.cfg.Name(), name, fmt.Sprint(m.inst.Priority()))
-		r.notify.push(notifyJob{argv: argv, what: what})
+		argv := append(slices.Clone(n.Generic), kind, name, notifyStateName(s))
+		q.push(notifyJob{argv: append(argv, extra...), what: what})
 	}
 }
 
-// groupState runs the sync group's notify when the group's state moved.
+// notifyInstance queues the notify scripts of one instance state.
+func (r *Runner) notifyInstance(m *member, s State) {
+	r.notify.pushScripts(m.cfg.Notify, "INSTANCE", m.cfg.Name(), s, fmt.Sprint(m.inst.Priority()))
+}
+
+// groupState runs the sync group's notify scripts when the group's state
+// moved.
 func (r *Runner) groupState() {
 	if r.group == nil || r.notify == nil {
 		return
@@ -80,10 +92,7 @@ func (r *Runner) groupState() {
 	}
 	r.gstate = s
 	r.log.Info("vrrp: sync group state change", "state", s)
-	if len(r.cfg.GroupNotify) > 0 {
-		argv := append(slices.Clone(r.cfg.GroupNotify), "GROUP", r.cfg.Group, notifyStateName(s))
-		r.notify.push(notifyJob{argv: argv, what: "group " + r.cfg.Group + " " + notifyStateName(s)})
-	}
+	r.notify.pushScripts(r.cfg.GroupNotify, "GROUP", r.cfg.Group, s)
 }
 
 // notifyStateName is keepalived's name of a state in notify arguments.

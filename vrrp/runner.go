@@ -59,7 +59,10 @@ type MemberIO struct {
 	Conn       Conn
 	VIPs       VIPManager
 	Announcers map[string]Announcer // by interface
-	// Close releases VIPs and Announcers (not Conn, which the runner
+	// Routes installs the member's routes and rules; needed only when
+	// it has some.
+	Routes RouteManager
+	// Close releases VIPs, Routes and Announcers (not Conn, which the runner
 	// closes to stop its reader).
 	Close func()
 }
@@ -76,8 +79,10 @@ type RunnerConfig struct {
 	// which then is the one member.
 	Group          string
 	TrackingWeight bool
-	// GroupNotify is the group's notify script (argv).
-	GroupNotify []string
+	// GroupNotify are the group's notify scripts (keepalived
+	// vrrp_sync_group notify_master ... notify); the generic one gets
+	// GROUP name state.
+	GroupNotify NotifyScripts
 	Members     []MemberConfig
 	// Host opens the members' I/O. Required.
 	Host Host
@@ -107,6 +112,10 @@ type MemberConfig struct {
 	// Peers are the unicast peers (keepalived unicast_peer). Empty: send
 	// to the multicast group and check the TTL of received adverts.
 	Peers []netip.Addr
+	// Group is the multicast group of the adverts (keepalived
+	// vrrp_mcast_group4 / vrrp_mcast_group6); invalid: 224.0.0.18 or
+	// ff02::12. Unused with Peers.
+	Group netip.Addr
 	// AuthType and AuthData: VRRPv2 authentication (keepalived
 	// authentication { auth_type PASS; auth_pass ... }).
 	AuthType AuthType
@@ -116,7 +125,11 @@ type MemberConfig struct {
 	// installed on Master.
 	VIPs     []VIP
 	Excluded []VIP
-	GARP     GARPConfig
+	// Routes and Rules are installed on Master after the addresses, and
+	// removed before them (keepalived virtual_routes, virtual_rules).
+	Routes []Route
+	Rules  []Rule
+	GARP   GARPConfig
 	// FastTakeover probes the Master faster than its adverts.
 	FastTakeover FastTakeover
 	// TrackInterfaces, Scripts and Files are the tracked objects, by the
@@ -176,13 +189,20 @@ type member struct {
 	all   []VIP // advertised and excluded addresses
 	log   *slog.Logger
 
-	timer, delay, refresh      func() bool // stop functions of the clock's timers
-	timerGen, delayGen, refGen uint64
-	holding                    bool // stopping Master keeping its addresses
-	pending                    []Transition
-	failing                    bool
-	mismatch                   bool // an advert with other addresses was logged
-	stats                      memberStats
+	timer, delay, refresh, paced        func() bool // stop functions of the clock's timers
+	timerGen, delayGen, refGen, paceGen uint64
+	// queued are the announcements that garp_interval / gna_interval
+	// hold back, sent one per fire of the paced timer.
+	queued []announcement
+	// second is the burst the delay timer sends: after becoming Master
+	// (garp_master_delay) or after answering a lower-priority Master
+	// (garp_lower_prio_delay).
+	second   secondBurst
+	holding  bool // stopping Master keeping its addresses
+	pending  []Transition
+	failing  bool
+	mismatch bool // an advert with other addresses was logged
+	stats    memberStats
 
 	// master is whom a Backup follows, for the fast-takeover prober
 	// (see fasttakeover.go); lastAdvert is the last advert accepted.
@@ -214,7 +234,14 @@ const (
 	fireState fireKind = iota
 	fireDelay
 	fireRefresh
+	firePaced
 )
+
+// secondBurst is a burst of gratuitous ARP / NA to send later.
+type secondBurst struct {
+	repeat int
+	reason string
+}
 
 type timerFire struct {
 	m    int
@@ -242,7 +269,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		byName: map[string]*member{},
 		events: make(chan memberEvent),
 		pkts:   make(chan memberPacket, recvQueue*len(cfg.Members)),
-		fires:  make(chan timerFire, 4*len(cfg.Members)),
+		fires:  make(chan timerFire, 5*len(cfg.Members)),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 		abort:  make(chan struct{}),
@@ -288,6 +315,9 @@ func (m *MemberConfig) validate() error {
 		if !slices.Contains(m.Config.VIPs, v.Addr()) {
 			errs = append(errs, fmt.Errorf("vrrp: instance %q: VIP %v is not an advertised address", name, v))
 		}
+	}
+	if g := m.Group.Unmap(); m.Group.IsValid() && (!g.IsMulticast() || g.Is6() != m.IPv6) {
+		errs = append(errs, fmt.Errorf("vrrp: instance %q: %v is not a multicast group of the instance's address family", name, m.Group))
 	}
 	for _, p := range m.Peers {
 		if !p.IsValid() || p.Unmap().Is6() != m.IPv6 {
@@ -378,6 +408,7 @@ func (r *Runner) Run(ctx context.Context) {
 		m.timer()
 		m.delay()
 		m.refresh()
+		m.paced()
 		m.io.Conn.Close() // unblocks the reader
 	}
 }
@@ -422,6 +453,9 @@ func (r *Runner) open() bool {
 		}
 		m.io = io
 		opened = append(opened, m)
+		if io.Routes == nil && len(m.cfg.Routes)+len(m.cfg.Rules) > 0 {
+			return fail(fmt.Errorf("instance %s: the host cannot install routes", m.cfg.Name()))
+		}
 		cfg := m.cfg.Config
 		cfg.Primary = io.Primary
 		// The handover track lowers the priority of a handed-over
@@ -440,16 +474,14 @@ func (r *Runner) open() bool {
 			Version: cfg.Version, VRID: cfg.VRID, Interval: cfg.AdvertInterval,
 			AuthType: m.cfg.AuthType, AuthData: m.cfg.AuthData, Addrs: cfg.VIPs,
 			Unicast: len(m.cfg.Peers) > 0, Peers: slices.Clone(m.cfg.Peers), Self: io.Primary,
+			Group: GroupOf(m.cfg.Group, io.Primary.Is6()),
 		}
 		m.dsts = slices.Clone(m.cfg.Peers)
 		if len(m.dsts) == 0 {
-			m.dsts = []netip.Addr{MulticastIPv4}
-			if io.Primary.Is6() {
-				m.dsts = []netip.Addr{MulticastIPv6}
-			}
+			m.dsts = []netip.Addr{m.check.Group}
 		}
 		m.all = append(slices.Clone(m.cfg.VIPs), m.cfg.Excluded...)
-		m.timer, m.delay, m.refresh = stopped, stopped, stopped
+		m.timer, m.delay, m.refresh, m.paced = stopped, stopped, stopped, stopped
 		m.stats.prio.Store(uint32(m.inst.Priority()))
 	}
 	if r.cfg.Group != "" {
@@ -472,7 +504,7 @@ func (r *Runner) open() bool {
 		}
 		m.log.Info("vrrp: instance starting", "iface", m.cfg.Interface, "primary", m.io.Primary,
 			"priority", m.inst.Priority(), "version", int(m.cfg.Config.Version), "interval", m.cfg.Config.AdvertInterval,
-			"vips", m.cfg.Config.VIPs, "unicast_peers", m.cfg.Peers)
+			"vips", m.cfg.Config.VIPs, "unicast_peers", m.cfg.Peers, "group", m.dsts[0])
 	}
 	return true
 }
@@ -546,11 +578,15 @@ func (r *Runner) fired(f timerFire) {
 		}
 	case fireDelay:
 		if f.gen == m.delayGen && m.inst.State() == StateMaster {
-			r.announce(m, m.garp.Repeat, "garp_master_delay")
+			r.announce(m, m.second.repeat, m.second.reason)
 		}
 	case fireRefresh:
 		if f.gen == m.refGen && m.inst.State() == StateMaster {
 			r.refresh(m)
+		}
+	case firePaced:
+		if f.gen == m.paceGen && m.inst.State() == StateMaster {
+			r.sendQueued(m)
 		}
 	}
 }
@@ -582,6 +618,8 @@ func (r *Runner) timerOf(m *member, kind fireKind) (*func() bool, *uint64) {
 		return &m.timer, &m.timerGen
 	case fireDelay:
 		return &m.delay, &m.delayGen
+	case firePaced:
+		return &m.paced, &m.paceGen
 	}
 	return &m.refresh, &m.refGen
 }
@@ -644,18 +682,24 @@ func (r *Runner) exec(now time.Time, acts []MemberAction) {
 			r.sendAdvert(m, a.Priority)
 		case AddVIPs:
 			r.addVIPs(m)
+			r.addRoutes(m)
 		case RemoveVIPs:
 			if !m.holding {
+				r.removeRoutes(m)
 				r.removeVIPs(m)
 			}
 		case SendGARP:
-			reason := "lower priority master"
+			reason, repeat := "lower priority master", m.garp.LowerPrioRepeat
+			second := secondBurst{repeat, "garp_lower_prio_delay"}
+			delay := m.garp.LowerPrioDelay
 			if becoming[m] {
-				reason = "became master"
+				reason, repeat = "became master", m.garp.Repeat
+				second, delay = secondBurst{repeat, "garp_master_delay"}, m.garp.Delay
 			}
-			r.announce(m, m.garp.Repeat, reason)
-			if becoming[m] && m.garp.Delay > 0 {
-				r.arm(m, fireDelay, m.garp.Delay)
+			r.announce(m, repeat, reason)
+			if delay > 0 {
+				m.second = second
+				r.arm(m, fireDelay, delay)
 			}
 		case SetTimer:
 			r.arm(m, fireState, a.At.Sub(r.clock.Now()))
@@ -695,6 +739,8 @@ func (r *Runner) transition(m *member, now time.Time, t Transition) {
 	} else {
 		r.disarm(m, fireDelay)
 		r.disarm(m, fireRefresh)
+		r.disarm(m, firePaced)
+		m.queued = nil
 	}
 	if fn := r.cfg.OnTransition; fn != nil {
 		fn(Notification{Instance: m.cfg.Name(), VRID: m.cfg.Config.VRID, Transition: t, Reason: reason,
@@ -777,8 +823,13 @@ func (r *Runner) removeVIPs(m *member) {
 }
 
 // announce sends n rounds of gratuitous ARP / NA for every address of m,
-// each on the interface the address is on.
+// each on the interface the address is on; with garp_interval or
+// gna_interval, one at a time (see pace).
 func (r *Runner) announce(m *member, n int, reason string) {
+	if m.garp.Interval > 0 || m.garp.NAInterval > 0 {
+		r.pace(m, n, reason)
+		return
+	}
 	byDev := map[string][]netip.Addr{}
 	for _, v := range m.all {
 		byDev[v.Dev] = append(byDev[v.Dev], v.Addr())
@@ -809,8 +860,8 @@ func (r *Runner) announce(m *member, n int, reason string) {
 	m.log.Log(context.Background(), lvl, "vrrp: gratuitous ARP / NA sent", "reason", reason, "repeat", n, "vips", len(m.all))
 }
 
-// refresh is the periodic Master work: re-add addresses removed behind our
-// back, then announce them.
+// refresh is the periodic Master work: re-add addresses, routes and rules
+// removed behind our back, then announce the addresses.
 func (r *Runner) refresh(m *member) {
 	r.arm(m, fireRefresh, m.garp.Refresh)
 	for _, v := range m.all {
@@ -824,5 +875,6 @@ func (r *Runner) refresh(m *member) {
 			m.log.Error("vrrp: checking virtual address failed", "state", StateMaster, "vip", v, "err", err)
 		}
 	}
+	r.addRoutes(m)
 	r.announce(m, m.garp.RefreshRepeat, "garp_master_refresh")
 }

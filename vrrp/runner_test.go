@@ -39,6 +39,9 @@ type nodeOpts struct {
 	fast     FastTakeover
 	peers    []netip.Addr
 	bfd      func() (BFDSessions, error)
+	routes   []Route
+	rules    []Rule
+	group    netip.Addr
 }
 
 func startNode(t *testing.T, hub *vrrptest.Hub, o nodeOpts) *testNode {
@@ -55,6 +58,9 @@ func startNode(t *testing.T, hub *vrrptest.Hub, o nodeOpts) *testNode {
 			GARP:         o.garp,
 			FastTakeover: o.fast,
 			Peers:        o.peers,
+			Routes:       o.routes,
+			Rules:        o.rules,
+			Group:        o.group,
 		}},
 		BFD:    o.bfd,
 		Host:   n.host,

@@ -44,7 +44,7 @@ type InstanceStats struct {
 	Transitions     uint64
 	GARPBursts      uint64 // announcement rounds
 	GARPErrors      uint64
-	VIPErrors       uint64
+	VIPErrors       uint64 // adding, removing or checking addresses, routes or rules failed
 	// Drops counts dropped packets by reason; every reason is present.
 	Drops map[DropReason]uint64
 }

@@ -212,6 +212,7 @@ func (r *Runner) holdMasters() []*member {
 // the transitions made while it held them run.
 func (r *Runner) release(m *member, w *takeoverWait) {
 	m.holding = false // so that the addresses go
+	r.removeRoutes(m)
 	r.removeVIPs(m)
 	r.unhold(m, w)
 }

@@ -50,8 +50,8 @@ COMMANDS
                making them. It asks the running daemon, or without one
                compares FILE with the kernel table.
 
-       release Remove the virtual addresses of FILE's VRRP instances from
-               their interfaces. lbd.service runs it after lbd exits
+       release Remove the virtual routes, rules and addresses of FILE's
+               VRRP instances. lbd.service runs it after lbd exits
                (ExecStopPost), so that a daemon killed without handing over
                does not keep the addresses while a backup takes them. It
                also removes the announce: bgp addresses from

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 
 	"github.com/lbd-project/lbd/internal/daemon"
 )
@@ -16,7 +15,7 @@ func releaseFlags(stderr io.Writer) (*flag.FlagSet, *string) {
 }
 
 // runRelease is `lbd release -f FILE` (see daemon.Release): it prints each
-// address it removed on stdout, each one it could not on stderr. Exit 1
+// address, route and rule it removed on stdout, each one it could not on stderr. Exit 1
 // for a bad file or an address that could not be removed.
 func runRelease(args []string, stdout, stderr io.Writer) int {
 	fs, file := releaseFlags(stderr)
@@ -28,8 +27,8 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	code := exitOK
-	daemon.Release(cfg, func(instance string, vip netip.Prefix, dev string) {
-		fmt.Fprintf(stdout, "lbd release: instance %s: removed %s from %s\n", instance, vip, dev)
+	daemon.Release(cfg, func(instance, what string) {
+		fmt.Fprintf(stdout, "lbd release: instance %s: removed %s\n", instance, what)
 	}, func(err error) {
 		fmt.Fprintf(stderr, "lbd release: %v\n", err)
 		code = exitConfig

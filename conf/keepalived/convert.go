@@ -64,6 +64,9 @@ func Convert(name string, nodes []*Node) (Result, error) {
 		root:       newMap(),
 		global:     newMap(),
 		gvrrp:      newMap(),
+
+		defaultIface: "eth0",
+		rulePref:     firstRulePref,
 	}
 	c.run(nodes)
 	if len(c.errs) > 0 {
@@ -153,6 +156,16 @@ type converter struct {
 	version      int  // global vrrp_version, 0: keepalived's default 2
 	strict       bool // vrrp_strict
 	instanceFams map[string]bool
+
+	// static_ipaddress, static_routes and static_rules, in file order.
+	staticAddrs, staticRoutes, staticRules []*yaml.Node
+	// defaultIface is global_defs' default_interface: the interface of a
+	// static address without dev.
+	defaultIface string
+	// rulePref is the preference keepalived gives the next rule without one.
+	rulePref int64
+	// garpByIface is the garp_group pacing of each interface.
+	garpByIface map[string]garpGroup
 }
 
 func (c *converter) errorf(n *Node, format string, args ...any) {
@@ -185,6 +198,7 @@ func (c *converter) other(n *Node, where string) {
 func (c *converter) run(nodes []*Node) {
 	c.groupNodes = map[string]ymap{}
 	c.instanceFams = map[string]bool{}
+	c.garpByIface = c.garpGroups(nodes)
 	// Definitions referred to by name first, wherever they are.
 	for _, n := range nodes {
 		switch n.Key {
@@ -200,8 +214,11 @@ func (c *converter) run(nodes []*Node) {
 			}
 		case "global_defs":
 			for _, k := range n.Children {
-				if k.Key == "vrrp_strict" {
+				switch {
+				case k.Key == "vrrp_strict":
 					c.strict = true
+				case k.Key == "default_interface" && len(k.Args) == 1:
+					c.defaultIface = k.Args[0]
 				}
 			}
 		}
@@ -223,6 +240,14 @@ func (c *converter) run(nodes []*Node) {
 			c.virtualServer(n)
 		case "vrrp_track_file", "track_file":
 			// used by reference
+		case "garp_group":
+			// read by the first pass, set on the instances
+		case "static_ipaddress":
+			c.staticAddresses(n)
+		case "static_routes":
+			c.staticRoutes = append(c.staticRoutes, lines(n, c.route).Content...)
+		case "static_rules":
+			c.staticRules = append(c.staticRules, lines(n, c.rule).Content...)
 		default:
 			c.other(n, "the top level")
 		}
@@ -239,7 +264,8 @@ func (c *converter) run(nodes []*Node) {
 	for _, l := range []struct {
 		key   string
 		items []*yaml.Node
-	}{{"vrrp_scripts", c.vrrpScripts}, {"vrrp_instances", c.instances}, {"vrrp_sync_groups", c.syncGroups},
+	}{{"static_ipaddresses", c.staticAddrs}, {"static_routes", c.staticRoutes}, {"static_rules", c.staticRules},
+		{"vrrp_scripts", c.vrrpScripts}, {"vrrp_instances", c.instances}, {"vrrp_sync_groups", c.syncGroups},
 		{"virtual_server_groups", c.vsGroups}, {"virtual_servers", c.virtualServers}} {
 		if len(l.items) > 0 {
 			c.root.set(l.key, yseq(l.items...))
@@ -376,22 +402,28 @@ func (c *converter) globalDefs(g *Node) {
 				c.version = int(v)
 				c.gvrrp.set("version", yint(v), n.Comments...)
 			}
-		case "vrrp_garp_master_delay":
+		case "vrrp_garp_master_delay", "vrrp_garp_master_refresh", "vrrp_garp_lower_prio_delay",
+			"vrrp_garp_interval", "vrrp_gna_interval":
+			// global.vrrp's key is the keyword without vrrp_.
 			if d, ok := c.secs(n, 0); ok {
-				c.gvrrp.set("garp_master_delay", ydur(d), n.Comments...)
+				c.gvrrp.set(strings.TrimPrefix(n.Key, "vrrp_"), ydur(d), n.Comments...)
 			}
-		case "vrrp_garp_master_repeat":
+		case "vrrp_garp_master_repeat", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_repeat":
 			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
-				c.gvrrp.set("garp_master_repeat", yint(v), n.Comments...)
+				c.gvrrp.set(strings.TrimPrefix(n.Key, "vrrp_"), yint(v), n.Comments...)
 			}
-		case "vrrp_garp_master_refresh":
-			if d, ok := c.secs(n, 0); ok {
-				c.gvrrp.set("garp_master_refresh", ydur(d), n.Comments...)
-			}
-		case "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_repeat", "vrrp_garp_lower_prio_delay":
-			c.find(n, Approximated, "lbd sends one gratuitous ARP burst of garp_master_repeat per refresh and none on lower-priority adverts")
 		case "vrrp_strict":
 			c.find(n, Approximated, hints["vrrp_strict"])
+		case "vrrp_skip_check_adv_addr":
+			c.find(n, NotApplicable, skipCheckAdvAddr)
+		case "default_interface":
+			// the interface of static addresses without dev (run's first pass)
+		case "vrrp_mcast_group4", "vrrp_mcast_group6":
+			if c.args(n, 1, 1) {
+				if _, ok := c.addr(n, n.Args[0]); ok {
+					c.gvrrp.set(strings.TrimPrefix(n.Key, "vrrp_"), ystr(n.Args[0]), n.Comments...)
+				}
+			}
 		case "lvs_timeouts":
 			c.lvsTimeouts(n)
 		case "lvs_sync_daemon":
@@ -653,20 +685,28 @@ func (c *converter) vrrpInstance(in *Node) {
 				accept = ptr(false)
 				m.set("accept", ybool(false))
 			}
-		case "garp_master_delay", "garp_master_refresh":
+		case "garp_master_delay", "garp_master_refresh", "garp_lower_prio_delay":
 			if d, ok := c.secs(n, 0); ok {
 				m.set(n.Key, ydur(d), n.Comments...)
 			}
-		case "garp_master_repeat":
+		case "garp_master_repeat", "garp_master_refresh_repeat", "garp_lower_prio_repeat":
 			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {
 				m.set(n.Key, yint(v), n.Comments...)
 			}
 		case "authentication":
 			c.authentication(m, n)
-		case "unicast_src_ip":
+		case "unicast_src_ip", "mcast_src_ip":
 			if c.args(n, 1, 1) {
 				if _, ok := c.addr(n, n.Args[0]); ok {
-					m.set("unicast_src_ip", ystr(n.Args[0]), n.Comments...)
+					// Both set the one source address: keepalived
+					// keeps the last written.
+					for _, other := range []string{"unicast_src_ip", "mcast_src_ip"} {
+						if other != n.Key && m.get(other) != nil {
+							m.del(other)
+							c.find(n, NotApplicable, "keepalived uses the last of unicast_src_ip and mcast_src_ip; so does the converted file")
+						}
+					}
+					m.set(n.Key, ystr(n.Args[0]), n.Comments...)
 				}
 			}
 		case "unicast_peer":
@@ -773,14 +813,21 @@ func (c *converter) vrrpInstance(in *Node) {
 			m.set("track_files", yseq(items...), n.Comments...)
 		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
 			c.setCommand(m, n.Key, n)
+		case "virtual_routes":
+			m.set("virtual_routes", lines(n, c.route), n.Comments...)
+		case "virtual_rules":
+			m.set("virtual_rules", lines(n, c.rule), n.Comments...)
 		case "smtp_alert":
 			c.other(n, "vrrp_instance")
+		case "skip_check_adv_addr":
+			c.find(n, NotApplicable, skipCheckAdvAddr)
 		case "dont_track_primary":
 			c.find(n, Approximated, "lbd faults the instance when its interface goes down")
 		default:
 			c.other(n, "vrrp_instance")
 		}
 	}
+	c.garpPacing(m, iface)
 	// keepalived 2.2.7 clears nopreempt and preempt_delay on an instance
 	// that starts as MASTER, with a warning.
 	if masterNode != nil && nopreemptNode != nil {
@@ -900,13 +947,10 @@ func (c *converter) syncGroup(g *Node) {
 				items = append(items, ystr(a))
 			}
 			m.set("group", yseq(items...), n.Comments...)
-		case "notify":
-			c.setCommand(m, "notify", n)
+		case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
+			c.setCommand(m, n.Key, n)
 		case "sync_group_tracking_weight", "global_tracking":
 			m.set("sync_group_tracking_weight", ybool(true), n.Comments...)
-		case "notify_master", "notify_backup", "notify_fault", "notify_stop":
-			c.find(n, Unsupported, "lbd's sync groups have one notify script (called with GROUP name state); "+
-				"move "+n.Key+" into it, or onto the member instances")
 		default:
 			c.other(n, "vrrp_sync_group")
 		}
@@ -960,6 +1004,13 @@ func (c *converter) vsGroup(g *Node) {
 	c.groupNodes[g.Args[0]] = m
 	c.vsGroups = append(c.vsGroups, m.n)
 }
+
+// skipCheckAdvAddr says why (vrrp_)skip_check_adv_addr needs no setting:
+// keepalived skips comparing a known master's advertised addresses to
+// save time; lbd compares them only to log the first mismatch and never
+// drops an advert for it.
+const skipCheckAdvAddr = "lbd never drops an advert because its addresses differ (it logs the first mismatch), " +
+	"so there is no check to skip"
 
 func ptr[T any](v T) *T { return &v }
 

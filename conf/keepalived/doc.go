@@ -14,8 +14,10 @@
 // "~SEQ(var, start, step, end)" / "~SEQx" lines. Every keyword keeps its
 // file:line.
 //
-// It converts global_defs, vrrp_script, vrrp_track_file, vrrp_instance,
-// vrrp_sync_group, virtual_server_group and virtual_server with real_server
+// It converts global_defs, static_ipaddress, static_routes, static_rules,
+// garp_group, vrrp_script, vrrp_track_file, vrrp_instance (with
+// virtual_routes and virtual_rules), vrrp_sync_group,
+// virtual_server_group and virtual_server with real_server
 // and the TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK and
 // FILE_CHECK checkers. Where keepalived's defaults differ from lbd's the
 // converted file spells keepalived's out (VRRP version 2, no periodic
@@ -36,7 +38,8 @@
 // then exits 1).
 //
 // Export writes a configuration back as keepalived.conf for a rollback
-// (VRRP instances and scripts, sync groups, address and fwmark virtual
-// servers with TCP, HTTP_GET, SSL_GET, MISC and PING checks), with every
-// value explicit.
+// (VRRP instances with their routes and rules, scripts, sync groups,
+// static addresses, routes and rules, address and fwmark virtual servers
+// with TCP, HTTP_GET, SSL_GET, MISC and PING checks), with every value
+// explicit.
 package keepalived

@@ -11,7 +11,10 @@ import (
 
 // Export writes cfg (validated, from conf.Load or conf.Parse) as a
 // keepalived.conf for a rollback. It covers global router_id and VRRP
-// defaults, vrrp_script, vrrp_instance, vrrp_sync_group and address or
+// defaults (multicast groups and gratuitous ARP pacing included, the
+// latter as garp_group blocks), static addresses, routes and rules,
+// vrrp_script, vrrp_instance with its virtual routes and rules,
+// vrrp_sync_group and address or
 // fwmark virtual_server blocks with real_server and TCP, HTTP_GET, SSL_GET,
 // MISC and PING checks; anything else is a Finding. Every value is written
 // explicitly, so keepalived's defaults do not matter.
@@ -76,6 +79,25 @@ func (e *exporter) run(cfg *conf.Config) {
 	if d := g.VRRP.GARPMasterRefresh; d != nil {
 		e.line("vrrp_garp_master_refresh %s", secs(*d))
 	}
+	e.line("vrrp_garp_master_refresh_repeat %d", g.VRRP.GARPMasterRefreshRepeat)
+	if d := g.VRRP.GARPLowerPrioDelay; d != nil {
+		e.line("vrrp_garp_lower_prio_delay %s", secs(*d))
+	}
+	if g.VRRP.GARPLowerPrioRepeat != 0 {
+		e.line("vrrp_garp_lower_prio_repeat %d", g.VRRP.GARPLowerPrioRepeat)
+	}
+	if g.VRRP.GARPInterval != 0 {
+		e.line("vrrp_garp_interval %s", secs(g.VRRP.GARPInterval))
+	}
+	if g.VRRP.GNAInterval != 0 {
+		e.line("vrrp_gna_interval %s", secs(g.VRRP.GNAInterval))
+	}
+	if a := g.VRRP.MCastGroup4; a != nil {
+		e.line("vrrp_mcast_group4 %s", a)
+	}
+	if a := g.VRRP.MCastGroup6; a != nil {
+		e.line("vrrp_mcast_group6 %s", a)
+	}
 	if t := g.LVSTimeouts; t != nil {
 		e.line("lvs_timeouts tcp %s tcpfin %s udp %s", secs(t.TCP), secs(t.TCPFin), secs(t.UDP))
 	}
@@ -90,6 +112,8 @@ func (e *exporter) run(cfg *conf.Config) {
 		e.find(g.Pos, "lvs_sloppy_tcp", Unsupported, fmt.Sprintf("keepalived has no equivalent; run sysctl -w net.ipv4.vs.sloppy_tcp=%d", v))
 	}
 	e.close()
+	e.static(cfg)
+	e.garpGroups(cfg)
 	for _, s := range cfg.VRRPScripts {
 		e.line("")
 		e.open("vrrp_script %s", s.Name)
@@ -122,9 +146,7 @@ func (e *exporter) run(cfg *conf.Config) {
 		if sg.TrackingWeight {
 			e.line("sync_group_tracking_weight")
 		}
-		if len(sg.Notify) > 0 {
-			e.line("notify %s", quote(sg.Notify))
-		}
+		e.notify(sg.NotifyMaster, sg.NotifyBackup, sg.NotifyFault, sg.NotifyStop, sg.Notify)
 		e.close()
 	}
 	for _, gr := range cfg.VirtualServerGroups {
@@ -151,6 +173,9 @@ func (e *exporter) instance(in conf.VRRPInstance) {
 	if in.GARPMasterRefresh != nil {
 		e.line("garp_master_refresh %s", secs(*in.GARPMasterRefresh))
 	}
+	e.line("garp_master_refresh_repeat %d", in.GARPMasterRefreshRepeat)
+	e.line("garp_lower_prio_delay %s", secs(*in.GARPLowerPrioDelay))
+	e.line("garp_lower_prio_repeat %d", in.GARPLowerPrioRepeat)
 	if in.NoPreempt {
 		e.line("nopreempt")
 	}
@@ -170,6 +195,9 @@ func (e *exporter) instance(in conf.VRRPInstance) {
 	}
 	if in.UnicastSrcIP != nil {
 		e.line("unicast_src_ip %s", in.UnicastSrcIP)
+	}
+	if in.MCastSrcIP != nil {
+		e.line("mcast_src_ip %s", in.MCastSrcIP)
 	}
 	if len(in.UnicastPeers) > 0 {
 		e.open("unicast_peer")
@@ -197,6 +225,7 @@ func (e *exporter) instance(in conf.VRRPInstance) {
 	}
 	vips("virtual_ipaddress", in.VirtualIPAddresses)
 	vips("virtual_ipaddress_excluded", in.VirtualIPAddressesExcluded)
+	e.routes("virtual_routes", "virtual_rules", in.VirtualRoutes, in.VirtualRules)
 	if len(in.TrackInterfaces) > 0 {
 		e.open("track_interface")
 		for _, t := range in.TrackInterfaces {
@@ -222,16 +251,88 @@ func (e *exporter) instance(in conf.VRRPInstance) {
 	if len(in.TrackFiles) > 0 {
 		e.find(in.Pos, "track_files", Unsupported, "track files are not exported")
 	}
+	e.notify(in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.Notify)
+	e.close()
+}
+
+// notify writes the notify scripts of an instance or a sync group.
+func (e *exporter) notify(master, backup, fault, stop, generic conf.Command) {
 	for _, n := range []struct {
 		key string
 		cmd conf.Command
-	}{{"notify_master", in.NotifyMaster}, {"notify_backup", in.NotifyBackup}, {"notify_fault", in.NotifyFault},
-		{"notify_stop", in.NotifyStop}, {"notify", in.Notify}} {
+	}{{"notify_master", master}, {"notify_backup", backup}, {"notify_fault", fault},
+		{"notify_stop", stop}, {"notify", generic}} {
 		if len(n.cmd) > 0 {
 			e.line("%s %s", n.key, quote(n.cmd))
 		}
 	}
-	e.close()
+}
+
+// routes writes route and rule blocks.
+func (e *exporter) routes(routeKey, ruleKey string, routes []conf.Route, rules []conf.Rule) {
+	if len(routes) > 0 {
+		e.open("%s", routeKey)
+		for _, r := range routes {
+			e.line("%s", routeLine(r))
+		}
+		e.close()
+	}
+	if len(rules) > 0 {
+		e.open("%s", ruleKey)
+		for _, r := range rules {
+			e.line("%s", ruleLine(r))
+		}
+		e.close()
+	}
+}
+
+// static writes the static addresses, routes and rules.
+func (e *exporter) static(cfg *conf.Config) {
+	if len(cfg.StaticIPAddresses) > 0 {
+		e.open("static_ipaddress")
+		for _, v := range cfg.StaticIPAddresses {
+			s := v.Address.String() + " dev " + v.Interface
+			if v.Label != "" {
+				s += " label " + v.Label
+			}
+			e.line("%s", s)
+		}
+		e.close()
+	}
+	e.routes("static_routes", "static_rules", cfg.StaticRoutes, cfg.StaticRules)
+}
+
+// garpGroups writes a garp_group for each interface whose instances pace
+// gratuitous ARP / NA otherwise than global.vrrp: keepalived sets the
+// pacing per interface, lbd per instance.
+func (e *exporter) garpGroups(cfg *conf.Config) {
+	g := cfg.Global.VRRP
+	type pacing struct{ garp, gna conf.Duration }
+	byIface := map[string]pacing{}
+	var order []string
+	for _, in := range cfg.VRRPInstances {
+		p := pacing{*in.GARPInterval, *in.GNAInterval}
+		if q, ok := byIface[in.Interface]; ok {
+			if q != p {
+				e.find(in.Pos, "garp_interval", Approximated, "keepalived paces per interface: "+in.Interface+
+					" gets the garp_interval / gna_interval of its first instance")
+			}
+			continue
+		}
+		byIface[in.Interface] = p
+		order = append(order, in.Interface)
+	}
+	for _, iface := range order {
+		p := byIface[iface]
+		if p == (pacing{g.GARPInterval, g.GNAInterval}) {
+			continue
+		}
+		e.open("garp_group")
+		e.line("garp_interval %s", secs(p.garp))
+		e.line("gna_interval %s", secs(p.gna))
+		e.line("interface %s", iface)
+		e.close()
+	}
 }
 
 func (e *exporter) virtualServer(vs *conf.VirtualServer) {

@@ -4,13 +4,17 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/lbd-project/lbd/conf"
 )
 
-const exportYAML = `global: {router_id: lb1, vrrp: {version: 2}}
+const exportYAML = `global: {router_id: lb1, vrrp: {version: 2, mcast_group4: 224.0.0.19, garp_master_refresh_repeat: 2}}
+static_ipaddresses: [{address: 10.9.0.5/24, interface: eth1, label: "eth1:s"}]
+static_routes: [{to: 10.20.0.0/24, via: 192.0.2.254, interface: eth0}]
+static_rules: [{from: 10.30.0.0/24, table: 100, priority: 200}]
 vrrp_scripts:
   - {name: chk, script: "/bin/sh -c 'exit 0'", interval: 2s, fall: 2, weight: -20}
 vrrp_instances:
@@ -26,6 +30,20 @@ vrrp_instances:
     track_scripts: [{name: chk, weight: -30}]
     track_interfaces: [{name: eth1, weight: -5}]
     notify_master: /bin/true master
+    garp_interval: 10ms
+    virtual_routes:
+      - {to: 10.40.0.0/24, via: 192.0.2.254, src: 198.51.100.10, table: 100, metric: 5, scope: global, onlink: true}
+      - {to: 10.41.0.0/24, type: blackhole}
+    virtual_rules:
+      - {to: 10.51.0.0/16, fwmark: 7, fwmask: 255, iif: eth1, table: 102, priority: 301}
+      - {oif: eth1, family: IPv6, table: 103, priority: 302}
+  - name: VI_2
+    interface: eth1
+    virtual_router_id: 52
+    mcast_src_ip: 192.0.2.5
+    virtual_ipaddresses: [198.51.100.20]
+vrrp_sync_groups:
+  - {name: G, group: [VI_2], notify_master: /bin/true g, notify_fault: /bin/true f, notify: /bin/true}
 virtual_servers:
   - address: 198.51.100.10:80
     scheduler: wrr
@@ -92,6 +110,56 @@ func TestExportRoundTrip(t *testing.T) {
 	if a, b := cfg.VRRPInstances[0], cfg2.VRRPInstances[0]; a.Priority != b.Priority || a.Version != b.Version ||
 		len(a.VirtualIPAddresses) != len(b.VirtualIPAddresses) || a.VirtualIPAddresses[1].Label != b.VirtualIPAddresses[1].Label {
 		t.Errorf("instance %+v != %+v", a, b)
+	}
+	// What lbd and keepalived both have, back as it was.
+	strip := func(c *conf.Config) any {
+		routes := func(rs []conf.Route) []conf.Route {
+			out := slices.Clone(rs)
+			for i := range out {
+				out[i].Pos = conf.Pos{}
+			}
+			return out
+		}
+		rules := func(rs []conf.Rule) []conf.Rule {
+			out := slices.Clone(rs)
+			for i := range out {
+				out[i].Pos = conf.Pos{}
+			}
+			return out
+		}
+		type inst struct {
+			Routes       []conf.Route
+			Rules        []conf.Rule
+			GARP, GNA    conf.Duration
+			RefreshRep   int
+			MCastSrc     *conf.Addr
+			NotifyMaster conf.Command
+		}
+		var out struct {
+			Addrs  []conf.VIP
+			Routes []conf.Route
+			Rules  []conf.Rule
+			Group4 *conf.Addr
+			Inst   []inst
+			Groups []conf.SyncGroup
+		}
+		out.Routes, out.Rules, out.Group4 = routes(c.StaticRoutes), rules(c.StaticRules), c.Global.VRRP.MCastGroup4
+		for _, v := range c.StaticIPAddresses {
+			v.Pos = conf.Pos{}
+			out.Addrs = append(out.Addrs, v)
+		}
+		for _, in := range c.VRRPInstances {
+			out.Inst = append(out.Inst, inst{routes(in.VirtualRoutes), rules(in.VirtualRules), *in.GARPInterval, *in.GNAInterval,
+				in.GARPMasterRefreshRepeat, in.MCastSrcIP, in.NotifyMaster})
+		}
+		for _, g := range c.VRRPSyncGroups {
+			g.Pos = conf.Pos{}
+			out.Groups = append(out.Groups, g)
+		}
+		return out
+	}
+	if a, b := strip(cfg), strip(cfg2); !reflect.DeepEqual(a, b) {
+		t.Errorf("round trip changed the routes, rules, groups or scripts:\n%+v\nwant\n%+v", b, a)
 	}
 }
 

@@ -3,8 +3,6 @@ package keepalived
 import (
 	"strings"
 	"testing"
-
-	"github.com/lbd-project/lbd/conf"
 )
 
 // TestLVSFlags checks lvs_flags (and lb_flags) still convert to
@@ -22,18 +20,7 @@ func TestLVSFlags(t *testing.T) {
 		{"keywords", " sh-port\n sh-fallback\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nodes, err := parseString(t, strings.Replace(vs, "%s", tc.flags, 1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := Convert("k.conf", nodes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := conf.Parse("converted.yaml", res.YAML)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, res.YAML)
-			}
+			res, cfg := convertText(t, strings.Replace(vs, "%s", tc.flags, 1))
 			if got := strings.Join(cfg.VirtualServers[0].SchedulerFlags, " "); got != "sh-port sh-fallback" {
 				t.Errorf("scheduler flags %q, want \"sh-port sh-fallback\"\n%s", got, res.YAML)
 			}
@@ -62,18 +49,7 @@ func TestScriptUser(t *testing.T) {
 		{"script_user nobody", ""},
 		{"script_user nobody nogroup", "the group nogroup is not kept"},
 	} {
-		nodes, err := parseString(t, "global_defs {\n "+tc.line+"\n}\n")
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Convert("k.conf", nodes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := conf.Parse("converted.yaml", res.YAML)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, res.YAML)
-		}
+		res, cfg := convertText(t, "global_defs {\n "+tc.line+"\n}\n")
 		if cfg.Global.ScriptUser != "nobody" {
 			t.Errorf("%s: script_user %q\n%s", tc.line, cfg.Global.ScriptUser, res.YAML)
 		}

@@ -167,7 +167,7 @@ func waitFor(limit time.Duration, cond func() bool) bool {
 // vrrpUnusual says why a file's VRRP part cannot be compared, or "".
 func vrrpUnusual(res Result) string {
 	if ChangesBehaviour(res.Findings) {
-		return "its conversion changes behaviour (see its .report: use_vmac, vrrp_mcast_group4, vrrp_strict...)"
+		return "its conversion changes behaviour (see its .report: use_vmac, vrrp_strict...)"
 	}
 	return ""
 }

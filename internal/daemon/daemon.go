@@ -71,6 +71,8 @@ type daemon struct {
 	newSpeaker func(*slog.Logger) routeSpeaker
 	openVIP    func(dev string) (vipSet, error)
 	openBFD    func() (bfd.Conn, error)
+	openStatic func() (staticNet, error)
+	static     staticNet // opened by applyStatic when first needed
 	// bfd is the one BFD manager (bfd.go), opened when first needed.
 	bfdMu sync.Mutex
 	bfd   *bfd.Manager
@@ -112,6 +114,7 @@ func newDaemon(path string, log *slog.Logger, h vrrp.Host, pinger *healthcheck.P
 		newSpeaker: func(l *slog.Logger) routeSpeaker { return bgp.New(l) },
 		openVIP:    openVIPs,
 		openBFD:    openBFD,
+		openStatic: openStatic,
 	}
 	d.load = d.parser.Load
 	return d
@@ -149,6 +152,8 @@ func (d *daemon) serve(ctx context.Context, cfg *conf.Config, sigs <-chan os.Sig
 	defer d.stopBGP()
 	d.cfg, d.loadedAt = cfg, time.Now()
 	d.notify.Store(&vrrp.NotifyOptions{Timeout: cfg.Global.NotifyTimeout.D(), User: cfg.Global.ScriptUser})
+	d.applyStatic(cfg)
+	defer d.closeStatic()
 	d.apply(specs, diff(nil, specs))
 
 	srvCtx, stopServers := context.WithCancel(context.Background())
@@ -391,6 +396,7 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 	}
 	p := diff(old, specs)
 	d.notify.Store(&vrrp.NotifyOptions{Timeout: cfg.Global.NotifyTimeout.D(), User: cfg.Global.ScriptUser})
+	d.applyStatic(cfg)
 	d.apply(specs, p)
 	d.reloadBGP(cfg)
 	for _, k := range p.Keep {

@@ -21,7 +21,7 @@ type unitSpec struct {
 	// Group is the sync group name; empty for a lone instance.
 	Group          string
 	TrackingWeight bool
-	GroupNotify    []string
+	GroupNotify    vrrp.NotifyScripts
 	Members        []vrrp.MemberConfig
 	// fingerprint is the unit's configuration without file positions;
 	// two specs with the same fingerprint run the same way.
@@ -48,20 +48,21 @@ func units(cfg *conf.Config) ([]unitSpec, error) {
 	var out []unitSpec
 	grouped := map[string]bool{}
 	for _, g := range cfg.VRRPSyncGroups {
-		u := unitSpec{Key: "group " + g.Name, Group: g.Name, TrackingWeight: g.TrackingWeight, GroupNotify: slices.Clone(g.Notify)}
+		u := unitSpec{Key: "group " + g.Name, Group: g.Name, TrackingWeight: g.TrackingWeight,
+			GroupNotify: notifyScripts(g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop, g.Notify)}
 		for _, name := range g.Group {
 			in, ok := instances[name]
 			if !ok {
 				return nil, fmt.Errorf("sync group %q: no instance %q", g.Name, name)
 			}
 			grouped[name] = true
-			u.Members = append(u.Members, memberOf(in, scripts))
+			u.Members = append(u.Members, memberOf(in, scripts, cfg.Global.VRRP))
 		}
 		out = append(out, u)
 	}
 	for _, in := range cfg.VRRPInstances {
 		if !grouped[in.Name] {
-			out = append(out, unitSpec{Key: "instance " + in.Name, Members: []vrrp.MemberConfig{memberOf(in, scripts)}})
+			out = append(out, unitSpec{Key: "instance " + in.Name, Members: []vrrp.MemberConfig{memberOf(in, scripts, cfg.Global.VRRP)}})
 		}
 	}
 	for i := range out {
@@ -74,8 +75,9 @@ func units(cfg *conf.Config) ([]unitSpec, error) {
 	return out, nil
 }
 
-// memberOf maps one vrrp_instance (defaults already applied by conf).
-func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.MemberConfig {
+// memberOf maps one vrrp_instance (defaults already applied by conf);
+// groups are global.vrrp's multicast groups.
+func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript, groups conf.VRRPDefaults) vrrp.MemberConfig {
 	m := vrrp.MemberConfig{
 		Interface: in.Interface,
 		Config: vrrp.Config{
@@ -89,18 +91,17 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.Mem
 			Accept:         in.Accept == nil || *in.Accept,
 		},
 		GARP: vrrp.GARPConfig{
-			Delay:   offIfZero(in.GARPMasterDelay),
-			Repeat:  in.GARPMasterRepeat,
-			Refresh: offIfZero(in.GARPMasterRefresh),
+			Delay:           offIfZero(in.GARPMasterDelay),
+			Repeat:          in.GARPMasterRepeat,
+			Refresh:         offIfZero(in.GARPMasterRefresh),
+			RefreshRepeat:   in.GARPMasterRefreshRepeat,
+			LowerPrioDelay:  offIfZero(in.GARPLowerPrioDelay),
+			LowerPrioRepeat: in.GARPLowerPrioRepeat,
+			Interval:        in.GARPInterval.D(),
+			NAInterval:      in.GNAInterval.D(),
 		},
 		FastTakeover: vrrp.FastTakeover{Misses: in.FastTakeoverMisses},
-		Notify: vrrp.NotifyScripts{
-			Master:  slices.Clone(in.NotifyMaster),
-			Backup:  slices.Clone(in.NotifyBackup),
-			Fault:   slices.Clone(in.NotifyFault),
-			Stop:    slices.Clone(in.NotifyStop),
-			Generic: slices.Clone(in.Notify),
-		},
+		Notify:       notifyScripts(in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.Notify),
 	}
 	switch in.FastTakeover {
 	case "icmp":
@@ -110,8 +111,10 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.Mem
 	case "bfd":
 		m.FastTakeover.BFD = vrrp.BFDTimers{Interval: in.FastTakeoverBFDInterval.D(), Multiplier: uint8(in.FastTakeoverBFDMultiplier)}
 	}
-	if in.UnicastSrcIP != nil {
-		m.Config.Primary = in.UnicastSrcIP.Addr
+	for _, src := range []*conf.Addr{in.UnicastSrcIP, in.MCastSrcIP} {
+		if src != nil {
+			m.Config.Primary = src.Addr
+		}
 	}
 	for _, p := range in.UnicastPeers {
 		m.Peers = append(m.Peers, p.Addr)
@@ -127,8 +130,20 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.Mem
 	if len(m.VIPs) > 0 {
 		m.IPv6 = m.VIPs[0].Addr().Is6()
 	}
+	if g := groups.MCastGroup4; g != nil && !m.IPv6 {
+		m.Group = g.Addr
+	}
+	if g := groups.MCastGroup6; g != nil && m.IPv6 {
+		m.Group = g.Addr
+	}
 	for _, v := range in.VirtualIPAddressesExcluded {
 		m.Excluded = append(m.Excluded, vip(v, in.Interface))
+	}
+	for _, r := range in.VirtualRoutes {
+		m.Routes = append(m.Routes, route(r))
+	}
+	for _, r := range in.VirtualRules {
+		m.Rules = append(m.Rules, rule(r))
 	}
 	for _, t := range in.TrackInterfaces {
 		name := trackInterfaceName(t.Name)
@@ -157,6 +172,12 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript) vrrp.Mem
 	return m
 }
 
+// notifyScripts maps the notify scripts of an instance or a sync group.
+func notifyScripts(master, backup, fault, stop, generic conf.Command) vrrp.NotifyScripts {
+	return vrrp.NotifyScripts{Master: slices.Clone(master), Backup: slices.Clone(backup),
+		Fault: slices.Clone(fault), Stop: slices.Clone(stop), Generic: slices.Clone(generic)}
+}
+
 // offIfZero maps conf's "0 turns it off" to vrrp's negative duration.
 func offIfZero(d *conf.Duration) time.Duration {
 	if d == nil {
@@ -176,16 +197,51 @@ func vip(v conf.VIP, dflt string) vrrp.VIP {
 	return vrrp.VIP{Prefix: v.Address.Prefix, Dev: dev, Label: v.Label}
 }
 
+// route maps a route of the configuration.
+func route(r conf.Route) vrrp.Route {
+	out := vrrp.Route{Dst: r.To.Prefix, Dev: r.Interface, Table: r.Table, Metric: r.Metric,
+		Scope: r.Scope, Type: r.Type, OnLink: r.OnLink}
+	if r.Via != nil {
+		out.Via = r.Via.Addr
+	}
+	if r.Src != nil {
+		out.Src = r.Src.Addr
+	}
+	return out
+}
+
+// rule maps a rule of the configuration; a fwmark without fwmask
+// compares every bit.
+func rule(r conf.Rule) vrrp.Rule {
+	out := vrrp.Rule{IPv6: r.IPv6(), Priority: r.Priority, Table: r.Table, IIF: r.IIF, OIF: r.OIF}
+	if r.From != nil {
+		out.From = r.From.Prefix
+	}
+	if r.To != nil {
+		out.To = r.To.Prefix
+	}
+	if r.FWMark != nil {
+		out.Mark, out.Mask = *r.FWMark, ^uint32(0)
+		if r.FWMask != nil {
+			out.Mask = *r.FWMask
+		}
+	}
+	return out
+}
+
 // fingerprint is the configuration a unit runs with, file positions left
 // out: the members as written (after defaults), the vrrp_scripts they
-// track, and the sync group. Global settings that the daemon applies live
-// (notify_timeout, router_id) are not part of it.
+// track, the sync group, and the multicast groups of global.vrrp. Global
+// settings that the daemon applies live (notify_timeout, router_id) are
+// not part of it.
 func fingerprint(cfg *conf.Config, u unitSpec) (string, error) {
 	var fp struct {
 		Group     *conf.SyncGroup
 		Instances []conf.VRRPInstance
 		Scripts   []conf.VRRPScript
+		MCast     [2]*conf.Addr
 	}
+	fp.MCast = [2]*conf.Addr{cfg.Global.VRRP.MCastGroup4, cfg.Global.VRRP.MCastGroup6}
 	for _, g := range cfg.VRRPSyncGroups {
 		if u.Group == g.Name {
 			fp.Group = &g

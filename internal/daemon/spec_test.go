@@ -91,7 +91,7 @@ func TestUnitsMapping(t *testing.T) {
 	if db.Group != "DB" || len(db.Members) != 2 || db.Members[0].Name() != "VI_DB" || db.Members[1].Name() != "VI_DB6" {
 		t.Errorf("sync group unit: %+v", db)
 	}
-	if !slices.Equal(db.GroupNotify, []string{"/bin/true"}) {
+	if !slices.Equal(db.GroupNotify.Generic, []string{"/bin/true"}) || db.GroupNotify.Master != nil {
 		t.Errorf("group notify %q", db.GroupNotify)
 	}
 	if m := db.Members[1]; !m.IPv6 || m.Config.Primary.IsValid() || m.Config.Priority != 100 {
@@ -117,7 +117,7 @@ func TestUnitsMapping(t *testing.T) {
 	}
 	// garp_master_delay 0 turns the second burst off (negative); the
 	// others are conf's defaults.
-	if want := (vrrp.GARPConfig{Delay: -1, Repeat: 5, Refresh: time.Minute}); w.GARP != want {
+	if want := (vrrp.GARPConfig{Delay: -1, Repeat: 5, Refresh: time.Minute, RefreshRepeat: 1, LowerPrioRepeat: 5, LowerPrioDelay: -1}); w.GARP != want {
 		t.Errorf("GARP: %+v, want %+v", w.GARP, want)
 	}
 	wantTracks := []vrrp.Track{
@@ -197,5 +197,53 @@ func TestDiff(t *testing.T) {
 				t.Errorf("plan\n got %+v\nwant %+v", got, c.want)
 			}
 		})
+	}
+}
+
+func TestUnitsVirtualRoutes(t *testing.T) {
+	us := parse(t, `vrrp_instances:
+  - name: VI_1
+    interface: eth0
+    virtual_router_id: 7
+    virtual_ipaddresses: [192.0.2.100]
+    garp_interval: 10ms
+    gna_interval: 20ms
+    virtual_routes:
+      - {to: 10.40.0.0/24, via: 192.0.2.254, src: 192.0.2.100, table: 100, metric: 5, scope: global}
+      - {to: "2001:db8:1::/64", type: unreachable}
+    virtual_rules:
+      - {to: "2001:db8:2::/64", table: 101, priority: 300, fwmark: 7, fwmask: 15, iif: eth1}
+`)
+	m := us[0].Members[0]
+	if m.GARP.Interval != 10*time.Millisecond || m.GARP.NAInterval != 20*time.Millisecond {
+		t.Errorf("GARP %+v", m.GARP)
+	}
+	want := []vrrp.Route{
+		{Dst: netip.MustParsePrefix("10.40.0.0/24"), Via: netip.MustParseAddr("192.0.2.254"), Src: netip.MustParseAddr("192.0.2.100"),
+			Table: 100, Metric: 5, Scope: "global"},
+		{Dst: netip.MustParsePrefix("2001:db8:1::/64"), Type: "unreachable"},
+	}
+	if !slices.Equal(m.Routes, want) {
+		t.Errorf("routes %+v, want %+v", m.Routes, want)
+	}
+	if r := (vrrp.Rule{IPv6: true, Priority: 300, To: netip.MustParsePrefix("2001:db8:2::/64"), Table: 101, Mark: 7, Mask: 15, IIF: "eth1"}); !slices.Equal(m.Rules, []vrrp.Rule{r}) {
+		t.Errorf("rules %+v", m.Rules)
+	}
+}
+
+// global.vrrp's multicast groups go to the members of their family, and
+// changing one restarts the units on reload.
+func TestUnitsMulticastGroup(t *testing.T) {
+	const instances = `vrrp_instances:
+  - {name: V4, interface: eth0, virtual_router_id: 1, mcast_src_ip: 192.0.2.1, virtual_ipaddresses: [192.0.2.100]}
+  - {name: V6, interface: eth0, virtual_router_id: 1, virtual_ipaddresses: ["2001:db8::100"]}
+`
+	us := parse(t, "global:\n  vrrp: {mcast_group4: 224.0.0.19, mcast_group6: \"ff02::13\"}\n"+instances)
+	v4, v6 := us[0].Members[0], us[1].Members[0]
+	if v4.Group != netip.MustParseAddr("224.0.0.19") || v4.Config.Primary != netip.MustParseAddr("192.0.2.1") || v6.Group != netip.MustParseAddr("ff02::13") {
+		t.Errorf("V4 group %v primary %v, V6 group %v", v4.Group, v4.Config.Primary, v6.Group)
+	}
+	if p := diff(us, parse(t, instances)); len(p.Restart) != 2 {
+		t.Errorf("dropping the groups: %+v, want both restarted", p)
 	}
 }

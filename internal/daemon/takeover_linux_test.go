@@ -147,17 +147,27 @@ func TestLabFastTakeoverIPv6(t *testing.T) {
 
 // lbd release, as lbd.service's ExecStopPost runs it: after a SIGKILL the
 // dead master's addresses (advertised and excluded) go at once instead of
-// with their lease; a second run finds nothing to do, and a bad file is
-// refused with its reason.
+// with their lease, and its virtual routes and rules (which have no
+// lease) go too, while the static ones stay; a second run finds nothing
+// to do, and a bad file is refused with its reason.
 func TestLabReleaseAfterKill(t *testing.T) {
 	l := lab.New(t)
 	lan := l.LAN("lan")
 	n := newNode(l, lan, "lb1", "192.0.2.1/24")
 	excluded := netip.MustParseAddr("198.51.100.7")
 	yaml := strings.Replace(oneVIPYAML(150), "advert_interval: 1s", "advert_interval: 100ms", 1) +
-		"    virtual_ipaddresses_excluded: [198.51.100.7/32]\n"
+		"    virtual_ipaddresses_excluded: [198.51.100.7/32]\n" +
+		"    virtual_routes: [{to: 10.40.0.0/24, via: 192.0.2.254}]\n" +
+		"    virtual_rules: [{from: 10.50.0.0/24, table: 101, priority: 300}]\n" +
+		"static_routes: [{to: 10.20.0.0/24, via: 192.0.2.254}]\n"
 	lb := startLBD(t, n, yaml)
-	eventually(t, 5*time.Second, "lb1 master with both addresses", func() bool { return n.HasAddr(vipA) && n.HasAddr(excluded) })
+	static := func() string { return n.MustRun("ip", "route", "show", "10.20.0.0/24") }
+	routing := func() string {
+		return n.MustRun("ip", "route", "show", "10.40.0.0/24") + n.MustRun("ip", "rule", "show", "priority", "300")
+	}
+	eventually(t, 5*time.Second, "lb1 master with both addresses, its route and rule, and the static route", func() bool {
+		return n.HasAddr(vipA) && n.HasAddr(excluded) && strings.Count(routing(), "10.") == 2 && static() != ""
+	})
 	lb.p.Signal(syscall.SIGKILL)
 	if err := lb.p.Wait(5 * time.Second); err == nil {
 		t.Fatal("lbd exited cleanly after SIGKILL")
@@ -166,13 +176,20 @@ func TestLabReleaseAfterKill(t *testing.T) {
 		t.Fatal("the VIP went with the process: nothing left for release to do")
 	}
 	out := n.MustRun(lbdBinary(t), "release", "-f", lb.cfg)
-	for _, want := range []string{"instance VI_1: removed 192.0.2.100/24 from eth0", "instance VI_1: removed 198.51.100.7/32 from eth0"} {
+	for _, want := range []string{"instance VI_1: removed 192.0.2.100/24 from eth0", "instance VI_1: removed 198.51.100.7/32 from eth0",
+		"instance VI_1: removed route 10.40.0.0/24 via 192.0.2.254", "instance VI_1: removed rule priority 300 from 10.50.0.0/24 table 101"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("release output lacks %q:\n%s", want, out)
 		}
 	}
 	if n.HasAddr(vipA) || n.HasAddr(excluded) {
 		t.Error("addresses still on eth0 after lbd release")
+	}
+	if r := routing(); r != "" {
+		t.Errorf("after lbd release the node still has %q", r)
+	}
+	if static() == "" {
+		t.Error("lbd release took the static route away")
 	}
 	if out := n.MustRun(lbdBinary(t), "release", "-f", lb.cfg); out != "" {
 		t.Errorf("a second release printed %q, want nothing", out)

@@ -28,6 +28,9 @@ type ConnConfig struct {
 	// Unicast: do not join the multicast group (keepalived unicast_peer).
 	// Adverts are then sent to whatever destination the runner passes.
 	Unicast bool
+	// Group is the multicast group to join (keepalived vrrp_mcast_group4
+	// / vrrp_mcast_group6); invalid: 224.0.0.18 or ff02::12.
+	Group netip.Addr
 }
 
 // Conn is a raw IP socket for VRRP (protocol 112) on one link, IPv4 or
@@ -39,7 +42,8 @@ type ConnConfig struct {
 // destination come from IPV6_RECVHOPLIMIT and IPV6_RECVPKTINFO; the kernel
 // does not touch the checksum (IPV6_CHECKSUM stays off), package vrrp
 // computes it over the pseudo-header. The socket is bound to the interface
-// (SO_BINDTODEVICE), joins 224.0.0.18 / ff02::12 there unless Unicast, and
+// (SO_BINDTODEVICE), joins its group (224.0.0.18 / ff02::12 unless
+// configured) there unless Unicast, and
 // does not loop its own multicast back.
 type Conn struct {
 	ifi *net.Interface
@@ -73,9 +77,9 @@ func Listen(cfg ConnConfig) (*Conn, error) {
 		})
 		return errors.Join(err, serr)
 	}}
-	network, group := "ip4:112", vrrp.MulticastIPv4
+	network, group := "ip4:112", vrrp.GroupOf(cfg.Group, src.Is6())
 	if src.Is6() {
-		network, group = "ip6:112", vrrp.MulticastIPv6
+		network = "ip6:112"
 	}
 	pc, err := lc.ListenPacket(context.Background(), network, "")
 	if err != nil {

@@ -20,8 +20,8 @@ type Host struct {
 }
 
 // Open implements vrrp.Host: the member's conn, its address manager
-// (addresses installed with vrrp.VIPLease) and one announcer per
-// interface its addresses are on.
+// (addresses installed with vrrp.VIPLease), its route manager when it has
+// routes or rules, and one announcer per interface its addresses are on.
 func (Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
 	primary := m.Config.Primary
 	if !primary.IsValid() {
@@ -30,7 +30,7 @@ func (Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
 			return vrrp.MemberIO{}, err
 		}
 	}
-	conn, err := Listen(ConnConfig{Interface: m.Interface, Source: primary, Unicast: len(m.Peers) > 0})
+	conn, err := Listen(ConnConfig{Interface: m.Interface, Source: primary, Unicast: len(m.Peers) > 0, Group: m.Group})
 	if err != nil {
 		return vrrp.MemberIO{}, err
 	}
@@ -42,11 +42,23 @@ func (Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
 	vips.Lease = vrrp.VIPLease(m.Config.AdvertInterval)
 	io := vrrp.MemberIO{Primary: primary, Conn: conn, VIPs: vips, Announcers: map[string]vrrp.Announcer{}}
 	var anns []*Announcer
+	var routes *Routes
 	io.Close = func() {
 		vips.Close()
+		if routes != nil {
+			routes.Close()
+		}
 		for _, a := range anns {
 			a.Close()
 		}
+	}
+	if len(m.Routes)+len(m.Rules) > 0 {
+		if routes, err = NewRoutes(); err != nil {
+			conn.Close()
+			io.Close()
+			return vrrp.MemberIO{}, err
+		}
+		io.Routes = routes
 	}
 	for _, v := range append(append([]vrrp.VIP(nil), m.VIPs...), m.Excluded...) {
 		if _, ok := io.Announcers[v.Dev]; ok {

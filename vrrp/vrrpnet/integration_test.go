@@ -99,6 +99,15 @@ func listenCapture(t *testing.T, n *lab.Node) *packet.Conn {
 // announcing ip4 and unsolicited NAs for ip6.
 func announcements(t *testing.T, c *packet.Conn, until time.Time, ip4, ip6 netip.Addr) (garp, na int, senders map[string]bool) {
 	t.Helper()
+	g, n, senders := announceTimes(t, c, until, ip4, ip6)
+	return len(g), len(n), senders
+}
+
+// announceTimes reads frames until deadline and returns when each
+// gratuitous ARP announcing ip4 and each unsolicited NA for ip6 arrived,
+// and the MAC addresses that sent them.
+func announceTimes(t *testing.T, c *packet.Conn, until time.Time, ip4, ip6 netip.Addr) (garp, na []time.Time, senders map[string]bool) {
+	t.Helper()
 	senders = map[string]bool{}
 	buf := make([]byte, 2048)
 	c.SetReadDeadline(until)
@@ -107,13 +116,14 @@ func announcements(t *testing.T, c *packet.Conn, until time.Time, ip4, ip6 netip
 		if err != nil {
 			break
 		}
+		at := time.Now()
 		pkt := gopacket.NewPacket(buf[:n], layers.LayerTypeEthernet, gopacket.Default)
 		eth, _ := pkt.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
 		if a, ok := pkt.Layer(layers.LayerTypeARP).(*layers.ARP); ok {
 			src, _ := netip.AddrFromSlice(a.SourceProtAddress)
 			dst, _ := netip.AddrFromSlice(a.DstProtAddress)
 			if a.Operation == layers.ARPRequest && src == ip4 && dst == ip4 {
-				garp++
+				garp = append(garp, at)
 				senders[eth.SrcMAC.String()] = true
 			}
 		}
@@ -121,7 +131,7 @@ func announcements(t *testing.T, c *packet.Conn, until time.Time, ip4, ip6 netip
 			tgt, _ := netip.AddrFromSlice(a.TargetAddress)
 			ip, _ := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
 			if tgt == ip6 && ip != nil && ip.HopLimit == 255 && a.Flags&0x20 != 0 {
-				na++
+				na = append(na, at)
 				senders[eth.SrcMAC.String()] = true
 			}
 		}

@@ -112,6 +112,9 @@ type lbdOpts struct {
 	peers    []netip.Addr
 	auth     string // VRRPv2 PASS
 	garp     vrrp.GARPConfig
+	routes   []vrrp.Route
+	rules    []vrrp.Rule
+	group    netip.Addr
 }
 
 // lbd is one instance run by lbd's VRRP runtime (vrrp.Runner on
@@ -192,9 +195,12 @@ func startLBD(t *testing.T, n *lab.Node, o lbdOpts) *lbd {
 			Name: fmt.Sprintf("%s_VI_%d", n.Name, o.vrid), Version: o.version, VRID: o.vrid, Priority: o.prio,
 			AdvertInterval: o.interval, Primary: x.primary, VIPs: o.vips,
 		},
-		IPv6:  o.vips[0].Is6(),
-		Peers: o.peers,
-		GARP:  o.garp,
+		IPv6:   o.vips[0].Is6(),
+		Peers:  o.peers,
+		GARP:   o.garp,
+		Routes: o.routes,
+		Rules:  o.rules,
+		Group:  o.group,
 	}
 	for _, v := range o.vips {
 		mc.VIPs = append(mc.VIPs, vrrp.VIP{Prefix: netip.PrefixFrom(v, v.BitLen()), Dev: "eth0"})
@@ -282,6 +288,9 @@ type kaOpts struct {
 	auth     string
 	src      string   // unicast_src_ip
 	peers    []string // unicast_peer
+	instance string   // more lines of the vrrp_instance
+	top      string   // more top-level blocks
+	global   string   // more lines of global_defs
 }
 
 const keepalivedBin = "/usr/sbin/keepalived"
@@ -296,7 +305,7 @@ func startKeepalived(t *testing.T, n *lab.Node, o kaOpts) *keepalived {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n  script_user root\n}\n", n.Name)
+	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n  script_user root\n%s}\n%s", n.Name, o.global, o.top)
 	fmt.Fprintf(&b, "vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id %d\n", o.vrid)
 	fmt.Fprintf(&b, "  priority %d\n  advert_int %g\n  version %d\n", o.prio, o.interval.Seconds(), o.version)
 	if o.auth != "" {
@@ -305,7 +314,7 @@ func startKeepalived(t *testing.T, n *lab.Node, o kaOpts) *keepalived {
 	if o.src != "" {
 		fmt.Fprintf(&b, "  unicast_src_ip %s\n  unicast_peer {\n    %s\n  }\n", o.src, strings.Join(o.peers, "\n    "))
 	}
-	fmt.Fprintf(&b, "  virtual_ipaddress {\n    %s\n  }\n  notify %s\n}\n", o.vip, notify)
+	fmt.Fprintf(&b, "  virtual_ipaddress {\n    %s\n  }\n  notify %s\n%s}\n", o.vip, notify, o.instance)
 	conf := filepath.Join(dir, "keepalived.conf")
 	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ type ConnConfig struct {
 	Interface string
 	Source    netip.Addr
 	Unicast   bool
+	Group     netip.Addr
 }
 
 // Listen is not supported on this platform.
@@ -44,6 +45,39 @@ func (*VIPs) HasVIP(vrrp.VIP) (bool, error) { return false, errUnsupported }
 
 // Close releases nothing on this platform.
 func (*VIPs) Close() {}
+
+// Routes manages routes and rules (Linux only).
+type Routes struct{}
+
+// NewRoutes is not supported on this platform.
+func NewRoutes() (*Routes, error) { return nil, errUnsupported }
+
+// AddRoute is not supported on this platform.
+func (*Routes) AddRoute(vrrp.Route) error { return errUnsupported }
+
+// RemoveRoute is not supported on this platform.
+func (*Routes) RemoveRoute(vrrp.Route) (bool, error) { return false, errUnsupported }
+
+// AddRule is not supported on this platform.
+func (*Routes) AddRule(vrrp.Rule) error { return errUnsupported }
+
+// RemoveRule is not supported on this platform.
+func (*Routes) RemoveRule(vrrp.Rule) (bool, error) { return false, errUnsupported }
+
+// Close releases nothing on this platform.
+func (*Routes) Close() {}
+
+// Static keeps static addresses, routes and rules (Linux only).
+type Static struct{}
+
+// NewStatic is not supported on this platform.
+func NewStatic() (*Static, error) { return nil, errUnsupported }
+
+// Apply is not supported on this platform.
+func (*Static) Apply(StaticSet) error { return errUnsupported }
+
+// Close releases nothing on this platform.
+func (*Static) Close() {}
 
 // NewAnnouncer is not supported on this platform.
 func NewAnnouncer(string) (vrrp.Announcer, error) { return nil, errUnsupported }

@@ -159,6 +159,60 @@ func (f *VIPs) Count() int {
 	return len(f.have)
 }
 
+// Routes is a vrrp.RouteManager that records the installed routes and
+// rules.
+type Routes struct {
+	mu     sync.Mutex
+	routes map[vrrp.Route]bool
+	rules  map[vrrp.Rule]bool
+}
+
+// NewRoutes returns a manager with nothing installed.
+func NewRoutes() *Routes {
+	return &Routes{routes: map[vrrp.Route]bool{}, rules: map[vrrp.Rule]bool{}}
+}
+
+// AddRoute implements vrrp.RouteManager.
+func (f *Routes) AddRoute(r vrrp.Route) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.routes[r] = true
+	return nil
+}
+
+// RemoveRoute implements vrrp.RouteManager.
+func (f *Routes) RemoveRoute(r vrrp.Route) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ok := f.routes[r]
+	delete(f.routes, r)
+	return ok, nil
+}
+
+// AddRule implements vrrp.RouteManager.
+func (f *Routes) AddRule(r vrrp.Rule) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules[r] = true
+	return nil
+}
+
+// RemoveRule implements vrrp.RouteManager.
+func (f *Routes) RemoveRule(r vrrp.Rule) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ok := f.rules[r]
+	delete(f.rules, r)
+	return ok, nil
+}
+
+// Count is the number of installed routes and rules.
+func (f *Routes) Count() (routes, rules int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.routes), len(f.rules)
+}
+
 // Announcer is a vrrp.Announcer that counts announcement rounds.
 type Announcer struct {
 	mu     sync.Mutex
@@ -182,12 +236,13 @@ func (a *Announcer) Rounds() int {
 
 // Host is a vrrp.Host on a Hub. Every member it opens sends from Primary
 // (unless its config sets one), installs into VIPs and announces through
-// Announcer; links are up unless SetLink says otherwise, and the Master
+// Announcer, and routes into Routes; links are up unless SetLink says otherwise, and the Master
 // answers pings unless SetReachable says otherwise.
 type Host struct {
 	Hub       *Hub
 	Primary   netip.Addr
 	VIPs      *VIPs
+	Routes    *Routes
 	Announcer *Announcer
 
 	mu          sync.Mutex
@@ -198,7 +253,7 @@ type Host struct {
 
 // NewHost returns a host on hub whose members send from primary.
 func NewHost(hub *Hub, primary netip.Addr) *Host {
-	return &Host{Hub: hub, Primary: primary, VIPs: NewVIPs(), Announcer: &Announcer{},
+	return &Host{Hub: hub, Primary: primary, VIPs: NewVIPs(), Routes: NewRoutes(), Announcer: &Announcer{},
 		down: map[string]bool{}, watchers: map[string][]func(bool){}, unreachable: map[netip.Addr]bool{}}
 }
 
@@ -213,7 +268,7 @@ func (h *Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
 	for _, v := range append(append([]vrrp.VIP(nil), m.VIPs...), m.Excluded...) {
 		anns[v.Dev] = h.Announcer
 	}
-	return vrrp.MemberIO{Primary: src, Conn: h.Hub.Conn(src), VIPs: h.VIPs, Announcers: anns}, nil
+	return vrrp.MemberIO{Primary: src, Conn: h.Hub.Conn(src), VIPs: h.VIPs, Routes: h.Routes, Announcers: anns}, nil
 }
 
 // LinkUp implements vrrp.Host.
