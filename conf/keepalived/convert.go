@@ -185,7 +185,21 @@ func (c *converter) other(n *Node, where string) {
 		return
 	}
 	if !knownKeywords[n.Key] {
-		c.errorf(n, "unknown keyword %q in %s", n.Key, where)
+		if n.Block {
+			// keepalived 2.2.7 skips only the keyword's line: it reads
+			// the block's lines as the enclosing block's own and the
+			// block's '}' as the end of the enclosing block, a reading
+			// the converted file could only copy by guessing.
+			c.errorf(n, "unknown keyword %q in %s opens a block: keepalived 2.2.7 ignores the keyword, then reads "+
+				"the block's lines as %s's own and its '}' as the end of %s; correct the keyword or remove the block",
+				n.Key, where, where, where)
+			return
+		}
+		// Loud (Unsupported, so the import exits 1) although keepalived
+		// ignores it too: it is most often a typo of a keyword meant to
+		// do something.
+		c.find(n, Unsupported, fmt.Sprintf("unknown keyword %q in %s: keepalived 2.2.7 logs it and ignores the line, "+
+			"so the converted file leaves it out; if it is a typo, correct it and convert again", n.Key, where))
 		return
 	}
 	msg := "not supported by lbd in " + where
@@ -193,7 +207,19 @@ func (c *converter) other(n *Node, where string) {
 		msg += "; " + h
 	}
 	c.find(n, Unsupported, msg)
+	if listBlocks[n.Key] {
+		// Each entry is a route, rule or address of its own, which
+		// keepalived checks (and warns about) line by line.
+		for _, e := range n.Children {
+			c.find(e, Unsupported, "dropped with "+n.Key+" ("+n.Pos.String()+")")
+		}
+	}
 }
+
+// listBlocks are blocks whose lines are entries (routes, rules,
+// addresses) rather than keywords.
+var listBlocks = map[string]bool{"virtual_routes": true, "virtual_rules": true, "static_routes": true,
+	"static_rules": true, "static_ipaddress": true}
 
 func (c *converter) run(nodes []*Node) {
 	c.groupNodes = map[string]ymap{}
@@ -209,7 +235,7 @@ func (c *converter) run(nodes []*Node) {
 			}
 			c.trackFiles[n.Args[0]] = n
 		case "vrrp_script":
-			if len(n.Args) == 1 {
+			if len(n.Args) == 1 && hasScript(n) {
 				c.scripts[n.Args[0]] = true
 			}
 		case "global_defs":
@@ -345,6 +371,11 @@ func command(n *Node) []string {
 
 func (c *converter) setCommand(m ymap, key string, n *Node) {
 	if !c.args(n, 1, -1) {
+		return
+	}
+	if m.get(key) != nil && key != "script" && key != "misc_path" {
+		c.find(n, NotApplicable, "a second "+n.Key+": keepalived 2.2.7 keeps the first (\"script already specified - "+
+			"ignoring\"); so does the converted file")
 		return
 	}
 	words := command(n)
@@ -497,8 +528,23 @@ func (c *converter) lvsSyncDaemon(n *Node) {
 	c.global.set("lvs_sync_daemon", m.n, n.Comments...)
 }
 
+// hasScript reports whether a vrrp_script block names its script.
+func hasScript(s *Node) bool {
+	for _, n := range s.Children {
+		if n.Key == "script" && len(n.Args) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *converter) vrrpScript(s *Node) {
 	if !c.args(s, 1, 1) {
+		return
+	}
+	if !hasScript(s) {
+		c.find(s, Unsupported, "vrrp_script "+s.Args[0]+" has no script: keepalived 2.2.7 removes it (\"No script set "+
+			"for vrrp_script\") and ignores the track_script entries naming it; so does the converted file")
 		return
 	}
 	m := newMap()
@@ -580,7 +626,10 @@ func (c *converter) vip(n *Node, iface string) (*yaml.Node, netip.Addr, bool) {
 				c.find(n, Approximated, "lbd lets the kernel derive the broadcast address ("+broadcastOf(p)+"), not "+val)
 			}
 		case "scope":
-			if val != "global" && val != "universe" {
+			if p.Addr().Is6() {
+				c.find(n, NotApplicable, "keepalived 2.2.7 ignores scope on an IPv6 address (\"Cannot specify scope "+
+					"for IPv6 addresses - ignoring scope\"); so does the converted file")
+			} else if val != "global" && val != "universe" {
 				c.find(n, Approximated, "lbd adds virtual addresses with scope global, not "+val)
 			}
 		default:
@@ -613,10 +662,20 @@ func (c *converter) vrrpInstance(in *Node) {
 	m.comment(in.Comments)
 	m.set("name", ystr(name))
 	iface := ""
+	var ifaceNode *Node
+	unicast := false
 	for _, n := range in.Children {
-		if n.Key == "interface" && len(n.Args) == 1 {
-			iface = n.Args[0]
+		switch {
+		case n.Key == "interface" && len(n.Args) == 1:
+			iface, ifaceNode = n.Args[0], n
+		case n.Key == "unicast_peer":
+			unicast = true
 		}
+	}
+	if iface == "lo" && !unicast {
+		c.find(ifaceNode, Unsupported, "keepalived 2.2.7 runs no VRRP on a loopback interface (\"cannot use a loopback "+
+			"interface\") and, with no unicast peers, drops the instance (\"Unknown interface!\"); so does the converted file")
+		return
 	}
 	var vips, excluded []*yaml.Node
 	seen := map[netip.Addr]bool{}
@@ -624,7 +683,7 @@ func (c *converter) vrrpInstance(in *Node) {
 	version := 0
 	var advert time.Duration
 	var advertNode *Node
-	var masterNode, nopreemptNode, delayNode *Node
+	var masterNode, nopreemptNode, delayNode, strictNode *Node
 	accept := (*bool)(nil)
 	for _, n := range in.Children {
 		switch n.Key {
@@ -680,6 +739,7 @@ func (c *converter) vrrpInstance(in *Node) {
 			accept = ptr(false)
 			m.set("accept", ybool(false), n.Comments...)
 		case "strict_mode":
+			strictNode = n
 			c.find(n, Approximated, hints["strict_mode"])
 			if accept == nil {
 				accept = ptr(false)
@@ -765,14 +825,18 @@ func (c *converter) vrrpInstance(in *Node) {
 				tm := newMap()
 				tm.set("name", ystr(t.Key))
 				if !c.scripts[t.Key] {
-					c.errorf(t, "track_script %q: no vrrp_script of that name", t.Key)
+					c.find(t, Unsupported, "no vrrp_script "+t.Key+" (with a script): keepalived 2.2.7 ignores this "+
+						"entry (\"track script "+t.Key+" not found, ignoring\"); so does the converted file")
+					continue
 				}
 				if w, ok := c.trackWeight(t); ok && w != nil {
 					tm.set("weight", yint(*w))
 				}
 				items = append(items, tm.n)
 			}
-			m.set("track_scripts", yseq(items...), n.Comments...)
+			if len(items) > 0 {
+				m.set("track_scripts", yseq(items...), n.Comments...)
+			}
 		case "track_file":
 			var items []*yaml.Node
 			for _, t := range n.Children {
@@ -868,6 +932,11 @@ func (c *converter) vrrpInstance(in *Node) {
 	if c.strict && accept == nil {
 		m.set("accept", ybool(false))
 	}
+	if (c.strict || strictNode != nil) && m.get("authentication") != nil {
+		m.del("authentication")
+		c.find(in, NotApplicable, "keepalived 2.2.7 ignores authentication in strict mode (\"Strict mode does not "+
+			"support authentication. Ignoring.\"); so does the converted file")
+	}
 	c.instanceFams[name] = family.Is6()
 	c.instances = append(c.instances, m.n)
 }
@@ -954,6 +1023,11 @@ func (c *converter) syncGroup(g *Node) {
 		default:
 			c.other(n, "vrrp_sync_group")
 		}
+	}
+	if members := m.get("group"); members == nil || len(members.Content) == 0 {
+		c.find(g, Unsupported, "vrrp_sync_group "+g.Args[0]+" has no group of instances: keepalived 2.2.7 removes it "+
+			"(\"has no virtual router(s). removing\"); so does the converted file")
+		return
 	}
 	c.syncGroups = append(c.syncGroups, m.n)
 }

@@ -22,40 +22,50 @@ var keepalivedVerdicts = map[string]struct {
 	refuses bool
 	reason  string
 }{
-	"SSL_GET.conf":                          {false, "Initial state master is incompatible with AH authentication"},
-	"conditional_conf.conf":                 {false, "No script set for vrrp_script check_VI_0 - removing"},
-	"fwmark.conf":                           {false, "protocol specified for fwmark - protocol will be ignored"},
-	"track_interface.conf":                  {false, "cannot track route 192.168.112.0/24 with no interface specified"},
-	"vrrp.localcheck.conf":                  {false, "SECURITY VIOLATION - scripts are being executed but script_security not enabled"},
-	"vrrp.lvs_syncd.conf":                   {false, "Sync group VG1 has no virtual router(s). removing"},
-	"vrrp.routes.conf":                      {false, "\"gw\" for routes is deprecated"},
-	"vrrp.rules.conf":                       {false, "VRRP parsed invalid IP 192.168.200./24"},
-	"vrrp.static_ipaddress.conf":            {false, "cannot track route 192.168.112.0/24 with no interface specified"},
-	"ansible-keepalived-lvs.conf":           {false, "nb_get_retry is deprecated"},
-	"ansible-keepalived-vrrp.conf":          {false, "ignoring tracked script haproxy_check_script with weights due to SYNC group"},
-	"augeas-test_keepalived.conf":           {true, "Unknown keyword 'ha_suspend'"},
-	"keepalived-0.x-sample.conf":            {false, "Unknown keyword 'nat_mask'"},
-	"keepalived-0.x-vrrp.conf":              {false, "Unknown keyword 'sync_instance'"},
-	"keepalived-HTTP_GET.auth.conf":         {false, "Unknown keyword 'tls_compliant'"},
-	"keepalived-HTTP_GET.auth.simple.conf":  {false, "Unknown keyword 'username'"},
-	"keepalived-ci-linux.conf":              {false, "Unknown keyword 'CI-LINUX'"},
-	"keepalived-confread.conf":              {false, "nb_get_retry is deprecated"},
-	"keepalived-etc-default.conf":           {false, "vrrp_gna_interval '0' is invalid"},
-	"keepalived-failover_pool.conf":         {false, "Unknown keyword 'failover_threshold'"},
-	"keepalived-howto-nat-ssh-backup.conf":  {false, "Unknown keyword 'lvs_sync_daemon_inteface'"},
-	"keepalived-howto-nat-ssh-master.conf":  {false, "Unknown keyword 'lvs_sync_daemon_inteface'"},
-	"keepalived-howto-nat-web.conf":         {false, "Unknown keyword 'lvs_sync_daemon_inteface'"},
-	"keepalived-howto-proxyarp.conf":        {false, "Specifying lvs_sync_daemon_interface against a vrrp is deprecated"},
-	"keepalived-real_server_group.conf":     {false, "Unknown keyword 'real_server_group'"},
-	"keepalived-routes.conf":                {false, "Unknown keyword 'static_route'"},
-	"kube-keepalived-vip-lvs.conf":          {false, "iptables not supported, using nftables instead"},
-	"kube-keepalived-vip-proxy.conf":        {false, "notify script already specified - ignoring /keepalived-check.sh"},
-	"neutron-2015-unit.conf":                {false, "Initial state master is incompatible with AH authentication"},
-	"neutron-l3-functional.conf":            {false, "Cannot specify scope for IPv6 addresses"},
-	"neutron-unit.conf":                     {false, "Initial state master is incompatible with AH authentication"},
-	"octavia-vrrp-212.conf":                 {false, "VRRP version 3 does not support authentication"},
-	"octavia-vrrp-66.conf":                  {false, "Truncating auth_pass to 8 characters"},
-	"openshift-mco-keepalived.conf":         {false, "Truncating auth_pass to 8 characters"},
+	"SSL_GET.conf":                         {false, "Initial state master is incompatible with AH authentication"},
+	"conditional_conf.conf":                {false, "No script set for vrrp_script check_VI_0 - removing"},
+	"fwmark.conf":                          {false, "protocol specified for fwmark - protocol will be ignored"},
+	"track_interface.conf":                 {false, "cannot track route 192.168.112.0/24 with no interface specified"},
+	"vrrp.localcheck.conf":                 {false, "SECURITY VIOLATION - scripts are being executed but script_security not enabled"},
+	"vrrp.lvs_syncd.conf":                  {false, "Sync group VG1 has no virtual router(s). removing"},
+	"vrrp.routes.conf":                     {false, "\"gw\" for routes is deprecated"},
+	"vrrp.rules.conf":                      {false, "VRRP parsed invalid IP 192.168.200./24"},
+	"vrrp.static_ipaddress.conf":           {false, "cannot track route 192.168.112.0/24 with no interface specified"},
+	"ansible-keepalived-lvs.conf":          {false, "nb_get_retry is deprecated"},
+	"ansible-keepalived-vrrp.conf":         {false, "ignoring tracked script haproxy_check_script with weights due to SYNC group"},
+	"augeas-test_keepalived.conf":          {true, "Unknown keyword 'ha_suspend'"},
+	"keepalived-0.x-sample.conf":           {false, "Unknown keyword 'nat_mask'"},
+	"keepalived-0.x-vrrp.conf":             {false, "Unknown keyword 'sync_instance'"},
+	"keepalived-HTTP_GET.auth.conf":        {false, "Unknown keyword 'tls_compliant'"},
+	"keepalived-HTTP_GET.auth.simple.conf": {false, "Unknown keyword 'username'"},
+	"keepalived-ci-linux.conf":             {false, "Unknown keyword 'CI-LINUX'"},
+	"keepalived-confread.conf":             {false, "nb_get_retry is deprecated"},
+	"keepalived-etc-default.conf":          {false, "vrrp_gna_interval '0' is invalid"},
+	"keepalived-failover_pool.conf":        {false, "Unknown keyword 'failover_threshold'"},
+	"keepalived-howto-nat-ssh-backup.conf": {false, "Unknown keyword 'lvs_sync_daemon_inteface'"},
+	"keepalived-howto-nat-ssh-master.conf": {false, "Unknown keyword 'lvs_sync_daemon_inteface'"},
+	"keepalived-howto-nat-web.conf":        {false, "Unknown keyword 'lvs_sync_daemon_inteface'"},
+	"keepalived-howto-proxyarp.conf":       {false, "Specifying lvs_sync_daemon_interface against a vrrp is deprecated"},
+	"keepalived-real_server_group.conf":    {false, "Unknown keyword 'real_server_group'"},
+	"keepalived-routes.conf":               {false, "Unknown keyword 'static_route'"},
+	"kube-keepalived-vip-lvs.conf":         {false, "iptables not supported, using nftables instead"},
+	"kube-keepalived-vip-proxy.conf":       {false, "notify script already specified - ignoring /keepalived-check.sh"},
+	"neutron-2015-unit.conf":               {false, "Initial state master is incompatible with AH authentication"},
+	"neutron-l3-functional.conf":           {false, "Cannot specify scope for IPv6 addresses"},
+	"neutron-unit.conf":                    {false, "Initial state master is incompatible with AH authentication"},
+	"octavia-vrrp-212.conf":                {false, "VRRP version 3 does not support authentication"},
+	"octavia-vrrp-66.conf":                 {false, "Truncating auth_pass to 8 characters"},
+	"openshift-mco-keepalived.conf":        {false, "Truncating auth_pass to 8 characters"},
+}
+
+// importRefusals are files keepalived runs that the import refuses on
+// purpose, with a piece of the error: an unknown keyword that opens a
+// block, whose lines keepalived then reads as the enclosing block's own
+// and whose '}' ends the enclosing block.
+var importRefusals = map[string]string{
+	"keepalived-failover_pool.conf":     `unknown keyword "backup_real_server" in virtual_server opens a block`,
+	"keepalived-real_server_group.conf": `unknown keyword "real_server_group" in the top level opens a block`,
+	"keepalived-routes.conf":            `unknown keyword "static_route" in the top level opens a block`,
 }
 
 // absentScript matches what keepalived -t says about a script that is not
@@ -131,15 +141,27 @@ func TestPublicCorpus(t *testing.T) {
 			accepted++
 		}
 		res, err := ImportWith(f, Options{})
+		if want, ok := importRefusals[name]; ok {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: the import should refuse it with %q; it returns %v", name, want, err)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("%s: keepalived runs it, the import fails:\n%v", name, err)
 			continue
 		}
 		var bad []string
 		lines := map[int]bool{}
+		opens := blockOpenings(f)
 		for _, fd := range res.Findings {
 			if fd.Pos.File == f {
 				lines[fd.Pos.Line] = true
+				// A finding about a block answers what keepalived
+				// says at the block's '}'.
+				if end, ok := opens[fd.Pos.Line]; ok {
+					lines[end] = true
+				}
 			}
 			if fd.Keyword == "lbd -t" && !strings.Contains(fd.Message, "no such file") {
 				bad = append(bad, fd.String())
@@ -160,6 +182,11 @@ func TestPublicCorpus(t *testing.T) {
 	for name := range keepalivedVerdicts {
 		if !seen[name] {
 			t.Errorf("keepalivedVerdicts names %s, which is not in testdata/corpus", name)
+		}
+	}
+	for name := range importRefusals {
+		if !seen[name] {
+			t.Errorf("importRefusals names %s, which is not in testdata/corpus", name)
 		}
 	}
 	runs := accepted + warned
@@ -213,6 +240,27 @@ func onlyAbsentScripts(out string) bool {
 		any = true
 	}
 	return any
+}
+
+// blockOpenings maps the line of each block's keyword in file to the line
+// of its '}'.
+func blockOpenings(file string) map[int]int {
+	m := map[int]int{}
+	nodes, err := ParseFile(file, ParseOptions{})
+	if err != nil {
+		return m
+	}
+	var walk func([]*Node)
+	walk = func(ns []*Node) {
+		for _, n := range ns {
+			if n.Block && n.Pos.File == file && n.End.File == file {
+				m[n.Pos.Line] = n.End.Line
+			}
+			walk(n.Children)
+		}
+	}
+	walk(nodes)
+	return m
 }
 
 // warnedLines lists the lines of file that keepalived's output names.

@@ -40,10 +40,13 @@ func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
 // Node is one keyword of a keepalived configuration with its arguments and,
 // when it opens a block, its children.
 type Node struct {
-	Pos      Pos
-	Key      string
-	Args     []string
-	Block    bool
+	Pos   Pos
+	Key   string
+	Args  []string
+	Block bool
+	// End is where the block's '}' is: keepalived names that line for
+	// what it checks once the block is read.
+	End      Pos
 	Children []*Node
 	// Comments are the comment lines right before the keyword, without
 	// their '#' or '!'.
@@ -627,6 +630,7 @@ func (b *builder) build() []*Node {
 					continue
 				}
 				last = top.owner
+				last.End = l.pos
 				lastAccept = false
 				stack = stack[:len(stack)-1]
 			case last != nil && lastLine == li && !last.Block && lastAccept:

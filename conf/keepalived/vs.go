@@ -37,6 +37,9 @@ func (c *converter) timingValue(n *Node) (*yaml.Node, bool) {
 		}
 		return nil, true
 	case "retry", "nb_get_retry", "nb_sock_retry":
+		if n.Key == "nb_get_retry" {
+			c.find(n, NotApplicable, "the old name of retry (keepalived 2.2.7: \"nb_get_retry is deprecated\"); converted as retry")
+		}
 		if v, ok := c.intArg(n, 0, 0, 1<<30); ok {
 			return yint(v), true
 		}
@@ -115,6 +118,9 @@ func (c *converter) virtualServer(v *Node) {
 				case "TCP", "UDP", "SCTP":
 					if isAddr || m.get("group") != nil {
 						m.set("protocol", ystr(p), n.Comments...)
+					} else {
+						c.find(n, NotApplicable, "keepalived 2.2.7 ignores protocol on a fwmark service (\"protocol "+
+							"specified for fwmark - protocol will be ignored\"); so does the converted file")
 					}
 				default:
 					c.errorf(n, "protocol %q (TCP, UDP or SCTP)", n.Args[0])
