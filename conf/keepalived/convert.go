@@ -29,9 +29,10 @@ type Result struct {
 }
 
 // Import reads the keepalived configuration at path (with its includes)
-// and converts it to lbd YAML. Syntax errors, unknown keywords and bad
-// values are returned as an ErrorList naming file:line; keywords lbd
-// cannot express are Findings.
+// and converts it to lbd YAML. Syntax errors, bad values and unknown
+// keywords that open a block are returned as an ErrorList naming
+// file:line; keywords lbd cannot express, and what keepalived itself
+// ignores or changes with a warning, are Findings.
 func Import(path string) (Result, error) { return ImportWith(path, Options{}) }
 
 // ImportWith is Import with options.
@@ -811,6 +812,14 @@ func (c *converter) vrrpInstance(in *Node) {
 		case "track_interface":
 			var items []*yaml.Node
 			for _, t := range n.Children {
+				if t.Key == iface {
+					// Even with a weight: the instance faults when its
+					// own interface goes down, in keepalived and lbd.
+					c.find(t, NotApplicable, "the instance's own interface: keepalived 2.2.7 ignores this entry "+
+						"(\"Ignoring track_interface "+iface+" since own interface\") and faults the instance when it goes down; "+
+						"so does the converted file")
+					continue
+				}
 				tm := newMap()
 				tm.set("name", ystr(t.Key))
 				if w, ok := c.trackWeight(t); ok && w != nil {
@@ -818,7 +827,9 @@ func (c *converter) vrrpInstance(in *Node) {
 				}
 				items = append(items, tm.n)
 			}
-			m.set("track_interfaces", yseq(items...), n.Comments...)
+			if len(items) > 0 {
+				m.set("track_interfaces", yseq(items...), n.Comments...)
+			}
 		case "track_script":
 			var items []*yaml.Node
 			for _, t := range n.Children {

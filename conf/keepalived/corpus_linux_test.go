@@ -33,7 +33,7 @@ var keepalivedVerdicts = map[string]struct {
 	"vrrp.static_ipaddress.conf":           {false, "cannot track route 192.168.112.0/24 with no interface specified"},
 	"ansible-keepalived-lvs.conf":          {false, "nb_get_retry is deprecated"},
 	"ansible-keepalived-vrrp.conf":         {false, "ignoring tracked script haproxy_check_script with weights due to SYNC group"},
-	"augeas-test_keepalived.conf":          {true, "Unknown keyword 'ha_suspend'"},
+	"augeas-test_keepalived.conf":          {true, "Configuration line starting `preempt_delay` is missing a parameter"},
 	"keepalived-0.x-sample.conf":           {false, "Unknown keyword 'nat_mask'"},
 	"keepalived-0.x-vrrp.conf":             {false, "Unknown keyword 'sync_instance'"},
 	"keepalived-HTTP_GET.auth.conf":        {false, "Unknown keyword 'tls_compliant'"},

@@ -27,11 +27,18 @@
 // one is taken from keepalived's working directory (/), and one that needs
 // a shell runs through /bin/sh -c (bash for /dev/tcp), each with a finding.
 //
-// Syntax errors, unknown keywords and bad values are errors naming
-// file:line; a problem lbd's validation finds in the converted file is a
-// finding at the keepalived block it came from. Every keyword of
-// keepalived 2.2.7's grammar is known. A known keyword lbd cannot express
-// is never dropped silently:
+// Syntax errors and bad values are errors naming file:line; a problem
+// lbd's validation finds in the converted file is a finding at the
+// keepalived block it came from. Every keyword of keepalived 2.2.7's
+// grammar is known. What keepalived 2.2.7 warns about and then runs
+// anyway is converted as keepalived runs it, with a finding at the line
+// it names: an unknown keyword is left out (an Unsupported finding, so a
+// typo is not missed), while one that opens a block is an error, since
+// keepalived then reads the block's lines as the enclosing block's own; a
+// vrrp_script without a script, a track_script entry naming none, a sync
+// group without instances and an instance on lo without unicast peers are
+// left out; of two notify scripts the first is kept. A known keyword lbd
+// cannot express is never dropped silently:
 // it becomes a Finding, NotApplicable (no effect on traffic: SNMP, e-mail,
 // process tuning), Approximated or Unsupported. ChangesBehaviour reports
 // whether any finding is Approximated or Unsupported (lbd import-keepalived

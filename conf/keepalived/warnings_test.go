@@ -118,6 +118,17 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			}
 			return nil
 		},
+	}, {
+		name:    "tracking the instance's own interface: ignored, even with a weight",
+		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n track_interface {\n  eth0 weight 10\n  eth1\n }\n}\n",
+		line:    9,
+		finding: "Ignoring track_interface eth0 since own interface",
+		check: func(c *conf.Config) error {
+			if ti := c.VRRPInstances[0].TrackInterfaces; len(ti) != 1 || ti[0].Name != "eth1" {
+				return fmt.Errorf("track_interfaces %+v", ti)
+			}
+			return nil
+		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			nodes, err := parseString(t, tc.src)
