@@ -768,6 +768,11 @@ func (c *converter) vrrpInstance(in *Node) {
 						}
 					}
 					m.set(n.Key, ystr(n.Args[0]), n.Comments...)
+					if n.Key == "unicast_src_ip" && !unicast {
+						c.find(n, NotApplicable, "no unicast_peer: keepalived 2.2.7 sends multicast adverts from this "+
+							"address (\"A unicast keyword has been specified without any unicast peers. Defaulting "+
+							"to multicast\"); so does lbd")
+					}
 				}
 			}
 		case "unicast_peer":

@@ -55,6 +55,8 @@ var keepalivedVerdicts = map[string]struct {
 	"neutron-unit.conf":                    {false, "Initial state master is incompatible with AH authentication"},
 	"octavia-vrrp-212.conf":                {false, "VRRP version 3 does not support authentication"},
 	"octavia-vrrp-66.conf":                 {false, "Truncating auth_pass to 8 characters"},
+	"keepalived-json_tracking.conf":        {false, "A unicast keyword has been specified without any unicast peers. Defaulting to multicast"},
+	"octavia-2015-vrrp.conf":               {false, "Truncating auth_pass to 8 characters"},
 	"openshift-mco-keepalived.conf":        {false, "Truncating auth_pass to 8 characters"},
 }
 
@@ -153,13 +155,14 @@ func TestPublicCorpus(t *testing.T) {
 		}
 		var bad []string
 		lines := map[int]bool{}
-		opens := blockOpenings(f)
+		ends := blockEnds(f)
 		for _, fd := range res.Findings {
 			if fd.Pos.File == f {
 				lines[fd.Pos.Line] = true
-				// A finding about a block answers what keepalived
-				// says at the block's '}'.
-				if end, ok := opens[fd.Pos.Line]; ok {
+				// keepalived checks a block's settings together at its
+				// '}': a finding about the block or one of its
+				// keywords answers what it says there.
+				if end, ok := ends[fd.Pos.Line]; ok {
 					lines[end] = true
 				}
 			}
@@ -242,9 +245,9 @@ func onlyAbsentScripts(out string) bool {
 	return any
 }
 
-// blockOpenings maps the line of each block's keyword in file to the line
-// of its '}'.
-func blockOpenings(file string) map[int]int {
+// blockEnds maps the line of each block in file, and of each keyword
+// directly in it, to the line of the block's '}'.
+func blockEnds(file string) map[int]int {
 	m := map[int]int{}
 	nodes, err := ParseFile(file, ParseOptions{})
 	if err != nil {
@@ -255,6 +258,11 @@ func blockOpenings(file string) map[int]int {
 		for _, n := range ns {
 			if n.Block && n.Pos.File == file && n.End.File == file {
 				m[n.Pos.Line] = n.End.Line
+				for _, k := range n.Children {
+					if _, ok := m[k.Pos.Line]; !ok && k.Pos.File == file {
+						m[k.Pos.Line] = n.End.Line
+					}
+				}
 			}
 			walk(n.Children)
 		}

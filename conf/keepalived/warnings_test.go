@@ -129,6 +129,17 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			}
 			return nil
 		},
+	}, {
+		name:    "unicast_src_ip without unicast peers: multicast from that address",
+		src:     vrrpHead + " unicast_src_ip 192.0.2.10\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    5,
+		finding: "keepalived 2.2.7 sends multicast adverts from this address",
+		check: func(c *conf.Config) error {
+			if in := c.VRRPInstances[0]; in.UnicastSrcIP == nil || in.UnicastSrcIP.String() != "192.0.2.10" || len(in.UnicastPeers) != 0 {
+				return fmt.Errorf("unicast_src_ip %v, peers %v", in.UnicastSrcIP, in.UnicastPeers)
+			}
+			return nil
+		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			nodes, err := parseString(t, tc.src)
