@@ -20,7 +20,7 @@ func TestLVSFlags(t *testing.T) {
 		{"keywords", " sh-port\n sh-fallback\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, cfg := convertText(t, strings.Replace(vs, "%s", tc.flags, 1))
+			res, cfg := convertValid(t, strings.Replace(vs, "%s", tc.flags, 1))
 			if got := strings.Join(cfg.VirtualServers[0].SchedulerFlags, " "); got != "sh-port sh-fallback" {
 				t.Errorf("scheduler flags %q, want \"sh-port sh-fallback\"\n%s", got, res.YAML)
 			}
@@ -49,7 +49,7 @@ func TestScriptUser(t *testing.T) {
 		{"script_user nobody", ""},
 		{"script_user nobody nogroup", "the group nogroup is not kept"},
 	} {
-		res, cfg := convertText(t, "global_defs {\n "+tc.line+"\n}\n")
+		res, cfg := convertValid(t, "global_defs {\n "+tc.line+"\n}\n")
 		if cfg.Global.ScriptUser != "nobody" {
 			t.Errorf("%s: script_user %q\n%s", tc.line, cfg.Global.ScriptUser, res.YAML)
 		}

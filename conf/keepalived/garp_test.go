@@ -7,7 +7,7 @@ import (
 )
 
 func TestImportGARPTiming(t *testing.T) {
-	res, cfg := convertText(t, `global_defs {
+	res, cfg := convertValid(t, `global_defs {
     vrrp_garp_master_delay 2
     vrrp_garp_master_repeat 3
     vrrp_garp_master_refresh 30

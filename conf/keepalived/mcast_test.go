@@ -6,7 +6,7 @@ import (
 )
 
 func TestImportMulticastGroupAndSource(t *testing.T) {
-	res, cfg := convertText(t, `global_defs {
+	res, cfg := convertValid(t, `global_defs {
     vrrp_mcast_group4 224.0.0.19
     vrrp_mcast_group6 ff02::13
 }

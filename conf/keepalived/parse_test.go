@@ -5,11 +5,39 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lbd-project/lbd/conf"
 )
 
 func parseString(t *testing.T, s string, ids ...string) ([]*Node, error) {
 	t.Helper()
 	return Parse("k.conf", []byte(s), ParseOptions{ConfigIDs: ids})
+}
+
+// convertString parses src, failing the test on a syntax error, and
+// converts it.
+func convertString(t *testing.T, src string) (Result, error) {
+	t.Helper()
+	nodes, err := parseString(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Convert("k.conf", nodes)
+}
+
+// convertValid converts src and parses the result as lbd does, failing
+// the test on any error.
+func convertValid(t *testing.T, src string) (Result, *conf.Config) {
+	t.Helper()
+	res, err := convertString(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := conf.Parse("converted.yaml", res.YAML)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res.YAML)
+	}
+	return res, cfg
 }
 
 func TestParseSyntax(t *testing.T) {
@@ -171,11 +199,7 @@ func TestValidationFindingPos(t *testing.T) {
 	src := "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n priority 100\n" +
 		" virtual_ipaddress {\n  192.0.2.1\n }\n}\n" +
 		"vrrp_sync_group G {\n group {\n  V\n  W\n }\n}\n"
-	nodes, err := parseString(t, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Convert("k.conf", nodes)
+	res, err := convertString(t, src)
 	if err != nil {
 		t.Fatal(err)
 	}

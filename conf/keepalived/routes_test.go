@@ -3,31 +3,10 @@ package keepalived
 import (
 	"strings"
 	"testing"
-
-	"github.com/lbd-project/lbd/conf"
 )
 
-// convertText converts a keepalived configuration given as text (file
-// k.conf) to a validated lbd one.
-func convertText(t *testing.T, text string) (Result, *conf.Config) {
-	t.Helper()
-	nodes, err := parseString(t, text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Convert("k.conf", nodes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := conf.Parse("converted.yaml", res.YAML)
-	if err != nil {
-		t.Fatalf("the converted file does not pass validation: %v\n%s", err, res.YAML)
-	}
-	return res, cfg
-}
-
 func TestImportRoutesAndRules(t *testing.T) {
-	res, cfg := convertText(t, `global_defs {
+	res, cfg := convertValid(t, `global_defs {
     default_interface eth1
 }
 static_ipaddress {

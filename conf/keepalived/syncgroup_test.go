@@ -7,7 +7,7 @@ import (
 )
 
 func TestImportSyncGroupScriptsAndSkipCheck(t *testing.T) {
-	res, cfg := convertText(t, `global_defs {
+	res, cfg := convertValid(t, `global_defs {
     vrrp_skip_check_adv_addr
 }
 vrrp_instance A {

@@ -142,18 +142,7 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			nodes, err := parseString(t, tc.src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := Convert("k.conf", nodes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := conf.Parse("converted.yaml", res.YAML)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, res.YAML)
-			}
+			res, cfg := convertValid(t, tc.src)
 			found := false
 			for _, f := range res.Findings {
 				found = found || f.Pos.Line == tc.line && strings.Contains(f.Message, tc.finding)
@@ -173,11 +162,7 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 // TestUnknownBlockRefused: keepalived reads an unknown keyword's block as
 // part of the enclosing one, so the import refuses it, naming the line.
 func TestUnknownBlockRefused(t *testing.T) {
-	nodes, err := parseString(t, "virtual_server 192.0.2.1 80 {\n backup_real_server 192.0.2.3 80 {\n  weight 1\n }\n}\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Convert("k.conf", nodes)
+	_, err := convertString(t, "virtual_server 192.0.2.1 80 {\n backup_real_server 192.0.2.3 80 {\n  weight 1\n }\n}\n")
 	if want := `k.conf:2: unknown keyword "backup_real_server" in virtual_server opens a block`; err == nil ||
 		!strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q", err, want)
