@@ -374,6 +374,9 @@ func (c *converter) setCommand(m ymap, key string, n *Node) {
 	if !c.args(n, 1, -1) {
 		return
 	}
+	// keepalived 2.2.7 keeps the first of two notify (and quorum_up,
+	// quorum_down) scripts with a warning; a second script or misc_path
+	// replaces the first.
 	if m.get(key) != nil && key != "script" && key != "misc_path" {
 		c.find(n, NotApplicable, "a second "+n.Key+": keepalived 2.2.7 keeps the first (\"script already specified - "+
 			"ignoring\"); so does the converted file")
@@ -669,10 +672,11 @@ func (c *converter) vrrpInstance(in *Node) {
 		switch {
 		case n.Key == "interface" && len(n.Args) == 1:
 			iface, ifaceNode = n.Args[0], n
-		case n.Key == "unicast_peer":
+		case n.Key == "unicast_peer" && len(n.Children) > 0:
 			unicast = true
 		}
 	}
+	// keepalived refuses any loopback device; lo is the one there is.
 	if iface == "lo" && !unicast {
 		c.find(ifaceNode, Unsupported, "keepalived 2.2.7 runs no VRRP on a loopback interface (\"cannot use a loopback "+
 			"interface\") and, with no unicast peers, drops the instance (\"Unknown interface!\"); so does the converted file")
