@@ -208,19 +208,7 @@ func (c *converter) other(n *Node, where string) {
 		msg += "; " + h
 	}
 	c.find(n, Unsupported, msg)
-	if listBlocks[n.Key] {
-		// Each entry is a route, rule or address of its own, which
-		// keepalived checks (and warns about) line by line.
-		for _, e := range n.Children {
-			c.find(e, Unsupported, "dropped with "+n.Key+" ("+n.Pos.String()+")")
-		}
-	}
 }
-
-// listBlocks are blocks whose lines are entries (routes, rules,
-// addresses) rather than keywords.
-var listBlocks = map[string]bool{"virtual_routes": true, "virtual_rules": true, "static_routes": true,
-	"static_rules": true, "static_ipaddress": true}
 
 func (c *converter) run(nodes []*Node) {
 	c.groupNodes = map[string]ymap{}

@@ -60,11 +60,6 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
-		name:    "each dropped route has its own finding",
-		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n virtual_routes {\n  198.51.100.0/24 via 192.0.2.254\n  203.0.113.0/24 dev eth0\n }\n}\n",
-		line:    10,
-		finding: "dropped with virtual_routes (k.conf:8)",
-	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,

@@ -3,6 +3,7 @@
 package deb
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,6 +211,25 @@ func TestInstallPurge(t *testing.T) {
 	}
 	if out, err := exec.Command("/usr/sbin/lbd", "-t", "-f", "/etc/lbd/lbd.yaml").CombinedOutput(); err != nil {
 		t.Errorf("lbd -t: %v\n%s", err, out)
+	}
+	// What an operator reads and checks next, as installed: the manual
+	// through man's own search path, the unit where systemd finds it.
+	if _, err := exec.LookPath("man"); err == nil {
+		man := exec.Command("man", "--warnings", "lbd")
+		man.Env = append(os.Environ(), "MANPAGER=cat", "MANWIDTH=80")
+		var stderr bytes.Buffer
+		man.Stderr = &stderr
+		if out, err := man.Output(); err != nil || stderr.Len() > 0 || !bytes.Contains(out, []byte("lbd")) {
+			t.Errorf("man lbd: %v, warnings %q, output starts %.200q", err, stderr.String(), out)
+		}
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err == nil {
+		out, _ := exec.Command("systemd-analyze", "verify", "lbd.service").CombinedOutput()
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, "lbd.service") {
+				t.Errorf("systemd-analyze verify lbd.service: %s", line)
+			}
+		}
 	}
 	if _, err := os.Lstat("/etc/systemd/system/multi-user.target.wants/lbd.service"); err != nil {
 		t.Errorf("lbd.service is not enabled: %v", err)
