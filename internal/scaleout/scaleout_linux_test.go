@@ -20,6 +20,13 @@ func TestScaleOut(t *testing.T) {
 	s := newScaleLab(t, 3, bgpBFD, 300*time.Millisecond)
 	s.start(t)
 	fib := func() int { return s.router.FIBNexthops(vip) }
+	// settled waits for every balancer's next hop: a subtest asserting
+	// on the route starts from the whole of it even if the emulated VM
+	// stalled long enough for a BFD session to flap before it.
+	settled := func(t *testing.T) {
+		t.Helper()
+		lab.WaitFor(t, 30*time.Second, 50*time.Millisecond, "a next hop per balancer", func() bool { return fib() == len(s.lbs) })
+	}
 
 	t.Run("sessions and route", func(t *testing.T) {
 		for _, b := range s.lbs {
@@ -46,6 +53,7 @@ func TestScaleOut(t *testing.T) {
 	})
 
 	t.Run("a real server failing changes nothing in BGP", func(t *testing.T) {
+		settled(t)
 		before := s.bird.Route(vipPrefix)
 		s.servers["rs2"].healthy.Store(false)
 		for _, b := range s.lbs {
@@ -68,6 +76,7 @@ func TestScaleOut(t *testing.T) {
 	})
 
 	t.Run("long-lived connections survive a planned drain", func(t *testing.T) {
+		settled(t)
 		streams := openStreams(t, s.client, 30)
 		drained := s.lbs[0]
 		if n := drained.activeEcho(t); n == 0 {
@@ -107,6 +116,7 @@ func TestScaleOut(t *testing.T) {
 	})
 
 	t.Run("long-lived connections survive a balancer killed", func(t *testing.T) {
+		settled(t)
 		streams := openStreams(t, s.client, 30)
 		victim := s.lbs[2]
 		carried := victim.activeEcho(t)
