@@ -431,10 +431,17 @@ func (s *scaleLab) spread(t *testing.T, n int) ([]int, lab.LoadResult) {
 	for range n {
 		r.Count(c.request())
 	}
+	// The kernel adds its per-CPU counters into the totals ipvsadm shows
+	// every 2 s: read until they account for every connection made.
 	out := make([]int, len(s.lbs))
-	for i, b := range s.lbs {
-		out[i] = b.conns(t) - before[i]
-	}
+	lab.Poll(5*time.Second, 200*time.Millisecond, func() bool {
+		sum := 0
+		for i, b := range s.lbs {
+			out[i] = b.conns(t) - before[i]
+			sum += out[i]
+		}
+		return sum >= r.Sent-r.Failed
+	})
 	return out, r
 }
 
