@@ -428,7 +428,12 @@ func (c *converter) globalDefs(g *Node) {
 		case "vrrp_garp_master_delay", "vrrp_garp_master_refresh", "vrrp_garp_lower_prio_delay",
 			"vrrp_garp_interval", "vrrp_gna_interval":
 			// global.vrrp's key is the keyword without vrrp_.
-			if d, ok := c.secs(n, 0); ok {
+			d, ok := c.secs(n, 0)
+			switch {
+			case ok && d == 0 && strings.HasSuffix(n.Key, "_interval"):
+				c.find(n, NotApplicable, "keepalived 2.2.7 refuses 0 (\"invalid\") and keeps its default, no pause "+
+					"between messages; so does the converted file")
+			case ok:
 				c.gvrrp.set(strings.TrimPrefix(n.Key, "vrrp_"), ydur(d), n.Comments...)
 			}
 		case "vrrp_garp_master_repeat", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_repeat":
@@ -750,7 +755,10 @@ func (c *converter) vrrpInstance(in *Node) {
 			c.authentication(m, n)
 		case "unicast_src_ip", "mcast_src_ip":
 			if c.args(n, 1, 1) {
-				if _, ok := c.addr(n, n.Args[0]); ok {
+				if a, ok := c.addr(n, n.Args[0]); ok && !a.IsGlobalUnicast() && !a.IsLinkLocalUnicast() {
+					c.find(n, Unsupported, "not a unicast address: no advert can come from it; the converted file leaves "+
+						"it out, and lbd sends from the interface's primary address")
+				} else if ok {
 					// Both set the one source address: keepalived
 					// keeps the last written.
 					for _, other := range []string{"unicast_src_ip", "mcast_src_ip"} {

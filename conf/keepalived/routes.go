@@ -47,13 +47,13 @@ func (c *converter) route(n *Node) *yaml.Node {
 	var (
 		dst, typ, via, dev, src, scope string
 		table, metric                  int64 = -1, -1
-		onlink, inet6                  bool
+		onlink, inet6, noTrack         bool
 	)
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		next := func() (string, bool) {
 			if i+1 >= len(words) {
-				c.errorf(n, "route %s: %s needs a value", n, w)
+				c.dropEntry(n, "%s needs a value", w)
 				return "", false
 			}
 			i++
@@ -78,9 +78,12 @@ func (c *converter) route(n *Node) *yaml.Node {
 					return nil
 				}
 			}
-			if _, ok := c.addr(n, v); !ok {
+			a, err := netip.ParseAddr(v)
+			if err != nil || a.Zone() != "" {
+				c.dropEntry(n, "%s %q is not an IP address", w, v)
 				return nil
 			}
+			inet6 = inet6 || a.Is6()
 			if w == "src" {
 				src = v
 			} else {
@@ -105,7 +108,7 @@ func (c *converter) route(n *Node) *yaml.Node {
 			}
 			m, err := strconv.ParseUint(v, 10, 32)
 			if err != nil {
-				c.errorf(n, "route %s: %s %q is not a number", n, w, v)
+				c.dropEntry(n, "%s %q is not a number", w, v)
 				return nil
 			}
 			metric = int64(m)
@@ -128,6 +131,7 @@ func (c *converter) route(n *Node) *yaml.Node {
 			inet6 = true
 		case "inet":
 		case "no_track":
+			noTrack = true
 			c.find(n, NotApplicable, "lbd never leaves MASTER because a route or rule was deleted behind its back")
 		case "track_group":
 			if v, ok := next(); ok {
@@ -147,7 +151,7 @@ func (c *converter) route(n *Node) *yaml.Node {
 			c.find(n, Unsupported, "multipath routes (nexthop) are not supported; lbd installs the route without its next hops")
 			i = len(words)
 		default:
-			if dst == "" && (w == "default" || strings.ContainsAny(w, ".:")) {
+			if dst == "" && (w == "default" || w == "default6" || w == "any" || w == "all" || strings.ContainsAny(w, ".:")) {
 				dst = w
 				continue
 			}
@@ -162,6 +166,10 @@ func (c *converter) route(n *Node) *yaml.Node {
 	to, ok := c.destination(n, dst, inet6)
 	if !ok {
 		return nil
+	}
+	if dev == "" && !noTrack {
+		c.find(n, NotApplicable, "no dev: keepalived 2.2.7 does not track this route (\"cannot track route ... with "+
+			"no interface specified\"); lbd tracks no route")
 	}
 	m := newMap()
 	c.src[m.n] = n.Pos
@@ -192,11 +200,11 @@ func (c *converter) route(n *Node) *yaml.Node {
 func (c *converter) destination(n *Node, s string, inet6 bool) (string, bool) {
 	switch {
 	case s == "":
-		c.errorf(n, "route %s: no destination", n)
+		c.dropEntry(n, "no destination")
 		return "", false
-	case s == "default" && inet6:
+	case s == "default6", (s == "default" || s == "any" || s == "all") && inet6:
 		return "::/0", true
-	case s == "default":
+	case s == "default" || s == "any" || s == "all":
 		return "0.0.0.0/0", true
 	}
 	if _, err := netip.ParsePrefix(s); err == nil {
@@ -205,8 +213,14 @@ func (c *converter) destination(n *Node, s string, inet6 bool) (string, bool) {
 	if _, err := netip.ParseAddr(s); err == nil {
 		return s, true
 	}
-	c.errorf(n, "%s: %q is not an address or address/prefix", n.Key, s)
+	c.dropEntry(n, "%q is not an address or address/prefix", s)
 	return "", false
+}
+
+// dropEntry reports a route or rule keepalived 2.2.7 refuses: it logs
+// the line and carries on without it, and so does the converted file.
+func (c *converter) dropEntry(n *Node, format string, args ...any) {
+	c.find(n, Unsupported, fmt.Sprintf(format, args...)+"; keepalived 2.2.7 logs it and leaves the entry out, and so does the converted file")
 }
 
 // table reads a routing table: a number or one of the names every
@@ -222,7 +236,7 @@ func (c *converter) table(n *Node, s string) (int64, bool) {
 	}
 	v, err := strconv.ParseUint(s, 0, 32)
 	if err != nil || v == 0 {
-		c.errorf(n, "table %q: write the table's number (1..4294967295)", s)
+		c.dropEntry(n, "table %q: write the table's number (1..4294967295)", s)
 		return 0, false
 	}
 	return int64(v), true
@@ -255,7 +269,7 @@ func (c *converter) rule(n *Node) *yaml.Node {
 		v := words[i]
 		switch w {
 		case "from", "to":
-			if v == "all" {
+			if v == "all" || v == "any" || v == "default" {
 				continue
 			}
 			p, ok := c.destination(n, v, false)
@@ -271,7 +285,7 @@ func (c *converter) rule(n *Node) *yaml.Node {
 		case "preference", "priority", "pref", "order":
 			p, err := strconv.ParseUint(v, 10, 32)
 			if err != nil {
-				c.errorf(n, "rule %s: %s %q is not a number", n, w, v)
+				c.dropEntry(n, "%s %q is not a number", w, v)
 				return nil
 			}
 			pref = int64(p)
@@ -279,14 +293,14 @@ func (c *converter) rule(n *Node) *yaml.Node {
 			mark, mask, _ := strings.Cut(v, "/")
 			mk, err := strconv.ParseUint(mark, 0, 32)
 			if err != nil {
-				c.errorf(n, "rule %s: fwmark %q is not a number", n, v)
+				c.dropEntry(n, "fwmark %q is not a number", v)
 				return nil
 			}
 			m.set("fwmark", yint(int64(mk)))
 			if mask != "" {
 				ms, err := strconv.ParseUint(mask, 0, 32)
 				if err != nil {
-					c.errorf(n, "rule %s: fwmark mask %q is not a number", n, mask)
+					c.dropEntry(n, "fwmark mask %q is not a number", mask)
 					return nil
 				}
 				m.set("fwmask", yint(int64(ms)))

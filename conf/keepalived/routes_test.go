@@ -78,20 +78,52 @@ vrrp_instance VI_1 {
 	}
 }
 
-func TestImportRouteErrors(t *testing.T) {
-	for _, tc := range []struct{ line, want string }{
-		{"10.40.0.0/24 via nowhere", `k.conf:3: 10.40.0.0/24: "nowhere" is not an IP address`},
-		{"via 192.0.2.1", "k.conf:3: route via 192.0.2.1: no destination"},
-		{"10.40.0.0/24 dev eth0 table wan", `k.conf:3: table "wan": write the table's number`},
-		{"10.40.0.0/24 dev eth0 metric", "k.conf:3: route 10.40.0.0/24 dev eth0 metric: metric needs a value"},
+// TestImportRoutesKeepalivedRefuses: a route or rule keepalived 2.2.7
+// cannot read is logged and left out, and the rest of the file runs;
+// the import does the same, with a finding at its line.
+func TestImportRoutesKeepalivedRefuses(t *testing.T) {
+	for _, tc := range []struct{ block, line, want string }{
+		{"virtual_routes", "10.40.0.0/24 via nowhere", `10.40.0.0/24: via "nowhere" is not an IP address`},
+		{"virtual_routes", "via 192.0.2.1", "via: no destination"},
+		{"virtual_routes", "10.40.0.0/24 dev eth0 table wan", `10.40.0.0/24: table "wan": write the table's number`},
+		{"virtual_routes", "10.40.0.0/24 dev eth0 metric", "10.40.0.0/24: metric needs a value"},
+		// From keepalived's own sample doc/samples/keepalived.conf.vrrp.rules.
+		{"virtual_rules", "to 192.168.100./24 table 1", `to: "192.168.100./24" is not an address or address/prefix`},
 	} {
-		nodes, err := parseString(t, ("vrrp_instance VI_1 {\n  virtual_routes {\n    " + tc.line + "\n  }\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n"))
-		if err != nil {
-			t.Fatal(err)
+		res, cfg := convertValid(t, "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 1\n  "+tc.block+" {\n    "+tc.line+"\n  }\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n")
+		if in := cfg.VRRPInstances[0]; len(in.VirtualRoutes)+len(in.VirtualRules) != 0 {
+			t.Errorf("%s: converted to routes %v, rules %v; keepalived leaves it out", tc.line, in.VirtualRoutes, in.VirtualRules)
 		}
-		_, err = Convert("k.conf", nodes)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: got %v, want %q", tc.line, err, tc.want)
+		want := "k.conf:5: unsupported: " + tc.want
+		if report := Report(res.Findings); !strings.Contains(report, want) || !strings.Contains(report, "leaves the entry out") {
+			t.Errorf("%s: report lacks %q:\n%s", tc.line, want, report)
 		}
+	}
+}
+
+// TestImportDefaultRouteFamily: keepalived gives "default" the family
+// of the route's gateway or source (octavia's VRRP template writes one
+// default route per family in one table).
+func TestImportDefaultRouteFamily(t *testing.T) {
+	_, cfg := convertValid(t, `vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress {
+    192.0.2.1
+  }
+  virtual_routes {
+    default via 2001:db8::ff dev eth1 onlink table 1
+    default via 10.1.0.1 dev eth1 onlink table 1
+    default6 dev eth1 table 2
+    any src 2001:db8::15 dev eth1 table 3
+  }
+}
+`)
+	var got []string
+	for _, r := range cfg.VRRPInstances[0].VirtualRoutes {
+		got = append(got, r.To.String())
+	}
+	if want := "::/0 0.0.0.0/0 ::/0 ::/0"; strings.Join(got, " ") != want {
+		t.Errorf("destinations %q, want %q", strings.Join(got, " "), want)
 	}
 }

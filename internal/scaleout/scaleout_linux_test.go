@@ -41,6 +41,7 @@ func TestScaleOut(t *testing.T) {
 	})
 
 	t.Run("ECMP spreads new connections", func(t *testing.T) {
+		settled(t)
 		shares, r := s.spread(t, 150)
 		t.Logf("new connections per balancer: %v; %d of %d failed", shares, r.Failed, r.Sent)
 		if r.Failed > 0 {
