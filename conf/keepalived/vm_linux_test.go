@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/md5"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -69,6 +70,21 @@ func vmLab(t *testing.T, cfg *conf.Config) *lab.Node {
 	}
 	sort.Strings(list)
 	rs.Attach(lan, "eth0", list...)
+	// The balancer reaches every real server's subnet directly, as it
+	// would on its LAN; the public corpus uses many.
+	subnets := map[netip.Prefix]bool{}
+	for _, a := range list {
+		p := netip.MustParsePrefix(a)
+		if subnets[p.Masked()] {
+			continue
+		}
+		subnets[p.Masked()] = true
+		if a := labBalancerAddr(p, addrs); a.Addr().Is4() {
+			lbn.MustRun("ip", "addr", "add", a.String(), "dev", "back")
+		} else if a.IsValid() {
+			lbn.MustRun("ip", "addr", "add", a.String(), "dev", "back", "nodad")
+		}
+	}
 	var tlsConfig *tls.Config
 	for p, useTLS := range ports {
 		if p == 0 {
@@ -88,6 +104,28 @@ func vmLab(t *testing.T, cfg *conf.Config) *lab.Node {
 		t.Cleanup(func() { srv.Close() })
 	}
 	return lbn
+}
+
+// labBalancerAddr is an address for the balancer in the real servers'
+// subnet p that is none of theirs (the last host of the subnet, or the
+// one before), or none when the balancer is already in p.
+func labBalancerAddr(p netip.Prefix, used map[string]bool) netip.Prefix {
+	for _, own := range []string{"192.0.2.1", "2001:db8::1"} {
+		if p.Contains(netip.MustParseAddr(own)) {
+			return netip.Prefix{}
+		}
+	}
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	last, _ := netip.AddrFromSlice(b) // the broadcast address for IPv4
+	for a := last.Prev(); p.Contains(a); a = a.Prev() {
+		if c := netip.PrefixFrom(a, p.Bits()); !used[c.String()] {
+			return c
+		}
+	}
+	return netip.Prefix{}
 }
 
 // selfSigned returns a fresh self-signed ECDSA certificate for
@@ -137,24 +175,43 @@ func stableRules(t *testing.T, n *lab.Node, services int, settle time.Duration) 
 	return lines
 }
 
-// firstChecks is how long after start the first result of every check
-// of an alpha virtual server with a short warmup (at most 10 s) is in:
-// keepalived runs a first check 1 s plus a random part of warmup after
-// start, and lbd a random part of warmup. Comparing the tables before
-// then races the checks that bring alpha servers up (the lab's checks
-// pass, so other servers stay up). Checks with longer warmups (the
-// default is delay_loop) are not waited for.
-func firstChecks(cfg *conf.Config) time.Duration {
+// labBody is what the lab's real servers answer every HTTP request with;
+// the corpus written for the lab checks its digest.
+const labBody = "lbd-lab\n"
+
+// failsInLab says whether check c fails against the lab's real servers:
+// an HTTP check expecting the digest of another body, as the public
+// corpus files do.
+func failsInLab(c *conf.Check) bool {
+	sum := fmt.Sprintf("%x", md5.Sum([]byte(labBody)))
+	for _, u := range c.URLs {
+		if u.Digest != "" && !strings.EqualFold(u.Digest, sum) {
+			return true
+		}
+	}
+	return false
+}
+
+// settleTime is how long after start every check result that changes
+// the table is in, so the tables can be compared: keepalived runs a first
+// check 1 s plus a random part of warmup after start, and lbd a random
+// part of warmup. Two kinds of result change the table: the first of an
+// alpha virtual server's check (waited for when its warmup is at most
+// 10 s; the lab's checks pass, so other servers stay up), and the
+// failure of a check that fails in the lab, which comes after its
+// retries, each answered at once here. Longer warmups are not waited for.
+func settleTime(cfg *conf.Config) time.Duration {
 	var settle time.Duration
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		for j := range vs.RealServers {
-			if !vs.Alpha {
-				break
-			}
 			for _, c := range vs.EffectiveChecks(&vs.RealServers[j]) {
-				if w := c.Warmup; w != nil && w.D() <= 10*time.Second && w.D() > settle {
-					settle = w.D()
+				w := c.Warmup.D()
+				switch {
+				case failsInLab(c):
+					settle = max(settle, w+time.Duration(*c.Retry)*(c.DelayBeforeRetry.D()+500*time.Millisecond))
+				case vs.Alpha && w <= 10*time.Second:
+					settle = max(settle, w)
 				}
 			}
 		}
@@ -180,64 +237,111 @@ func TestIntegrationVMImport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(cfg.VRRPInstances) > 0 {
-			t.Run("vrrp/"+tc.path, func(t *testing.T) {
-				if why := vrrpUnusual(res); why != "" {
-					t.Skip(why)
-				}
-				testVRRPImport(t, tc.path, tc.ids, res.YAML, cfg)
-			})
-		}
-		// Only faithful conversions must match.
-		if len(cfg.VirtualServers) == 0 || ChangesBehaviour(res.Findings) {
+		sideBySide(t, tc.path, tc.ids, res, cfg)
+	}
+}
+
+// TestIntegrationVMImportPublic does the same for the public corpus
+// (testdata/corpus): every file keepalived runs and the import converts
+// to a file lbd can start here. Files whose conversion needs programs
+// this machine lacks (notify and MISC_CHECK scripts) are skipped by name.
+// The lab's real servers answer every HTTP check with their own body, so
+// the digests these files carry fail in both daemons: the tables compared
+// are the ones after those servers were taken out.
+func TestIntegrationVMImportPublic(t *testing.T) {
+	if !lab.RunInVM(t, lab.VMOptions{Timeout: 20 * time.Minute}) {
+		return
+	}
+	files, err := filepath.Glob("testdata/corpus/*.conf")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no public corpus: %v", err)
+	}
+	for _, path := range files {
+		name := filepath.Base(path)
+		if v, ok := keepalivedVerdicts[name]; ok && v.refuses {
 			continue
 		}
-		services := 0
-		for i := range cfg.VirtualServers {
-			services += len(cfg.VirtualServers[i].Services(cfg.GroupIndex()))
+		if _, ok := importRefusals[name]; ok {
+			continue
 		}
-		settle := firstChecks(cfg)
-		t.Run(tc.path, func(t *testing.T) {
-			abs, _ := filepath.Abs(tc.path)
-			var want []string
-			{
-				n := vmLab(t, cfg)
-				dir := t.TempDir()
-				args := []string{"-n", "--check", "-f", abs, "-p", dir + "/k.pid", "-c", dir + "/c.pid"}
-				for _, id := range tc.ids {
-					args = append(args, "-i", id)
-				}
-				p := n.Start("keepalived", args...)
-				want = stableRules(t, n, services, settle)
-				p.Signal(syscall.SIGTERM)
-				p.Wait(10 * time.Second)
+		res, err := ImportWith(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := conf.Parse("converted.yaml", res.YAML)
+		if err != nil {
+			if !strings.Contains(err.Error(), "no such file") {
+				t.Errorf("%s: %v", name, err)
 			}
-			n := vmLab(t, cfg)
-			var client *ipvs.Client
-			if err := n.Do(func() (err error) { client, err = ipvs.Open(); return err }); err != nil {
-				t.Fatal(err)
+			t.Run(path, func(t *testing.T) { t.Skipf("needs programs this machine lacks: %v", err) })
+			continue
+		}
+		sideBySide(t, path, nil, res, cfg)
+	}
+}
+
+// sideBySide runs keepalived and lbd on one file and its conversion: the
+// VRRP addresses (each daemon alone on its LANs) when it has instances,
+// and the IPVS tables when it has virtual servers and converts
+// faithfully.
+func sideBySide(t *testing.T, path string, ids []string, res Result, cfg *conf.Config) {
+	if len(cfg.VRRPInstances) > 0 {
+		t.Run("vrrp/"+path, func(t *testing.T) {
+			if why := vrrpUnusual(res); why != "" {
+				t.Skip(why)
 			}
-			defer client.Close()
-			std := lb.NewCheckerFactory(healthcheck.NewPinger())
-			eng, err := lb.New(cfg, lb.Options{
-				Kernel: client,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-				NewChecker: func(s lb.CheckSpec) (healthcheck.Checker, error) {
-					c, err := std(s)
-					return lab.NodeChecker[healthcheck.Result]{Node: n, Inner: c}, err
-				},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { defer close(done); eng.Run(ctx) }()
-			defer func() { cancel(); <-done }()
-			got := stableRules(t, n, services, settle)
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("lbd's table:\n%s\nkeepalived's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
+			testVRRPImport(t, path, ids, res.YAML, cfg)
 		})
 	}
+	// Only faithful conversions must match.
+	if len(cfg.VirtualServers) == 0 || ChangesBehaviour(res.Findings) {
+		return
+	}
+	services := 0
+	for i := range cfg.VirtualServers {
+		services += len(cfg.VirtualServers[i].Services(cfg.GroupIndex()))
+	}
+	settle := settleTime(cfg)
+	t.Run(path, func(t *testing.T) {
+		abs, _ := filepath.Abs(path)
+		var want []string
+		{
+			n := vmLab(t, cfg)
+			dir := t.TempDir()
+			args := []string{"-n", "--check", "-f", abs, "-p", dir + "/k.pid", "-c", dir + "/c.pid"}
+			for _, id := range ids {
+				args = append(args, "-i", id)
+			}
+			p := n.Start("keepalived", args...)
+			want = stableRules(t, n, services, settle)
+			p.Signal(syscall.SIGTERM)
+			p.Wait(10 * time.Second)
+		}
+		n := vmLab(t, cfg)
+		var client *ipvs.Client
+		if err := n.Do(func() (err error) { client, err = ipvs.Open(); return err }); err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		std := lb.NewCheckerFactory(healthcheck.NewPinger())
+		eng, err := lb.New(cfg, lb.Options{
+			Kernel: client,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			NewChecker: func(s lb.CheckSpec) (healthcheck.Checker, error) {
+				c, err := std(s)
+				return lab.NodeChecker[healthcheck.Result]{Node: n, Inner: c}, err
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); eng.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		got := stableRules(t, n, services, settle)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("lbd's table:\n%s\nkeepalived's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
 }
