@@ -388,6 +388,7 @@ func mergeCheck(base, o Check) Check {
 	base.MaxReplyLength = cmp.Or(o.MaxReplyLength, base.MaxReplyLength)
 	base.QueryType = cmp.Or(o.QueryType, base.QueryType)
 	base.QueryName = cmp.Or(o.QueryName, base.QueryName)
+	base.HeloName = cmp.Or(o.HeloName, base.HeloName)
 	return base
 }
 
@@ -411,7 +412,7 @@ func (c *Check) CheckTarget(rs *RealServer, svc ipvs.Service) netip.AddrPort {
 // needsPort reports whether the check type connects to a port.
 func (c *Check) needsPort() bool {
 	switch c.Type {
-	case "TCP", "HTTP_GET", "SSL_GET", "UDP", "DNS":
+	case "TCP", "HTTP_GET", "SSL_GET", "UDP", "DNS", "SMTP":
 		return true
 	}
 	return false

@@ -144,7 +144,7 @@ func TestParseVirtualServerErrors(t *testing.T) {
 			`x.yaml:3:60: invalid status code "299-200"`},
 		{"status out of range", vs("    check: {type: HTTP_GET, urls: [{path: /, status_code: [42]}]}\n"), `invalid status code "42"`},
 		{"no urls", vs("    check: {type: HTTP_GET}\n    real_servers: [192.0.2.15]\n"), "HTTP_GET check needs at least one url"},
-		{"unknown check type", vs("    check: {type: SMTP}\n"), `check type "SMTP"`},
+		{"unknown check type", vs("    check: {type: BFD}\n"), `check type "BFD"`},
 		{"check and checks", vs("    real_servers:\n      - {address: 192.0.2.15, check: {type: TCP}, checks: [{type: TCP}]}\n"),
 			"x.yaml:4:38: virtual server TCP 192.0.2.10:80 real server 192.0.2.15: check and checks: give one check, or all of them in checks"},
 		{"one of checks bad", vs("    real_servers:\n      - address: 192.0.2.15\n        checks: [{type: TCP}, {type: HTTP_GET}]\n"),
@@ -176,6 +176,11 @@ func TestParseVirtualServerErrors(t *testing.T) {
 		{"UDP key on TCP", vs("    check: {type: TCP, payload: \"01\"}\n"), "are for UDP checks"},
 		{"DNS type", vs("    check: {type: DNS, query_type: PTR}\n"), `query_type "PTR"`},
 		{"DNS key on UDP", vs("    check: {type: UDP, query_name: example.org}\n"), "are for DNS checks"},
+		{"SMTP key on TCP", vs("    check: {type: TCP, helo_name: lb1.example.org}\n"), "x.yaml:3:12: virtual server TCP 192.0.2.10:80: helo_name is for SMTP checks"},
+		{"helo_name with a space", vs("    real_servers: [{address: 192.0.2.15, check: {type: SMTP, helo_name: \"lb1 RSET\"}}]\n"),
+			`x.yaml:3:49: virtual server TCP 192.0.2.10:80 real server 192.0.2.15: helo_name "lb1 RSET": a host name or address literal has no ' '`},
+		{"SMTP on fwmark", "virtual_servers:\n  - fwmark: 3\n    check: {type: SMTP}\n    real_servers: [192.0.2.15]\n",
+			"x.yaml:3:12: virtual server FWM 3 real server 192.0.2.15: SMTP check would connect to port 0"},
 		{"verify on HTTP_GET", vs("    check: {type: HTTP_GET, verify: true, urls: [{path: /}]}\n"), "verify, ca_file and server_name are for SSL_GET checks"},
 		{"ca_file without verify", vs("    check: {type: SSL_GET, ca_file: /dev/null, urls: [{path: /}]}\n    real_servers: [192.0.2.15]\n"),
 			"ca_file and server_name take effect only with verify: true"},
@@ -221,6 +226,33 @@ func TestUDPAndDNSCheckDefaults(t *testing.T) {
 	}
 	if got := udp.CheckTarget(&vs.RealServers[1], vs.Services(nil)[0]); got.String() != "192.0.2.16:53" {
 		t.Errorf("UDP check target %s", got)
+	}
+}
+
+func TestSMTPCheckDefaults(t *testing.T) {
+	c, err := Parse("x.yaml", []byte(`virtual_servers:
+  - address: 192.0.2.10:25
+    check: {type: SMTP, helo_name: lb1.example.org, connect_timeout: 3s}
+    real_servers:
+      - 192.0.2.15
+      - {address: 192.0.2.16, check: {connect_port: 587}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := &c.VirtualServers[0]
+	svc := vs.Services(nil)[0]
+	plain := vs.EffectiveCheck(&vs.RealServers[0])
+	if plain.Type != "SMTP" || *plain.Retry != 1 || plain.DelayBeforeRetry.D() != DefaultDelayBeforeRetry ||
+		plain.ConnectTimeout.D() != 3*time.Second || plain.HeloName != "lb1.example.org" {
+		t.Errorf("SMTP check defaults: %+v", plain)
+	}
+	if got := plain.CheckTarget(&vs.RealServers[0], svc); got.String() != "192.0.2.15:25" {
+		t.Errorf("SMTP check target %s, want the real server's port", got)
+	}
+	merged := vs.EffectiveCheck(&vs.RealServers[1])
+	if merged.HeloName != "lb1.example.org" || merged.CheckTarget(&vs.RealServers[1], svc).String() != "192.0.2.16:587" {
+		t.Errorf("merged SMTP check: %+v", merged)
 	}
 }
 

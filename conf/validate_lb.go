@@ -398,7 +398,7 @@ func checkMethod(errs *ErrorList, pos Pos, what, fwd string, tun *Tunnel) {
 	}
 }
 
-var checkTypes = []string{"TCP", "HTTP_GET", "SSL_GET", "MISC", "PING", "FILE", "UDP", "DNS", "NONE"}
+var checkTypes = []string{"TCP", "HTTP_GET", "SSL_GET", "MISC", "PING", "FILE", "UDP", "DNS", "SMTP", "NONE"}
 
 // checkCheckFields checks a check block's own values, wherever it is.
 // user is the global script_user, for a MISC check that names none.
@@ -445,6 +445,7 @@ func checkCheckFields(errs *ErrorList, c *Check, what, user string) {
 		errs.errorf(c.Pos, "%s: track_file %q must be an absolute path", what, c.TrackFile)
 	}
 	checkUDPAndDNSFields(errs, c, what)
+	checkSMTPFields(errs, c, what)
 	if c.Warmup != nil && c.DelayLoop != 0 && *c.Warmup > c.DelayLoop*10 {
 		errs.errorf(c.Pos, "%s: warmup %v is over ten delay_loops", what, c.Warmup.D())
 	}
@@ -479,6 +480,21 @@ func checkUDPAndDNSFields(errs *ErrorList, c *Check, what string) {
 		if _, err := healthcheck.ParseDNSType(c.QueryType); err != nil {
 			errs.errorf(c.Pos, "%s: query_type %q (A, NS, CNAME, SOA, MX, TXT or AAAA)", what, c.QueryType)
 		}
+	}
+}
+
+// checkSMTPFields checks the SMTP check's own key: helo_name goes into
+// the HELO command, so what would change the command is refused here
+// rather than failing every check.
+func checkSMTPFields(errs *ErrorList, c *Check, what string) {
+	if c.HeloName == "" {
+		return
+	}
+	if c.Type != "" && c.Type != "SMTP" {
+		errs.errorf(c.Pos, "%s: helo_name is for SMTP checks", what)
+	}
+	if err := healthcheck.ValidHeloName(c.HeloName); err != nil {
+		errs.errorf(c.Pos, "%s: %s", what, strings.TrimPrefix(err.Error(), "healthcheck: "))
 	}
 }
 

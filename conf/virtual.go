@@ -201,8 +201,8 @@ type Check struct {
 	Pos Pos `yaml:"-"`
 	// Type: TCP (TCP_CHECK), HTTP_GET, SSL_GET, MISC (MISC_CHECK), PING
 	// (PING_CHECK), FILE (FILE_CHECK), UDP (UDP_CHECK), DNS (DNS_CHECK),
-	// or NONE.
-	Type string `yaml:"type" enum:"TCP,HTTP_GET,SSL_GET,MISC,PING,FILE,UDP,DNS,NONE"`
+	// SMTP (SMTP_CHECK), or NONE.
+	Type string `yaml:"type" enum:"TCP,HTTP_GET,SSL_GET,MISC,PING,FILE,UDP,DNS,SMTP,NONE"`
 	// ConnectIP checks this address instead of the real server's.
 	ConnectIP *Addr `yaml:"connect_ip"`
 	// ConnectPort checks this port instead of the real server's.
@@ -284,6 +284,10 @@ type Check struct {
 	QueryType string `yaml:"query_type" enum:"A,NS,CNAME,SOA,MX,TXT,AAAA"`
 	// QueryName is the DNS check's query name (keepalived's name). Default ".".
 	QueryName string `yaml:"query_name"`
+	// HeloName is what the SMTP check sends after HELO (keepalived's
+	// helo_name): a host name or address literal. Default
+	// smtpchecker.keepalived.org, as keepalived.
+	HeloName string `yaml:"helo_name"`
 }
 
 // URLCheck is one URL of an HTTP_GET or SSL_GET check.

@@ -33,18 +33,6 @@ func connectVerdict(t *testing.T, pool *socketPool, ap netip.AddrPort, d time.Du
 	return p.wait(ctxTimeout(t, d))
 }
 
-// refusedAddr returns a loopback address where nothing listens.
-func refusedAddr(t *testing.T) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Skip(err)
-	}
-	ap := netip.MustParseAddrPort(ln.Addr().String())
-	ln.Close()
-	return ap
-}
-
 // TestConnectPoolReuse: one socket serves checks of open and refusing
 // servers in turn, each with the right verdict, and the open server sees a
 // reset rather than a FIN (no data, no TIME_WAIT on the balancer).

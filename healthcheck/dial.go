@@ -77,10 +77,16 @@ func (d Dest) dialUDP(ctx context.Context) (conn net.Conn, done func(), err erro
 	if conn, err = d.dialNetwork(ctx, "udp"); err != nil {
 		return nil, nil, err
 	}
+	return conn, bound(ctx, conn), nil
+}
+
+// bound makes conn's reads and writes end at ctx's deadline, or at once
+// when ctx is cancelled; the returned done closes it.
+func bound(ctx context.Context, conn net.Conn) (done func()) {
 	dl, _ := ctx.Deadline()
 	conn.SetDeadline(dl)
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	return conn, func() { stop(); conn.Close() }, nil
+	return func() { stop(); conn.Close() }
 }
 
 // errReason turns a network error into a short reason prefixed by step,

@@ -12,6 +12,8 @@
 //     that does not match) marks the server down.
 //   - DNSChecker: keepalived DNS_CHECK, one query over UDP that must be
 //     answered with NOERROR.
+//   - SMTPChecker: keepalived SMTP_CHECK, a greeting that must be 220 and
+//     a HELO that must be answered 250, then QUIT; every reply bounded.
 //   - HTTPChecker: keepalived HTTP_GET and SSL_GET, status code ranges and
 //     the MD5 digest that keepalived's genhash computes (see Fetch).
 //   - MiscChecker: keepalived MISC_CHECK, an external program whose exit

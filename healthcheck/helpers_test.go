@@ -22,6 +22,18 @@ func rawServer(t *testing.T, network, addr string, handle func(net.Conn)) netip.
 	return netip.MustParseAddrPort(ln.Addr().String())
 }
 
+// refusedAddr returns a loopback address where nothing listens.
+func refusedAddr(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Skip(err)
+	}
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	ln.Close()
+	return ap
+}
+
 // readRequest consumes the request head so that replies are not reset.
 func readRequest(c net.Conn) {
 	buf := make([]byte, 4096)

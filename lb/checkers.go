@@ -97,6 +97,8 @@ func NewCheckerFactory(pinger *healthcheck.Pinger) CheckerFactory {
 				dc.Type = t
 			}
 			return dc, nil
+		case "SMTP":
+			return &healthcheck.SMTPChecker{Dest: dest, HeloName: c.HeloName}, nil
 		}
 		return nil, fmt.Errorf("lb: unsupported check type %q", c.Type)
 	}

@@ -18,8 +18,10 @@
 // garp_group, vrrp_script, vrrp_track_file, vrrp_instance (with
 // virtual_routes and virtual_rules), vrrp_sync_group,
 // virtual_server_group and virtual_server with real_server
-// and the TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK and
-// FILE_CHECK checkers. Where keepalived's defaults differ from lbd's the
+// and the TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK,
+// FILE_CHECK, UDP_CHECK, DNS_CHECK and SMTP_CHECK checkers (an
+// SMTP_CHECK's host blocks as the several checkers keepalived makes of
+// them). Where keepalived's defaults differ from lbd's the
 // converted file spells keepalived's out (VRRP version 2, no periodic
 // gratuitous ARP, IPv6 instances on VRRPv3), so lbd behaves as keepalived
 // did. Comments before a block or keyword become YAML comments. A script
@@ -47,6 +49,6 @@
 // Export writes a configuration back as keepalived.conf for a rollback
 // (VRRP instances with their routes and rules, scripts, sync groups,
 // static addresses, routes and rules, address and fwmark virtual servers
-// with TCP, HTTP_GET, SSL_GET, MISC and PING checks), with every value
+// with TCP, HTTP_GET, SSL_GET, MISC, PING and SMTP checks), with every value
 // explicit.
 package keepalived

@@ -444,7 +444,7 @@ func (e *exporter) realServer(vs *conf.VirtualServer, rs *conf.RealServer) {
 
 func (e *exporter) check(rs *conf.RealServer, c *conf.Check) {
 	block := map[string]string{"TCP": "TCP_CHECK", "HTTP_GET": "HTTP_GET", "SSL_GET": "SSL_GET", "MISC": "MISC_CHECK",
-		"PING": "PING_CHECK"}[c.Type]
+		"PING": "PING_CHECK", "SMTP": "SMTP_CHECK"}[c.Type]
 	if block == "" {
 		e.find(c.Pos, c.Type, Unsupported, "check type "+c.Type+" is not exported")
 		return
@@ -514,6 +514,12 @@ func (e *exporter) check(rs *conf.RealServer, c *conf.Check) {
 		}
 		if c.User != "" {
 			e.line("user %s", c.User)
+		}
+	case "SMTP":
+		// keepalived's default is lbd's; conf allows no character that
+		// would need quoting.
+		if c.HeloName != "" {
+			e.line("helo_name %s", c.HeloName)
 		}
 	}
 	e.close()

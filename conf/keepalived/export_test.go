@@ -59,6 +59,7 @@ virtual_servers:
       - {address: 192.0.2.21:80, check: {type: TCP, connect_timeout: 2s}}
       - {address: 192.0.2.22:80, check: {type: MISC, misc_path: "/bin/true x"}}
       - {address: 192.0.2.23:80, checks: [{type: TCP, connect_port: 22}, {type: HTTP_GET, urls: [{path: /}]}]}
+      - {address: 192.0.2.24:80, check: {type: SMTP, helo_name: lb1.example.org, connect_port: 25}}
 `
 
 // TestExportRoundTrip checks import(export(x)) == x for the exported
@@ -106,6 +107,12 @@ func TestExportRoundTrip(t *testing.T) {
 	}
 	if rs := cfg2.VirtualServers[1].RealServers[2]; len(rs.Checks) != 2 || rs.Checks[0].ConnectPort != 22 {
 		t.Errorf("several checks exported and imported as %+v", rs)
+	}
+	if c := cfg2.VirtualServers[1].RealServers[3].Check; c == nil || c.Type != "SMTP" || c.HeloName != "lb1.example.org" || c.ConnectPort != 25 {
+		t.Errorf("SMTP check exported and imported as %+v", c)
+	}
+	if !strings.Contains(string(text), "SMTP_CHECK {\n") || !strings.Contains(string(text), "helo_name lb1.example.org\n") {
+		t.Errorf("no SMTP_CHECK with helo_name in the export:\n%s", text)
 	}
 	if a, b := cfg.VRRPInstances[0], cfg2.VRRPInstances[0]; a.Priority != b.Priority || a.Version != b.Version ||
 		len(a.VirtualIPAddresses) != len(b.VirtualIPAddresses) || a.VirtualIPAddresses[1].Label != b.VirtualIPAddresses[1].Label {

@@ -32,6 +32,7 @@ var corpus = []struct {
 	{"testdata/unsupported.conf", true, nil},
 	{"testdata/silent.conf", true, nil},
 	{"testdata/lenient.conf", true, nil},
+	{"testdata/smtp_check.conf", true, nil},
 }
 
 func golden(path string) string {

@@ -217,7 +217,6 @@ var hints = map[string]string{
 	"vrrp_track_process":           "track the process with a vrrp_script (e.g. /bin/pidof NAME)",
 	"track_bfd":                    "lbd has no BFD; track the peer with a vrrp_script",
 	"bfd_instance":                 "lbd has no BFD",
-	"SMTP_CHECK":                   "lbd has no SMTP check; use a TCP or MISC_CHECK; lbd does not run this check",
 	"BFD_CHECK":                    "lbd has no BFD; lbd does not run this check",
 	"regex":                        "lbd's HTTP check compares status codes and digests only; check the body in a MISC_CHECK script",
 	"lvs_flush":                    "lbd never flushes services it does not manage; flush once with ipvsctl -C before starting lbd",

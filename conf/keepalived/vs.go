@@ -432,9 +432,7 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 			c.find(n, Unsupported, h)
 			continue
 		}
-		if chk := c.check(n, defaults, vhost); chk.n != nil {
-			chks = append(chks, chk)
-		}
+		chks = append(chks, c.check(n, defaults, vhost)...)
 	}
 	// DR and TUN cannot change the port: the kernel uses the service's, but
 	// keepalived's checks still go to the port written.
@@ -444,7 +442,7 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 		c.find(r, NotApplicable, "DR/TUN forwarding keeps the service port "+strconv.Itoa(svcPort)+
 			"; the converted real server says so, and its check keeps connecting to port "+strconv.Itoa(port))
 		for _, chk := range chks {
-			if t := chk.get("type").Value; chk.get("connect_port") == nil && (t == "TCP" || t == "HTTP_GET" || t == "SSL_GET") {
+			if t := chk.get("type").Value; chk.get("connect_port") == nil && (t == "TCP" || t == "HTTP_GET" || t == "SSL_GET" || t == "SMTP") {
 				chk.set("connect_port", yint(int64(port)))
 			}
 		}
@@ -480,37 +478,63 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 
 // checkTypes maps keepalived checker blocks to lbd check types.
 var checkTypes = map[string]string{"TCP_CHECK": "TCP", "HTTP_GET": "HTTP_GET", "SSL_GET": "SSL_GET",
-	"MISC_CHECK": "MISC", "PING_CHECK": "PING", "FILE_CHECK": "FILE", "UDP_CHECK": "UDP", "DNS_CHECK": "DNS"}
+	"MISC_CHECK": "MISC", "PING_CHECK": "PING", "FILE_CHECK": "FILE", "UDP_CHECK": "UDP", "DNS_CHECK": "DNS",
+	"SMTP_CHECK": "SMTP"}
 
-func (c *converter) check(k *Node, defaults timing, vhost string) ymap {
+// connKeys are the connection options of a checker, converted by
+// connOption under the same names.
+var connKeys = []string{"connect_ip", "connect_port", "bindto", "bind_port", "fwmark"}
+
+// connOption converts n into m if it is a connection option.
+func (c *converter) connOption(m ymap, n *Node) bool {
+	switch key := n.Key; key {
+	case "connect_ip", "bindto":
+		if c.args(n, 1, 1) {
+			if _, ok := c.addr(n, n.Args[0]); ok {
+				m.set(key, ystr(n.Args[0]), n.Comments...)
+			}
+		}
+	case "connect_port", "bind_port":
+		if p, ok := c.intArg(n, 0, 1, 65535); ok {
+			m.set(key, yint(p), n.Comments...)
+		}
+	case "fwmark":
+		if v, ok := c.intArg(n, 0, 1, math.MaxUint32); ok {
+			m.set("fwmark", yint(v), n.Comments...)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// check converts checker block k into lbd checks: one, or for an
+// SMTP_CHECK with host blocks one per checker keepalived makes of it.
+func (c *converter) check(k *Node, defaults timing, vhost string) []ymap {
 	m := newMap()
 	c.src[m.n] = k.Pos
 	typ := checkTypes[k.Key]
 	m.set("type", ystr(typ))
 	t := defaults.copy()
 	var urls []*yaml.Node
+	var hosts []smtpHost
+	// ownConn: the block sets a connection option of its own, which
+	// keepalived's SMTP_CHECK takes as a reason to check the real server
+	// itself beside its host blocks.
+	ownConn := false
 	for _, n := range k.Children {
 		if val, ok := c.timingValue(n); ok {
 			if val != nil {
 				t[timingKey(n.Key)] = val
 			}
+			ownConn = ownConn || n.Key == "connect_timeout"
+			continue
+		}
+		if c.connOption(m, n) {
+			ownConn = true
 			continue
 		}
 		switch key := n.Key; {
-		case key == "connect_ip" || key == "bindto":
-			if c.args(n, 1, 1) {
-				if _, ok := c.addr(n, n.Args[0]); ok {
-					m.set(key, ystr(n.Args[0]), n.Comments...)
-				}
-			}
-		case key == "connect_port" || key == "bind_port":
-			if p, ok := c.intArg(n, 0, 1, 65535); ok {
-				m.set(key, yint(p), n.Comments...)
-			}
-		case key == "fwmark":
-			if v, ok := c.intArg(n, 0, 1, math.MaxUint32); ok {
-				m.set("fwmark", yint(v), n.Comments...)
-			}
 		case key == "url" && (typ == "HTTP_GET" || typ == "SSL_GET"):
 			if u := c.url(n); u != nil {
 				urls = append(urls, u)
@@ -593,9 +617,16 @@ func (c *converter) check(k *Node, defaults timing, vhost string) ymap {
 			if c.args(n, 1, 1) {
 				m.set("query_"+key, ystr(n.Args[0]), n.Comments...)
 			}
+		case key == "helo_name" && typ == "SMTP":
+			if c.args(n, 1, 1) {
+				m.set("helo_name", ystr(n.Args[0]), n.Comments...)
+			}
+		case key == "host" && typ == "SMTP":
+			hosts = append(hosts, c.smtpHost(n, t))
 		case key == "alpha":
-			c.find(n, Approximated, "checker-level alpha: lbd applies alpha per virtual server; set it there")
+			c.findAlpha(n)
 		default:
+			ownConn = ownConn || key == "bind_if"
 			c.other(n, k.Key)
 		}
 	}
@@ -610,7 +641,15 @@ func (c *converter) check(k *Node, defaults timing, vhost string) ymap {
 	if len(urls) > 0 {
 		m.set("urls", yseq(urls...))
 	}
-	return m
+	if len(hosts) > 0 {
+		return c.smtpChecks(k, m, hosts, ownConn)
+	}
+	return []ymap{m}
+}
+
+// findAlpha reports a checker's alpha, which lbd has per virtual server.
+func (c *converter) findAlpha(n *Node) {
+	c.find(n, Approximated, "checker-level alpha: lbd applies alpha per virtual server; set it there")
 }
 
 func (c *converter) url(u *Node) *yaml.Node {
