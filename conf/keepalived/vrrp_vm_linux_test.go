@@ -43,6 +43,40 @@ func vrrpInterfaces(cfg *conf.Config) ([]string, map[string][]string) {
 			add(ti.Name)
 		}
 	}
+	// A route's interface exists, and its gateway is on a subnet of it
+	// (of the instance's interface when the route names none), so both
+	// daemons can install it.
+	routes := func(rs []conf.Route, dflt string) {
+		for _, r := range rs {
+			dev := r.Interface
+			if dev == "" {
+				dev = dflt
+			}
+			add(dev)
+			if r.Via == nil || dev == "" {
+				continue
+			}
+			bits := 24
+			if r.Via.Addr.Is6() {
+				bits = 64
+			}
+			// Another host of the gateway's subnet: the last but one.
+			p := netip.PrefixFrom(r.Via.Addr, bits).Masked()
+			b := p.Addr().AsSlice()
+			b[len(b)-1] = 0xfd
+			host, _ := netip.AddrFromSlice(b)
+			if s := netip.PrefixFrom(host, bits).String(); host != r.Via.Addr && !contains(addrs[dev], s) {
+				addrs[dev] = append(addrs[dev], s)
+			}
+		}
+	}
+	for _, in := range cfg.VRRPInstances {
+		routes(in.VirtualRoutes, in.Interface)
+	}
+	routes(cfg.StaticRoutes, "")
+	for _, a := range cfg.StaticIPAddresses {
+		add(a.Interface)
+	}
 	seen := map[netip.Addr]bool{}
 	for _, in := range cfg.VRRPInstances {
 		if in.UnicastSrcIP == nil {
@@ -186,7 +220,7 @@ func testVRRPImport(t *testing.T, path string, ids []string, yaml []byte, cfg *c
 	kn, ln := vrrpNode(l, "ka", cfg), vrrpNode(l, "lbd", cfg)
 	kBase, lBase := addrSet(t, kn), addrSet(t, ln)
 
-	args := []string{"-n", "--vrrp", "-f", abs, "-p", dir + "/k.pid", "-r", dir + "/v.pid"}
+	args := []string{"-n", "-l", "--vrrp", "-f", abs, "-p", dir + "/k.pid", "-r", dir + "/v.pid"}
 	for _, id := range ids {
 		args = append(args, "-i", id)
 	}
@@ -205,17 +239,21 @@ func testVRRPImport(t *testing.T, path string, ids []string, yaml []byte, cfg *c
 		}
 	}
 	// Both started together and each is alone: each becomes master after
-	// its master-down timer (3 adverts and a skew, 1 s adverts here).
+	// its master-down timer (3 adverts and a skew of at most one).
+	wait := 10 * time.Second
+	for _, in := range cfg.VRRPInstances {
+		wait = max(wait, 4*in.AdvertInterval.D()+6*time.Second)
+	}
 	start := time.Now()
-	kOK := waitFor(10*time.Second, holds(kn))
+	kOK := waitFor(wait, holds(kn))
 	kTook := time.Since(start)
-	lOK := waitFor(10*time.Second, holds(ln))
+	lOK := waitFor(wait, holds(ln))
 	t.Logf("all VIPs held: keepalived after %v, lbd after %v", kTook.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	if !kOK {
-		t.Errorf("keepalived does not hold all of %v after 10 s", vips)
+		t.Errorf("keepalived does not hold all of %v after %v", vips, wait)
 	}
 	if !lOK {
-		t.Errorf("lbd does not hold all of %v after 10 s", vips)
+		t.Errorf("lbd does not hold all of %v after %v", vips, wait)
 	}
 	// Let both finish adding (a sync group's second instance, labels).
 	time.Sleep(500 * time.Millisecond)
