@@ -127,6 +127,10 @@ func TestParseErrors(t *testing.T) {
 		{"bfd multiplier", base + "    unicast_peers: [192.0.2.2]\n    fast_takeover: bfd\n    fast_takeover_bfd_multiplier: 1\n",
 			"x.yaml:2:5: vrrp instance VI_1: fast_takeover_bfd_multiplier 1 outside 2..50"},
 		{"bfd interval", base + "    fast_takeover_bfd_interval: 5ms\n", "fast_takeover_bfd_interval 5ms outside 10ms..10s"},
+		{"net_namespace path", "global:\n  net_namespace: /var/run/netns/blue\n" + base,
+			`x.yaml:2:3: net_namespace "/var/run/netns/blue" is not a namespace name as ip netns takes it`},
+		{"net_namespace dot-dot", "\nglobal: {net_namespace: ..}\n" + base, `x.yaml:2:9: net_namespace ".." is not a namespace name`},
+		{"net_namespace long", "global:\n  net_namespace: " + strings.Repeat("n", 256) + "\n" + base, "at most 255 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,6 +146,25 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("got:\n%v\nwant it to contain:\n%s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestNetNamespace: any name ip netns add takes is accepted, and appears
+// in the summary lbd -t and the daemon's log print.
+func TestNetNamespace(t *testing.T) {
+	for _, name := range []string{"amphora-haproxy", "qrouter-6f1c.x", ".hidden", "with space", strings.Repeat("n", 255)} {
+		c, err := Parse("x.yaml", []byte(fmt.Sprintf("global:\n  net_namespace: %q\n", name)))
+		if err != nil {
+			t.Errorf("net_namespace %q: %v", name, err)
+			continue
+		}
+		if c.Global.NetNamespace != name || !strings.HasSuffix(c.Summary(), ", network namespace "+name) {
+			t.Errorf("net_namespace %q: decoded %q, summary %q", name, c.Global.NetNamespace, c.Summary())
+		}
+	}
+	c, err := Parse("x.yaml", nil)
+	if err != nil || c.Global.NetNamespace != "" || strings.Contains(c.Summary(), "namespace") {
+		t.Errorf("no net_namespace: %q, summary %q, %v", c.Global.NetNamespace, c.Summary(), err)
 	}
 }
 

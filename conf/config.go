@@ -49,6 +49,9 @@ func (c *Config) Summary() string {
 	if c.BGP != nil {
 		s += fmt.Sprintf(", %d bgp peers", len(c.BGP.Peers))
 	}
+	if c.Global.NetNamespace != "" {
+		s += ", network namespace " + c.Global.NetNamespace
+	}
 	return s
 }
 
@@ -99,6 +102,17 @@ type Global struct {
 	// and the read-only status page, at / and /status.json: host:port.
 	// Default 127.0.0.1:9274 (loopback only); "" turns both off.
 	MetricsAddress *string `yaml:"metrics_address"`
+	// NetNamespace runs lbd inside the named network namespace
+	// (keepalived net_namespace): /var/run/netns/NAME, as `ip netns add
+	// NAME` makes it. lbd enters it at start, before it opens a socket, so
+	// its interfaces, addresses, routes, IPVS table, VRRP, health checks,
+	// BGP and the metrics listener (metrics_address) are the namespace's;
+	// the control socket and state_dir are files and stay where they are.
+	// lbd release, lbd plan and lbd doctor enter it too; lbd -t only
+	// checks that it exists. A reload cannot move lbd: a change takes
+	// effect at the next restart. Default: the namespace lbd is started
+	// in.
+	NetNamespace string `yaml:"net_namespace"`
 }
 
 // VRRPDefaults are the instance settings that can be defaulted globally.

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lbd-project/lbd/internal/script"
@@ -335,4 +336,19 @@ func (c *Config) validateDaemon(errs *ErrorList) {
 			errs.errorf(g.Pos, "metrics_address %q: want IP:port, e.g. 127.0.0.1:9274 or [::1]:9274 (or \"\" for none)", a)
 		}
 	}
+	if n := g.NetNamespace; n != "" && !validNetnsName(n) {
+		errs.errorf(g.Pos, "net_namespace %q is not a namespace name as ip netns takes it: "+
+			"a file name in /var/run/netns, at most %d bytes, without '/' and not . or ..", n, maxNetnsName)
+	}
+}
+
+// maxNetnsName is NAME_MAX, the longest name ip netns accepts.
+const maxNetnsName = 255
+
+// validNetnsName reports whether ip netns accepts name: one file name in
+// /var/run/netns (no '/', not . or .., at most NAME_MAX bytes; and no NUL,
+// which no file name has).
+func validNetnsName(name string) bool {
+	return name != "" && len(name) <= maxNetnsName && name != "." && name != ".." &&
+		!strings.ContainsAny(name, "/\x00")
 }

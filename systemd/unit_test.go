@@ -16,6 +16,39 @@ import (
 // binary paths pointed at a stand-in executable (the unit must not depend
 // on lbd being installed to be checked).
 func TestUnitVerifies(t *testing.T) {
+	unit, err := os.ReadFile("lbd.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ours := verifyUnit(t, ""); len(ours) > 0 {
+		t.Errorf("systemd-analyze verify lbd.service:\n%s", strings.Join(ours, "\n"))
+	}
+	for _, want := range []string{"Type=notify", "ExecReload=", "ExecStopPost=-/usr/local/sbin/lbd release -f /etc/lbd/lbd.yaml", "WatchdogSec=", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW", "ProtectSystem=strict"} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("unit lacks %s", want)
+		}
+	}
+}
+
+// TestUnitNetNamespaceDropIn: the drop-in docs/operations.md gives for
+// global.net_namespace verifies with the unit (and a wrong one does not,
+// so the drop-in is read).
+func TestUnitNetNamespaceDropIn(t *testing.T) {
+	if ours := verifyUnit(t, "[Service]\nNetworkNamespacePath=/run/netns/blue\n"); len(ours) > 0 {
+		t.Errorf("systemd-analyze verify lbd.service with NetworkNamespacePath=:\n%s", strings.Join(ours, "\n"))
+	}
+	if ours := verifyUnit(t, "[Service]\nNetworkNamespacePath=blue\n"); len(ours) == 0 {
+		t.Error("systemd-analyze verify does not read the drop-in: a relative NetworkNamespacePath= passes")
+	}
+}
+
+// verifyUnit runs systemd-analyze verify on lbd.service, with the binary
+// paths pointed at a stand-in executable (the unit must not depend on lbd
+// being installed to be checked) and dropIn, if any, beside it in
+// lbd.service.d. It returns the lines about lbd.service: verify also
+// reports problems of unrelated units on the machine.
+func verifyUnit(t *testing.T, dropIn string) []string {
+	t.Helper()
 	lab.RequireCommand(t, "systemd-analyze")
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
@@ -35,25 +68,24 @@ func TestUnitVerifies(t *testing.T) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if dropIn != "" {
+		if err := os.Mkdir(path+".d", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(path+".d", "netns.conf"), []byte(dropIn), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// The manual pages in Documentation= come with the Debian package,
 	// whose test (packaging/deb) verifies them too.
-	out, err := exec.Command(analyze, "verify", "--man=no", path).CombinedOutput()
-	// verify also reports problems of unrelated units on the machine;
-	// only lines about ours count.
+	out, _ := exec.Command(analyze, "verify", "--man=no", path).CombinedOutput()
 	var ours []string
 	for _, line := range strings.Split(string(out), "\n") {
 		if strings.Contains(line, "lbd.service") {
 			ours = append(ours, line)
 		}
 	}
-	if len(ours) > 0 {
-		t.Errorf("systemd-analyze verify lbd.service (exit %v):\n%s", err, strings.Join(ours, "\n"))
-	}
-	for _, want := range []string{"Type=notify", "ExecReload=", "ExecStopPost=-/usr/local/sbin/lbd release -f /etc/lbd/lbd.yaml", "WatchdogSec=", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW", "ProtectSystem=strict"} {
-		if !strings.Contains(string(unit), want) {
-			t.Errorf("unit lacks %s", want)
-		}
-	}
+	return ours
 }
 
 // TestUnitSysctlsWritable checks that every sysctl lbd writes is under a

@@ -78,3 +78,31 @@ func TestCheckMode(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingNetNamespace: every command that would enter a network
+// namespace that does not exist says so, with how to make it, and fails;
+// lbd -t too, with the position of the global section, without entering.
+func TestMissingNetNamespace(t *testing.T) {
+	dir := t.TempDir()
+	name := "lbdtest-missing-" + filepath.Base(dir)
+	file := filepath.Join(dir, "lbd.yaml")
+	os.WriteFile(file, []byte("global:\n  net_namespace: "+name+"\n  control_socket: "+dir+"/control.sock\n"), 0o644)
+	missing := "network namespace " + name + ": /var/run/netns/" + name + " does not exist (ip netns add " + name + " creates it)"
+	for _, c := range []struct {
+		args    []string
+		code    int
+		out, er string
+	}{
+		{[]string{"-t", "-f", file}, exitConfig, "", file + ":2:3: " + missing},
+		{[]string{"-f", file}, exitConfig, "", `msg="lbd: cannot run in the network namespace" net_namespace=` + name + ` err="` + missing + `"`},
+		{[]string{"release", "-f", file}, exitConfig, "", "lbd release: " + missing},
+		{[]string{"plan", "-f", file}, exitConfig, "", "lbd plan: " + missing},
+		{[]string{"doctor", "-f", file}, 1, "FAIL  network namespace            " + missing, ""},
+	} {
+		var out, errs bytes.Buffer
+		code := run(context.Background(), c.args, &out, &errs)
+		if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errs.String(), c.er) {
+			t.Errorf("lbd %q: exit %d (want %d)\nstdout %s\nstderr %s\nwant %q / %q", c.args, code, c.code, out.String(), errs.String(), c.out, c.er)
+		}
+	}
+}

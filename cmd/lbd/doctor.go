@@ -8,6 +8,7 @@ import (
 
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/internal/doctor"
+	"github.com/lbd-project/lbd/internal/netns"
 )
 
 // runDoctor is `lbd doctor [-f FILE] [--compare ADDR ...]`: it checks the
@@ -32,7 +33,19 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lbd doctor: %v\n", err)
 		return 2
 	}
-	findings := doctor.Check(cfg, doctor.System{})
+	// The checks read the namespace the daemon runs in: enter it first
+	// (lbd doctor is executed again inside it). Outside it they would
+	// check the wrong interfaces, sysctls and firewall.
+	var findings []doctor.Finding
+	if name := cfg.Global.NetNamespace; name != "" {
+		_, err := netns.Enter(name)
+		findings = append(findings, doctor.Namespace(name, err))
+		if err != nil {
+			doctor.Print(stdout, findings)
+			return 1
+		}
+	}
+	findings = append(findings, doctor.Check(cfg, doctor.System{})...)
 	if len(compare) > 0 {
 		findings = append(findings, doctor.Compare(context.Background(), cfg.Global.ControlSocket, compare)...)
 	}

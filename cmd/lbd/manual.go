@@ -39,11 +39,21 @@ DESCRIPTION
        and unchanged services and VRRP instances are not touched. ipvsctl
        talks to the running daemon over its control socket.
 
+       With global.net_namespace NAME in FILE, lbd runs inside the network
+       namespace /var/run/netns/NAME (ip netns add NAME makes it): it enters
+       it at start, before it opens a socket, by executing itself again
+       inside it (same PID). Its addresses, IPVS table, VRRP, checks and
+       metrics listener are then the namespace's; the control socket is a
+       file and works from anywhere. plan, release and doctor enter it too.
+       Under systemd, give lbd.service NetworkNamespacePath=/run/netns/NAME
+       instead: its sandbox allows no setns(2).
+
 COMMANDS
        (none)  Run the daemon with FILE.
 
        -t      Check FILE and exit: every error as FILE:LINE:COL, exit status
-               0 only for a valid file.
+               0 only for a valid file. The network namespace FILE names
+               (global.net_namespace) must exist; -t does not enter it.
 
        plan    Print the IPVS changes a reload of FILE would make, in
                ipvsadm syntax (+ add, ~ edit in place, - delete), without
@@ -144,6 +154,10 @@ FILES
 
        /run/lbd/control.sock
               The control socket ipvsctl uses (global.control_socket).
+
+       /var/run/netns/NAME
+              The network namespace lbd runs in with global.net_namespace
+              NAME, as ip netns add NAME creates it.
 
 EXIT STATUS
        lbd, lbd -t, lbd plan, lbd release:

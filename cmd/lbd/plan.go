@@ -56,6 +56,9 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		changes = res.Changes
 		fmt.Fprintf(stderr, "lbd plan: asked the running daemon (%s)\n", path)
 	} else {
+		if !enterNetns("lbd plan", cfg, stderr) {
+			return exitConfig
+		}
 		k, err := ipvs.Open()
 		if err != nil {
 			fmt.Fprintf(stderr, "lbd plan: no daemon at %s and no IPVS: %v\n", path, err)

@@ -23,7 +23,7 @@ func runRelease(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	cfg := loadOrReport(*file, stderr)
-	if cfg == nil {
+	if cfg == nil || !enterNetns("lbd release", cfg, stderr) {
 		return exitConfig
 	}
 	code := exitOK

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/internal/daemon"
+	"github.com/lbd-project/lbd/internal/netns"
 	"github.com/lbd-project/lbd/internal/version"
 )
 
@@ -127,6 +128,20 @@ func loadOrReport(file string, stderr io.Writer) *conf.Config {
 		return nil
 	}
 	return cfg
+}
+
+// enterNetns puts command into cfg's global.net_namespace before it
+// reads or changes the kernel (netns.Enter: lbd is executed again inside
+// it, and the command starts over there). It prints why it cannot and
+// returns false.
+func enterNetns(command string, cfg *conf.Config, stderr io.Writer) bool {
+	if name := cfg.Global.NetNamespace; name != "" {
+		if _, err := netns.Enter(name); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", command, err)
+			return false
+		}
+	}
+	return true
 }
 
 // printErrors writes every configuration error on a line of its own

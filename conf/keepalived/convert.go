@@ -167,6 +167,9 @@ type converter struct {
 	rulePref int64
 	// garpByIface is the garp_group pacing of each interface.
 	garpByIface map[string]garpGroup
+	// netns is the top-level net_namespace keepalived runs in ("": its
+	// own), read by the first pass for net_namespace_ipvs.
+	netns string
 }
 
 func (c *converter) errorf(n *Node, format string, args ...any) {
@@ -236,6 +239,10 @@ func (c *converter) run(nodes []*Node) {
 					c.defaultIface = k.Args[0]
 				}
 			}
+		case "net_namespace":
+			if c.netns == "" && len(n.Args) > 0 {
+				c.netns = n.Args[0]
+			}
 		}
 	}
 	for _, n := range nodes {
@@ -263,6 +270,8 @@ func (c *converter) run(nodes []*Node) {
 			c.staticRoutes = append(c.staticRoutes, lines(n, c.route).Content...)
 		case "static_rules":
 			c.staticRules = append(c.staticRules, lines(n, c.rule).Content...)
+		case "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets":
+			c.namespace(n)
 		default:
 			c.other(n, "the top level")
 		}
@@ -456,9 +465,62 @@ func (c *converter) globalDefs(g *Node) {
 			c.lvsTimeouts(n)
 		case "lvs_sync_daemon":
 			c.lvsSyncDaemon(n)
+		case "net_namespace", "net_namespace_ipvs":
+			// keepalived.conf(5) lists them with global_defs, but
+			// keepalived reads them at the top level only.
+			msg := "keepalived 2.2.7 reads " + n.Key + " only at the top level, outside global_defs: here it logs " +
+				"\"Unknown keyword\" and ignores the line, so the converted file leaves it out; move it out of global_defs if you meant it"
+			if n.Key == "net_namespace" {
+				msg += " (lbd: global.net_namespace)"
+			}
+			c.find(n, Unsupported, msg)
+		case "namespace_with_ipsets":
+			c.find(n, NotApplicable, "keepalived 2.2.7 reads it only at the top level (\"Unknown keyword\" here); lbd uses no ipsets either way")
 		default:
 			c.other(n, "global_defs")
 		}
+	}
+}
+
+// namespace converts keepalived's top-level namespace keywords.
+func (c *converter) namespace(n *Node) {
+	if !c.noBlock(n) {
+		return
+	}
+	switch n.Key {
+	case "net_namespace":
+		switch {
+		case len(n.Args) == 0:
+			c.find(n, NotApplicable, "keepalived 2.2.7 ignores net_namespace without a name (\"name missing\"); so does the converted file")
+		case c.global.get("net_namespace") != nil:
+			c.find(n, NotApplicable, "keepalived 2.2.7 keeps the first net_namespace, "+c.netns+", and ignores this one "+
+				"(\"Duplicate net_namespace definition\"); so does the converted file")
+		default:
+			c.global.set("net_namespace", ystr(n.Args[0]), n.Comments...)
+			// lbd enters the namespace as keepalived does, but the
+			// shipped unit's sandbox forbids it: systemd must.
+			c.find(n, NotApplicable, "lbd runs in the namespace as keepalived does; under lbd.service also give the unit "+
+				"NetworkNamespacePath=/run/netns/"+n.Args[0]+" (systemctl edit lbd): its sandbox does not let lbd enter a namespace itself")
+		}
+	case "net_namespace_ipvs":
+		// keepalived programs IPVS in this namespace, the default one
+		// (PID 1's) without a name, and runs everything else in its own.
+		ipvs := ""
+		if len(n.Args) > 0 {
+			ipvs = n.Args[0]
+		}
+		if ipvs == c.netns {
+			c.find(n, NotApplicable, "IPVS is in the namespace keepalived runs in; so it is with lbd")
+			return
+		}
+		where := "the default namespace"
+		if ipvs != "" {
+			where = "namespace " + ipvs
+		}
+		c.find(n, Unsupported, "not supported by lbd: it programs IPVS in the namespace it runs in (net_namespace), "+
+			"not in "+where+"; run lbd where the IPVS table is")
+	case "namespace_with_ipsets":
+		c.find(n, NotApplicable, "lbd uses no ipsets; keepalived needs this only to use its ipsets in a namespace on Linux before 3.13")
 	}
 }
 

@@ -14,8 +14,10 @@
 // "~SEQ(var, start, step, end)" / "~SEQx" lines. Every keyword keeps its
 // file:line.
 //
-// It converts global_defs, static_ipaddress, static_routes, static_rules,
-// garp_group, vrrp_script, vrrp_track_file, vrrp_instance (with
+// It converts global_defs, the top-level net_namespace (lbd's
+// global.net_namespace; net_namespace_ipvs only when it names the same
+// namespace, since lbd programs IPVS where it runs), static_ipaddress,
+// static_routes, static_rules, garp_group, vrrp_script, vrrp_track_file, vrrp_instance (with
 // virtual_routes and virtual_rules), vrrp_sync_group,
 // virtual_server_group and virtual_server with real_server
 // and the TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK,
@@ -47,7 +49,7 @@
 // then exits 1).
 //
 // Export writes a configuration back as keepalived.conf for a rollback
-// (VRRP instances with their routes and rules, scripts, sync groups,
+// (net_namespace, VRRP instances with their routes and rules, scripts, sync groups,
 // static addresses, routes and rules, address and fwmark virtual servers
 // with TCP, HTTP_GET, SSL_GET, MISC, PING and SMTP checks), with every value
 // explicit.

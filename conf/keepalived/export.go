@@ -10,8 +10,8 @@ import (
 )
 
 // Export writes cfg (validated, from conf.Load or conf.Parse) as a
-// keepalived.conf for a rollback. It covers global router_id and VRRP
-// defaults (multicast groups and gratuitous ARP pacing included, the
+// keepalived.conf for a rollback. It covers global router_id,
+// net_namespace and VRRP defaults (multicast groups and gratuitous ARP pacing included, the
 // latter as garp_group blocks), static addresses, routes and rules,
 // vrrp_script, vrrp_instance with its virtual routes and rules,
 // vrrp_sync_group and address or
@@ -112,6 +112,10 @@ func (e *exporter) run(cfg *conf.Config) {
 		e.find(g.Pos, "lvs_sloppy_tcp", Unsupported, fmt.Sprintf("keepalived has no equivalent; run sysctl -w net.ipv4.vs.sloppy_tcp=%d", v))
 	}
 	e.close()
+	if g.NetNamespace != "" {
+		// keepalived reads it at the top level, not in global_defs.
+		e.line("net_namespace %s", g.NetNamespace)
+	}
 	e.static(cfg)
 	e.garpGroups(cfg)
 	for _, s := range cfg.VRRPScripts {

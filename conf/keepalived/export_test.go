@@ -11,7 +11,7 @@ import (
 	"github.com/lbd-project/lbd/conf"
 )
 
-const exportYAML = `global: {router_id: lb1, vrrp: {version: 2, mcast_group4: 224.0.0.19, garp_master_refresh_repeat: 2}}
+const exportYAML = `global: {router_id: lb1, net_namespace: blue, vrrp: {version: 2, mcast_group4: 224.0.0.19, garp_master_refresh_repeat: 2}}
 static_ipaddresses: [{address: 10.9.0.5/24, interface: eth1, label: "eth1:s"}]
 static_routes: [{to: 10.20.0.0/24, via: 192.0.2.254, interface: eth0}]
 static_rules: [{from: 10.30.0.0/24, table: 100, priority: 200}]
@@ -143,6 +143,7 @@ func TestExportRoundTrip(t *testing.T) {
 			NotifyMaster conf.Command
 		}
 		var out struct {
+			Netns  string
 			Addrs  []conf.VIP
 			Routes []conf.Route
 			Rules  []conf.Rule
@@ -150,7 +151,7 @@ func TestExportRoundTrip(t *testing.T) {
 			Inst   []inst
 			Groups []conf.SyncGroup
 		}
-		out.Routes, out.Rules, out.Group4 = routes(c.StaticRoutes), rules(c.StaticRules), c.Global.VRRP.MCastGroup4
+		out.Netns, out.Routes, out.Rules, out.Group4 = c.Global.NetNamespace, routes(c.StaticRoutes), rules(c.StaticRules), c.Global.VRRP.MCastGroup4
 		for _, v := range c.StaticIPAddresses {
 			v.Pos = conf.Pos{}
 			out.Addrs = append(out.Addrs, v)

@@ -230,7 +230,6 @@ var hints = map[string]string{
 	"vrrp_higher_prio_send_advert": "lbd's master always answers a lower-priority advert with its own",
 	"higher_prio_send_advert":      "lbd's master always answers a lower-priority advert with its own",
 	"fast_recovery":                "lbd checks at delay_loop; set a shorter delay_loop, or rise/fall",
-	"net_namespace":                "run lbd in the namespace (systemd NetworkNamespacePath=)",
 	"quorum_max":                   "lbd has quorum and hysteresis only",
 	"notify_deleted":               "lbd runs notify_down when a real server is removed by a reload",
 }

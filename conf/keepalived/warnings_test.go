@@ -135,6 +135,33 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			}
 			return nil
 		},
+	}, {
+		name:    "net_namespace in global_defs: unknown there",
+		src:     "global_defs {\n net_namespace blue\n}\n" + vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    2,
+		finding: "keepalived 2.2.7 reads net_namespace only at the top level, outside global_defs",
+		check: func(c *conf.Config) error {
+			if c.Global.NetNamespace != "" {
+				return fmt.Errorf("net_namespace %q", c.Global.NetNamespace)
+			}
+			return nil
+		},
+	}, {
+		name:    "net_namespace twice: the first is kept",
+		src:     "net_namespace blue\nnet_namespace red\n" + vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    2,
+		finding: `keeps the first net_namespace, blue, and ignores this one ("Duplicate net_namespace definition")`,
+		check: func(c *conf.Config) error {
+			if c.Global.NetNamespace != "blue" {
+				return fmt.Errorf("net_namespace %q", c.Global.NetNamespace)
+			}
+			return nil
+		},
+	}, {
+		name:    "net_namespace without a name: ignored",
+		src:     "net_namespace\n" + vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    1,
+		finding: `ignores net_namespace without a name ("name missing")`,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, cfg := convertValid(t, tc.src)
@@ -161,5 +188,30 @@ func TestUnknownBlockRefused(t *testing.T) {
 	if want := `k.conf:2: unknown keyword "backup_real_server" in virtual_server opens a block`; err == nil ||
 		!strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want %q", err, want)
+	}
+}
+
+// TestNetNamespace: keepalived's top-level net_namespace is lbd's
+// global.net_namespace; net_namespace_ipvs is supported only when it
+// names the namespace lbd runs in.
+func TestNetNamespace(t *testing.T) {
+	for _, c := range []struct {
+		src, ns, want string
+		changes       bool
+	}{
+		{"net_namespace blue\n", "blue", "NetworkNamespacePath=/run/netns/blue", false},
+		{"net_namespace_ipvs blue\nnet_namespace blue\n", "blue", "IPVS is in the namespace keepalived runs in", false},
+		{"net_namespace_ipvs\n", "", "IPVS is in the namespace keepalived runs in", false},
+		{"net_namespace blue\nnet_namespace_ipvs\n", "blue", "not in the default namespace", true},
+		{"net_namespace_ipvs red\n", "", "not in namespace red", true},
+		{"namespace_with_ipsets\n", "", "lbd uses no ipsets", false},
+	} {
+		res, cfg := convertValid(t, c.src)
+		if got := Report(res.Findings); !strings.Contains(got, c.want) || ChangesBehaviour(res.Findings) != c.changes {
+			t.Errorf("%q: findings\n%s\nwant %q, changes behaviour %v", c.src, got, c.want, c.changes)
+		}
+		if cfg.Global.NetNamespace != c.ns {
+			t.Errorf("%q: net_namespace %q, want %q", c.src, cfg.Global.NetNamespace, c.ns)
+		}
 	}
 }

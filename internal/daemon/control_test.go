@@ -643,3 +643,46 @@ func TestSlowReloadKeepsWatchdogAlive(t *testing.T) {
 		t.Fatalf("reload: %v", err)
 	}
 }
+
+// TestReloadKeepsRestartOnlySettings: a reload that changes a setting only
+// a restart can apply (net_namespace, metrics_address, ...) applies the
+// rest, keeps the running values, and says which in the log and in the
+// reload's event; the next reload compares with the running values, so it
+// says it again.
+func TestReloadKeepsRestartOnlySettings(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lbd.yaml")
+	yaml := strings.ReplaceAll(controlYAML, "DIR", dir)
+	os.WriteFile(file, []byte(yaml), 0o644)
+	up := &atomic.Bool{}
+	up.Store(true)
+	var logBuf lab.SyncBuffer
+	td := startTestDaemonLog(t, file, newFakeHost(), ipvstest.NewKernel(), up, &logBuf)
+	changed := strings.Replace(yaml, "  metrics_address: 127.0.0.1:0\n", "  metrics_address: 127.0.0.1:1\n  net_namespace: blue\n", 1)
+	changed = strings.Replace(changed, "scheduler: rr", "scheduler: wrr", 1)
+	os.WriteFile(file, []byte(changed), 0o644)
+	want := `changes only at restart, the running value stays: metrics_address "127.0.0.1:1" (running: "127.0.0.1:0"), ` +
+		`net_namespace "blue" (running: "")`
+	for i := range 2 {
+		var rr control.ReloadResult
+		if err := td.call(control.MethodReload, nil, &rr); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 && len(rr.Changes) == 0 {
+			t.Error("the reload applied nothing else")
+		}
+		var st control.StatusResult
+		if err := td.call(control.MethodStatus, nil, &st); err != nil {
+			t.Fatal(err)
+		}
+		if e := st.Events[len(st.Events)-1]; e.Kind != control.EventReload || !strings.Contains(e.Message, want) {
+			t.Errorf("reload %d: event %q, want it to contain %q", i+1, e.Message, want)
+		}
+		if n := strings.Count(logBuf.String(), "level=WARN msg=\"lbd: "+strings.ReplaceAll(want, `"`, `\"`)); n != i+1 {
+			t.Errorf("reload %d: the warning is logged %d times:\n%s", i+1, n, logBuf.String())
+		}
+	}
+	if g := td.d.cfg.Global; g.NetNamespace != "" || *g.MetricsAddress != "127.0.0.1:0" {
+		t.Errorf("running configuration: net_namespace %q, metrics_address %q", g.NetNamespace, *g.MetricsAddress)
+	}
+}

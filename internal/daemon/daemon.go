@@ -407,7 +407,7 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 			r.Handover(ctx, true)
 		}()
 	}
-	d.warnRestartOnly(cfg)
+	restartOnly := d.keepRestartOnly(cfg)
 	d.cfg, d.loadedAt = cfg, time.Now()
 	d.generation++
 	res.Generation = d.generation
@@ -415,6 +415,9 @@ func (d *daemon) reload() (control.ReloadResult, error) {
 	msg := fmt.Sprintf("ok: generation %d, %d kernel %s", d.generation, len(res.Changes), plural(len(res.Changes), "change"))
 	if result == metrics.ReloadApplyFailed {
 		msg = fmt.Sprintf("applied with failures, retrying: %s", firstError(engErr))
+	}
+	if restartOnly != "" {
+		msg += "; " + restartOnly
 	}
 	d.events.Add(control.Event{At: d.loadedAt, Kind: control.EventReload, Subject: d.path, Message: msg, Detail: res.Changes})
 	d.metrics.Reload(result)
@@ -435,12 +438,33 @@ func (d *daemon) reloadFailed(result metrics.ReloadResult, err error) error {
 	return err
 }
 
-// warnRestartOnly logs settings a reload cannot change.
-func (d *daemon) warnRestartOnly(cfg *conf.Config) {
-	o, n := d.cfg.Global, cfg.Global
-	if o.ControlSocket != n.ControlSocket || o.StateDir != n.StateDir || *o.MetricsAddress != *n.MetricsAddress {
-		d.log.Warn("lbd: control_socket, state_dir and metrics_address change only at restart")
+// keepRestartOnly keeps the running values of the settings a reload cannot
+// change in cfg, the configuration being loaded, so that every later
+// reload compares with what is in force, and logs the ones the file
+// changed. It returns the warning, "" without one.
+func (d *daemon) keepRestartOnly(cfg *conf.Config) string {
+	o, n := &d.cfg.Global, &cfg.Global
+	var changed []string
+	for _, s := range []struct {
+		key      string
+		old, new *string
+	}{
+		{"control_socket", &o.ControlSocket, &n.ControlSocket},
+		{"state_dir", &o.StateDir, &n.StateDir},
+		{"metrics_address", o.MetricsAddress, n.MetricsAddress},
+		{"net_namespace", &o.NetNamespace, &n.NetNamespace},
+	} {
+		if *s.old != *s.new {
+			changed = append(changed, fmt.Sprintf("%s %q (running: %q)", s.key, *s.new, *s.old))
+			*s.new = *s.old
+		}
 	}
+	if len(changed) == 0 {
+		return ""
+	}
+	msg := "changes only at restart, the running value stays: " + strings.Join(changed, ", ")
+	d.log.Warn("lbd: " + msg)
+	return msg
 }
 
 // stopLimit bounds the whole shutdown: handovers, notify_stop scripts.

@@ -63,8 +63,20 @@
 // serves /metrics. Package internal/metrics builds the series and lists
 // them; the daemon gives it a metrics.Source (the loop's state and the
 // engine), counts reloads, wraps the health checkers and prunes their
-// series after a reload or a run-time delete. control_socket, state_dir
-// and metrics_address change only at restart.
+// series after a reload or a run-time delete. control_socket, state_dir,
+// metrics_address and net_namespace change only at restart: a reload that
+// changes them keeps the running values, and says so in the log and in
+// its event (ipvsctl status).
+//
+// # Network namespace
+//
+// With global.net_namespace, Serve enters the namespace right after it
+// loaded the file, before it opens anything (package internal/netns: the
+// program is executed again inside it, keeping its PID), and logs how it
+// got there. Everything that uses the network is then the namespace's:
+// VRRP, IPVS, addresses, routes, health checks, BGP, the metrics listener,
+// and the scripts lbd runs. The control socket and the state file are
+// files, reached from any namespace.
 //
 // # VRRP
 //

@@ -119,24 +119,8 @@ func TestHostileInput(t *testing.T) {
 		}
 		return out.String()
 	}
-	// call makes one control request on a fresh connection, bounded by
-	// timeout (the dial retries while lbd starts).
 	call := func(timeout time.Duration, method string, params, result any) error {
-		t.Helper()
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		var c *control.Client
-		var err error
-		for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if c, err = control.DialContext(cctx, sock); err == nil {
-				break
-			}
-		}
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		return c.Call(cctx, method, params, result)
+		return controlCall(ctx, timeout, sock, method, params, result)
 	}
 	status := func() control.StatusResult {
 		t.Helper()

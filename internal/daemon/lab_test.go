@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbd-project/lbd/internal/control"
 	"github.com/lbd-project/lbd/internal/lab"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
@@ -81,6 +82,23 @@ func startLBD(t testing.TB, n *lab.Node, yaml string, env ...string) *lbdProc {
 }
 
 func (x *lbdProc) log() string { return x.p.Out.String() }
+
+// controlCall makes one request to the daemon at sock on a fresh
+// connection, bounded by timeout; the dial retries while lbd starts.
+func controlCall(ctx context.Context, timeout time.Duration, sock, method string, params, result any) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := control.DialContext(ctx, sock)
+	for err != nil && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+		c, err = control.DialContext(ctx, sock)
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Call(ctx, method, params, result)
+}
 
 // lines returns the log lines from offset on that contain every one of subs.
 func (x *lbdProc) lines(offset int, subs ...string) []string {

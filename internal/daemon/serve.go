@@ -12,6 +12,7 @@ import (
 
 	"github.com/lbd-project/lbd/conf"
 	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/netns"
 	"github.com/lbd-project/lbd/internal/script"
 	"github.com/lbd-project/lbd/vrrp/vrrpnet"
 )
@@ -33,10 +34,12 @@ func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Serve is `lbd -f FILE`: it loads opts.ConfigPath and runs it until
-// SIGTERM, SIGINT or the end of ctx; SIGHUP reloads the file. A file that
-// does not load is a *ConfigError. An error after that (say IPVS missing
-// for the file's virtual servers) is logged as the reason lbd stopped,
-// and returned.
+// SIGTERM, SIGINT or the end of ctx; SIGHUP reloads the file. With
+// global.net_namespace it first enters that namespace (netns.Enter: the
+// program is executed again inside it, and Serve starts over there). A
+// file that does not load is a *ConfigError. An error after that (say
+// IPVS missing for the file's virtual servers, or a namespace lbd cannot
+// enter) is logged as the reason lbd stopped, and returned.
 func Serve(ctx context.Context, opts Options) error {
 	// PING_CHECK's and fast takeover's echo prober: one socket per
 	// family, one count of forged replies.
@@ -45,6 +48,16 @@ func Serve(ctx context.Context, opts Options) error {
 	cfg, err := d.parser.Load(opts.ConfigPath)
 	if err != nil {
 		return &ConfigError{Err: err}
+	}
+	// Before anything opens a socket: entering executes lbd again inside
+	// the namespace, and this process is gone.
+	if name := cfg.Global.NetNamespace; name != "" {
+		how, err := netns.Enter(name)
+		if err != nil {
+			d.log.Error("lbd: cannot run in the network namespace", "net_namespace", name, "err", err)
+			return err
+		}
+		d.log.Info("lbd: running in the network namespace", "net_namespace", name, "how", how.String())
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)

@@ -135,21 +135,7 @@ func TestIntegrationVMDaemon(t *testing.T) {
 		t.Fatalf("%s: ipvsadm -S -n:\n%s", what, rules)
 	}
 	call := func(method string, params, result any) error {
-		t.Helper()
-		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		var c *control.Client
-		var err error
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if c, err = control.DialContext(cctx, filepath.Join(dir, "control.sock")); err == nil {
-				break
-			}
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.Call(cctx, method, params, result)
+		return controlCall(ctx, 15*time.Second, filepath.Join(dir, "control.sock"), method, params, result)
 	}
 	svc := control.ServiceRef{Protocol: "TCP", Address: "198.51.100.10", Port: 80}
 	rs1 := control.RealServerRef{Address: "192.0.2.15", Port: 8080}

@@ -5,7 +5,8 @@
 // firewall that drops VRRP, real servers without the ARP settings DR needs).
 //
 // It only reads: sysctls under /proc/sys, /proc files, and the firewall
-// rule set as `nft list ruleset` prints it.
+// rule set as `nft list ruleset` prints it, all of the network namespace
+// the daemon runs in (lbd doctor enters global.net_namespace first).
 package doctor
 
 import (
@@ -75,6 +76,16 @@ func Check(cfg *conf.Config, h Host) []Finding {
 	out = append(out, checkSloppyHandover(cfg)...)
 	out = append(out, checkHashFallback(cfg)...)
 	return out
+}
+
+// Namespace is the finding on global.net_namespace name: the namespace the
+// other checks read, or enterErr, why lbd doctor could not enter it (then
+// it checks nothing else).
+func Namespace(name string, enterErr error) Finding {
+	if enterErr != nil {
+		return Finding{Check: "network namespace", Status: Fail, Detail: enterErr.Error()}
+	}
+	return Finding{Check: "network namespace", Status: OK, Detail: name + " (net_namespace): the checks below read it"}
 }
 
 // Print writes the findings as a table and returns the worst status.

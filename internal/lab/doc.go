@@ -13,7 +13,9 @@
 //
 // Namespaces are anonymous (held by file descriptors, never bind-mounted), so
 // even a test process that is killed leaves none behind; processes started in
-// a node get SIGKILL when the test process dies. Addresses used by the tests
+// a node get SIGKILL when the test process dies. The one exception is
+// NamedNode, for code that enters a namespace by name: `ip netns add
+// lbdtest-...`, deleted at cleanup but left behind by a killed test. Addresses used by the tests
 // are TEST-NET ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24,
 // 2001:db8::/32) that exist only inside the namespaces a test created.
 //

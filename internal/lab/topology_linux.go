@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -48,6 +49,9 @@ type Node struct {
 	lab  *Lab
 	ns   netns.NsHandle
 	nl   *netlink.Handle
+	// named: the namespace is /var/run/netns/Name (NamedNode), deleted
+	// at cleanup.
+	named bool
 }
 
 // LAN is an Ethernet segment: a bridge inside a namespace of its own.
@@ -64,17 +68,54 @@ func (l *Lab) Node(name string) *Node {
 	if err != nil {
 		l.tb.Fatalf("lab: node %s: %v", name, err)
 	}
+	return l.addNode(name, ns, false)
+}
+
+// NamedNode creates a node whose namespace has a name, as `ip netns add`
+// gives one: the file /var/run/netns/NAME, for code that enters a
+// namespace by name (global.net_namespace). NAME, the node's Name, is
+// prefix, a dash and a random number. Cleanup deletes it; unlike the
+// anonymous namespaces of Node, a test process killed before its cleanup
+// leaves it behind (ip netns delete NAME removes it).
+func (l *Lab) NamedNode(prefix string) *Node {
+	l.tb.Helper()
+	RequireCommand(l.tb, "ip")
+	name := fmt.Sprintf("%s-%08x", prefix, rand.Uint32())
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		l.tb.Fatalf("lab: ip netns add %s: %v\n%s", name, err, out)
+	}
+	ns, err := netns.GetFromName(name)
+	if err != nil {
+		deleteNamedNetns(l.tb, name)
+		l.tb.Fatalf("lab: node %s: %v", name, err)
+	}
+	return l.addNode(name, ns, true)
+}
+
+// addNode makes ns a node of l, with loopback up.
+func (l *Lab) addNode(name string, ns netns.NsHandle, named bool) *Node {
+	l.tb.Helper()
 	nl, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		ns.Close()
+		if named {
+			deleteNamedNetns(l.tb, name)
+		}
 		l.tb.Fatalf("lab: node %s: netlink handle: %v", name, err)
 	}
-	n := &Node{Name: name, lab: l, ns: ns, nl: nl}
+	n := &Node{Name: name, lab: l, ns: ns, nl: nl, named: named}
 	l.mu.Lock()
 	l.nodes = append(l.nodes, n)
 	l.mu.Unlock()
 	n.setUp("lo")
 	return n
+}
+
+// deleteNamedNetns removes the namespace name that NamedNode added.
+func deleteNamedNetns(tb testing.TB, name string) {
+	if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil {
+		tb.Errorf("lab: ip netns delete %s: %v\n%s", name, err, out)
+	}
 }
 
 // LAN creates a bridged segment called name.
@@ -406,6 +447,9 @@ func (l *Lab) close() {
 	for i := len(l.nodes) - 1; i >= 0; i-- {
 		l.nodes[i].nl.Close()
 		l.nodes[i].ns.Close()
+		if l.nodes[i].named {
+			deleteNamedNetns(l.tb, l.nodes[i].Name)
+		}
 	}
 	l.procs, l.nodes = nil, nil
 }
