@@ -220,6 +220,31 @@ type VRRPInstance struct {
 	Name string `yaml:"name"`
 	// Interface the instance speaks VRRP on.
 	Interface string `yaml:"interface"`
+	// UseVMAC runs the instance on a macvlan interface on top of
+	// interface, whose MAC address is the virtual router MAC of RFC 5798
+	// (00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6), as
+	// keepalived use_vmac: the MAC moves with the addresses, for
+	// switches and hosts that ignore gratuitous ARP. lbd creates the
+	// macvlan at start (or adopts one with that MAC on that parent),
+	// puts on it the virtual addresses of the instance's family that are
+	// on interface, sends adverts and gratuitous ARP / NA from it, and
+	// deletes it at stop if it created it. For IPv4 it sets arp_ignore
+	// and arp_filter on interface, net.ipv4.conf.all.rp_filter to 0
+	// (keeping each interface's own filtering), as keepalived does, and
+	// net.ipv4.igmp_link_local_mcast_reports to 0; see
+	// docs/operations.md.
+	UseVMAC bool `yaml:"use_vmac"`
+	// VMACName names the macvlan (keepalived use_vmac NAME), at most 15
+	// bytes. Default vrrp.VRID, or vrrp6.VRID for IPv6 (keepalived
+	// numbers its defaults in the order of the file; the import writes
+	// the name it would use).
+	VMACName string `yaml:"vmac_name"`
+	// VMACXmitBase sends and receives adverts on interface, with its own
+	// MAC, rather than on the macvlan (keepalived vmac_xmit_base); the
+	// addresses and their gratuitous ARP / NA stay on the macvlan.
+	// Required with unicast_peers: unicast adverts come to interface's
+	// own address and MAC.
+	VMACXmitBase bool `yaml:"vmac_xmit_base"`
 	// VirtualRouterID is the VRID, 1..255, unique per interface and
 	// address family.
 	VirtualRouterID int `yaml:"virtual_router_id"`

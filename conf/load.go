@@ -182,6 +182,10 @@ func (c *Config) applyDefaults() {
 		if in.Accept == nil {
 			in.Accept = ptr(true)
 		}
+		if in.UseVMAC && in.VMACName == "" {
+			v6 := len(in.VirtualIPAddresses) > 0 && in.VirtualIPAddresses[0].Address.Addr().Is6()
+			in.VMACName = DefaultVMACName(in.VirtualRouterID, v6)
+		}
 		for j := range in.VirtualIPAddresses {
 			if in.VirtualIPAddresses[j].Interface == "" {
 				in.VirtualIPAddresses[j].Interface = in.Interface

@@ -182,6 +182,7 @@ func (c *Config) validate() error {
 		}
 	}
 
+	c.checkVMACs(&errs)
 	if _, conflicts := c.trackFileInits(); len(conflicts) > 0 {
 		for _, pos := range conflicts {
 			errs.errorf(pos, "init_file: another init_file of the same file asks for another value or overwrite")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lbd-project/lbd/internal/lab"
 	"github.com/lbd-project/lbd/ipvs"
+	"github.com/lbd-project/lbd/vrrp/vrrpnet"
 )
 
 // TestUnitVerifies runs systemd-analyze verify on lbd.service, with the
@@ -106,7 +107,7 @@ func TestUnitSysctlsWritable(t *testing.T) {
 			}
 		}
 	}
-	for _, path := range ipvs.WrittenSysctls {
+	for _, path := range slices.Concat(ipvs.WrittenSysctls, vrrpnet.WrittenSysctls) {
 		if !slices.ContainsFunc(writable, func(w string) bool { return path == w || strings.HasPrefix(path, strings.TrimSuffix(w, "/")+"/") }) {
 			t.Errorf("lbd writes %s, but no ReadWritePaths= entry of lbd.service covers it (entries: %q)", path, writable)
 		}

@@ -104,6 +104,9 @@ type RunnerConfig struct {
 // MemberConfig is one instance of a runner.
 type MemberConfig struct {
 	Interface string
+	// VMAC, when set, runs the member on a virtual-MAC interface on top
+	// of Interface (keepalived use_vmac).
+	VMAC *VMAC
 	// Config is the state machine's. Config.Primary may be left invalid:
 	// the Host then takes the interface's first address of the family
 	// (IPv6: its link-local address) when the runner starts.
@@ -502,7 +505,11 @@ func (r *Runner) open() bool {
 			up, err := r.cfg.Host.LinkUp(t.Interface)
 			r.handle(m, TrackChanged{Name: t.Track, Status: TrackStatus{Up: up && err == nil}})
 		}
-		m.log.Info("vrrp: instance starting", "iface", m.cfg.Interface, "primary", m.io.Primary,
+		iface := m.cfg.Interface
+		if v := m.cfg.VMAC; v != nil {
+			iface += " vmac " + v.Name
+		}
+		m.log.Info("vrrp: instance starting", "iface", iface, "primary", m.io.Primary,
 			"priority", m.inst.Priority(), "version", int(m.cfg.Config.Version), "interval", m.cfg.Config.AdvertInterval,
 			"vips", m.cfg.Config.VIPs, "unicast_peers", m.cfg.Peers, "group", m.dsts[0])
 	}

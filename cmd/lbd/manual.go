@@ -61,7 +61,8 @@ COMMANDS
                compares FILE with the kernel table.
 
        release Remove the virtual routes, rules and addresses of FILE's
-               VRRP instances. lbd.service runs it after lbd exits
+               VRRP instances, and the use_vmac macvlans lbd made.
+               lbd.service runs it after lbd exits
                (ExecStopPost), so that a daemon killed without handing over
                does not keep the addresses while a backup takes them. It
                also removes the announce: bgp addresses from

@@ -170,6 +170,8 @@ type converter struct {
 	// netns is the top-level net_namespace keepalived runs in ("": its
 	// own), read by the first pass for net_namespace_ipvs.
 	netns string
+	// vmacs names the macvlans of use_vmac.
+	vmacs vmacNames
 }
 
 func (c *converter) errorf(n *Node, format string, args ...any) {
@@ -217,6 +219,7 @@ func (c *converter) run(nodes []*Node) {
 	c.groupNodes = map[string]ymap{}
 	c.instanceFams = map[string]bool{}
 	c.garpByIface = c.garpGroups(nodes)
+	c.vmacs = collectVMACNames(nodes)
 	// Definitions referred to by name first, wherever they are.
 	for _, n := range nodes {
 		switch n.Key {
@@ -455,6 +458,8 @@ func (c *converter) globalDefs(g *Node) {
 			c.find(n, NotApplicable, skipCheckAdvAddr)
 		case "default_interface":
 			// the interface of static addresses without dev (run's first pass)
+		case "vmac_prefix":
+			c.find(n, NotApplicable, "the converted file names each macvlan (vmac_name) as keepalived would with this prefix")
 		case "vrrp_mcast_group4", "vrrp_mcast_group6":
 			if c.args(n, 1, 1) {
 				if _, ok := c.addr(n, n.Args[0]); ok {
@@ -744,6 +749,7 @@ func (c *converter) vrrpInstance(in *Node) {
 	var advert time.Duration
 	var advertNode *Node
 	var masterNode, nopreemptNode, delayNode, strictNode *Node
+	var vmacNodes []*Node
 	accept := (*bool)(nil)
 	for _, n := range in.Children {
 		switch n.Key {
@@ -961,6 +967,8 @@ func (c *converter) vrrpInstance(in *Node) {
 			m.set("virtual_rules", lines(n, c.rule), n.Comments...)
 		case "smtp_alert":
 			c.other(n, "vrrp_instance")
+		case "use_vmac", "vmac_xmit_base":
+			vmacNodes = append(vmacNodes, n)
 		case "skip_check_adv_addr":
 			c.find(n, NotApplicable, skipCheckAdvAddr)
 		case "dont_track_primary":
@@ -969,6 +977,7 @@ func (c *converter) vrrpInstance(in *Node) {
 			c.other(n, "vrrp_instance")
 		}
 	}
+	c.vmac(m, in, vmacNodes, family.Is6(), unicast)
 	c.garpPacing(m, iface)
 	// keepalived 2.2.7 clears nopreempt and preempt_delay on an instance
 	// that starts as MASTER, with a warning.

@@ -166,6 +166,12 @@ func (e *exporter) instance(in conf.VRRPInstance) {
 	e.open("vrrp_instance %s", in.Name)
 	e.line("state BACKUP")
 	e.line("interface %s", in.Interface)
+	if in.UseVMAC {
+		e.line("use_vmac %s", in.VMACName)
+		if in.VMACXmitBase {
+			e.line("vmac_xmit_base")
+		}
+	}
 	e.line("virtual_router_id %d", in.VirtualRouterID)
 	e.line("priority %d", in.Priority)
 	e.line("version %d", in.Version)

@@ -207,8 +207,6 @@ var knownKeywords = func() map[string]bool {
 
 // hints say what to do about known keywords lbd cannot express.
 var hints = map[string]string{
-	"use_vmac":                     "lbd uses the interface's own MAC; the VIP moves by gratuitous ARP / unsolicited NA",
-	"vmac_xmit_base":               "lbd has no VMAC interfaces",
 	"use_ipvlan":                   "lbd has no ipvlan interfaces",
 	"notify_fifo":                  "use notify scripts, or the control socket's event stream",
 	"vrrp_notify_fifo":             "use notify scripts, or the control socket's event stream",
@@ -220,8 +218,8 @@ var hints = map[string]string{
 	"BFD_CHECK":                    "lbd has no BFD; lbd does not run this check",
 	"regex":                        "lbd's HTTP check compares status codes and digests only; check the body in a MISC_CHECK script",
 	"lvs_flush":                    "lbd never flushes services it does not manage; flush once with ipvsctl -C before starting lbd",
-	"vmac_garp_intvl":              "lbd has no VMAC interfaces",
-	"vrrp_vmac_garp_intvl":         "lbd has no VMAC interfaces",
+	"vmac_garp_intvl":              "lbd sends no periodic gratuitous ARP on other interfaces",
+	"vrrp_vmac_garp_intvl":         "lbd sends no periodic gratuitous ARP on other interfaces",
 	"lvs_flush_onstop":             "lbd keeps the table on stop (a restart drops nothing); run ipvsctl -C after stopping if you need it",
 	"lvs_flush_on_stop":            "lbd keeps the table on stop (a restart drops nothing); run ipvsctl -C after stopping if you need it",
 	"ha_suspend":                   "lbd runs checks whatever the VRRP state; use vrrp_instance on the virtual server to install it only on the master",

@@ -13,8 +13,9 @@ import (
 )
 
 // Release is `lbd release`: it removes the virtual routes and rules of
-// cfg's VRRP instances, then their virtual addresses (excluded ones too)
-// from their interfaces. systemd runs it
+// cfg's VRRP instances, the macvlans of use_vmac that lbd created (with
+// the addresses on them), then their other virtual addresses (excluded
+// ones too) from their interfaces. systemd runs it
 // after lbd has exited (ExecStopPost): a daemon that stopped without
 // handing over (killed, crashed, stopped by the watchdog) leaves its
 // addresses behind, and with sub-second adverts their lease (see
@@ -38,6 +39,14 @@ func Release(cfg *conf.Config, removed func(instance, what string), failed func(
 	for _, u := range us {
 		for _, m := range u.Members {
 			releaseRoutes(m, removed, failed)
+			if m.VMAC != nil {
+				// Its addresses go with it.
+				if ok, err := vrrpnet.ReleaseVMAC(m.VMAC.Name); err != nil {
+					failed(fmt.Errorf("instance %s: %w", m.Name(), err))
+				} else if ok {
+					removed(m.Name(), "macvlan "+m.VMAC.Name)
+				}
+			}
 			vips, err := vrrpnet.NewVIPs(m.Interface)
 			if err != nil {
 				failed(fmt.Errorf("instance %s: %w", m.Name(), err))

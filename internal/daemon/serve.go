@@ -44,7 +44,7 @@ func Serve(ctx context.Context, opts Options) error {
 	// PING_CHECK's and fast takeover's echo prober: one socket per
 	// family, one count of forged replies.
 	pinger := healthcheck.NewPinger()
-	d := newDaemon(opts.ConfigPath, opts.Logger, vrrpnet.Host{Pinger: pinger}, pinger)
+	d := newDaemon(opts.ConfigPath, opts.Logger, vrrpnet.Host{Pinger: pinger, Logger: opts.Logger}, pinger)
 	cfg, err := d.parser.Load(opts.ConfigPath)
 	if err != nil {
 		return &ConfigError{Err: err}

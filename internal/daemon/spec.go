@@ -123,12 +123,15 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript, groups c
 		m.AuthType = vrrp.AuthSimple
 		copy(m.AuthData[:], a.Password)
 	}
-	for _, v := range in.VirtualIPAddresses {
-		m.VIPs = append(m.VIPs, vip(v, in.Interface))
-		m.Config.VIPs = append(m.Config.VIPs, v.Address.Addr())
+	if len(in.VirtualIPAddresses) > 0 {
+		m.IPv6 = in.VirtualIPAddresses[0].Address.Addr().Is6()
 	}
-	if len(m.VIPs) > 0 {
-		m.IPv6 = m.VIPs[0].Addr().Is6()
+	if in.UseVMAC {
+		m.VMAC = &vrrp.VMAC{Name: in.VMACName, XmitBase: in.VMACXmitBase}
+	}
+	for _, v := range in.VirtualIPAddresses {
+		m.VIPs = append(m.VIPs, instanceVIP(v, in, m.IPv6))
+		m.Config.VIPs = append(m.Config.VIPs, v.Address.Addr())
 	}
 	if g := groups.MCastGroup4; g != nil && !m.IPv6 {
 		m.Group = g.Addr
@@ -137,7 +140,7 @@ func memberOf(in conf.VRRPInstance, scripts map[string]conf.VRRPScript, groups c
 		m.Group = g.Addr
 	}
 	for _, v := range in.VirtualIPAddressesExcluded {
-		m.Excluded = append(m.Excluded, vip(v, in.Interface))
+		m.Excluded = append(m.Excluded, instanceVIP(v, in, m.IPv6))
 	}
 	for _, r := range in.VirtualRoutes {
 		m.Routes = append(m.Routes, route(r))
@@ -195,6 +198,17 @@ func vip(v conf.VIP, dflt string) vrrp.VIP {
 		dev = dflt
 	}
 	return vrrp.VIP{Prefix: v.Address.Prefix, Dev: dev, Label: v.Label}
+}
+
+// instanceVIP maps an address of instance in, whose family is IPv6 or
+// not: with use_vmac, those of that family on the instance's interface go
+// on the macvlan, where keepalived puts them.
+func instanceVIP(v conf.VIP, in conf.VRRPInstance, ipv6 bool) vrrp.VIP {
+	out := vip(v, in.Interface)
+	if in.UseVMAC && out.Dev == in.Interface && out.Addr().Is6() == ipv6 {
+		out.Dev = in.VMACName
+	}
+	return out
 }
 
 // route maps a route of the configuration.

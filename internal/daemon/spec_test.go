@@ -247,3 +247,40 @@ func TestUnitsMulticastGroup(t *testing.T) {
 		t.Errorf("dropping the groups: %+v, want both restarted", p)
 	}
 }
+
+// use_vmac: the instance's addresses of its family on its interface go on
+// the macvlan; another family's, or another interface's, stay where they
+// are.
+func TestUnitsVMAC(t *testing.T) {
+	us := parse(t, `vrrp_instances:
+  - name: V4
+    interface: eth0
+    virtual_router_id: 51
+    use_vmac: true
+    virtual_ipaddresses: [192.0.2.100, {address: 192.0.2.101, interface: eth1}]
+    virtual_ipaddresses_excluded: [192.0.2.102, "2001:db8::102"]
+  - {name: V6, interface: eth0, virtual_router_id: 51, use_vmac: true, vmac_name: v6vmac, vmac_xmit_base: true,
+     virtual_ipaddresses: ["2001:db8::100"]}
+  - {name: PLAIN, interface: eth0, virtual_router_id: 52, virtual_ipaddresses: [192.0.2.110]}
+`)
+	devs := func(vs []vrrp.VIP) (out []string) {
+		for _, v := range vs {
+			out = append(out, v.Addr().String()+"@"+v.Dev)
+		}
+		return out
+	}
+	v4, v6, plain := us[0].Members[0], us[1].Members[0], us[2].Members[0]
+	if v4.VMAC == nil || *v4.VMAC != (vrrp.VMAC{Name: "vrrp.51"}) {
+		t.Errorf("V4 vmac %+v", v4.VMAC)
+	}
+	if got, want := devs(slices.Concat(v4.VIPs, v4.Excluded)), []string{"192.0.2.100@vrrp.51", "192.0.2.101@eth1",
+		"192.0.2.102@vrrp.51", "2001:db8::102@eth0"}; !slices.Equal(got, want) {
+		t.Errorf("V4 addresses on %v, want %v", got, want)
+	}
+	if v6.VMAC == nil || *v6.VMAC != (vrrp.VMAC{Name: "v6vmac", XmitBase: true}) || devs(v6.VIPs)[0] != "2001:db8::100@v6vmac" {
+		t.Errorf("V6 vmac %+v, addresses %v", v6.VMAC, devs(v6.VIPs))
+	}
+	if plain.VMAC != nil || devs(plain.VIPs)[0] != "192.0.2.110@eth0" {
+		t.Errorf("PLAIN vmac %+v, addresses %v", plain.VMAC, devs(plain.VIPs))
+	}
+}

@@ -63,6 +63,9 @@ func startLBDBinary(t *testing.T, n *lab.Node, o lbdOpts) *lbdBinary {
 	if o.auth != "" {
 		fmt.Fprintf(&b, "    authentication: {type: PASS, password: %s}\n", o.auth)
 	}
+	if v := o.vmac; v != nil {
+		fmt.Fprintf(&b, "    use_vmac: true\n    vmac_name: %s\n    vmac_xmit_base: %v\n", v.Name, v.XmitBase)
+	}
 	fmt.Fprintf(&b, "    virtual_ipaddresses: [%s]\n", joinAddrs(o.vips))
 	cfg := filepath.Join(dir, "lbd.yaml")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o644); err != nil {
@@ -77,6 +80,16 @@ func startLBDBinary(t *testing.T, n *lab.Node, o lbdOpts) *lbdBinary {
 		}
 	})
 	return x
+}
+
+// startLBDSide runs lbd's side of an interop test: the lbd command when
+// binary, else the runtime in this process.
+func startLBDSide(t *testing.T, n *lab.Node, o lbdOpts, binary bool) lbdSide {
+	t.Helper()
+	if binary {
+		return startLBDBinary(t, n, o)
+	}
+	return startLBD(t, n, o)
 }
 
 // lbdCommand builds the lbd command once and returns its path.

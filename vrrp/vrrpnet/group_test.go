@@ -62,19 +62,12 @@ func TestIntegrationMulticastGroup(t *testing.T) {
 func adverts(t *testing.T, c *packet.Conn, until time.Time) map[[2]netip.Addr]int {
 	t.Helper()
 	seen := map[[2]netip.Addr]int{}
-	buf := make([]byte, 2048)
-	c.SetReadDeadline(until)
-	for time.Now().Before(until) {
-		n, _, err := c.ReadFrom(buf)
-		if err != nil {
-			break
-		}
-		pkt := gopacket.NewPacket(buf[:n], layers.LayerTypeEthernet, gopacket.Default)
+	frames(c, until, func(pkt gopacket.Packet, _ *layers.Ethernet) {
 		if ip, ok := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok && ip.Protocol == 112 {
 			src, _ := netip.AddrFromSlice(ip.SrcIP)
 			dst, _ := netip.AddrFromSlice(ip.DstIP)
 			seen[[2]netip.Addr{src.Unmap(), dst.Unmap()}]++
 		}
-	}
+	})
 	return seen
 }

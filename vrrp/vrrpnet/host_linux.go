@@ -1,8 +1,10 @@
 package vrrpnet
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 
 	"github.com/lbd-project/lbd/healthcheck"
@@ -17,12 +19,19 @@ type Host struct {
 	// daemon shares its PING_CHECK prober, so one count of forged echo
 	// replies covers both. Its owner closes it. nil: a prober per runner.
 	Pinger *healthcheck.Pinger
+	// Logger gets what the host does besides sockets (a VMAC created,
+	// adopted or deleted, sysctls changed); nil: slog.Default().
+	Logger *slog.Logger
 }
 
-// Open implements vrrp.Host: the member's conn, its address manager
-// (addresses installed with vrrp.VIPLease), its route manager when it has
-// routes or rules, and one announcer per interface its addresses are on.
-func (Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
+// Open implements vrrp.Host: the member's virtual-MAC interface when it
+// has one (see vmac_linux.go), its conn (on that interface unless
+// VMAC.XmitBase), its address manager (addresses installed with
+// vrrp.VIPLease), its route manager when it has routes or rules, and one
+// announcer per interface its addresses are on. The returned Close
+// deletes the virtual-MAC interface if Open created it; it may run on any
+// thread.
+func (h Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
 	primary := m.Config.Primary
 	if !primary.IsValid() {
 		var err error
@@ -30,13 +39,19 @@ func (Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
 			return vrrp.MemberIO{}, err
 		}
 	}
-	conn, err := Listen(ConnConfig{Interface: m.Interface, Source: primary, Unicast: len(m.Peers) > 0, Group: m.Group})
+	vmac, connIf, err := openMemberVMAC(cmp.Or(h.Logger, slog.Default()), m, primary)
 	if err != nil {
+		return vrrp.MemberIO{}, err
+	}
+	conn, err := Listen(ConnConfig{Interface: connIf, Source: primary, Unicast: len(m.Peers) > 0, Group: m.Group})
+	if err != nil {
+		vmac.Close()
 		return vrrp.MemberIO{}, err
 	}
 	vips, err := NewVIPs(m.Interface)
 	if err != nil {
 		conn.Close()
+		vmac.Close()
 		return vrrp.MemberIO{}, err
 	}
 	vips.Lease = vrrp.VIPLease(m.Config.AdvertInterval)
@@ -51,6 +66,7 @@ func (Host) Open(m *vrrp.MemberConfig) (vrrp.MemberIO, error) {
 		for _, a := range anns {
 			a.Close()
 		}
+		vmac.Close()
 	}
 	if len(m.Routes)+len(m.Rules) > 0 {
 		if routes, err = NewRoutes(); err != nil {

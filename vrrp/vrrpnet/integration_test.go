@@ -95,6 +95,23 @@ func listenCapture(t *testing.T, n *lab.Node) *packet.Conn {
 	return c
 }
 
+// frames calls fn with each frame c reads until the deadline, decoded
+// from Ethernet up.
+func frames(c *packet.Conn, until time.Time, fn func(pkt gopacket.Packet, eth *layers.Ethernet)) {
+	buf := make([]byte, 2048)
+	c.SetReadDeadline(until)
+	for time.Now().Before(until) {
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			break
+		}
+		pkt := gopacket.NewPacket(buf[:n], layers.LayerTypeEthernet, gopacket.Default)
+		if eth, ok := pkt.Layer(layers.LayerTypeEthernet).(*layers.Ethernet); ok {
+			fn(pkt, eth)
+		}
+	}
+}
+
 // announcements reads frames until deadline and counts gratuitous ARP
 // announcing ip4 and unsolicited NAs for ip6.
 func announcements(t *testing.T, c *packet.Conn, until time.Time, ip4, ip6 netip.Addr) (garp, na int, senders map[string]bool) {
@@ -109,16 +126,8 @@ func announcements(t *testing.T, c *packet.Conn, until time.Time, ip4, ip6 netip
 func announceTimes(t *testing.T, c *packet.Conn, until time.Time, ip4, ip6 netip.Addr) (garp, na []time.Time, senders map[string]bool) {
 	t.Helper()
 	senders = map[string]bool{}
-	buf := make([]byte, 2048)
-	c.SetReadDeadline(until)
-	for time.Now().Before(until) {
-		n, _, err := c.ReadFrom(buf)
-		if err != nil {
-			break
-		}
+	frames(c, until, func(pkt gopacket.Packet, eth *layers.Ethernet) {
 		at := time.Now()
-		pkt := gopacket.NewPacket(buf[:n], layers.LayerTypeEthernet, gopacket.Default)
-		eth, _ := pkt.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
 		if a, ok := pkt.Layer(layers.LayerTypeARP).(*layers.ARP); ok {
 			src, _ := netip.AddrFromSlice(a.SourceProtAddress)
 			dst, _ := netip.AddrFromSlice(a.DstProtAddress)
@@ -135,7 +144,7 @@ func announceTimes(t *testing.T, c *packet.Conn, until time.Time, ip4, ip6 netip
 				senders[eth.SrcMAC.String()] = true
 			}
 		}
-	}
+	})
 	return garp, na, senders
 }
 

@@ -4,6 +4,7 @@ package vrrpnet_test
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -78,12 +79,7 @@ func TestIntegrationKeepalivedInterop(t *testing.T) {
 					ko.src, ko.peers = peer, []string{self}
 				}
 				ka := startKeepalived(t, nk, ko)
-				var lb lbdSide
-				if v.binary {
-					lb = startLBDBinary(t, nl, lo)
-				} else {
-					lb = startLBD(t, nl, lo)
-				}
+				lb := startLBDSide(t, nl, lo, v.binary)
 
 				settle := 3*v.interval + time.Second + 3*time.Second
 				if lbdMaster {
@@ -146,4 +142,79 @@ func sum(m map[vrrp.DropReason]uint64) uint64 {
 		s += v
 	}
 	return s
+}
+
+// use_vmac on both sides: lbd and keepalived 2.2.7, each with its macvlan
+// vrrp.51, form one group in either role, and whichever is Master, an ARP
+// request for the VIP is answered with the same virtual MAC (by the
+// Master alone); after the Master stops, the other answers with it. The
+// binary variant runs the lbd command with use_vmac in its YAML.
+func TestIntegrationKeepalivedVMAC(t *testing.T) {
+	mac := vrrp.VirtualMAC(51, false).String()
+	lbdCommand(t)
+	for _, v := range []struct {
+		name              string
+		lbdMaster, binary bool
+	}{{"lbd-master", true, false}, {"keepalived-master", false, false}, {"lbd-binary-master", true, true}} {
+		lbdMaster := v.lbdMaster
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			l := lab.New(t)
+			lan := l.LAN("lan")
+			nl := newNode(t, l, lan, "lbd", "192.0.2.1/24")
+			nk := newNode(t, l, lan, "ka", "192.0.2.2/24")
+			obs := newNode(t, l, lan, "observer", "192.0.2.9/24")
+			waitReady(t, nl, nk, obs)
+			iv := 100 * time.Millisecond
+			lo := lbdOpts{version: vrrp.Version3, interval: iv, prio: 100, primary: netip.MustParseAddr("192.0.2.1"),
+				vmac: &vrrp.VMAC{Name: "vrrp.51"}}
+			ko := kaOpts{version: vrrp.Version3, vrid: 51, interval: iv, prio: 200, vip: "192.0.2.100/32", instance: "  use_vmac\n"}
+			if lbdMaster {
+				lo.prio, ko.prio = 200, 100
+			}
+			ka := startKeepalived(t, nk, ko)
+			lb := startLBDSide(t, nl, lo, v.binary)
+			master, backup := nl, nk
+			if !lbdMaster {
+				master, backup = nk, nl
+			}
+			eventually(t, 6*time.Second, master.Name+" Master with the VIP, "+backup.Name+" Backup without", func() bool {
+				states := lb.state() == vrrp.StateMaster && ka.state() == "BACKUP"
+				if !lbdMaster {
+					states = lb.state() == vrrp.StateBackup && ka.state() == "MASTER"
+				}
+				return states && master.HasAddr(vip4) && !backup.HasAddr(vip4)
+			})
+			for _, n := range []*lab.Node{nl, nk} {
+				checkMacvlan(t, n, "vrrp.51", vrrp.VirtualMAC(51, false))
+			}
+			if x, ok := lb.(*lbd); ok {
+				if d := x.stats().Drops; sum(d) != 0 {
+					t.Errorf("lbd dropped keepalived's adverts: %v", d)
+				}
+			}
+			if got := arpAnswers(t, obs, vip4); !slices.Equal(got, []string{mac}) {
+				t.Errorf("%s Master: ARP for %v answered by %v, want by %s alone", master.Name, vip4, got, mac)
+			}
+			start := time.Now()
+			if lbdMaster {
+				lb.stop()
+			} else {
+				ka.terminate()
+			}
+			eventually(t, 3*time.Second, backup.Name+" Master with the VIP after the Master stopped", func() bool {
+				if lbdMaster {
+					return ka.state() == "MASTER" && nk.HasAddr(vip4)
+				}
+				_, ok := lb.becameMaster(start)
+				return ok && nl.HasAddr(vip4)
+			})
+			if got := arpAnswers(t, obs, vip4); !slices.Equal(got, []string{mac}) {
+				t.Errorf("%s Master: ARP for %v answered by %v, want by %s alone", backup.Name, vip4, got, mac)
+			}
+			if linkExists(master, "vrrp.51") {
+				t.Errorf("%s kept its macvlan after stopping", master.Name)
+			}
+		})
+	}
 }

@@ -115,6 +115,7 @@ type lbdOpts struct {
 	routes   []vrrp.Route
 	rules    []vrrp.Rule
 	group    netip.Addr
+	vmac     *vrrp.VMAC // use_vmac: the VIPs go on it
 }
 
 // lbd is one instance run by lbd's VRRP runtime (vrrp.Runner on
@@ -201,9 +202,14 @@ func startLBD(t *testing.T, n *lab.Node, o lbdOpts) *lbd {
 		Routes: o.routes,
 		Rules:  o.rules,
 		Group:  o.group,
+		VMAC:   o.vmac,
+	}
+	dev := "eth0"
+	if o.vmac != nil {
+		dev = o.vmac.Name
 	}
 	for _, v := range o.vips {
-		mc.VIPs = append(mc.VIPs, vrrp.VIP{Prefix: netip.PrefixFrom(v, v.BitLen()), Dev: "eth0"})
+		mc.VIPs = append(mc.VIPs, vrrp.VIP{Prefix: netip.PrefixFrom(v, v.BitLen()), Dev: dev})
 	}
 	if o.auth != "" {
 		mc.AuthType = vrrp.AuthSimple

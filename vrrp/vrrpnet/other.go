@@ -5,6 +5,7 @@ package vrrpnet
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -79,6 +80,9 @@ func (*Static) Apply(StaticSet) error { return errUnsupported }
 // Close releases nothing on this platform.
 func (*Static) Close() {}
 
+// ReleaseVMAC is not supported on this platform.
+func ReleaseVMAC(string) (bool, error) { return false, errUnsupported }
+
 // NewAnnouncer is not supported on this platform.
 func NewAnnouncer(string) (vrrp.Announcer, error) { return nil, errUnsupported }
 
@@ -88,6 +92,7 @@ func WatchLink(context.Context, string, func(bool)) error { return errUnsupporte
 // Host is the vrrp.Host of a Linux machine; elsewhere it opens nothing.
 type Host struct {
 	Pinger *healthcheck.Pinger // see the Linux Host
+	Logger *slog.Logger        // see the Linux Host
 }
 
 // Open is not supported on this platform.

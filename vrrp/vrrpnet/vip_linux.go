@@ -101,9 +101,14 @@ func (m *VIPs) AddVIP(v vrrp.VIP) error {
 	return nil
 }
 
-// RemoveVIP removes v (whatever its prefix length on the link) if present.
+// RemoveVIP removes v (whatever its prefix length on the link) if present;
+// an address on an interface that is gone is gone with it.
 func (m *VIPs) RemoveVIP(v vrrp.VIP) (bool, error) {
 	l, err := m.link(v)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}
