@@ -56,7 +56,7 @@ func kernelFloor(nTCP, nHTTP, n int) (tcp, http time.Duration, err error) {
 		for {
 			m, err := unix.Read(fd, buf)
 			if err != nil {
-				return err
+				return fmt.Errorf("read from %v: %w", targetAddr(httpNet, i%nHTTP), err)
 			}
 			if m == 0 {
 				return nil
@@ -94,9 +94,18 @@ func dialBlocking(ap netip.AddrPort) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	// A server that never answers must end the floor, not hang it: a
+	// read waits at most 5 s (EAGAIN then), a connect as long.
+	tv := unix.Timeval{Sec: 5}
+	for _, opt := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, opt, &tv); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
 	if err := unix.Connect(fd, sockaddr4(ap)); err != nil {
 		unix.Close(fd)
-		return -1, err
+		return -1, fmt.Errorf("connect %v: %w", ap, err)
 	}
 	return fd, nil
 }
