@@ -275,7 +275,9 @@ func testVRRPImport(t *testing.T, path string, ids []string, yaml []byte, cfg *c
 		if err := s.p.Signal(syscall.SIGTERM); err != nil {
 			t.Errorf("%s: SIGTERM: %v", s.name, err)
 		}
-		if err := s.p.Wait(10 * time.Second); err != nil {
+		// lbd keeps a Master's addresses until another master is heard,
+		// at most the master-down interval: here none comes.
+		if err := s.p.Wait(wait); err != nil {
 			t.Errorf("%s: after SIGTERM: %v", s.name, err)
 		}
 		var left []string
