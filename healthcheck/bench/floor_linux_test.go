@@ -55,6 +55,9 @@ func kernelFloor(nTCP, nHTTP, n int) (tcp, http time.Duration, err error) {
 		}
 		for {
 			m, err := unix.Read(fd, buf)
+			if err == unix.EINTR {
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("read from %v: %w", targetAddr(httpNet, i%nHTTP), err)
 			}
@@ -95,13 +98,13 @@ func dialBlocking(ap netip.AddrPort) (int, error) {
 		return -1, err
 	}
 	// A server that never answers must end the floor, not hang it: a
-	// read waits at most 5 s (EAGAIN then), a connect as long.
+	// read waits at most 5 s (EAGAIN then). With a timeout set, a signal
+	// (the Go runtime's preemption) makes the read fail with EINTR
+	// instead of restarting it: the read loop retries those.
 	tv := unix.Timeval{Sec: 5}
-	for _, opt := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
-		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, opt, &tv); err != nil {
-			unix.Close(fd)
-			return -1, err
-		}
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return -1, err
 	}
 	if err := unix.Connect(fd, sockaddr4(ap)); err != nil {
 		unix.Close(fd)
