@@ -99,7 +99,7 @@ func vmLab(t *testing.T, cfg *conf.Config) *lab.Node {
 			ln = tls.NewListener(ln, tlsConfig)
 		}
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, "lbd-lab\n")
+			io.WriteString(w, labBody)
 		})}
 		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
@@ -108,22 +108,29 @@ func vmLab(t *testing.T, cfg *conf.Config) *lab.Node {
 }
 
 // labBalancerAddr is an address for the balancer in the real servers'
-// subnet p that is none of theirs (the last host of the subnet, or the
-// one before), or none when the balancer is already in p.
+// subnet p that is none of theirs (see spareHost), or none when the
+// balancer is already in p.
 func labBalancerAddr(p netip.Prefix, used map[string]bool) netip.Prefix {
 	for _, own := range []string{"192.0.2.1", "2001:db8::1"} {
 		if p.Contains(netip.MustParseAddr(own)) {
 			return netip.Prefix{}
 		}
 	}
+	return spareHost(p, func(a netip.Addr) bool { return used[netip.PrefixFrom(a, p.Bits()).String()] })
+}
+
+// spareHost is the highest host address of subnet p (below the IPv4
+// broadcast address) that taken does not claim, with p's length; none
+// when taken claims them all.
+func spareHost(p netip.Prefix, taken func(netip.Addr) bool) netip.Prefix {
 	b := p.Masked().Addr().AsSlice()
 	for i := p.Bits(); i < len(b)*8; i++ {
 		b[i/8] |= 0x80 >> (i % 8)
 	}
-	last, _ := netip.AddrFromSlice(b) // the broadcast address for IPv4
+	last, _ := netip.AddrFromSlice(b)
 	for a := last.Prev(); p.Contains(a); a = a.Prev() {
-		if c := netip.PrefixFrom(a, p.Bits()); !used[c.String()] {
-			return c
+		if !taken(a) {
+			return netip.PrefixFrom(a, p.Bits())
 		}
 	}
 	return netip.Prefix{}

@@ -60,12 +60,10 @@ func vrrpInterfaces(cfg *conf.Config) ([]string, map[string][]string) {
 			if r.Via.Addr.Is6() {
 				bits = 64
 			}
-			// Another host of the gateway's subnet: the last but one.
-			p := netip.PrefixFrom(r.Via.Addr, bits).Masked()
-			b := p.Addr().AsSlice()
-			b[len(b)-1] = 0xfd
-			host, _ := netip.AddrFromSlice(b)
-			if s := netip.PrefixFrom(host, bits).String(); host != r.Via.Addr && !contains(addrs[dev], s) {
+			// Another host of the gateway's subnet.
+			via := r.Via.Addr
+			host := spareHost(netip.PrefixFrom(via, bits), func(a netip.Addr) bool { return a == via })
+			if s := host.String(); !contains(addrs[dev], s) {
 				addrs[dev] = append(addrs[dev], s)
 			}
 		}

@@ -91,15 +91,28 @@ func open(name, path string) (int, unix.Stat_t, error) {
 	return fd, st, nil
 }
 
+// ID identifies a network namespace: the device and inode of its nsfs
+// file, the same whichever path or process shows it.
+type ID struct{ Dev, Ino uint64 }
+
+// Current is the network namespace of the calling thread.
+func Current() (ID, error) {
+	var self unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &self); err != nil {
+		return ID{}, fmt.Errorf("read this thread's network namespace: %w", err)
+	}
+	return ID{self.Dev, self.Ino}, nil
+}
+
 // inside reports whether the calling thread is in the namespace whose
 // file has st. Every thread of lbd is in the same one: only execIn's
 // thread ever moves, and it executes or dies.
 func inside(st unix.Stat_t) (bool, error) {
-	var self unix.Stat_t
-	if err := unix.Stat("/proc/thread-self/ns/net", &self); err != nil {
-		return false, fmt.Errorf("read this process's network namespace: %w", err)
+	self, err := Current()
+	if err != nil {
+		return false, err
 	}
-	return self.Dev == st.Dev && self.Ino == st.Ino, nil
+	return self == ID{st.Dev, st.Ino}, nil
 }
 
 // execIn joins the namespace fd from a thread of its own and executes

@@ -13,8 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
+	"github.com/lbd-project/lbd/internal/netns"
 	"github.com/lbd-project/lbd/vrrp"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -248,7 +248,7 @@ func (v *vmacLink) tune(parent *netlink.LinkAttrs, ipv6, xmitBase bool) error {
 		return errors.Join(writeSysctl(conf(v.name, "arp_ignore"), "1"),
 			writeSysctl(filepath.Join(ipv6Conf, v.name, "router_solicitations"), "0"))
 	}
-	ns, err := netnsID()
+	ns, err := netns.Current()
 	if err != nil {
 		return err
 	}
@@ -336,7 +336,7 @@ type heldSysctl struct {
 // holdKey names what a hold covers: the namespace-wide rp_filter, or one
 // parent interface.
 type holdKey struct {
-	ns   [2]uint64 // device and inode of the network namespace
+	ns   netns.ID
 	what string
 }
 
@@ -448,19 +448,6 @@ func writeSysctl(path, val string) error {
 		return fmt.Errorf("sysctl %s=%s: %w", path, val, err)
 	}
 	return nil
-}
-
-// netnsID identifies the network namespace of the calling thread.
-func netnsID() ([2]uint64, error) {
-	fi, err := os.Stat("/proc/thread-self/ns/net")
-	if err != nil {
-		return [2]uint64{}, fmt.Errorf("network namespace: %w", err)
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return [2]uint64{}, errors.New("network namespace: no inode")
-	}
-	return [2]uint64{uint64(st.Dev), st.Ino}, nil
 }
 
 // ReleaseVMAC deletes the macvlan called name if lbd created it (it has
