@@ -37,20 +37,30 @@ build:
 # manual pages made from the commands' --help. Its binaries are stripped
 # and hardened (PIE, full RELRO), as Debian policy wants; linking them needs
 # gcc (and its binutils), which make deps installs.
+# deb needs only a C linker (the binaries are PIE, linked externally),
+# objdump (build.sh checks their hardening) and dpkg-deb.
+DEB_PKGS  := gcc libc6-dev binutils dpkg
 deb:
+	$(call apt_install,deb,$(DEB_PKGS))
 	$(GO) build -trimpath -buildmode=pie -ldflags '-s -w -linkmode=external -extldflags=-Wl,-z,relro,-z,now $(LDFLAGS)' -o $(BUILD)/deb-bin/ ./cmd/...
 	@rm -f $(BUILD)/lbd_*.deb
 	@GO=$(GO) sh packaging/deb/build.sh $(VERSION) $(BUILD)/deb-bin $(DEB)
 
-# deps installs the Debian packages the lab needs (only the missing ones)
-# and downloads the Go modules.
-deps:
-	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+# apt_install installs the Debian packages of its argument that are
+# missing (as root), quietly; $(call apt_install,TARGET,PACKAGES).
+define apt_install
+	@missing=$$(for p in $(2); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-		[ "$$(id -u)" = 0 ] || { echo "make deps: need root to install:$$missing" >&2; exit 1; }; \
+		[ "$$(id -u)" = 0 ] || { echo "make $(1): need root to install:$$missing" >&2; exit 1; }; \
 		echo "installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+endef
+
+# deps installs the Debian packages the lab needs (only the missing ones)
+# and downloads the Go modules.
+deps:
+	$(call apt_install,deps,$(APT_PKGS))
 	@$(GO) mod download
 
 # vm builds the lab VM's kernel and base initramfs from Debian packages.

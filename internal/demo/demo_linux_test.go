@@ -72,7 +72,13 @@ type client struct {
 	http *http.Client
 }
 
-func newClient(n *lab.Node) *client { return &client{http: n.HTTPClient(500 * time.Millisecond)} }
+// clientTimeout bounds each request of the demo's clients: long enough for
+// the TCG VM, short enough that an outage shows as failed requests.
+const clientTimeout = 500 * time.Millisecond
+
+func newClient(n *lab.Node, timeout time.Duration) *client {
+	return &client{http: n.HTTPClient(timeout)}
+}
 
 // get returns the name of whoever answered, or an error.
 func (c *client) get() (string, error) {
@@ -321,7 +327,7 @@ func TestDemo(t *testing.T) {
 		b.write(t, config(dir, 150-50*i, weights, consistent))
 		b.start(t)
 	}
-	c := newClient(d.client)
+	c := newClient(d.client, clientTimeout)
 
 	say("")
 	say("1. lb1 (priority 150) and lb2 (100) elect a master; mh spreads requests by client address and port")
