@@ -36,10 +36,9 @@ build:
 # keepalived's genhash), lbd.service, /etc/lbd/lbd.yaml as a conffile,
 # manual pages made from the commands' --help. Its binaries are stripped
 # and hardened (PIE, full RELRO), as Debian policy wants; linking them needs
-# gcc (and its binutils), which make deps installs.
-# deb needs only a C linker (the binaries are PIE, linked externally),
-# objdump (build.sh checks their hardening) and dpkg-deb.
-DEB_PKGS  := gcc libc6-dev binutils dpkg
+# gcc, and build.sh checks the hardening with binutils' objdump, so deb
+# installs those itself (dpkg-deb is in dpkg, always there).
+DEB_PKGS  := gcc libc6-dev binutils
 deb:
 	$(call apt_install,deb,$(DEB_PKGS))
 	$(GO) build -trimpath -buildmode=pie -ldflags '-s -w -linkmode=external -extldflags=-Wl,-z,relro,-z,now $(LDFLAGS)' -o $(BUILD)/deb-bin/ ./cmd/...
