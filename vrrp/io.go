@@ -72,6 +72,13 @@ type VIPManager interface {
 // burst.
 type Announcer interface {
 	Announce(addrs []netip.Addr) error
+	// Watch calls heard, from a goroutine of its own, each time another
+	// host announces one of addrs on the interface (a gratuitous ARP, an
+	// ARP reply or an unsolicited neighbour advertisement whose sender is
+	// not this interface), until stop is called; heard is not called
+	// after stop returns. A Master that hands over watches for the new
+	// Master's announcements before it lets its addresses go.
+	Watch(addrs []netip.Addr, heard func()) (stop func(), err error)
 }
 
 // Notification reports one state change of an instance, from the runner

@@ -19,10 +19,19 @@ import (
 // vrrp_sync_group and one per instance outside any group.
 
 // HandoverLinger is how long a stopping Master keeps its addresses after it
-// heard the new Master's first advert: the new Master sends its gratuitous
-// ARP / NA right after that advert, and the linger lets it reach the LAN
-// (and packets already on their way to us be answered) before we let go.
+// saw the new Master's gratuitous ARP / NA on the wire: long enough for
+// the neighbours, which got the same frame, to act on it, and for packets
+// already on their way to us to be answered.
 const HandoverLinger = 50 * time.Millisecond
+
+// HandoverAnnounceWait is how long a stopping Master waits for the new
+// Master's gratuitous ARP / NA after hearing its first advert. The new
+// Master adds its addresses between the two, which took 90 ms in an
+// emulated VM under load; a Master that let go sooner would drop the SYNs
+// its clients still send it. The announcement may never come our way (a
+// VMAC shares our MAC address, announcements may be off): then the
+// addresses go when this wait ends.
+const HandoverAnnounceWait = 500 * time.Millisecond
 
 // RetryOpen is how often a runner that could not open its sockets (a
 // missing interface or address) tries again.

@@ -237,6 +237,87 @@ func TestRunnerHandoverWithoutBackup(t *testing.T) {
 	}
 }
 
+// A Master handing over keeps its addresses after hearing the new
+// Master's advert until it sees the new Master's gratuitous ARP (then
+// HandoverLinger more), or HandoverAnnounceWait when none comes: the new
+// Master adds its addresses between the two, and a neighbour that has not
+// heard the announcement still sends to the old Master.
+func TestRunnerHandoverWaitsForAnnouncement(t *testing.T) {
+	iv := time.Second
+	off := GARPConfig{Delay: -1, Refresh: -1}
+	// handOver elects a, mutes b's announcements, asks a to hand over and
+	// lets b take over; it returns when a has heard b's first advert.
+	handOver := func(t *testing.T) (a, b *testNode, clk *vrrptest.Clock, errc chan error) {
+		hub := vrrptest.NewHub()
+		clk = vrrptest.NewClock()
+		a = startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 200, interval: iv, clock: clk, garp: off})
+		b = startNode(t, hub, nodeOpts{src: "192.0.2.2", prio: 100, interval: iv, clock: clk, garp: off})
+		waitFor(t, time.Second, "both started", func() bool { return a.state() == StateBackup && b.state() == StateBackup })
+		for range 5 {
+			if a.state() == StateMaster && b.state() == StateBackup {
+				break
+			}
+			clk.Advance(iv, settle)
+		}
+		waitFor(t, time.Second, "a Master, b Backup", func() bool { return a.state() == StateMaster && b.state() == StateBackup })
+		b.host.Announcer.Mute(true)
+		errc = make(chan error, 1)
+		go func() {
+			_, err := a.r.Handover(context.Background(), false)
+			errc <- err
+		}()
+		waitFor(t, time.Second, "a handing over", func() bool { return a.stats().Priority == 1 })
+		settle()
+		clk.Advance(SkewTime(Version3, 100, iv)+time.Millisecond, settle)
+		waitFor(t, time.Second, "b Master, a Backup", func() bool { return b.state() == StateMaster && a.state() == StateBackup })
+		return a, b, clk, errc
+	}
+	// advance moves the clock in handover ticks, so that the wait looks
+	// at its deadlines as in real time.
+	advance := func(clk *vrrptest.Clock, d time.Duration) {
+		for step := 5 * time.Millisecond; d > 0; d -= step {
+			clk.Advance(min(step, d), settle)
+		}
+	}
+	released := func(t *testing.T, a *testNode, errc chan error) {
+		t.Helper()
+		waitFor(t, time.Second, "a released its addresses", func() bool { return a.host.VIPs.Count() == 0 })
+		if err := <-errc; err != nil {
+			t.Errorf("handover: %v", err)
+		}
+	}
+
+	t.Run("announced late", func(t *testing.T) {
+		a, b, clk, errc := handOver(t)
+		advance(clk, 4*HandoverLinger)
+		if a.host.VIPs.Count() != 1 {
+			t.Fatalf("a let its addresses go %v after the new master's advert, before its gratuitous ARP", 4*HandoverLinger)
+		}
+		b.host.Announcer.Mute(false)
+		b.host.Announcer.Announce([]netip.Addr{runVIP})
+		time.Sleep(10 * time.Millisecond) // a's loop takes the announcement
+		advance(clk, HandoverLinger-10*time.Millisecond)
+		if a.host.VIPs.Count() != 1 {
+			t.Fatal("a let its addresses go before HandoverLinger after the gratuitous ARP")
+		}
+		advance(clk, 20*time.Millisecond)
+		released(t, a, errc)
+		if b.host.VIPs.Count() != 1 {
+			t.Error("the new master holds no address")
+		}
+	})
+
+	t.Run("never announced", func(t *testing.T) {
+		a, _, clk, errc := handOver(t)
+		advance(clk, HandoverAnnounceWait-10*time.Millisecond)
+		if a.host.VIPs.Count() != 1 {
+			t.Fatal("a let its addresses go before HandoverAnnounceWait without a gratuitous ARP")
+		}
+		advance(clk, 20*time.Millisecond)
+		released(t, a, errc)
+	})
+}
+
 // Fast takeover: a Backup whose Master stops answering pings takes over
 // after Skew_Time, long before Master_Down_Interval.
 func TestRunnerFastTakeover(t *testing.T) {

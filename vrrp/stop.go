@@ -3,6 +3,7 @@ package vrrp
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"slices"
 	"time"
 )
@@ -17,11 +18,13 @@ import (
 //  2. it KEEPS the virtual addresses, so the host goes on answering ARP
 //     and traffic for them, and repeats the priority-0 advert every advert
 //     interval (in case one is lost);
-//  3. as soon as an advert with a non-zero priority arrives from another
-//     router (the new Master, which has just added the addresses and sent
-//     gratuitous ARP), it waits [HandoverLinger] for that gratuitous ARP
-//     to reach the LAN, then removes the addresses and runs its notify
-//     scripts;
+//  3. once an advert with a non-zero priority arrives from another router
+//     (the new Master, which adds the addresses and then sends gratuitous
+//     ARP / NA), it watches its interfaces for that announcement and
+//     [HandoverLinger] after seeing it (or [HandoverAnnounceWait] after the
+//     advert if it never shows) removes the addresses and runs its notify
+//     scripts: neighbours keep sending to us until the announcement
+//     reaches them, however long the new Master takes to add addresses;
 //  4. if no new Master is heard within 3 x advert interval + one interval
 //     (the longest Master_Down_Interval of any Backup) + 100 ms, it
 //     removes the addresses anyway when stopping (there is no Backup to
@@ -141,9 +144,14 @@ func (r *Runner) handover(ctx context.Context, restore bool) ([]string, error) {
 			r.handle(r.members[e.m], e.ev)
 		case f := <-r.fires:
 			r.fired(f)
+		case m := <-w.announced:
+			w.announce(m)
 		case now := <-w.tick.C:
-			w.due(now, func(m *member) { release(m, "new master took over") })
+			w.due(now, release)
 		case <-w.deadline:
+			if w.releaseHeard(release) {
+				continue
+			}
 			for _, m := range slices.Clone(w.held) {
 				m.log.Warn("vrrp: handover: no new master heard; staying master", "waited", w.timeout())
 				release(m, "no new master heard")
@@ -181,9 +189,12 @@ func (r *Runner) shutdown() {
 		select {
 		case p := <-r.pkts:
 			w.heard(r.members[p.m], p.p)
+		case m := <-w.announced:
+			w.announce(m)
 		case now := <-w.tick.C:
-			w.due(now, func(m *member) { release(m, "new master took over") })
+			w.due(now, func(m *member, why string) { release(m, why) })
 		case <-w.deadline:
+			w.releaseHeard(func(m *member, why string) { release(m, why) })
 			for _, m := range slices.Clone(w.held) {
 				release(m, "no new master heard", "waited", w.timeout())
 			}
@@ -229,37 +240,108 @@ func (r *Runner) unhold(m *member, w *takeoverWait) {
 
 // takeoverWait tracks Masters that hand over: each advertises priority 0
 // every advert interval while it keeps its addresses, until another
-// router's advert is heard; it is released HandoverLinger after that, so
-// the new master's gratuitous ARPs land before the addresses go.
+// router's advert is heard; it is released HandoverLinger after the new
+// Master's gratuitous ARP / NA is seen on one of its interfaces (or
+// HandoverAnnounceWait after the advert when none is), so that the
+// neighbours have moved before the addresses go.
 type takeoverWait struct {
-	r          *Runner
-	held       []*member
-	nextAdvert map[*member]time.Time
-	releaseAt  map[*member]time.Time // zero until a new master is heard
-	longest    time.Duration         // the longest advert interval held
-	tick       *ticker
-	deadline   chan struct{}
-	cancel     func() bool
+	r        *Runner
+	held     []*member
+	each     map[*member]*handing
+	longest  time.Duration // the longest advert interval held
+	tick     *ticker
+	deadline chan struct{}
+	cancel   func() bool
+	// announced receives a held member when another host announces one
+	// of its addresses; the watches send without blocking.
+	announced chan *member
+}
+
+// handing is the handover of one member.
+type handing struct {
+	nextAdvert time.Time
+	heard      time.Time // the new master's first advert; zero until then
+	seen       time.Time // its announcement; zero until then
+	// blind is set when the announcements could not be watched: the
+	// addresses go HandoverLinger after the advert, as if one was seen.
+	blind   bool
+	unwatch []func()
+}
+
+// releaseAt is when the addresses may go, zero while no new master has
+// been heard.
+func (h *handing) releaseAt() (time.Time, string) {
+	switch {
+	case h.heard.IsZero():
+		return time.Time{}, ""
+	case !h.seen.IsZero():
+		return maxTime(h.heard, h.seen).Add(HandoverLinger), "new master took over"
+	case h.blind:
+		return h.heard.Add(HandoverLinger), "new master took over"
+	}
+	return h.heard.Add(HandoverAnnounceWait), "new master heard, its gratuitous ARP / NA not seen"
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // newTakeoverWait starts waiting for held, whose first priority-0 adverts
-// have just been sent.
+// have just been sent, and watches their interfaces for announcements of
+// their addresses by another host.
 func (r *Runner) newTakeoverWait(held []*member) *takeoverWait {
 	now := r.clock.Now()
-	w := &takeoverWait{r: r, held: held, nextAdvert: map[*member]time.Time{}, releaseAt: map[*member]time.Time{},
-		deadline: make(chan struct{})}
+	w := &takeoverWait{r: r, held: held, each: map[*member]*handing{}, deadline: make(chan struct{}),
+		announced: make(chan *member, len(held))}
 	for _, m := range held {
 		w.longest = max(w.longest, m.cfg.Config.AdvertInterval)
-		w.nextAdvert[m] = now.Add(m.cfg.Config.AdvertInterval)
+		w.each[m] = &handing{nextAdvert: now.Add(m.cfg.Config.AdvertInterval)}
+		w.watch(m)
 	}
 	w.tick = newTicker(r.clock, handoverTick)
 	w.cancel = r.clock.AfterFunc(w.timeout(), func() { close(w.deadline) })
 	return w
 }
 
+// watch starts watching for announcements of m's addresses on each of
+// their interfaces.
+func (w *takeoverWait) watch(m *member) {
+	h := w.each[m]
+	byDev := map[string][]netip.Addr{}
+	for _, v := range m.all {
+		byDev[v.Dev] = append(byDev[v.Dev], v.Addr())
+	}
+	heard := func() {
+		select {
+		case w.announced <- m:
+		default: // one is already queued
+		}
+	}
+	for dev, addrs := range byDev {
+		ann := m.io.Announcers[dev]
+		if ann == nil {
+			continue
+		}
+		stop, err := ann.Watch(addrs, heard)
+		if err != nil {
+			m.log.Warn("vrrp: handover: cannot watch for the new master's gratuitous ARP / NA; releasing the addresses shortly after its advert",
+				"dev", dev, "err", err)
+			h.blind = true
+			continue
+		}
+		h.unwatch = append(h.unwatch, stop)
+	}
+}
+
 func (w *takeoverWait) stop() {
 	w.tick.stop()
 	w.cancel()
+	for _, m := range slices.Clone(w.held) {
+		w.drop(m)
+	}
 }
 
 // timeout is how long to wait for a new master at most: the longest time
@@ -268,35 +350,65 @@ func (w *takeoverWait) stop() {
 func (w *takeoverWait) timeout() time.Duration { return 4*w.longest + 100*time.Millisecond }
 
 // heard looks at a packet for m: a valid advert of another router (not
-// priority 0) starts m's linger.
+// priority 0) starts the wait for its announcement.
 func (w *takeoverWait) heard(m *member, p Packet) {
-	if !m.holding || !w.releaseAt[m].IsZero() {
+	h := w.each[m]
+	if !m.holding || h == nil || !h.heard.IsZero() {
 		return
 	}
 	a, v := m.check.Receive(p.Payload, p.Src.WithZone(""), p.Dst.WithZone(""), p.TTL)
 	if v.OK() && a.Priority != PriorityStop {
 		m.log.Info("vrrp: handover: new master heard", "peer", p.Src, "peer_priority", a.Priority)
-		w.releaseAt[m] = w.r.clock.Now().Add(HandoverLinger)
+		h.heard = w.r.clock.Now()
 	}
 }
 
-// due releases the members whose linger is over and repeats the
-// priority-0 advert of the others when it is due.
-func (w *takeoverWait) due(now time.Time, release func(*member)) {
+// announce notes that another host announced one of m's addresses.
+func (w *takeoverWait) announce(m *member) {
+	if h := w.each[m]; h != nil && h.seen.IsZero() {
+		h.seen = w.r.clock.Now()
+		m.log.Info("vrrp: handover: another host announced our addresses", "after_advert", !h.heard.IsZero())
+	}
+}
+
+// due releases the members whose wait is over and repeats the priority-0
+// advert of the others when it is due.
+func (w *takeoverWait) due(now time.Time, release func(m *member, why string)) {
 	for _, m := range slices.Clone(w.held) {
-		if at := w.releaseAt[m]; !at.IsZero() && !now.Before(at) {
-			release(m)
+		h := w.each[m]
+		if at, why := h.releaseAt(); !at.IsZero() && !now.Before(at) {
+			release(m, why)
 			continue
 		}
-		if w.releaseAt[m].IsZero() && !now.Before(w.nextAdvert[m]) {
+		if h.heard.IsZero() && !now.Before(h.nextAdvert) {
 			w.r.sendAdvert(m, PriorityStop)
-			w.nextAdvert[m] = now.Add(m.cfg.Config.AdvertInterval)
+			h.nextAdvert = now.Add(m.cfg.Config.AdvertInterval)
 		}
 	}
+}
+
+// releaseHeard is the end of the wait for the members that heard a new
+// master and still wait for its announcement: they let go now. It
+// reports whether every member held had heard one.
+func (w *takeoverWait) releaseHeard(release func(m *member, why string)) bool {
+	all := true
+	for _, m := range slices.Clone(w.held) {
+		if _, why := w.each[m].releaseAt(); why != "" {
+			release(m, why)
+		} else {
+			all = false
+		}
+	}
+	return all
 }
 
 // drop stops waiting for m.
 func (w *takeoverWait) drop(m *member) {
 	w.held = slices.DeleteFunc(w.held, func(x *member) bool { return x == m })
-	delete(w.releaseAt, m)
+	if h := w.each[m]; h != nil {
+		for _, stop := range h.unwatch {
+			stop()
+		}
+		delete(w.each, m)
+	}
 }

@@ -31,11 +31,21 @@ import (
 type testHost struct {
 	*vrrptest.Host
 	sent <-chan vrrp.Packet // what the daemon sends
+	// peer announces addresses as 192.0.2.2, the router of advert.
+	peer *vrrptest.Announcer
 }
 
 func newFakeHost() *testHost {
 	hub := vrrptest.NewHub()
-	return &testHost{Host: vrrptest.NewHost(hub, netip.MustParseAddr("192.0.2.1")), sent: hub.Tap(1024)}
+	return &testHost{Host: vrrptest.NewHost(hub, netip.MustParseAddr("192.0.2.1")), sent: hub.Tap(1024),
+		peer: vrrptest.NewHost(hub, netip.MustParseAddr("192.0.2.2")).Announcer}
+}
+
+// takeOver does what a peer taking over VRID 51 does: an advert, then a
+// gratuitous ARP for its address.
+func (h *testHost) takeOver(t *testing.T) {
+	h.advert(t, 100)
+	h.peer.Announce([]netip.Addr{netip.MustParseAddr("192.0.2.100")})
 }
 
 // advert injects an advert of VRID 51 from peer.
@@ -494,7 +504,7 @@ func TestDaemonControlSocket(t *testing.T) {
 		if h.VIPs.Count() != 1 {
 			t.Error("addresses released before a new master was heard")
 		}
-		h.advert(t, 100)
+		h.takeOver(t)
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,12 @@
 package vrrpnet
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -87,4 +89,36 @@ func serialize(ls ...gopacket.SerializableLayer) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrFrame, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// AnnouncedBy reports whether frame, read from an interface whose
+// Ethernet address is self, is another host's claim to one of addrs: an
+// ARP request or reply whose sender protocol address is one of them
+// (a gratuitous ARP among others), or a neighbour advertisement with hop
+// limit 255 (RFC 4861 section 7.1.2) whose target is one of them. Frames
+// from self (our own announcements, read back) and frames that do not
+// decode are not.
+func AnnouncedBy(frame []byte, self net.HardwareAddr, addrs []netip.Addr) bool {
+	pkt := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+	eth, ok := pkt.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+	if !ok || bytes.Equal(eth.SrcMAC, self) {
+		return false
+	}
+	var claimed netip.Addr
+	switch {
+	case eth.EthernetType == layers.EthernetTypeARP:
+		a, ok := pkt.Layer(layers.LayerTypeARP).(*layers.ARP)
+		if !ok || a.Protocol != layers.EthernetTypeIPv4 || bytes.Equal(a.SourceHwAddress, self) {
+			return false
+		}
+		claimed, _ = netip.AddrFromSlice(a.SourceProtAddress)
+	case eth.EthernetType == layers.EthernetTypeIPv6:
+		ip, ok := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+		na, isNA := pkt.Layer(layers.LayerTypeICMPv6NeighborAdvertisement).(*layers.ICMPv6NeighborAdvertisement)
+		if !ok || !isNA || ip.HopLimit != 255 {
+			return false
+		}
+		claimed, _ = netip.AddrFromSlice(na.TargetAddress)
+	}
+	return claimed.IsValid() && slices.Contains(addrs, claimed)
 }

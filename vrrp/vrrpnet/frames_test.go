@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/google/gopacket"
@@ -75,4 +76,65 @@ func TestUnsolicitedNAFrame(t *testing.T) {
 	if sum != 0xffff {
 		t.Errorf("ICMPv6 checksum does not verify: 0x%04x", sum)
 	}
+}
+
+func TestAnnouncedBy(t *testing.T) {
+	other := net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
+	vip4, vip6 := netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("2001:db8::100")
+	ll := netip.MustParseAddr("fe80::2")
+	mustFrame := func(b []byte, err error) []byte {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	garp := mustFrame(GARPFrame(other, vip4))
+	na := mustFrame(UnsolicitedNAFrame(other, ll, vip6, false))
+	// An ARP reply from other for vip4 (to someone's request) claims it too.
+	reply := mustFrame(serialize(
+		&layers.Ethernet{SrcMAC: other, DstMAC: hw, EthernetType: layers.EthernetTypeARP},
+		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
+			Operation: layers.ARPReply, SourceHwAddress: other, SourceProtAddress: vip4.AsSlice(),
+			DstHwAddress: hw, DstProtAddress: []byte{192, 0, 2, 9}}))
+	naLowHops := slices.Clone(na)
+	naLowHops[14+7] = 64 // the IPv6 hop limit
+	addrs := []netip.Addr{vip4, vip6}
+	for _, c := range []struct {
+		name  string
+		frame []byte
+		addrs []netip.Addr
+		want  bool
+	}{
+		{"gratuitous ARP of another host", garp, addrs, true},
+		{"ARP reply of another host", reply, addrs, true},
+		{"neighbour advertisement of another host", na, addrs, true},
+		{"our own gratuitous ARP", mustFrame(GARPFrame(hw, vip4)), addrs, false},
+		{"our own neighbour advertisement", mustFrame(UnsolicitedNAFrame(hw, ll, vip6, false)), addrs, false},
+		{"another address", mustFrame(GARPFrame(other, netip.MustParseAddr("192.0.2.101"))), addrs, false},
+		{"an address not watched", na, []netip.Addr{vip4}, false},
+		{"hop limit below 255", naLowHops, addrs, false},
+		{"truncated ARP", garp[:20], addrs, false},
+		{"truncated advertisement", na[:60], addrs, false},
+		{"empty", nil, addrs, false},
+	} {
+		if got := AnnouncedBy(c.frame, hw, c.addrs); got != c.want {
+			t.Errorf("%s: AnnouncedBy = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// FuzzAnnouncedBy feeds hostile frames from the LAN to the parser of the
+// handover watch: it must not panic.
+func FuzzAnnouncedBy(f *testing.F) {
+	for _, ip := range []string{"192.0.2.100", "2001:db8::100"} {
+		var b []byte
+		if a := netip.MustParseAddr(ip); a.Is4() {
+			b, _ = GARPFrame(net.HardwareAddr{2, 0, 0, 0, 0, 2}, a)
+		} else {
+			b, _ = UnsolicitedNAFrame(net.HardwareAddr{2, 0, 0, 0, 0, 2}, netip.MustParseAddr("fe80::2"), a, true)
+		}
+		f.Add(b)
+	}
+	addrs := []netip.Addr{netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("2001:db8::100")}
+	f.Fuzz(func(t *testing.T, frame []byte) { AnnouncedBy(frame, hw, addrs) })
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lbd-project/lbd/internal/lab"
 	"github.com/lbd-project/lbd/vrrp"
+	"github.com/lbd-project/lbd/vrrp/vrrpnet"
 )
 
 // The gratuitous ARPs a new Master sends, counted on the wire: a burst of
@@ -103,4 +105,91 @@ func TestIntegrationGARPTiming(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A Master that hands over watches for the new Master's announcements on
+// the wire: the watch hears another host's gratuitous ARP and unsolicited
+// NA for the addresses watched, not its own nor those for other
+// addresses, works when called from a thread of another namespace (the
+// test's own, as a runner may be), and hears nothing once stopped; the
+// next watch does not hear what the last one left unread.
+func TestIntegrationWatchAnnouncements(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t)
+	lan := l.LAN("lan")
+	nOld := newNode(t, l, lan, "old", "192.0.2.1/24", "2001:db8::1/64")
+	nNew := newNode(t, l, lan, "new", "192.0.2.2/24", "2001:db8::2/64")
+	waitReady(t, nOld, nNew)
+	announcer := func(n *lab.Node) *vrrpnet.Announcer {
+		var a *vrrpnet.Announcer
+		if err := n.Do(func() (err error) { a, err = vrrpnet.NewAnnouncer("eth0"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		return a
+	}
+	old, neu := announcer(nOld), announcer(nNew)
+	var heard atomic.Int32
+	stop, err := old.Watch([]netip.Addr{vip4, vip6}, func() { heard.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Watch([]netip.Addr{vip4}, func() {}); err == nil {
+		t.Error("a second watch at once was allowed")
+	}
+	quiet := func(what string) {
+		t.Helper()
+		before := heard.Load()
+		time.Sleep(200 * time.Millisecond)
+		if n := heard.Load(); n != before {
+			t.Errorf("%s: heard %d announcements, want none", what, n-before)
+		}
+	}
+	announce := func(a *vrrpnet.Announcer, ip netip.Addr) {
+		t.Helper()
+		if err := a.Announce([]netip.Addr{ip}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	announce(old, vip4)
+	announce(old, vip6)
+	quiet("our own announcements")
+	announce(neu, netip.MustParseAddr("192.0.2.101"))
+	quiet("another address")
+	announce(neu, vip4)
+	eventually(t, time.Second, "the new master's gratuitous ARP heard", func() bool { return heard.Load() == 1 })
+	announce(neu, vip6)
+	eventually(t, time.Second, "the new master's neighbour advertisement heard", func() bool { return heard.Load() == 2 })
+	stop()
+	announce(neu, vip4)
+	quiet("after stop")
+
+	// Frames still queued when a watch stops do not reach the next one:
+	// the first watch's reader is held in heard while two more arrive.
+	block := make(chan struct{})
+	stop, err = old.Watch([]netip.Addr{vip4}, func() { <-block })
+	if err != nil {
+		t.Fatalf("watch after a stop: %v", err)
+	}
+	for range 3 {
+		announce(neu, vip4)
+	}
+	time.Sleep(100 * time.Millisecond)
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	time.Sleep(20 * time.Millisecond)
+	close(block)
+	<-stopped
+	base := heard.Load()
+	stop, err = old.Watch([]netip.Addr{vip4}, func() { heard.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	time.Sleep(200 * time.Millisecond)
+	if n := heard.Load() - base; n != 0 {
+		t.Errorf("a new watch heard %d frames queued for the last one", n)
+	}
+	announce(neu, vip4)
+	eventually(t, time.Second, "the new watch hears", func() bool { return heard.Load() == base+1 })
 }

@@ -22,9 +22,10 @@ import (
 // reaches every other conn, what it sends to an address reaches the conn
 // with that source. Every packet sent is also copied to the taps.
 type Hub struct {
-	mu    sync.Mutex
-	conns []*Conn
-	taps  []chan vrrp.Packet
+	mu      sync.Mutex
+	conns   []*Conn
+	taps    []chan vrrp.Packet
+	watches []*watch
 }
 
 // NewHub returns an empty link.
@@ -213,18 +214,66 @@ func (f *Routes) Count() (routes, rules int) {
 	return len(f.routes), len(f.rules)
 }
 
-// Announcer is a vrrp.Announcer that counts announcement rounds.
+// Announcer is a vrrp.Announcer that counts announcement rounds and
+// tells the watches of the other announcers on its Hub.
 type Announcer struct {
+	hub    *Hub
 	mu     sync.Mutex
 	rounds int
+	muted  bool
+}
+
+// watch is one Announcer.Watch on a Hub.
+type watch struct {
+	owner *Announcer
+	addrs []netip.Addr
+	heard func()
 }
 
 // Announce implements vrrp.Announcer.
-func (a *Announcer) Announce([]netip.Addr) error {
+func (a *Announcer) Announce(addrs []netip.Addr) error {
+	a.mu.Lock()
+	a.rounds++
+	muted := a.muted
+	a.mu.Unlock()
+	if !muted {
+		a.hub.announced(a, addrs)
+	}
+	return nil
+}
+
+// Mute keeps a's announcements (still counted) from reaching the other
+// hosts, as when they are lost or sent on another link.
+func (a *Announcer) Mute(on bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.rounds++
-	return nil
+	a.muted = on
+}
+
+// Watch implements vrrp.Announcer: heard hears the announcements of the
+// other announcers on the Hub that name one of addrs.
+func (a *Announcer) Watch(addrs []netip.Addr, heard func()) (func(), error) {
+	w := &watch{owner: a, addrs: slices.Clone(addrs), heard: heard}
+	a.hub.mu.Lock()
+	a.hub.watches = append(a.hub.watches, w)
+	a.hub.mu.Unlock()
+	return func() {
+		a.hub.mu.Lock()
+		defer a.hub.mu.Unlock()
+		a.hub.watches = slices.DeleteFunc(a.hub.watches, func(x *watch) bool { return x == w })
+	}, nil
+}
+
+// announced calls the watches of addrs that from does not own. heard
+// runs under the lock, so that none is called after its stop returns.
+func (h *Hub) announced(from *Announcer, addrs []netip.Addr) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, w := range h.watches {
+		if w.owner != from && slices.ContainsFunc(addrs, func(a netip.Addr) bool { return slices.Contains(w.addrs, a) }) {
+			w.heard()
+		}
+	}
 }
 
 // Rounds is the number of announcement rounds so far.
@@ -253,7 +302,7 @@ type Host struct {
 
 // NewHost returns a host on hub whose members send from primary.
 func NewHost(hub *Hub, primary netip.Addr) *Host {
-	return &Host{Hub: hub, Primary: primary, VIPs: NewVIPs(), Routes: NewRoutes(), Announcer: &Announcer{},
+	return &Host{Hub: hub, Primary: primary, VIPs: NewVIPs(), Routes: NewRoutes(), Announcer: &Announcer{hub: hub},
 		down: map[string]bool{}, watchers: map[string][]func(bool){}, unreachable: map[netip.Addr]bool{}}
 }
 
