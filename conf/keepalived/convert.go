@@ -184,6 +184,14 @@ func (c *converter) find(n *Node, sev Severity, msg string) {
 	c.findings = append(c.findings, Finding{Pos: n.Pos, Keyword: n.Key, Severity: sev, Message: msg})
 }
 
+// findStaticKept reports the one difference of static addresses, routes
+// and rules: keepalived 2.2.7 removes them when it stops (seen in a
+// network namespace), lbd leaves them installed, so that a restart or an
+// upgrade does not take the host's own addresses away.
+func (c *converter) findStaticKept(n *Node) {
+	c.find(n, Approximated, "keepalived removes these when it stops; lbd installs them the same way but leaves them in place when it stops")
+}
+
 // other reports a keyword the current block does not convert.
 func (c *converter) other(n *Node, where string) {
 	if why, ok := notApplicable[n.Key]; ok {
@@ -267,12 +275,16 @@ func (c *converter) run(nodes []*Node) {
 			// used by reference
 		case "garp_group":
 			// read by the first pass, set on the instances
+			c.findPacedBursts(n)
 		case "static_ipaddress":
 			c.staticAddresses(n)
+			c.findStaticKept(n)
 		case "static_routes":
 			c.staticRoutes = append(c.staticRoutes, lines(n, c.route).Content...)
+			c.findStaticKept(n)
 		case "static_rules":
 			c.staticRules = append(c.staticRules, lines(n, c.rule).Content...)
+			c.findStaticKept(n)
 		case "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets":
 			c.namespace(n)
 		default:

@@ -59,6 +59,18 @@ func (c *converter) garpGroups(nodes []*Node) map[string]garpGroup {
 	return out
 }
 
+// findPacedBursts reports, in the file's order (garpGroups runs before
+// the findings of the blocks above a garp_group), the difference of a
+// garp_interval, measured on the wire against keepalived 2.2.7.
+func (c *converter) findPacedBursts(g *Node) {
+	for _, n := range g.Children {
+		if n.Key == "garp_interval" {
+			c.find(n, Approximated, "keepalived 2.2.7 sends two gratuitous ARPs per burst once garp_interval paces them, "+
+				"whatever garp_master_repeat says; lbd sends garp_master_repeat of them (default 5), garp_interval apart")
+		}
+	}
+}
+
 // garpPacing sets the pacing of the instance's interface on m.
 func (c *converter) garpPacing(m ymap, iface string) {
 	gg, ok := c.garpByIface[iface]

@@ -198,7 +198,7 @@ func waitFor(limit time.Duration, cond func() bool) bool {
 
 // vrrpUnusual says why a file's VRRP part cannot be compared, or "".
 func vrrpUnusual(res Result) string {
-	if ChangesBehaviour(res.Findings) {
+	if ChangesBehaviour(withoutStopAndPacing(res.Findings)) {
 		return "its conversion changes behaviour (see its .report: use_vmac, vrrp_strict...)"
 	}
 	return ""
