@@ -307,6 +307,41 @@ func TestRunnerHandoverWaitsForAnnouncement(t *testing.T) {
 		}
 	})
 
+	// The new master is heard just before the handover's deadline (it was
+	// still starting when the handover began): the deadline does not cut
+	// the wait for its announcement short.
+	t.Run("heard near the deadline", func(t *testing.T) {
+		const iv = 500 * time.Millisecond
+		hub, clk := vrrptest.NewHub(), vrrptest.NewClock()
+		a := startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 200, interval: iv, clock: clk, garp: off})
+		waitFor(t, time.Second, "a Backup", func() bool { return a.state() == StateBackup })
+		clk.Advance(MasterDownInterval(Version3, 200, iv), settle)
+		waitFor(t, time.Second, "a Master", func() bool { return a.state() == StateMaster })
+		errc := make(chan error, 1)
+		go func() {
+			_, err := a.r.Handover(context.Background(), false)
+			errc <- err
+		}()
+		waitFor(t, time.Second, "a handing over", func() bool { return a.stats().Priority == 1 })
+		// a's deadline is 4 intervals + 100 ms away; b starts after a's
+		// second repeated priority-0 advert, hears the third (at 3
+		// intervals) and takes over Skew_Time later.
+		advance(clk, 2*iv+iv/2)
+		b := startNode(t, hub, nodeOpts{src: "192.0.2.2", prio: 100, interval: iv, clock: clk, garp: off})
+		b.host.Announcer.Mute(true)
+		waitFor(t, time.Second, "b Backup", func() bool { return b.state() == StateBackup })
+		advance(clk, iv/2+SkewTime(Version3, 100, iv)+5*time.Millisecond)
+		waitFor(t, time.Second, "b Master, a Backup", func() bool { return b.state() == StateMaster && a.state() == StateBackup })
+		heard := clk.Now()
+		deadline := heard.Add(4*iv + 100*time.Millisecond - 3*iv - SkewTime(Version3, 100, iv) - 5*time.Millisecond)
+		advance(clk, deadline.Sub(clk.Now())+50*time.Millisecond)
+		if a.host.VIPs.Count() != 1 {
+			t.Fatalf("a let its addresses go at the handover deadline, %v after hearing b, before HandoverAnnounceWait", clk.Now().Sub(heard))
+		}
+		advance(clk, heard.Add(HandoverAnnounceWait+20*time.Millisecond).Sub(clk.Now()))
+		released(t, a, errc)
+	})
+
 	t.Run("never announced", func(t *testing.T) {
 		a, _, clk, errc := handOver(t)
 		advance(clk, HandoverAnnounceWait-10*time.Millisecond)

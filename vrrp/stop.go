@@ -149,8 +149,8 @@ func (r *Runner) handover(ctx context.Context, restore bool) ([]string, error) {
 		case now := <-w.tick.C:
 			w.due(now, release)
 		case <-w.deadline:
-			if w.releaseHeard(release) {
-				continue
+			if len(w.pastDeadline()) == 0 {
+				continue // each heard a new master: its announcement is due
 			}
 			for _, m := range slices.Clone(w.held) {
 				m.log.Warn("vrrp: handover: no new master heard; staying master", "waited", w.timeout())
@@ -194,8 +194,7 @@ func (r *Runner) shutdown() {
 		case now := <-w.tick.C:
 			w.due(now, func(m *member, why string) { release(m, why) })
 		case <-w.deadline:
-			w.releaseHeard(func(m *member, why string) { release(m, why) })
-			for _, m := range slices.Clone(w.held) {
+			for _, m := range w.pastDeadline() {
 				release(m, "no new master heard", "waited", w.timeout())
 			}
 		case <-r.abort:
@@ -387,19 +386,17 @@ func (w *takeoverWait) due(now time.Time, release func(m *member, why string)) {
 	}
 }
 
-// releaseHeard is the end of the wait for the members that heard a new
-// master and still wait for its announcement: they let go now. It
-// reports whether every member held had heard one.
-func (w *takeoverWait) releaseHeard(release func(m *member, why string)) bool {
-	all := true
-	for _, m := range slices.Clone(w.held) {
-		if _, why := w.each[m].releaseAt(); why != "" {
-			release(m, why)
-		} else {
-			all = false
+// pastDeadline ends the wait for a new master and returns the members
+// that heard none. Those that did wait on for its announcement, at most
+// HandoverAnnounceWait after its advert.
+func (w *takeoverWait) pastDeadline() (unheard []*member) {
+	w.deadline = nil // closed, it would be chosen again at once
+	for _, m := range w.held {
+		if w.each[m].heard.IsZero() {
+			unheard = append(unheard, m)
 		}
 	}
-	return all
+	return unheard
 }
 
 // drop stops waiting for m.
