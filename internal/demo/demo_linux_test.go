@@ -165,11 +165,21 @@ func allUp(out string) bool {
 }
 
 // waitBackup waits until b runs as backup with every real server up in
-// its kernel table.
+// its kernel table. The table outlives a restart, so the process must
+// also say that its VRRP instance is BACKUP: a handover to a balancer
+// still starting is another test.
 func waitBackup(t *testing.T, b *balancer) {
 	t.Helper()
+	said := "vrrp: state change" // lbd's line, with state=BACKUP in it
+	if b.keepalived {
+		said = "Entering BACKUP STATE"
+	}
 	lab.WaitFor(t, 20*time.Second, 50*time.Millisecond, b.name+" BACKUP with every real server", func() bool {
-		return !b.holdsVIP() && hasRealServers(t, b)
+		backup := false
+		for _, line := range strings.Split(b.proc.Out.String(), "\n") {
+			backup = backup || strings.Contains(line, said) && (b.keepalived || strings.Contains(line, "state=BACKUP"))
+		}
+		return backup && !b.holdsVIP() && hasRealServers(t, b)
 	})
 }
 

@@ -22,9 +22,15 @@ const handoverRounds = 6
 // handoverClientTimeout bounds each request during handovers: a request
 // is lost when the client gets an error (a reset, a refused connection),
 // not when the emulated VM stalls past 500 ms (a CI run failed one request
-// of 435 that way). A SYN dropped while the VIP moves shows as a gap of
-// about 1 s (its retransmission) in the printed figures.
+// of 435 that way). A SYN dropped while the VIP moves is retransmitted
+// after 1 s: maxHandoverGap catches it.
 const handoverClientTimeout = 3 * time.Second
+
+// maxHandoverGap is the longest a client of lbd may wait for an answer
+// during a planned handover: less than the 1 s after which a lost SYN is
+// sent again, which is what happened when the old master let the VIP go
+// before the neighbours had heard the new master's gratuitous ARP.
+const maxHandoverGap = time.Second
 
 // handoverSetup is one way of running the balancers in
 // TestPlannedHandovers.
@@ -39,7 +45,8 @@ type handoverSetup struct {
 // TestPlannedHandovers hands the VIP back and forth under client load
 // (SIGTERM to the master, which then restarts as backup), three ways: lbd
 // with consistent scheduling (mh, inhibit_on_failure, lvs_sloppy_tcp), where
-// no request may fail; lbd with plain rr; and Debian's keepalived with the
+// no request may fail; lbd with plain rr (both with no client waiting as
+// long as a SYN retransmission); and Debian's keepalived with the
 // consistent settings (sloppy_tcp set by hand). The last two are measured
 // and reported beside the first; plain rr is also the control that shows
 // the lab had connections open while the VIP moved. keepalived runs only
@@ -72,6 +79,12 @@ func TestPlannedHandovers(t *testing.T) {
 	if r := res["consistent"]; r.Failed != 0 || r.Sent == 0 {
 		t.Errorf("%d of %d requests failed across %d planned handovers with mh and sloppy TCP, want 0 of some",
 			r.Failed, r.Sent, handoverRounds)
+	}
+	for _, s := range setups {
+		if r := res[s.name]; !s.keepalived && r.LongestGap >= maxHandoverGap {
+			t.Errorf("%s: a client waited %v for an answer during a planned handover, want less than %v (a SYN lost as the VIP moved)",
+				s.name, r.LongestGap, maxHandoverGap)
+		}
 	}
 	if res["plain"].Failed == 0 {
 		t.Logf("warning: plain rr lost no request either: no connection may have been open while the VIP moved, " +
