@@ -547,3 +547,87 @@ func TestRunnerTrackFileFIFO(t *testing.T) {
 	defer func() { cancel(); r.Abort(); <-r.Done() }()
 	waitFor(t, 2*time.Second, "master despite the FIFO", func() bool { return r.Stats()[0].State == StateMaster })
 }
+
+// A handover on request of a sync group where one instance hears a new
+// master just before the deadline and the other hears none: the one that
+// heard still waits for the new master's gratuitous ARP before letting
+// its address go, and the answer is ErrNoTakeover.
+func TestRunnerHandoverPartlyTaken(t *testing.T) {
+	const iv = time.Second
+	hub, clk := vrrptest.NewHub(), vrrptest.NewClock()
+	host := vrrptest.NewHost(hub, netip.MustParseAddr("192.0.2.1"))
+	vipA, vipB := netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("192.0.2.101")
+	member := func(name string, vrid uint8, vip netip.Addr) MemberConfig {
+		return MemberConfig{Interface: "eth0",
+			Config: Config{Name: name, Version: Version3, VRID: vrid, Priority: 200, AdvertInterval: iv, VIPs: []netip.Addr{vip}},
+			VIPs:   []VIP{{Prefix: netip.PrefixFrom(vip, 32), Dev: "eth0"}}, GARP: GARPConfig{Delay: -1, Refresh: -1}}
+	}
+	r, err := NewRunner(RunnerConfig{
+		Group:   "G",
+		Members: []MemberConfig{member("A", 1, vipA), member("B", 2, vipB)},
+		Host:    host, Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go r.Run(ctx)
+	t.Cleanup(func() { cancel(); r.Abort(); <-r.Done() })
+	holds := func(a netip.Addr) bool {
+		ok, _ := host.VIPs.HasVIP(VIP{Prefix: netip.PrefixFrom(a, 32), Dev: "eth0"})
+		return ok
+	}
+	settle()
+	clk.Advance(MasterDownInterval(Version3, 200, iv), settle)
+	waitFor(t, time.Second, "both Master", func() bool { return holds(vipA) && holds(vipB) })
+	tap := hub.Tap(1024)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.Handover(context.Background(), false)
+		errc <- err
+	}()
+	// In a sync group the members wait in Fault (tracked weights are 0).
+	waitFor(t, time.Second, "priority-0 adverts", func() bool {
+		for {
+			select {
+			case p := <-tap:
+				if len(p.Payload) > 2 && p.Payload[2] == PriorityStop {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+	advance := func(d time.Duration) {
+		for step := 5 * time.Millisecond; d > 0; d -= step {
+			clk.Advance(min(step, d), settle)
+		}
+	}
+	advance(3900 * time.Millisecond) // the deadline is at 4.1 s
+	peer := netip.MustParseAddr("192.0.2.2")
+	b, err := (&Advert{Version: Version3, VRID: 1, Priority: 100, Interval: iv, Addrs: []netip.Addr{vipA}}).Marshal(peer, MulticastIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := r.Stats()[0].AdvertsReceived
+	hub.Inject(Packet{Src: peer, Dst: MulticastIPv4, TTL: 255, Payload: b})
+	waitFor(t, time.Second, "A hearing the new master", func() bool { return r.Stats()[0].AdvertsReceived > received })
+	advance(250 * time.Millisecond)
+	if !holds(vipA) {
+		t.Fatal("A let its address go at the deadline, before the new master's gratuitous ARP")
+	}
+	vrrptest.NewHost(hub, peer).Announcer.Announce([]netip.Addr{vipA})
+	time.Sleep(10 * time.Millisecond) // the runner takes the announcement
+	advance(HandoverLinger + 10*time.Millisecond)
+	waitFor(t, time.Second, "A released", func() bool { return !holds(vipA) })
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrNoTakeover) {
+			t.Errorf("handover: %v, want ErrNoTakeover", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("handover did not answer")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -120,6 +121,7 @@ func (r *Runner) handover(ctx context.Context, restore bool) ([]string, error) {
 	}
 	w := r.newTakeoverWait(held)
 	defer w.stop()
+	failed := false // a member heard no new master: the answer is ErrNoTakeover
 	release := func(m *member, why string) {
 		if m.inst.State() != StateMaster {
 			m.log.Info("vrrp: handover: " + why + "; releasing the addresses")
@@ -149,18 +151,19 @@ func (r *Runner) handover(ctx context.Context, restore bool) ([]string, error) {
 		case now := <-w.tick.C:
 			w.due(now, release)
 		case <-w.deadline:
-			if len(w.pastDeadline()) == 0 {
-				continue // each heard a new master: its announcement is due
-			}
-			for _, m := range slices.Clone(w.held) {
+			// Those that heard a new master wait on for its announcement.
+			for _, m := range w.pastDeadline() {
 				m.log.Warn("vrrp: handover: no new master heard; staying master", "waited", w.timeout())
 				release(m, "no new master heard")
+				failed = true
 			}
-			r.demoted = false
-			r.setHandoverTrack(true)
-			r.groupState()
-			return nil, ErrNoTakeover
 		}
+	}
+	if failed {
+		r.demoted = false
+		r.setHandoverTrack(true)
+		r.groupState()
+		return nil, ErrNoTakeover
 	}
 	r.groupState()
 	return names, nil
@@ -251,8 +254,8 @@ type takeoverWait struct {
 	tick     *ticker
 	deadline chan struct{}
 	cancel   func() bool
-	// announced receives a held member when another host announces one
-	// of its addresses; the watches send without blocking.
+	// announced receives a held member, once, when another host
+	// announces one of its addresses.
 	announced chan *member
 }
 
@@ -313,10 +316,12 @@ func (w *takeoverWait) watch(m *member) {
 	for _, v := range m.all {
 		byDev[v.Dev] = append(byDev[v.Dev], v.Addr())
 	}
+	// Only the first announcement counts, so each member sends once and
+	// the channel, with room for every member, never blocks a watch.
+	var once atomic.Bool
 	heard := func() {
-		select {
-		case w.announced <- m:
-		default: // one is already queued
+		if once.CompareAndSwap(false, true) {
+			w.announced <- m
 		}
 	}
 	for dev, addrs := range byDev {
