@@ -838,6 +838,16 @@ func (r *Runner) removeVIPs(m *member) {
 	}
 }
 
+// addrsByDev returns m's addresses (virtual and excluded) by the
+// interface they are on, the unit of its announcers.
+func (m *member) addrsByDev() map[string][]netip.Addr {
+	byDev := map[string][]netip.Addr{}
+	for _, v := range m.all {
+		byDev[v.Dev] = append(byDev[v.Dev], v.Addr())
+	}
+	return byDev
+}
+
 // announce sends n rounds of gratuitous ARP / NA for every address of m,
 // each on the interface the address is on; with garp_interval or
 // gna_interval, one at a time (see pace).
@@ -846,12 +856,8 @@ func (r *Runner) announce(m *member, n int, reason string) {
 		r.pace(m, n, reason)
 		return
 	}
-	byDev := map[string][]netip.Addr{}
-	for _, v := range m.all {
-		byDev[v.Dev] = append(byDev[v.Dev], v.Addr())
-	}
 	var errs []error
-	for dev, addrs := range byDev {
+	for dev, addrs := range m.addrsByDev() {
 		ann := m.io.Announcers[dev]
 		if ann == nil {
 			continue

@@ -115,6 +115,41 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // settle gives the runner goroutines a moment to act on a fake timer.
 func settle() { time.Sleep(time.Millisecond) }
 
+// advanceInTicks moves clk by d in steps of the handover wait's tick, so
+// that the wait looks at its deadlines as it would in real time.
+func advanceInTicks(clk *vrrptest.Clock, d time.Duration) {
+	for step := 5 * time.Millisecond; d > 0; d -= step {
+		clk.Advance(min(step, d), settle)
+	}
+}
+
+// handOver asks r to hand over and returns where its answer will come.
+func handOver(r *Runner) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.Handover(context.Background(), false)
+		errc <- err
+	}()
+	return errc
+}
+
+// waitPriorityZero waits until tap has carried an advert with priority 0.
+func waitPriorityZero(t *testing.T, tap <-chan Packet) {
+	t.Helper()
+	waitFor(t, time.Second, "priority-0 advert", func() bool {
+		for {
+			select {
+			case p := <-tap:
+				if len(p.Payload) > 2 && p.Payload[2] == PriorityStop {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+}
+
 func TestRunnerElectionAndShutdown(t *testing.T) {
 	hub := vrrptest.NewHub()
 	iv := 20 * time.Millisecond
@@ -197,23 +232,8 @@ func TestRunnerHandoverWithoutBackup(t *testing.T) {
 	clk.Advance(MasterDownInterval(Version3, 200, iv), settle)
 	waitFor(t, time.Second, "master", func() bool { return n.state() == StateMaster })
 	tap := hub.Tap(1024)
-	errc := make(chan error, 1)
-	go func() {
-		_, err := n.r.Handover(context.Background(), false)
-		errc <- err
-	}()
-	waitFor(t, time.Second, "priority-0 advert", func() bool {
-		for {
-			select {
-			case p := <-tap:
-				if len(p.Payload) > 2 && p.Payload[2] == PriorityStop {
-					return true
-				}
-			default:
-				return false
-			}
-		}
-	})
+	errc := handOver(n.r)
+	waitPriorityZero(t, tap)
 	clk.Advance(4*iv, settle)
 	select {
 	case err := <-errc:
@@ -245,9 +265,9 @@ func TestRunnerHandoverWithoutBackup(t *testing.T) {
 func TestRunnerHandoverWaitsForAnnouncement(t *testing.T) {
 	iv := time.Second
 	off := GARPConfig{Delay: -1, Refresh: -1}
-	// handOver elects a, mutes b's announcements, asks a to hand over and
-	// lets b take over; it returns when a has heard b's first advert.
-	handOver := func(t *testing.T) (a, b *testNode, clk *vrrptest.Clock, errc chan error) {
+	// takenOver elects a, mutes b's announcements, asks a to hand over
+	// and lets b take over; it returns when a has heard b's first advert.
+	takenOver := func(t *testing.T) (a, b *testNode, clk *vrrptest.Clock, errc <-chan error) {
 		hub := vrrptest.NewHub()
 		clk = vrrptest.NewClock()
 		a = startNode(t, hub, nodeOpts{src: "192.0.2.1", prio: 200, interval: iv, clock: clk, garp: off})
@@ -261,25 +281,14 @@ func TestRunnerHandoverWaitsForAnnouncement(t *testing.T) {
 		}
 		waitFor(t, time.Second, "a Master, b Backup", func() bool { return a.state() == StateMaster && b.state() == StateBackup })
 		b.host.Announcer.Mute(true)
-		errc = make(chan error, 1)
-		go func() {
-			_, err := a.r.Handover(context.Background(), false)
-			errc <- err
-		}()
+		errc = handOver(a.r)
 		waitFor(t, time.Second, "a handing over", func() bool { return a.stats().Priority == 1 })
 		settle()
 		clk.Advance(SkewTime(Version3, 100, iv)+time.Millisecond, settle)
 		waitFor(t, time.Second, "b Master, a Backup", func() bool { return b.state() == StateMaster && a.state() == StateBackup })
 		return a, b, clk, errc
 	}
-	// advance moves the clock in handover ticks, so that the wait looks
-	// at its deadlines as in real time.
-	advance := func(clk *vrrptest.Clock, d time.Duration) {
-		for step := 5 * time.Millisecond; d > 0; d -= step {
-			clk.Advance(min(step, d), settle)
-		}
-	}
-	released := func(t *testing.T, a *testNode, errc chan error) {
+	released := func(t *testing.T, a *testNode, errc <-chan error) {
 		t.Helper()
 		waitFor(t, time.Second, "a released its addresses", func() bool { return a.host.VIPs.Count() == 0 })
 		if err := <-errc; err != nil {
@@ -288,19 +297,19 @@ func TestRunnerHandoverWaitsForAnnouncement(t *testing.T) {
 	}
 
 	t.Run("announced late", func(t *testing.T) {
-		a, b, clk, errc := handOver(t)
-		advance(clk, 4*HandoverLinger)
+		a, b, clk, errc := takenOver(t)
+		advanceInTicks(clk, 4*HandoverLinger)
 		if a.host.VIPs.Count() != 1 {
 			t.Fatalf("a let its addresses go %v after the new master's advert, before its gratuitous ARP", 4*HandoverLinger)
 		}
 		b.host.Announcer.Mute(false)
 		b.host.Announcer.Announce([]netip.Addr{runVIP})
 		time.Sleep(10 * time.Millisecond) // a's loop takes the announcement
-		advance(clk, HandoverLinger-10*time.Millisecond)
+		advanceInTicks(clk, HandoverLinger-10*time.Millisecond)
 		if a.host.VIPs.Count() != 1 {
 			t.Fatal("a let its addresses go before HandoverLinger after the gratuitous ARP")
 		}
-		advance(clk, 20*time.Millisecond)
+		advanceInTicks(clk, 20*time.Millisecond)
 		released(t, a, errc)
 		if b.host.VIPs.Count() != 1 {
 			t.Error("the new master holds no address")
@@ -317,38 +326,34 @@ func TestRunnerHandoverWaitsForAnnouncement(t *testing.T) {
 		waitFor(t, time.Second, "a Backup", func() bool { return a.state() == StateBackup })
 		clk.Advance(MasterDownInterval(Version3, 200, iv), settle)
 		waitFor(t, time.Second, "a Master", func() bool { return a.state() == StateMaster })
-		errc := make(chan error, 1)
-		go func() {
-			_, err := a.r.Handover(context.Background(), false)
-			errc <- err
-		}()
+		errc := handOver(a.r)
 		waitFor(t, time.Second, "a handing over", func() bool { return a.stats().Priority == 1 })
 		// a's deadline is 4 intervals + 100 ms away; b starts after a's
 		// second repeated priority-0 advert, hears the third (at 3
 		// intervals) and takes over Skew_Time later.
-		advance(clk, 2*iv+iv/2)
+		advanceInTicks(clk, 2*iv+iv/2)
 		b := startNode(t, hub, nodeOpts{src: "192.0.2.2", prio: 100, interval: iv, clock: clk, garp: off})
 		b.host.Announcer.Mute(true)
 		waitFor(t, time.Second, "b Backup", func() bool { return b.state() == StateBackup })
-		advance(clk, iv/2+SkewTime(Version3, 100, iv)+5*time.Millisecond)
+		advanceInTicks(clk, iv/2+SkewTime(Version3, 100, iv)+5*time.Millisecond)
 		waitFor(t, time.Second, "b Master, a Backup", func() bool { return b.state() == StateMaster && a.state() == StateBackup })
 		heard := clk.Now()
 		deadline := heard.Add(4*iv + 100*time.Millisecond - 3*iv - SkewTime(Version3, 100, iv) - 5*time.Millisecond)
-		advance(clk, deadline.Sub(clk.Now())+50*time.Millisecond)
+		advanceInTicks(clk, deadline.Sub(clk.Now())+50*time.Millisecond)
 		if a.host.VIPs.Count() != 1 {
 			t.Fatalf("a let its addresses go at the handover deadline, %v after hearing b, before HandoverAnnounceWait", clk.Now().Sub(heard))
 		}
-		advance(clk, heard.Add(HandoverAnnounceWait+20*time.Millisecond).Sub(clk.Now()))
+		advanceInTicks(clk, heard.Add(HandoverAnnounceWait+20*time.Millisecond).Sub(clk.Now()))
 		released(t, a, errc)
 	})
 
 	t.Run("never announced", func(t *testing.T) {
-		a, _, clk, errc := handOver(t)
-		advance(clk, HandoverAnnounceWait-10*time.Millisecond)
+		a, _, clk, errc := takenOver(t)
+		advanceInTicks(clk, HandoverAnnounceWait-10*time.Millisecond)
 		if a.host.VIPs.Count() != 1 {
 			t.Fatal("a let its addresses go before HandoverAnnounceWait without a gratuitous ARP")
 		}
-		advance(clk, 20*time.Millisecond)
+		advanceInTicks(clk, 20*time.Millisecond)
 		released(t, a, errc)
 	})
 }
@@ -582,29 +587,10 @@ func TestRunnerHandoverPartlyTaken(t *testing.T) {
 	clk.Advance(MasterDownInterval(Version3, 200, iv), settle)
 	waitFor(t, time.Second, "both Master", func() bool { return holds(vipA) && holds(vipB) })
 	tap := hub.Tap(1024)
-	errc := make(chan error, 1)
-	go func() {
-		_, err := r.Handover(context.Background(), false)
-		errc <- err
-	}()
+	errc := handOver(r)
 	// In a sync group the members wait in Fault (tracked weights are 0).
-	waitFor(t, time.Second, "priority-0 adverts", func() bool {
-		for {
-			select {
-			case p := <-tap:
-				if len(p.Payload) > 2 && p.Payload[2] == PriorityStop {
-					return true
-				}
-			default:
-				return false
-			}
-		}
-	})
-	advance := func(d time.Duration) {
-		for step := 5 * time.Millisecond; d > 0; d -= step {
-			clk.Advance(min(step, d), settle)
-		}
-	}
+	waitPriorityZero(t, tap)
+	advance := func(d time.Duration) { advanceInTicks(clk, d) }
 	advance(3900 * time.Millisecond) // the deadline is at 4.1 s
 	peer := netip.MustParseAddr("192.0.2.2")
 	b, err := (&Advert{Version: Version3, VRID: 1, Priority: 100, Interval: iv, Addrs: []netip.Addr{vipA}}).Marshal(peer, MulticastIPv4)

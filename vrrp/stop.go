@@ -3,7 +3,6 @@ package vrrp
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -312,10 +311,6 @@ func (r *Runner) newTakeoverWait(held []*member) *takeoverWait {
 // their interfaces.
 func (w *takeoverWait) watch(m *member) {
 	h := w.each[m]
-	byDev := map[string][]netip.Addr{}
-	for _, v := range m.all {
-		byDev[v.Dev] = append(byDev[v.Dev], v.Addr())
-	}
 	// Only the first announcement counts, so each member sends once and
 	// the channel, with room for every member, never blocks a watch.
 	var once atomic.Bool
@@ -324,7 +319,7 @@ func (w *takeoverWait) watch(m *member) {
 			w.announced <- m
 		}
 	}
-	for dev, addrs := range byDev {
+	for dev, addrs := range m.addrsByDev() {
 		ann := m.io.Announcers[dev]
 		if ann == nil {
 			continue

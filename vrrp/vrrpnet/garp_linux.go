@@ -141,12 +141,6 @@ func (a *Announcer) Watch(addrs []netip.Addr, heard func()) (stop func(), err er
 		addrs[i] = addrs[i].Unmap()
 	}
 	var conns []*packet.Conn
-	end := func() {
-		for _, c := range conns {
-			c.SetBPF(dropAll)
-			c.SetReadDeadline(time.Unix(1, 0)) // wakes the reader
-		}
-	}
 	watch := func(c *packet.Conn, filter []bpf.RawInstruction) error {
 		conns = append(conns, c)
 		if err := c.SetReadDeadline(time.Time{}); err != nil {
@@ -162,7 +156,10 @@ func (a *Announcer) Watch(addrs []netip.Addr, heard func()) (stop func(), err er
 	}
 	var wg sync.WaitGroup
 	stop = func() {
-		end()
+		for _, c := range conns {
+			c.SetBPF(dropAll)
+			c.SetReadDeadline(time.Unix(1, 0)) // wakes the reader
+		}
 		wg.Wait()
 		for _, c := range conns {
 			c.SetReadDeadline(time.Time{})
