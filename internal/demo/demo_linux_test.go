@@ -1,17 +1,20 @@
 package demo
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -70,6 +73,12 @@ func (rs *realServer) setHealthy(ok bool) {
 // connection each.
 type client struct {
 	http *http.Client
+	// slowestConnect is the longest, in nanoseconds, a connection to the
+	// VIP took to open or to fail to open since takeSlowestConnect last
+	// read it: 1 s or more is a SYN lost and sent again, which a failed
+	// request alone does not tell (plain scheduling also strands
+	// connections that were open when the VIP moved).
+	slowestConnect atomic.Int64
 }
 
 // clientTimeout bounds each request of the demo's clients: long enough for
@@ -82,13 +91,41 @@ func newClient(n *lab.Node, timeout time.Duration) *client {
 
 // get returns the name of whoever answered, or an error.
 func (c *client) get() (string, error) {
-	resp, err := c.http.Get(vipURL)
+	start := time.Now()
+	var connected atomic.Bool // set on the transport's side
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {
+		connected.Store(true)
+		c.noteConnect(time.Since(start))
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, vipURL, nil)
 	if err != nil {
+		return "", err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if !connected.Load() {
+			c.noteConnect(time.Since(start))
+		}
 		return "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64))
 	return strings.TrimSpace(string(b)), err
+}
+
+// noteConnect records that a connection took d to open or to fail.
+func (c *client) noteConnect(d time.Duration) {
+	for {
+		old := c.slowestConnect.Load()
+		if int64(d) <= old || c.slowestConnect.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
+}
+
+// takeSlowestConnect returns the longest connect since it was last called.
+func (c *client) takeSlowestConnect() time.Duration {
+	return time.Duration(c.slowestConnect.Swap(0))
 }
 
 // request is one get whose answer does not matter, for lab's request loops.
