@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -15,8 +16,11 @@ import (
 
 	"github.com/lbd-project/lbd/bgp"
 	"github.com/lbd-project/lbd/internal/control"
+	"github.com/lbd-project/lbd/internal/lab"
+	"github.com/lbd-project/lbd/ipvs"
 	"github.com/lbd-project/lbd/ipvs/ipvstest"
 	"github.com/lbd-project/lbd/vrrp"
+	"golang.org/x/sys/unix"
 )
 
 // fakeSpeaker records what the daemon announces.
@@ -221,4 +225,102 @@ func TestAnycastFollowsHealth(t *testing.T) {
 	if h := sp.history(); !slices.Contains(h, "drain") || h[len(h)-1] != "stop" {
 		t.Errorf("stop: %v", h)
 	}
+}
+
+// A balancer whose kernel table cannot be applied withdraws its VIPs while
+// its real servers are healthy (the others keep serving), and announces
+// them again once a retry applies, after the hold-down.
+func TestAnycastWithdrawsWhenKernelFails(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lbd.yaml")
+	yaml := strings.ReplaceAll(anycastYAML, "DIR", dir)
+	os.WriteFile(file, []byte(yaml), 0o644)
+	up := &atomic.Bool{}
+	up.Store(true)
+	sp := &fakeSpeaker{routes: map[netip.Prefix]bgp.Route{}}
+	k := ipvstest.NewKernel()
+	var logBuf lab.SyncBuffer
+	td := startTestDaemonWith(t, file, newFakeHost(), k, up, &logBuf, func(d *daemon) {
+		d.newSpeaker = func(*slog.Logger) routeSpeaker { return sp }
+		d.openVIP = (&fakeDevice{addrs: map[string]bool{}}).open
+	})
+	defer td.stop()
+	waitFor(t, "the VIP announced", func() bool { return len(sp.announced()) == 1 })
+
+	// The kernel refuses every change; a reload that adds a real server
+	// needs one.
+	k.FailWith(func(ipvs.Change) error { return unix.ENOMEM })
+	grown := strings.Replace(yaml, "198.51.100.2:80]", "198.51.100.2:80, 198.51.100.3:80]", 1)
+	os.WriteFile(file, []byte(grown), 0o644)
+	if err := td.call(control.MethodReload, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the VIP withdrawn while the kernel refuses changes", func() bool { return len(sp.announced()) == 0 })
+	if !strings.Contains(logBuf.String(), "the kernel table cannot be applied") {
+		t.Errorf("the withdrawal's log does not say the kernel table cannot be applied:\n%s", logBuf.String())
+	}
+
+	back := time.Now()
+	k.FailWith(nil)
+	waitFor(t, "the VIP announced once a retry applies", func() bool { return len(sp.announced()) == 1 })
+	if d := time.Since(back); d < 400*time.Millisecond {
+		t.Errorf("announced again %v after the kernel recovered, before the 400ms hold-down", d)
+	}
+}
+
+// With announce_sorry, a virtual server whose real servers all failed
+// keeps its address announced while its sorry server stands in; without
+// it the address is withdrawn.
+func TestAnycastAnnounceSorry(t *testing.T) {
+	for _, announceSorry := range []bool{true, false} {
+		t.Run(fmt.Sprintf("announce_sorry=%v", announceSorry), func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "lbd.yaml")
+			extra := "    sorry_server: 198.51.100.99:80\n"
+			if announceSorry {
+				extra += "    announce_sorry: true\n"
+			}
+			yaml := strings.ReplaceAll(anycastYAML, "DIR", dir) + extra
+			os.WriteFile(file, []byte(yaml), 0o644)
+			up := &atomic.Bool{}
+			up.Store(true)
+			sp := &fakeSpeaker{routes: map[netip.Prefix]bgp.Route{}}
+			k := ipvstest.NewKernel()
+			td := startTestDaemonWith(t, file, newFakeHost(), k, up, nil, func(d *daemon) {
+				d.newSpeaker = func(*slog.Logger) routeSpeaker { return sp }
+				d.openVIP = (&fakeDevice{addrs: map[string]bool{}}).open
+			})
+			defer td.stop()
+			waitFor(t, "the VIP announced", func() bool { return len(sp.announced()) == 1 })
+
+			up.Store(false)
+			waitFor(t, "the sorry server in the kernel table", func() bool { return hasSorry(t, k) })
+			if announceSorry {
+				// Several check rounds (50 ms) and the 400 ms hold-down.
+				time.Sleep(600 * time.Millisecond)
+				if got := sp.announced(); len(got) != 1 {
+					t.Errorf("announced %v while the sorry server stands in with announce_sorry, want the VIP", got)
+				}
+				return
+			}
+			waitFor(t, "the VIP withdrawn", func() bool { return len(sp.announced()) == 0 })
+		})
+	}
+}
+
+// hasSorry says whether the kernel's table routes to the sorry server.
+func hasSorry(t *testing.T, k *ipvstest.Kernel) bool {
+	t.Helper()
+	tab, err := k.Dump(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range tab.Services {
+		for _, d := range s.Destinations {
+			if d.Address == netip.MustParseAddr("198.51.100.99") && d.Port == 80 && d.Weight > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
