@@ -459,6 +459,9 @@ func (c *converter) globalDefs(g *Node) {
 					"between messages; so does the converted file")
 			case ok:
 				c.gvrrp.set(strings.TrimPrefix(n.Key, "vrrp_"), ydur(d), n.Comments...)
+				if n.Key == "vrrp_garp_interval" {
+					c.find(n, Approximated, pacedBursts)
+				}
 			}
 		case "vrrp_garp_master_repeat", "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_repeat":
 			if v, ok := c.intArg(n, 0, 1, 1<<20); ok {

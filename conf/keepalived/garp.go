@@ -59,14 +59,19 @@ func (c *converter) garpGroups(nodes []*Node) map[string]garpGroup {
 	return out
 }
 
+// pacedBursts is the difference of a garp_interval, a garp_group's or
+// global_defs' vrrp_garp_interval, measured on the wire against
+// keepalived 2.2.7 (vrrpnet's TestIntegrationGARPTiming).
+const pacedBursts = "keepalived 2.2.7 sends two gratuitous ARPs per burst once garp_interval paces them, " +
+	"whatever garp_master_repeat says; lbd sends garp_master_repeat of them (default 5), garp_interval apart"
+
 // findPacedBursts reports, in the file's order (garpGroups runs before
 // the findings of the blocks above a garp_group), the difference of a
-// garp_interval, measured on the wire against keepalived 2.2.7.
+// garp_group's garp_interval.
 func (c *converter) findPacedBursts(g *Node) {
 	for _, n := range g.Children {
 		if n.Key == "garp_interval" {
-			c.find(n, Approximated, "keepalived 2.2.7 sends two gratuitous ARPs per burst once garp_interval paces them, "+
-				"whatever garp_master_repeat says; lbd sends garp_master_repeat of them (default 5), garp_interval apart")
+			c.find(n, Approximated, pacedBursts)
 		}
 	}
 }

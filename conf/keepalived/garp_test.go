@@ -65,11 +65,13 @@ vrrp_instance C {
 	if c.GARPInterval.D() != time.Millisecond || c.GNAInterval.D() != 20*time.Millisecond {
 		t.Errorf("C (garp_group of eth2, eth3): garp %v gna %v", c.GARPInterval.D(), c.GNAInterval.D())
 	}
-	// The garp_group's garp_interval (line 11) is approximated: keepalived
-	// sends two per paced burst; the global defaults convert as they are.
+	// The garp_group's garp_interval (line 11) and the global
+	// vrrp_garp_interval (line 6) are approximated: keepalived sends two per
+	// paced burst; the other global defaults convert as they are.
 	if r := Report(res.Findings); !strings.Contains(r, "k.conf:16: approximated: interfaces: keepalived paces gratuitous ARPs across these interfaces together") ||
 		!strings.Contains(r, "k.conf:11: approximated: garp_interval: keepalived 2.2.7 sends two gratuitous ARPs per burst") ||
-		strings.Count(r, ": garp_interval:") != 1 || strings.Contains(r, "refresh_repeat") {
+		!strings.Contains(r, "k.conf:6: approximated: vrrp_garp_interval: keepalived 2.2.7 sends two gratuitous ARPs per burst") ||
+		strings.Count(r, "garp_interval:") != 2 || strings.Contains(r, "refresh_repeat") || strings.Contains(r, "gna_interval:") {
 		t.Errorf("findings:\n%s", r)
 	}
 }

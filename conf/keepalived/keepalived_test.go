@@ -84,6 +84,7 @@ func TestCorpus(t *testing.T) {
 // is not concerned by them.
 func withoutStopAndPacing(fs []Finding) []Finding {
 	return slices.DeleteFunc(slices.Clone(fs), func(f Finding) bool {
-		return f.Severity == Approximated && (strings.HasPrefix(f.Keyword, "static_") || f.Keyword == "garp_interval")
+		return f.Severity == Approximated && (strings.HasPrefix(f.Keyword, "static_") ||
+			f.Keyword == "garp_interval" || f.Keyword == "vrrp_garp_interval")
 	})
 }

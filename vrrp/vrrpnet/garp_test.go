@@ -34,18 +34,22 @@ func TestIntegrationGARPTiming(t *testing.T) {
 	for _, v := range []struct {
 		impl      string
 		paced, v6 bool
+		global    bool // keepalived paced by global_defs' vrrp_garp_interval, not a garp_group
 		want      []int
 	}{
-		{"lbd", false, false, []int{repeat, repeat, refRep}},
-		{"lbd", true, false, []int{repeat, repeat, refRep}},
-		{"lbd", true, true, []int{repeat, repeat, refRep}},
-		{"keepalived", false, false, []int{repeat, repeat, refRep}},
-		{"keepalived", true, false, []int{2, 2, 2}},
+		{"lbd", false, false, false, []int{repeat, repeat, refRep}},
+		{"lbd", true, false, false, []int{repeat, repeat, refRep}},
+		{"lbd", true, true, false, []int{repeat, repeat, refRep}},
+		{"keepalived", false, false, false, []int{repeat, repeat, refRep}},
+		{"keepalived", true, false, false, []int{2, 2, 2}},
+		{"keepalived", true, false, true, []int{2, 2, 2}},
 	} {
 		name := v.impl
 		switch {
 		case v.v6:
 			name += "/gna_interval"
+		case v.global:
+			name += "/vrrp_garp_interval"
 		case v.paced:
 			name += "/garp_interval"
 		}
@@ -73,7 +77,10 @@ func TestIntegrationGARPTiming(t *testing.T) {
 				o := kaOpts{version: vrrp.Version3, vrid: 51, interval: 100 * time.Millisecond, prio: 200, vip: "192.0.2.100/32",
 					instance: fmt.Sprintf("  garp_master_delay %g\n  garp_master_repeat %d\n  garp_master_refresh %g\n  garp_master_refresh_repeat %d\n",
 						delay.Seconds(), repeat, refresh.Seconds(), refRep)}
-				if v.paced {
+				switch {
+				case v.global:
+					o.global = fmt.Sprintf("  vrrp_garp_interval %g\n", gap.Seconds())
+				case v.paced:
 					o.top = fmt.Sprintf("garp_group {\n  garp_interval %g\n  interface eth0\n}\n", gap.Seconds())
 				}
 				startKeepalived(t, nm, o)
