@@ -503,7 +503,27 @@ func TestHostileInput(t *testing.T) {
 		}
 	})
 
-	t.Run("idle clients", func(t *testing.T) {
+	// Idle clients send nothing; slow ones send a request a byte every
+	// 300 ms that never ends (slowloris). Either way each server cuts
+	// them at its own deadline, which a trickle does not extend, and goes
+	// on answering others.
+	for _, slow := range []bool{false, true} {
+		crowdedOut(t, slow, sock, client, call, scrape)
+	}
+	intact(t, true)
+}
+
+// crowdedOut opens 20 idle (or slow) connections to the control socket
+// and 20 to the metrics endpoint and checks that status and a scrape are
+// still answered and that every connection is closed at the server's
+// deadline.
+func crowdedOut(t *testing.T, slow bool, sock string, client *lab.Node,
+	call func(time.Duration, string, any, any) error, scrape func() string) {
+	kind := "idle"
+	if slow {
+		kind = "slow"
+	}
+	t.Run(kind+" clients", func(t *testing.T) {
 		var ctl, met []net.Conn
 		defer func() {
 			for _, c := range append(ctl, met...) {
@@ -523,6 +543,14 @@ func TestHostileInput(t *testing.T) {
 			met = append(met, m)
 		}
 		opened := time.Now()
+		if slow {
+			for _, c := range ctl {
+				go trickle(c, `{"method":"status","params":`, opened.Add(15*time.Second))
+			}
+			for _, c := range met {
+				go trickle(c, "GET /metrics HTTP/1.1\r\nHost: lbd\r\nX-Slow: ", opened.Add(15*time.Second))
+			}
+		}
 		// closedAt watches each idle connection from now on, and sends
 		// how long after opening the server closed it (or -1 if it was
 		// still open 15 s later). A read with a deadline already past
@@ -559,11 +587,11 @@ func TestHostileInput(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		if statusErr != nil {
-			t.Errorf("status with 20 idle control clients: %v", statusErr)
+			t.Errorf("status with 20 %s control clients: %v", kind, statusErr)
 		} else if took := time.Since(opened); took > 3*time.Second {
-			t.Errorf("status answered %v after the idle clients connected", took)
+			t.Errorf("status answered %v after the %s clients connected", took, kind)
 		} else {
-			t.Logf("status answered %v after the idle clients connected", took.Round(time.Millisecond))
+			t.Logf("status answered %v after the %s clients connected", took.Round(time.Millisecond), kind)
 		}
 		start := time.Now()
 		scraped := make(chan string, 1)
@@ -574,10 +602,10 @@ func TestHostileInput(t *testing.T) {
 		select {
 		case body := <-scraped:
 			if !strings.Contains(body, "lbd_vrrp_state") {
-				t.Errorf("scrape with 20 idle clients: %q", body)
+				t.Errorf("scrape with 20 %s clients: %q", kind, body)
 			}
 		case <-time.After(7 * time.Second):
-			t.Error("no scrape within 7 s with 20 idle metrics clients")
+			t.Errorf("no scrape within 7 s with 20 %s metrics clients", kind)
 		}
 		t.Logf("scrape took %v", time.Since(start))
 		// Control: the 16 the server took are closed at the 2 s idle
@@ -588,20 +616,34 @@ func TestHostileInput(t *testing.T) {
 			for range n {
 				d := <-ch
 				if d < 0 || d > limit {
-					t.Errorf("an idle %s connection was closed after %v (-1: not in 15 s), want within %v", what, d, limit)
+					t.Errorf("a %s %s connection was closed after %v (-1: not in 15 s), want within %v", kind, what, d, limit)
 					return
 				}
 				worst = max(worst, d)
 			}
-			t.Logf("idle %s connections all closed within %v", what, worst.Round(time.Millisecond))
+			t.Logf("%s %s connections all closed within %v", kind, what, worst.Round(time.Millisecond))
 		}
 		checkClosed("control", ctlClosed, len(ctl), 2*time.Second+time.Second)
 		// Metrics: the server serves 16 connections at a time; the 4
 		// beyond wait in the listen backlog until the first 16 are closed
 		// at the 5 s idle timeout, then get 5 s of their own.
 		checkClosed("metrics", metClosed, len(met), 2*5*time.Second+2*time.Second)
-		intact(t, true)
 	})
+}
+
+// trickle writes start to c, then a byte every 300 ms, until a write
+// fails or until.
+func trickle(c net.Conn, start string, until time.Time) {
+	if _, err := io.WriteString(c, start); err != nil {
+		return
+	}
+	for time.Now().Before(until) {
+		time.Sleep(300 * time.Millisecond)
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := c.Write([]byte{' '}); err != nil {
+			return
+		}
+	}
 }
 
 // metricValue returns the value of the sample of metric name carrying all
