@@ -141,22 +141,39 @@ virtual_servers:
     real_servers: [198.51.100.1:80, 198.51.100.2:80]
 `
 
+// anycastLab is a daemon started on anycastYAML plus extra (lines of its
+// virtual server), with a fake BGP speaker, VIP device and kernel.
+type anycastLab struct {
+	td   *testDaemon
+	file string // the configuration file
+	yaml string // what it holds
+	up   *atomic.Bool
+	sp   *fakeSpeaker
+	dev  *fakeDevice
+	k    *ipvstest.Kernel
+	log  lab.SyncBuffer
+}
+
+func newAnycastLab(t *testing.T, extra string) *anycastLab {
+	dir := t.TempDir()
+	a := &anycastLab{file: filepath.Join(dir, "lbd.yaml"), yaml: strings.ReplaceAll(anycastYAML, "DIR", dir) + extra,
+		up: &atomic.Bool{}, sp: &fakeSpeaker{routes: map[netip.Prefix]bgp.Route{}},
+		dev: &fakeDevice{addrs: map[string]bool{}}, k: ipvstest.NewKernel()}
+	os.WriteFile(a.file, []byte(a.yaml), 0o644)
+	a.up.Store(true)
+	a.td = startTestDaemonWith(t, a.file, newFakeHost(), a.k, a.up, &a.log, func(d *daemon) {
+		d.newSpeaker = func(*slog.Logger) routeSpeaker { return a.sp }
+		d.openVIP = a.dev.open
+	})
+	return a
+}
+
 // The daemon announces a BGP virtual server's address while it has
 // quorum, withdraws it when quorum goes, announces it again only after
 // the hold-down, drains on request and on stop, and follows reloads.
 func TestAnycastFollowsHealth(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "lbd.yaml")
-	yaml := strings.ReplaceAll(anycastYAML, "DIR", dir)
-	os.WriteFile(file, []byte(yaml), 0o644)
-	up := &atomic.Bool{}
-	up.Store(true)
-	sp := &fakeSpeaker{routes: map[netip.Prefix]bgp.Route{}}
-	dev := &fakeDevice{addrs: map[string]bool{}}
-	td := startTestDaemonWith(t, file, newFakeHost(), ipvstest.NewKernel(), up, nil, func(d *daemon) {
-		d.newSpeaker = func(*slog.Logger) routeSpeaker { return sp }
-		d.openVIP = dev.open
-	})
+	a := newAnycastLab(t, "")
+	td, file, yaml, up, sp, dev := a.td, a.file, a.yaml, a.up, a.sp, a.dev
 	const vip = "203.0.113.10/32"
 
 	waitFor(t, "the VIP announced", func() bool { return slices.Equal(sp.announced(), []string{vip}) })
@@ -231,38 +248,26 @@ func TestAnycastFollowsHealth(t *testing.T) {
 // its real servers are healthy (the others keep serving), and announces
 // them again once a retry applies, after the hold-down.
 func TestAnycastWithdrawsWhenKernelFails(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "lbd.yaml")
-	yaml := strings.ReplaceAll(anycastYAML, "DIR", dir)
-	os.WriteFile(file, []byte(yaml), 0o644)
-	up := &atomic.Bool{}
-	up.Store(true)
-	sp := &fakeSpeaker{routes: map[netip.Prefix]bgp.Route{}}
-	k := ipvstest.NewKernel()
-	var logBuf lab.SyncBuffer
-	td := startTestDaemonWith(t, file, newFakeHost(), k, up, &logBuf, func(d *daemon) {
-		d.newSpeaker = func(*slog.Logger) routeSpeaker { return sp }
-		d.openVIP = (&fakeDevice{addrs: map[string]bool{}}).open
-	})
-	defer td.stop()
-	waitFor(t, "the VIP announced", func() bool { return len(sp.announced()) == 1 })
+	a := newAnycastLab(t, "")
+	defer a.td.stop()
+	waitFor(t, "the VIP announced", func() bool { return len(a.sp.announced()) == 1 })
 
 	// The kernel refuses every change; a reload that adds a real server
 	// needs one.
-	k.FailWith(func(ipvs.Change) error { return unix.ENOMEM })
-	grown := strings.Replace(yaml, "198.51.100.2:80]", "198.51.100.2:80, 198.51.100.3:80]", 1)
-	os.WriteFile(file, []byte(grown), 0o644)
-	if err := td.call(control.MethodReload, nil, nil); err != nil {
+	a.k.FailWith(func(ipvs.Change) error { return unix.ENOMEM })
+	grown := strings.Replace(a.yaml, "198.51.100.2:80]", "198.51.100.2:80, 198.51.100.3:80]", 1)
+	os.WriteFile(a.file, []byte(grown), 0o644)
+	if err := a.td.call(control.MethodReload, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the VIP withdrawn while the kernel refuses changes", func() bool { return len(sp.announced()) == 0 })
-	if !strings.Contains(logBuf.String(), "the kernel table cannot be applied") {
-		t.Errorf("the withdrawal's log does not say the kernel table cannot be applied:\n%s", logBuf.String())
+	waitFor(t, "the VIP withdrawn while the kernel refuses changes", func() bool { return len(a.sp.announced()) == 0 })
+	if !strings.Contains(a.log.String(), "the kernel table cannot be applied") {
+		t.Errorf("the withdrawal's log does not say the kernel table cannot be applied:\n%s", a.log.String())
 	}
 
 	back := time.Now()
-	k.FailWith(nil)
-	waitFor(t, "the VIP announced once a retry applies", func() bool { return len(sp.announced()) == 1 })
+	a.k.FailWith(nil)
+	waitFor(t, "the VIP announced once a retry applies", func() bool { return len(a.sp.announced()) == 1 })
 	if d := time.Since(back); d < 400*time.Millisecond {
 		t.Errorf("announced again %v after the kernel recovered, before the 400ms hold-down", d)
 	}
@@ -274,23 +279,13 @@ func TestAnycastWithdrawsWhenKernelFails(t *testing.T) {
 func TestAnycastAnnounceSorry(t *testing.T) {
 	for _, announceSorry := range []bool{true, false} {
 		t.Run(fmt.Sprintf("announce_sorry=%v", announceSorry), func(t *testing.T) {
-			dir := t.TempDir()
-			file := filepath.Join(dir, "lbd.yaml")
 			extra := "    sorry_server: 198.51.100.99:80\n"
 			if announceSorry {
 				extra += "    announce_sorry: true\n"
 			}
-			yaml := strings.ReplaceAll(anycastYAML, "DIR", dir) + extra
-			os.WriteFile(file, []byte(yaml), 0o644)
-			up := &atomic.Bool{}
-			up.Store(true)
-			sp := &fakeSpeaker{routes: map[netip.Prefix]bgp.Route{}}
-			k := ipvstest.NewKernel()
-			td := startTestDaemonWith(t, file, newFakeHost(), k, up, nil, func(d *daemon) {
-				d.newSpeaker = func(*slog.Logger) routeSpeaker { return sp }
-				d.openVIP = (&fakeDevice{addrs: map[string]bool{}}).open
-			})
-			defer td.stop()
+			a := newAnycastLab(t, extra)
+			up, sp, k := a.up, a.sp, a.k
+			defer a.td.stop()
 			waitFor(t, "the VIP announced", func() bool { return len(sp.announced()) == 1 })
 
 			up.Store(false)
