@@ -452,14 +452,8 @@ func (e *exporter) realServer(vs *conf.VirtualServer, rs *conf.RealServer) {
 	e.close()
 }
 
-func (e *exporter) check(rs *conf.RealServer, c *conf.Check) {
-	block := map[string]string{"TCP": "TCP_CHECK", "HTTP_GET": "HTTP_GET", "SSL_GET": "SSL_GET", "MISC": "MISC_CHECK",
-		"PING": "PING_CHECK", "SMTP": "SMTP_CHECK"}[c.Type]
-	if block == "" {
-		e.find(c.Pos, c.Type, Unsupported, "check type "+c.Type+" is not exported")
-		return
-	}
-	e.open("%s", block)
+// connection writes the connection settings of checker c.
+func (e *exporter) connection(c *conf.Check) {
 	if c.ConnectIP != nil {
 		e.line("connect_ip %s", c.ConnectIP)
 	}
@@ -476,6 +470,21 @@ func (e *exporter) check(rs *conf.RealServer, c *conf.Check) {
 		e.line("fwmark %d", c.FWMark)
 	}
 	e.line("connect_timeout %s", secs(c.ConnectTimeout))
+}
+
+func (e *exporter) check(rs *conf.RealServer, c *conf.Check) {
+	block := map[string]string{"TCP": "TCP_CHECK", "HTTP_GET": "HTTP_GET", "SSL_GET": "SSL_GET", "MISC": "MISC_CHECK",
+		"PING": "PING_CHECK", "SMTP": "SMTP_CHECK"}[c.Type]
+	if block == "" {
+		e.find(c.Pos, c.Type, Unsupported, "check type "+c.Type+" is not exported")
+		return
+	}
+	e.open("%s", block)
+	// keepalived's MISC_CHECK knows no connection settings (it would log
+	// each as an unknown keyword); its program's time is misc_timeout.
+	if c.Type != "MISC" {
+		e.connection(c)
+	}
 	e.line("retry %d", *c.Retry)
 	e.line("delay_before_retry %s", secs(c.DelayBeforeRetry))
 	e.line("delay_loop %s", secs(c.DelayLoop))

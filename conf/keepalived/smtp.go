@@ -28,6 +28,9 @@ type smtpHost struct {
 func (c *converter) smtpHost(h *Node, t timing) smtpHost {
 	out := smtpHost{n: h, conn: newMap()}
 	for _, n := range h.Children {
+		if c.ignoredIn(n, "host") {
+			continue
+		}
 		if val, ok := c.timingValue(n); ok {
 			switch {
 			case n.Key == "connect_timeout":

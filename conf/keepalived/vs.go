@@ -1,6 +1,7 @@
 package keepalived
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lbd-project/lbd/conf"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -36,7 +38,7 @@ func (c *converter) timingValue(n *Node) (*yaml.Node, bool) {
 			return ydur(d), true
 		}
 		return nil, true
-	case "retry", "nb_get_retry", "nb_sock_retry":
+	case "retry", "nb_get_retry":
 		if n.Key == "nb_get_retry" {
 			c.find(n, NotApplicable, "the old name of retry (keepalived 2.2.7: \"nb_get_retry is deprecated\"); converted as retry")
 		}
@@ -49,10 +51,50 @@ func (c *converter) timingValue(n *Node) (*yaml.Node, bool) {
 }
 
 func timingKey(k string) string {
-	if k == "nb_get_retry" || k == "nb_sock_retry" {
+	if k == "nb_get_retry" {
 		return "retry"
 	}
 	return k
+}
+
+// miscTimeoutKey holds, among a virtual server's timing defaults, the
+// timeout keepalived gives its MISC_CHECKs without misc_timeout.
+const miscTimeoutKey = "misc_timeout"
+
+// checkConnKeywords are the connection settings of a checker block
+// (install_checker_common_keywords in keepalived 2.2.7's check_api.c).
+var checkConnKeywords = map[string]bool{"connect_ip": true, "connect_port": true, "bindto": true, "bind_port": true,
+	"bind_if": true, "connect_timeout": true, "fwmark": true}
+
+// ignoredIn reports, as keepalived 2.2.7 would, a keyword it knows
+// elsewhere but not in block (a virtual_server, a real_server, an SMTP
+// host or a checker's keyword): there it logs "Unknown keyword" and
+// ignores the line, so the converted file leaves it out too.
+// nb_get_retry is an old name of retry in HTTP_GET and SSL_GET only
+// (check_http.c); MISC_CHECK takes no connection settings (check_misc.c);
+// FILE_CHECK takes track_file and weight only (check_file.c). Public
+// configurations put nb_get_retry in TCP_CHECK often, meaning retries
+// that keepalived never made.
+func (c *converter) ignoredIn(n *Node, block string) bool {
+	var ignored bool
+	switch {
+	case n.Key == "nb_get_retry":
+		ignored = block != "HTTP_GET" && block != "SSL_GET"
+	case block == "MISC_CHECK":
+		ignored = checkConnKeywords[n.Key]
+	case block == "FILE_CHECK":
+		ignored = n.Key != "track_file" && n.Key != "weight" && knownKeywords[n.Key]
+	}
+	if !ignored {
+		return false
+	}
+	msg := fmt.Sprintf("keepalived 2.2.7 does not know %s in %s: it logs \"Unknown keyword\" and ignores the line, "+
+		"so the converted file leaves it out", n.Key, block)
+	if n.Key == "nb_get_retry" {
+		msg += "; write retry (in the checker, the real_server or the virtual_server) for the retries it was meant to set"
+	}
+	c.find(n, Unsupported, msg)
+	return true
 }
 
 func (c *converter) virtualServer(v *Node) {
@@ -93,6 +135,9 @@ func (c *converter) virtualServer(v *Node) {
 	vhost := ""
 	var realServers []*Node
 	for _, n := range v.Children {
+		if c.ignoredIn(n, "virtual_server") {
+			continue
+		}
 		if val, ok := c.timingValue(n); ok {
 			if val != nil {
 				defaults[timingKey(n.Key)] = val
@@ -101,8 +146,9 @@ func (c *converter) virtualServer(v *Node) {
 		}
 		switch n.Key {
 		case "lb_algo", "lvs_sched":
-			if c.args(n, 1, 1) {
+			if c.args(n, 1, -1) {
 				m.set("scheduler", ystr(n.Args[0]), n.Comments...)
+				c.findExtraWords(n, 1)
 			}
 		case "lb_kind", "lvs_method":
 			if f, tun, ok := c.method(n); ok {
@@ -256,6 +302,11 @@ func (c *converter) virtualServer(v *Node) {
 			c.other(n, "virtual_server")
 		}
 	}
+	// keepalived runs a MISC_CHECK without misc_timeout for at most the
+	// virtual server's delay_loop (60 s by default), whatever the real
+	// server's or the checker's own (check_misc.c); lbd's default is
+	// connect_timeout, so the converted check says it.
+	defaults[miscTimeoutKey] = cmp.Or(defaults["delay_loop"], ydur(conf.DefaultDelayLoop))
 	if len(realServers) == 0 {
 		c.find(v, NotApplicable, "keepalived 2.2.7 ignores a virtual server without real servers "+
 			"(\"has no real servers - ignoring\"); so does the converted file")
@@ -321,40 +372,55 @@ func (c *converter) method(n *Node) (string, *yaml.Node, bool) {
 	if len(n.Args) == 1 {
 		return f, nil, true
 	}
-	if f != "TUN" {
-		c.errorf(n, "%s %s takes no options", n.Key, f)
-		return "", nil, false
+	// keepalived 2.2.7 sets the method first, then reads tunnel options
+	// whatever the method; at the first it cannot read it logs an error
+	// and keeps the method without any of them (svr_forwarding_handler).
+	dropped := func(why string) (string, *yaml.Node, bool) {
+		c.find(n, NotApplicable, fmt.Sprintf("keepalived 2.2.7 logs %q and keeps %s without tunnel options; so does the converted file",
+			why, f))
+		return f, nil, true
 	}
 	t := newMap()
 	for i := 1; i < len(n.Args); i++ {
 		switch a := n.Args[i]; a {
 		case "type":
 			if i+1 >= len(n.Args) {
-				c.errorf(n, "%s: type needs ipip, gue or gre", n.Key)
-				return "", nil, false
+				return dropped("Missing tunnel type")
 			}
 			i++
 			t.set("type", ystr(n.Args[i]))
 		case "port":
 			if i+1 >= len(n.Args) {
-				c.errorf(n, "%s: port needs a number", n.Key)
-				return "", nil, false
+				return dropped("Missing port")
 			}
 			i++
 			p, err := strconv.ParseUint(n.Args[i], 10, 16)
-			if err != nil {
-				c.errorf(n, "%s: port %q is not 0..65535", n.Key, n.Args[i])
-				return "", nil, false
+			if err != nil || p == 0 {
+				return dropped("Invalid gue tunnel port " + n.Args[i])
 			}
 			t.set("port", yint(int64(p)))
 		case "nocsum", "csum", "remcsum":
 			t.set("checksum", ystr(a))
 		default:
-			c.errorf(n, "%s: unknown tunnel option %q", n.Key, a)
-			return "", nil, false
+			return dropped("Invalid tunnel option " + a)
 		}
 	}
+	if f != "TUN" {
+		c.find(n, NotApplicable, fmt.Sprintf("tunnel options apply to TUN only: keepalived 2.2.7 reads them and %s ignores them; "+
+			"so does the converted file", f))
+		return f, nil, true
+	}
 	return f, t.n, true
+}
+
+// findExtraWords notes the words after the first used ones of n, which
+// keepalived 2.2.7 reads past without a word (its handler reads only the
+// words it needs): public files put comments there ("lb_algo rr // ...").
+func (c *converter) findExtraWords(n *Node, used int) {
+	if len(n.Args) > used {
+		c.find(n, NotApplicable, fmt.Sprintf("keepalived 2.2.7 ignores what follows %s (%q); so does the converted file",
+			strings.Join(n.Args[:used], " "), strings.Join(n.Args[used:], " ")))
+	}
 }
 
 func nodeString(n *yaml.Node) string {
@@ -387,6 +453,9 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 	fwd := vsFwd
 	var checkers []*Node
 	for _, n := range r.Children {
+		if c.ignoredIn(n, "real_server") {
+			continue
+		}
 		if val, ok := c.timingValue(n); ok {
 			if val != nil {
 				defaults[timingKey(n.Key)] = val
@@ -523,6 +592,9 @@ func (c *converter) check(k *Node, defaults timing, vhost string) []ymap {
 	// itself beside its host blocks.
 	ownConn := false
 	for _, n := range k.Children {
+		if c.ignoredIn(n, k.Key) {
+			continue
+		}
 		if val, ok := c.timingValue(n); ok {
 			if val != nil {
 				t[timingKey(n.Key)] = val
@@ -634,6 +706,9 @@ func (c *converter) check(k *Node, defaults timing, vhost string) []ymap {
 		if v := t[key]; v != nil {
 			m.set(key, v)
 		}
+	}
+	if v := t[miscTimeoutKey]; typ == "MISC" && v != nil && m.get("misc_timeout") == nil {
+		m.set("misc_timeout", v, "keepalived: the virtual server's delay_loop when misc_timeout is not set")
 	}
 	if vhost != "" && (typ == "HTTP_GET" || typ == "SSL_GET") {
 		m.set("virtualhost", ystr(vhost))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lbd-project/lbd/conf"
 )
@@ -49,13 +50,63 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 		line:    9,
 		finding: "track script chk_typo not found, ignoring",
 	}, {
-		name:    "nb_get_retry: the old name of retry",
-		src:     "virtual_server 192.0.2.1 80 {\n real_server 192.0.2.2 80 {\n  TCP_CHECK {\n   nb_get_retry 4\n  }\n }\n}\n",
+		name:    "nb_get_retry in HTTP_GET: the old name of retry",
+		src:     "virtual_server 192.0.2.1 80 {\n real_server 192.0.2.2 80 {\n  HTTP_GET {\n   nb_get_retry 4\n   url {\n    path /\n   }\n  }\n }\n}\n",
 		line:    4,
 		finding: "the old name of retry",
 		check: func(c *conf.Config) error {
 			if r := c.VirtualServers[0].RealServers[0].Check; r == nil || r.Retry == nil || *r.Retry != 4 {
 				return fmt.Errorf("check %+v", r)
+			}
+			return nil
+		},
+	}, {
+		// keepalived 2.2.7: "(k.conf: Line 4) Unknown keyword 'nb_get_retry'";
+		// the check keeps TCP_CHECK's default retry.
+		name:    "nb_get_retry in TCP_CHECK: unknown there, ignored",
+		src:     "virtual_server 192.0.2.1 80 {\n real_server 192.0.2.2 80 {\n  TCP_CHECK {\n   nb_get_retry 4\n  }\n }\n}\n",
+		line:    4,
+		finding: `keepalived 2.2.7 does not know nb_get_retry in TCP_CHECK: it logs "Unknown keyword" and ignores the line`,
+		check: func(c *conf.Config) error {
+			if r := c.VirtualServers[0].RealServers[0].Check; r == nil || r.Retry != nil {
+				return fmt.Errorf("check %+v, want no retry (keepalived's default)", r)
+			}
+			return nil
+		},
+	}, {
+		name:    "nb_get_retry in a virtual_server: unknown there, not inherited",
+		src:     "virtual_server 192.0.2.1 80 {\n nb_get_retry 4\n real_server 192.0.2.2 80 {\n  HTTP_GET {\n   url {\n    path /\n   }\n  }\n }\n}\n",
+		line:    2,
+		finding: "does not know nb_get_retry in virtual_server",
+		check: func(c *conf.Config) error {
+			if ch := c.VirtualServers[0].RealServers[0].Check; ch == nil || ch.Retry != nil {
+				return fmt.Errorf("check %+v, want no retry", ch)
+			}
+			return nil
+		},
+	}, {
+		// keepalived 2.2.7: "Unknown keyword 'connect_timeout'" (and
+		// 'connect_port'); the program runs for the virtual server's
+		// delay_loop at most (check_misc.c), not lbd's connect_timeout.
+		name:    "connection settings in MISC_CHECK: unknown there; its timeout is the virtual server's delay_loop",
+		src:     "virtual_server 192.0.2.1 80 {\n delay_loop 9\n real_server 192.0.2.2 80 {\n  delay_loop 2\n  MISC_CHECK {\n   misc_path /bin/true\n   connect_timeout 7\n   connect_port 80\n  }\n }\n}\n",
+		line:    7,
+		finding: "does not know connect_timeout in MISC_CHECK",
+		check: func(c *conf.Config) error {
+			ch := c.VirtualServers[0].RealServers[0].Check
+			if ch == nil || ch.ConnectPort != 0 || ch.ConnectTimeout != 0 || ch.MiscTimeout.D() != 9*time.Second || ch.DelayLoop.D() != 2*time.Second {
+				return fmt.Errorf("check %+v, want no connection settings, misc_timeout 9s, delay_loop 2s", ch)
+			}
+			return nil
+		},
+	}, {
+		name:    "comment-like words after lb_algo and lb_kind: ignored, as keepalived does",
+		src:     "virtual_server 192.0.2.1 80 {\n lb_algo wrr // weighted\n lb_kind DR // direct\n real_server 192.0.2.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
+		line:    3,
+		finding: `keepalived 2.2.7 logs "Invalid tunnel option //" and keeps DR without tunnel options`,
+		check: func(c *conf.Config) error {
+			if vs := c.VirtualServers[0]; vs.Scheduler != "wrr" || vs.Forwarding != "DR" {
+				return fmt.Errorf("scheduler %q forwarding %q", vs.Scheduler, vs.Forwarding)
 			}
 			return nil
 		},
