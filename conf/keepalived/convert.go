@@ -773,7 +773,8 @@ func (c *converter) vrrpInstance(in *Node) {
 				m.set("interface", ystr(n.Args[0]), n.Comments...)
 			}
 		case "state":
-			if c.args(n, 1, 1) {
+			if c.args(n, 1, -1) {
+				c.findExtraWords(n, 1)
 				switch n.Args[0] {
 				case "MASTER", "BACKUP":
 					if n.Args[0] == "MASTER" {
@@ -782,7 +783,9 @@ func (c *converter) vrrpInstance(in *Node) {
 					c.find(n, NotApplicable, "lbd starts every instance in BACKUP (RFC 5798); the highest priority becomes "+
 						"master within master_down_interval, as keepalived's does after its start-up advert")
 				default:
-					c.errorf(n, "state %q (MASTER or BACKUP)", n.Args[0])
+					// vrrp_state_handler compares in upper case only.
+					c.find(n, NotApplicable, fmt.Sprintf("keepalived 2.2.7 logs \"unknown state '%s', defaulting to BACKUP\"; "+
+						"lbd starts every instance in BACKUP", n.Args[0]))
 				}
 			}
 		case "virtual_router_id":
@@ -790,6 +793,16 @@ func (c *converter) vrrpInstance(in *Node) {
 				m.set("virtual_router_id", yint(v), n.Comments...)
 			}
 		case "priority":
+			if len(n.Args) > 0 {
+				if v, err := strconv.ParseUint(n.Args[0], 10, 8); err != nil || v == 0 {
+					// vrrp_prio_handler: "Priority not valid! must be
+					// between 1 & 255. Using default 100".
+					c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 refuses priority %q (1 to 255) and uses 100; "+
+						"so does the converted file", n.Args[0]))
+					m.set("priority", yint(100), n.Comments...)
+					break
+				}
+			}
 			if v, ok := c.intArg(n, 0, 1, 255); ok {
 				m.set("priority", yint(v), n.Comments...)
 			}
@@ -1088,8 +1101,20 @@ func (c *converter) authentication(m ymap, a *Node) {
 			c.other(n, "authentication")
 		}
 	}
-	if am.get("type") == nil {
-		am.set("type", ystr("PASS"))
+	// keepalived authenticates only with both a type and a password: its
+	// type is NONE until auth_type sets it, and a type without a password
+	// is dropped ("Authentication specified but no password given").
+	switch {
+	case am.get("type") == nil && am.get("password") == nil:
+		return
+	case am.get("type") == nil:
+		c.find(a, NotApplicable, "no auth_type: keepalived 2.2.7 sends and checks no authentication, whatever auth_pass says; "+
+			"so does the converted file")
+		return
+	case am.get("password") == nil:
+		c.find(a, NotApplicable, "keepalived 2.2.7 logs \"Authentication specified but no password given. Ignoring\" "+
+			"and runs without authentication; so does the converted file")
+		return
 	}
 	// Authentication exists only in v2; keepalived ignores it otherwise
 	// (the version is not known yet here: checked after the instance).

@@ -159,7 +159,6 @@ func TestErrors(t *testing.T) {
 		{"$A=$A $A\nv $A\n", "substitution"},
 		{"$A=${A}${A}\n$A\n", "substitution"},
 		{"~SEQ(i, 1, 1, 100000) x\n", "repeats more than"},
-		{"vrrp_instance V {\n priority 300\n}\n", "k.conf:2: priority"},
 	} {
 		nodes, err := parseString(t, tc.src)
 		if err == nil {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/ipvs"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -57,6 +59,17 @@ func timingKey(k string) string {
 	return k
 }
 
+// groupHasAddresses reports whether the virtual_server_group virtual
+// server m names has address entries.
+func (c *converter) groupHasAddresses(m ymap) bool {
+	name := m.get("group")
+	if name == nil {
+		return false
+	}
+	g, ok := c.groupNodes[name.Value]
+	return ok && g.get("addresses") != nil
+}
+
 // miscTimeoutKey holds, among a virtual server's timing defaults, the
 // timeout keepalived gives its MISC_CHECKs without misc_timeout.
 const miscTimeoutKey = "misc_timeout"
@@ -71,7 +84,8 @@ var checkConnKeywords = map[string]bool{"connect_ip": true, "connect_port": true
 // host or a checker's keyword): there it logs "Unknown keyword" and
 // ignores the line, so the converted file leaves it out too.
 // nb_get_retry is an old name of retry in HTTP_GET and SSL_GET only
-// (check_http.c); MISC_CHECK takes no connection settings (check_misc.c);
+// (check_http.c); a real_server takes lvs_method but not lb_kind
+// (check_parser.c); MISC_CHECK takes no connection settings (check_misc.c);
 // FILE_CHECK takes track_file and weight only (check_file.c). Public
 // configurations put nb_get_retry in TCP_CHECK often, meaning retries
 // that keepalived never made.
@@ -80,6 +94,8 @@ func (c *converter) ignoredIn(n *Node, block string) bool {
 	switch {
 	case n.Key == "nb_get_retry":
 		ignored = block != "HTTP_GET" && block != "SSL_GET"
+	case n.Key == "lb_kind":
+		ignored = block == "real_server" // a real server's is lvs_method only
 	case block == "MISC_CHECK":
 		ignored = checkConnKeywords[n.Key]
 	case block == "FILE_CHECK":
@@ -146,10 +162,19 @@ func (c *converter) virtualServer(v *Node) {
 		}
 		switch n.Key {
 		case "lb_algo", "lvs_sched":
-			if c.args(n, 1, -1) {
-				m.set("scheduler", ystr(n.Args[0]), n.Comments...)
-				c.findExtraWords(n, 1)
+			if !c.args(n, 1, -1) {
+				break
 			}
+			c.findExtraWords(n, 1)
+			if !slices.Contains(ipvs.Schedulers, n.Args[0]) {
+				// check_parser.c's lbalgo_handler: "Invalid lvs_scheduler
+				// ... - ignoring", the previous one (wlc by default) stays.
+				c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 refuses the scheduler %q (\"Invalid lvs_scheduler\") "+
+					"and keeps the previous one (wlc by default); so does the converted file: write one of %s if you meant it",
+					n.Args[0], strings.Join(ipvs.Schedulers, " ")))
+				break
+			}
+			m.set("scheduler", ystr(n.Args[0]), n.Comments...)
 		case "lb_kind", "lvs_method":
 			if f, tun, ok := c.method(n); ok {
 				forwarding = f
@@ -169,7 +194,9 @@ func (c *converter) virtualServer(v *Node) {
 							"specified for fwmark - protocol will be ignored\"); so does the converted file")
 					}
 				default:
-					c.errorf(n, "protocol %q (TCP, UDP or SCTP)", n.Args[0])
+					// proto_handler: "Unknown protocol ... - ignoring".
+					c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 ignores the protocol %q (\"Unknown protocol\"); "+
+						"so does the converted file: write TCP, UDP or SCTP", n.Args[0]))
 				}
 			}
 		case "persistence_timeout":
@@ -301,6 +328,14 @@ func (c *converter) virtualServer(v *Node) {
 		default:
 			c.other(n, "virtual_server")
 		}
+	}
+	// An address service (or a group with addresses) without a protocol
+	// is UDP in keepalived, the kernel's default (check_data.c); lbd's
+	// default is TCP, so the converted file says UDP.
+	if m.get("protocol") == nil && (isAddr || c.groupHasAddresses(m)) {
+		c.find(v, Approximated, "no protocol: keepalived 2.2.7 runs the service as UDP (\"no protocol set - defaulting "+
+			"to UDP\"); so does the converted file: write protocol TCP if you meant it")
+		m.set("protocol", ystr("UDP"))
 	}
 	// keepalived runs a MISC_CHECK without misc_timeout for at most the
 	// virtual server's delay_loop (60 s by default), whatever the real

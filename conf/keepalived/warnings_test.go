@@ -111,6 +111,69 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
+		// Each case below: keepalived 2.2.7's own message for it (keepalived -t).
+		name:    "state in lower case: keepalived's unknown state, BACKUP",
+		src:     "vrrp_instance V {\n state master\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    2,
+		finding: `keepalived 2.2.7 logs "unknown state 'master', defaulting to BACKUP"`,
+	}, {
+		name:    "priority out of range: keepalived's default 100",
+		src:     vrrpHead[:strings.Index(vrrpHead, " priority")] + " priority 300\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    4,
+		finding: `keepalived 2.2.7 refuses priority "300" (1 to 255) and uses 100`,
+		check: func(c *conf.Config) error {
+			if p := c.VRRPInstances[0].Priority; p != 100 {
+				return fmt.Errorf("priority %d", p)
+			}
+			return nil
+		},
+	}, {
+		name:    "auth_pass without auth_type: no authentication",
+		src:     vrrpHead + " authentication {\n  auth_pass 1111\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    5,
+		finding: "no auth_type: keepalived 2.2.7 sends and checks no authentication",
+		check: func(c *conf.Config) error {
+			if a := c.VRRPInstances[0].Authentication; a != nil {
+				return fmt.Errorf("authentication %+v", a)
+			}
+			return nil
+		},
+	}, {
+		name:    "auth_type without auth_pass: no authentication",
+		src:     vrrpHead + " authentication {\n  auth_type PASS\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    5,
+		finding: `"Authentication specified but no password given. Ignoring"`,
+		check: func(c *conf.Config) error {
+			if a := c.VRRPInstances[0].Authentication; a != nil {
+				return fmt.Errorf("authentication %+v", a)
+			}
+			return nil
+		},
+	}, {
+		name:    "a scheduler keepalived does not know: the previous one stays",
+		src:     "virtual_server 192.0.2.1 80 {\n protocol TCP\n lb_algo rr\n lb_algo RR\n real_server 192.0.2.2 80 {\n  lb_kind NAT\n  TCP_CHECK {\n  }\n }\n}\n",
+		line:    4,
+		finding: `keepalived 2.2.7 refuses the scheduler "RR" ("Invalid lvs_scheduler") and keeps the previous one`,
+		check: func(c *conf.Config) error {
+			vs := c.VirtualServers[0]
+			if vs.Scheduler != "rr" || vs.RealServers[0].Forwarding != "" {
+				return fmt.Errorf("scheduler %q, real server forwarding %q (lb_kind is not a real_server keyword)",
+					vs.Scheduler, vs.RealServers[0].Forwarding)
+			}
+			return nil
+		},
+	}, {
+		name:    "no protocol: keepalived's UDP",
+		src:     "virtual_server 192.0.2.1 53 {\n real_server 192.0.2.2 53 {\n  TCP_CHECK {\n  }\n }\n}\n",
+		line:    1,
+		finding: `no protocol: keepalived 2.2.7 runs the service as UDP ("no protocol set - defaulting to UDP")`,
+		check: func(c *conf.Config) error {
+			if p := c.VirtualServers[0].Protocol; p != "UDP" {
+				return fmt.Errorf("protocol %q", p)
+			}
+			return nil
+		},
+	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,
