@@ -432,7 +432,7 @@ func (c *converter) globalDefs(g *Node) {
 	for _, n := range g.Children {
 		switch n.Key {
 		case "router_id":
-			if c.args(n, 1, 1) {
+			if c.firstArg(n) {
 				c.global.set("router_id", ystr(n.Args[0]), n.Comments...)
 			}
 		case "script_user":
@@ -769,12 +769,11 @@ func (c *converter) vrrpInstance(in *Node) {
 	for _, n := range in.Children {
 		switch n.Key {
 		case "interface":
-			if c.args(n, 1, 1) {
+			if c.firstArg(n) {
 				m.set("interface", ystr(n.Args[0]), n.Comments...)
 			}
 		case "state":
-			if c.args(n, 1, -1) {
-				c.findExtraWords(n, 1)
+			if c.firstArg(n) {
 				switch n.Args[0] {
 				case "MASTER", "BACKUP":
 					if n.Args[0] == "MASTER" {

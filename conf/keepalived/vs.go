@@ -162,10 +162,9 @@ func (c *converter) virtualServer(v *Node) {
 		}
 		switch n.Key {
 		case "lb_algo", "lvs_sched":
-			if !c.args(n, 1, -1) {
+			if !c.firstArg(n) {
 				break
 			}
-			c.findExtraWords(n, 1)
 			if !slices.Contains(ipvs.Schedulers, n.Args[0]) {
 				// check_parser.c's lbalgo_handler: "Invalid lvs_scheduler
 				// ... - ignoring", the previous one (wlc by default) stays.
@@ -287,7 +286,7 @@ func (c *converter) virtualServer(v *Node) {
 		case "alpha", "omega", "inhibit_on_failure", "sorry_server_inhibit":
 			m.set(n.Key, ybool(true), n.Comments...)
 		case "virtualhost":
-			if c.args(n, 1, 1) {
+			if c.firstArg(n) {
 				vhost = n.Args[0]
 			}
 		case "sorry_server":
@@ -448,6 +447,17 @@ func (c *converter) method(n *Node) (string, *yaml.Node, bool) {
 	return f, t.n, true
 }
 
+// firstArg checks that n has an argument, of which keepalived 2.2.7
+// uses the first (its handlers copy the first word, set_value); any
+// further words are noted.
+func (c *converter) firstArg(n *Node) bool {
+	if !c.args(n, 1, -1) {
+		return false
+	}
+	c.findExtraWords(n, 1)
+	return true
+}
+
 // findExtraWords notes the words after the first used ones of n, which
 // keepalived 2.2.7 reads past without a word (its handler reads only the
 // words it needs): public files put comments there ("lb_algo rr // ...").
@@ -522,7 +532,7 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 			"UDP_CHECK", "DNS_CHECK", "SMTP_CHECK", "BFD_CHECK":
 			checkers = append(checkers, n)
 		case "virtualhost":
-			if c.args(n, 1, 1) {
+			if c.firstArg(n) {
 				vhost = n.Args[0]
 			}
 		default:
@@ -651,7 +661,7 @@ func (c *converter) check(k *Node, defaults timing, vhost string) []ymap {
 				m.set("http_protocol", ystr(n.Args[0]), n.Comments...)
 			}
 		case key == "virtualhost" && (typ == "HTTP_GET" || typ == "SSL_GET"):
-			if c.args(n, 1, 1) {
+			if c.firstArg(n) {
 				vhost = n.Args[0]
 			}
 		case key == "enable_sni" && typ == "SSL_GET":
@@ -767,11 +777,11 @@ func (c *converter) url(u *Node) *yaml.Node {
 	for _, n := range u.Children {
 		switch n.Key {
 		case "path":
-			if c.args(n, 1, 1) {
+			if c.firstArg(n) {
 				m.set("path", ystr(n.Args[0]), n.Comments...)
 			}
 		case "digest":
-			if c.args(n, 1, 1) {
+			if c.firstArg(n) {
 				m.set("digest", ystr(strings.ToLower(n.Args[0])), n.Comments...)
 			}
 		case "status_code":
@@ -788,7 +798,7 @@ func (c *converter) url(u *Node) *yaml.Node {
 			}
 			m.set("status_code", yflow(codes...), n.Comments...)
 		case "virtualhost":
-			if c.args(n, 1, 1) {
+			if c.firstArg(n) {
 				m.set("virtualhost", ystr(n.Args[0]), n.Comments...)
 			}
 		case "regex", "regex_no_match", "regex_options", "regex_stack", "regex_min_offset", "regex_max_offset":

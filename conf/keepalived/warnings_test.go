@@ -100,13 +100,18 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
-		name:    "comment-like words after lb_algo and lb_kind: ignored, as keepalived does",
-		src:     "virtual_server 192.0.2.1 80 {\n lb_algo wrr // weighted\n lb_kind DR // direct\n real_server 192.0.2.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
-		line:    3,
+		name: "comment-like words after lb_algo, lb_kind, path and interface: ignored, as keepalived does",
+		src: "virtual_server 192.0.2.1 80 {\n protocol TCP\n lb_algo wrr // weighted\n lb_kind DR // direct\n real_server 192.0.2.2 80 {\n" +
+			"  HTTP_GET {\n   url {\n    path /health // the page\n   }\n  }\n }\n}\n" +
+			"vrrp_instance V {\n interface eth1 // the LAN\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    4,
 		finding: `keepalived 2.2.7 logs "Invalid tunnel option //" and keeps DR without tunnel options`,
 		check: func(c *conf.Config) error {
-			if vs := c.VirtualServers[0]; vs.Scheduler != "wrr" || vs.Forwarding != "DR" {
-				return fmt.Errorf("scheduler %q forwarding %q", vs.Scheduler, vs.Forwarding)
+			vs := c.VirtualServers[0]
+			if vs.Scheduler != "wrr" || vs.Forwarding != "DR" || vs.RealServers[0].Check.URLs[0].Path != "/health" ||
+				c.VRRPInstances[0].Interface != "eth1" {
+				return fmt.Errorf("scheduler %q forwarding %q url %+v interface %q", vs.Scheduler, vs.Forwarding,
+					vs.RealServers[0].Check.URLs, c.VRRPInstances[0].Interface)
 			}
 			return nil
 		},
