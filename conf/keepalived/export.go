@@ -429,10 +429,8 @@ func (e *exporter) realServer(vs *conf.VirtualServer, rs *conf.RealServer) {
 	if rs.Forwarding != "" {
 		e.line("lvs_method %s", rs.Forwarding)
 	}
-	if rs.InhibitOnFailure != nil && *rs.InhibitOnFailure {
-		e.line("inhibit_on_failure")
-	} else if rs.InhibitOnFailure != nil && vs.InhibitOnFailure {
-		e.find(rs.Pos, "inhibit_on_failure", Unsupported, "keepalived cannot turn inhibit_on_failure off per real server")
+	if rs.InhibitOnFailure != nil {
+		e.line("inhibit_on_failure %t", *rs.InhibitOnFailure)
 	}
 	if rs.UThreshold != 0 {
 		e.line("uthreshold %d", rs.UThreshold)

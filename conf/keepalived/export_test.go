@@ -50,7 +50,8 @@ virtual_servers:
     forwarding: DR
     persistence_timeout: 50s
     check: {type: HTTP_GET, delay_loop: 6s, urls: [{path: /, digest: 976a47265d9fee46c6941b1b15ba7328}, {path: /h, status_code: [200-299, 301]}]}
-    real_servers: [{address: 192.0.2.11:80, weight: 2}, 192.0.2.12:80]
+    inhibit_on_failure: true
+    real_servers: [{address: 192.0.2.11:80, weight: 2}, {address: 192.0.2.12:80, inhibit_on_failure: false}]
   - fwmark: 5
     scheduler: sh
     scheduler_flags: [sh-port, sh-fallback]

@@ -447,6 +447,24 @@ func (c *converter) method(n *Node) (string, *yaml.Node, bool) {
 	return f, t.n, true
 }
 
+// trueFalse reads the optional switch argument of n as keepalived 2.2.7
+// does (check_true_false): none means true; an invalid one is logged
+// there and the keyword ignored, which the converted file does too.
+func (c *converter) trueFalse(n *Node) (bool, bool) {
+	if len(n.Args) == 0 {
+		return true, true
+	}
+	switch n.Args[0] {
+	case "true", "on", "yes":
+		return true, true
+	case "false", "off", "no":
+		return false, true
+	}
+	c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 ignores %s %s (\"Invalid %s parameter\": true, false, on, off, "+
+		"yes or no); so does the converted file", n.Key, n.Args[0], n.Key))
+	return false, false
+}
+
 // firstArg checks that n has an argument, of which keepalived 2.2.7
 // uses the first (its handlers copy the first word, set_value); any
 // further words are noted.
@@ -513,7 +531,11 @@ func (c *converter) realServer(r *Node, vsDefaults timing, vhost, vsFwd string, 
 				m.set("weight", yint(w), n.Comments...)
 			}
 		case "inhibit_on_failure":
-			m.set("inhibit_on_failure", ybool(true), n.Comments...)
+			// A real server's takes true/false, on/off, yes/no and
+			// overrides the virtual server's (rs_inhibit_handler).
+			if v, ok := c.trueFalse(n); ok {
+				m.set("inhibit_on_failure", ybool(v), n.Comments...)
+			}
 		case "uthreshold", "lthreshold":
 			if v, ok := c.intArg(n, 0, 0, math.MaxUint32); ok {
 				m.set(n.Key, yint(v), n.Comments...)

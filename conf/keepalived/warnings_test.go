@@ -179,6 +179,18 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
+		name:    "inhibit_on_failure off on a real server: overrides the virtual server's",
+		src:     "virtual_server 192.0.2.1 80 {\n protocol TCP\n inhibit_on_failure\n real_server 192.0.2.2 80 {\n  inhibit_on_failure off\n  TCP_CHECK {\n  }\n }\n real_server 192.0.2.3 80 {\n  inhibit_on_failure maybe\n  TCP_CHECK {\n  }\n }\n}\n",
+		line:    10,
+		finding: "keepalived 2.2.7 ignores inhibit_on_failure maybe",
+		check: func(c *conf.Config) error {
+			vs := c.VirtualServers[0]
+			if i := vs.RealServers[0].InhibitOnFailure; !vs.InhibitOnFailure || i == nil || *i || vs.RealServers[1].InhibitOnFailure != nil {
+				return fmt.Errorf("virtual server %v, real servers %v %v", vs.InhibitOnFailure, i, vs.RealServers[1].InhibitOnFailure)
+			}
+			return nil
+		},
+	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,
