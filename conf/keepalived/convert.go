@@ -819,7 +819,10 @@ func (c *converter) vrrpInstance(in *Node) {
 			nopreemptNode = n
 			m.set("nopreempt", ybool(true), n.Comments...)
 		case "preempt":
-			// the default
+			// The default, and it undoes an earlier nopreempt
+			// (vrrp_preempt_handler).
+			nopreemptNode = nil
+			m.del("nopreempt")
 		case "preempt_delay":
 			if d, ok := c.secs(n, 0); ok {
 				delayNode = n
@@ -832,6 +835,9 @@ func (c *converter) vrrpInstance(in *Node) {
 			accept = ptr(false)
 			m.set("accept", ybool(false), n.Comments...)
 		case "strict_mode":
+			if on, ok := c.trueFalse(n); !ok || !on {
+				break
+			}
 			strictNode = n
 			c.find(n, Approximated, hints["strict_mode"])
 			if accept == nil {

@@ -460,8 +460,8 @@ func (c *converter) trueFalse(n *Node) (bool, bool) {
 	case "false", "off", "no":
 		return false, true
 	}
-	c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 ignores %s %s (\"Invalid %s parameter\": true, false, on, off, "+
-		"yes or no); so does the converted file", n.Key, n.Args[0], n.Key))
+	c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 ignores %s %s (it takes true, false, on, off, yes or no); "+
+		"so does the converted file", n.Key, n.Args[0]))
 	return false, false
 }
 
@@ -687,7 +687,9 @@ func (c *converter) check(k *Node, defaults timing, vhost string) []ymap {
 				vhost = n.Args[0]
 			}
 		case key == "enable_sni" && typ == "SSL_GET":
-			m.set("enable_sni", ybool(true), n.Comments...)
+			if v, ok := c.trueFalse(n); ok {
+				m.set("enable_sni", ybool(v), n.Comments...)
+			}
 		case key == "misc_path" && typ == "MISC":
 			c.setCommand(m, "misc_path", n)
 		case key == "misc_timeout" && typ == "MISC":

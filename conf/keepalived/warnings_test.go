@@ -182,11 +182,23 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 		name:    "inhibit_on_failure off on a real server: overrides the virtual server's",
 		src:     "virtual_server 192.0.2.1 80 {\n protocol TCP\n inhibit_on_failure\n real_server 192.0.2.2 80 {\n  inhibit_on_failure off\n  TCP_CHECK {\n  }\n }\n real_server 192.0.2.3 80 {\n  inhibit_on_failure maybe\n  TCP_CHECK {\n  }\n }\n}\n",
 		line:    10,
-		finding: "keepalived 2.2.7 ignores inhibit_on_failure maybe",
+		finding: "keepalived 2.2.7 ignores inhibit_on_failure maybe (it takes true, false, on, off, yes or no)",
 		check: func(c *conf.Config) error {
 			vs := c.VirtualServers[0]
 			if i := vs.RealServers[0].InhibitOnFailure; !vs.InhibitOnFailure || i == nil || *i || vs.RealServers[1].InhibitOnFailure != nil {
 				return fmt.Errorf("virtual server %v, real servers %v %v", vs.InhibitOnFailure, i, vs.RealServers[1].InhibitOnFailure)
+			}
+			return nil
+		},
+	}, {
+		name:    "preempt after nopreempt, strict_mode off or invalid: as keepalived reads them",
+		src:     vrrpHead + " nopreempt\n preempt\n strict_mode off\n strict_mode maybe\n authentication {\n  auth_type PASS\n  auth_pass secret\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    8,
+		finding: "keepalived 2.2.7 ignores strict_mode maybe",
+		check: func(c *conf.Config) error {
+			in := c.VRRPInstances[0]
+			if in.NoPreempt || in.Accept == nil || !*in.Accept || in.Authentication == nil {
+				return fmt.Errorf("nopreempt %v accept %v authentication %v", in.NoPreempt, in.Accept, in.Authentication)
 			}
 			return nil
 		},
