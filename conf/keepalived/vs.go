@@ -283,7 +283,28 @@ func (c *converter) virtualServer(v *Node) {
 			}
 		case "quorum_up", "quorum_down":
 			c.setCommand(m, n.Key, n)
-		case "alpha", "omega", "inhibit_on_failure", "sorry_server_inhibit":
+		case "sorry_server_inhibit", "sorry_server_lvs_method":
+			// keepalived applies both to the sorry server defined above
+			// them only (ssvri_handler, ss_forwarding_handler).
+			if m.get("sorry_server") == nil {
+				c.find(n, Approximated, "keepalived 2.2.7 ignores "+n.Key+" before or without sorry_server "+
+					"(\"used before or without sorry_server\"); so does the converted file")
+				continue
+			}
+			if n.Key == "sorry_server_inhibit" {
+				m.set(n.Key, ybool(true), n.Comments...)
+				continue
+			}
+			if f, tun, ok := c.method(n); ok {
+				sm := newMap()
+				sm.set("address", m.get("sorry_server"))
+				sm.set("forwarding", ystr(f))
+				if tun != nil {
+					sm.set("tunnel", tun)
+				}
+				m.set("sorry_server", sm.n, n.Comments...)
+			}
+		case "alpha", "omega", "inhibit_on_failure":
 			m.set(n.Key, ybool(true), n.Comments...)
 		case "virtualhost":
 			if c.firstArg(n) {
@@ -301,24 +322,10 @@ func (c *converter) virtualServer(v *Node) {
 						}
 						s = netip.AddrPortFrom(a, uint16(p)).String()
 					}
-					if old := m.get("sorry_server"); old != nil && old.Kind == yaml.MappingNode {
-						ymap{old}.set("address", ystr(s))
-					} else {
-						m.set("sorry_server", ystr(s), n.Comments...)
-					}
+					// A second sorry_server replaces the first, method and all
+					// (alloc_ssvr).
+					m.set("sorry_server", ystr(s), n.Comments...)
 				}
-			}
-		case "sorry_server_lvs_method":
-			if f, tun, ok := c.method(n); ok {
-				sm := newMap()
-				if old := m.get("sorry_server"); old != nil && old.Kind == yaml.ScalarNode {
-					sm.set("address", old)
-				}
-				sm.set("forwarding", ystr(f))
-				if tun != nil {
-					sm.set("tunnel", tun)
-				}
-				m.set("sorry_server", sm.n, n.Comments...)
 			}
 		case "real_server":
 			realServers = append(realServers, n)

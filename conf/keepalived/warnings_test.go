@@ -203,6 +203,18 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
+		name:    "sorry_server_lvs_method and sorry_server_inhibit before sorry_server: ignored",
+		src:     "virtual_server 192.0.2.1 80 {\n protocol TCP\n lb_kind DR\n sorry_server_lvs_method NAT\n sorry_server_inhibit\n sorry_server 192.0.2.9 80\n real_server 192.0.2.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
+		line:    4,
+		finding: "keepalived 2.2.7 ignores sorry_server_lvs_method before or without sorry_server",
+		check: func(c *conf.Config) error {
+			vs := c.VirtualServers[0]
+			if s := vs.SorryServer; s == nil || s.Forwarding != "" || vs.SorryServerInhibit {
+				return fmt.Errorf("sorry server %+v, inhibit %v", s, vs.SorryServerInhibit)
+			}
+			return nil
+		},
+	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,
