@@ -791,6 +791,12 @@ func (c *converter) check(k *Node, defaults timing, vhost string) []ymap {
 	}
 	if len(urls) > 0 {
 		m.set("urls", yseq(urls...))
+	} else if typ == "HTTP_GET" || typ == "SSL_GET" {
+		// http_get_check_end: the checker is dropped, so the real
+		// server is not checked by it.
+		c.find(k, Approximated, "keepalived 2.2.7 drops an "+k.Key+" without url (\"has no urls specified - ignoring\"); "+
+			"so does the converted file: the real server is not checked by it")
+		return nil
 	}
 	if len(hosts) > 0 {
 		return c.smtpChecks(k, m, hosts, ownConn)
@@ -839,7 +845,8 @@ func (c *converter) url(u *Node) *yaml.Node {
 		}
 	}
 	if m.get("path") == nil {
-		c.errorf(u, "url without a path")
+		c.find(u, Approximated, "keepalived 2.2.7 drops a url without a path (\"url has no path - ignoring\"); "+
+			"so does the converted file")
 		return nil
 	}
 	return m.n

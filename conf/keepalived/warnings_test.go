@@ -215,6 +215,18 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
+		name:    "HTTP_GET without url, url without path: dropped",
+		src:     "virtual_server 192.0.2.1 80 {\n protocol TCP\n real_server 192.0.2.2 80 {\n  HTTP_GET {\n   connect_timeout 3\n  }\n }\n real_server 192.0.2.3 80 {\n  HTTP_GET {\n   url {\n    status_code 200\n   }\n   url {\n    path /ok\n   }\n  }\n }\n}\n",
+		line:    10,
+		finding: `keepalived 2.2.7 drops a url without a path ("url has no path - ignoring")`,
+		check: func(c *conf.Config) error {
+			rs := c.VirtualServers[0].RealServers
+			if rs[0].Check != nil || rs[1].Check == nil || len(rs[1].Check.URLs) != 1 || rs[1].Check.URLs[0].Path != "/ok" {
+				return fmt.Errorf("checks %+v %+v", rs[0].Check, rs[1].Check)
+			}
+			return nil
+		},
+	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,
