@@ -101,6 +101,13 @@ func (c *converter) ignoredIn(n *Node, block string) bool {
 	case block == "FILE_CHECK":
 		ignored = n.Key != "track_file" && n.Key != "weight" && knownKeywords[n.Key]
 	}
+	if !ignored && n.Key == "retry" && (block == "virtual_server" || block == "real_server") && len(n.Args) > 0 && n.Args[0] == "0" {
+		// vs_retry_handler and rs_retry_handler take 1 at least (a
+		// checker's own retry may be 0).
+		c.find(n, Approximated, "keepalived 2.2.7 refuses retry 0 in a "+block+" (\"retry value invalid - 0\") and ignores it; "+
+			"so does the converted file: write retry 0 in the checker")
+		return true
+	}
 	if !ignored {
 		return false
 	}

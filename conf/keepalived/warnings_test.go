@@ -227,6 +227,18 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
+		name:    "retry 0 in a virtual_server: refused there, kept in a checker",
+		src:     "virtual_server 192.0.2.1 80 {\n protocol TCP\n retry 0\n real_server 192.0.2.2 80 {\n  TCP_CHECK {\n  }\n }\n real_server 192.0.2.3 80 {\n  TCP_CHECK {\n   retry 0\n  }\n }\n}\n",
+		line:    3,
+		finding: `keepalived 2.2.7 refuses retry 0 in a virtual_server ("retry value invalid - 0")`,
+		check: func(c *conf.Config) error {
+			rs := c.VirtualServers[0].RealServers
+			if rs[0].Check == nil || rs[0].Check.Retry != nil || rs[1].Check == nil || rs[1].Check.Retry == nil || *rs[1].Check.Retry != 0 {
+				return fmt.Errorf("checks %+v %+v", rs[0].Check, rs[1].Check)
+			}
+			return nil
+		},
+	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,
