@@ -258,6 +258,19 @@ func (c *converter) virtualServer(v *Node) {
 					", so check the file behaves as intended")
 			}
 		case "sh-port", "sh-fallback", "mh-port", "mh-fallback":
+			// lbflags_handler sets a flag only when the scheduler read so
+			// far is the flag's (sh or mh); otherwise it logs "only
+			// applies to sh scheduler - ignoring", or nothing under the
+			// other one of the two.
+			sched := ""
+			if s := m.get("scheduler"); s != nil {
+				sched = s.Value
+			}
+			if want := n.Key[:2]; sched != want {
+				c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 ignores %s unless lb_algo %s comes before it "+
+					"(here: %q); so does the converted file", n.Key, want, sched))
+				break
+			}
 			flags := m.get("scheduler_flags")
 			if flags == nil {
 				flags = yflow()

@@ -239,6 +239,17 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
+		name:    "scheduler flags before lb_algo or under the other scheduler: ignored",
+		src:     "virtual_server 192.0.2.1 80 {\n protocol TCP\n mh-port\n lb_algo mh\n sh-port\n mh-fallback\n real_server 192.0.2.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
+		line:    3,
+		finding: `keepalived 2.2.7 ignores mh-port unless lb_algo mh comes before it (here: "")`,
+		check: func(c *conf.Config) error {
+			if f := c.VirtualServers[0].SchedulerFlags; len(f) != 1 || f[0] != "mh-fallback" {
+				return fmt.Errorf("flags %v, want [mh-fallback]", f)
+			}
+			return nil
+		},
+	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,
