@@ -635,11 +635,15 @@ func (c *converter) vrrpScript(s *Node) {
 		case "script":
 			c.setCommand(m, "script", n)
 		case "interval", "timeout":
+			// keepalived reads whole seconds (strtoul: "1.5" is 1, with
+			// a warning) and makes 0 one second.
 			if d, ok := c.secs(n, 0); ok {
-				if d%time.Second != 0 {
-					d = d.Round(time.Second) // keepalived reads whole seconds
+				whole := max(d.Truncate(time.Second), time.Second)
+				if whole != d {
+					c.find(n, NotApplicable, fmt.Sprintf("keepalived 2.2.7 reads whole seconds here, at least 1: "+
+						"%s %s is %v; so does the converted file", n.Key, n.Args[0], whole))
 				}
-				m.set(n.Key, ydur(d), n.Comments...)
+				m.set(n.Key, ydur(whole), n.Comments...)
 			}
 		case "rise", "fall":
 			if v, ok := c.intArg(n, 0, 1, 1<<30); ok {

@@ -250,6 +250,17 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
+		name:    "vrrp_script interval 1.5 and timeout 0: whole seconds, at least 1",
+		src:     "vrrp_script chk {\n script /bin/true\n interval 1.5\n timeout 0\n}\n" + vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n track_script {\n  chk\n }\n}\n",
+		line:    3,
+		finding: "keepalived 2.2.7 reads whole seconds here, at least 1: interval 1.5 is 1s",
+		check: func(c *conf.Config) error {
+			if s := c.VRRPScripts[0]; s.Interval.D() != time.Second || s.Timeout.D() != time.Second {
+				return fmt.Errorf("interval %v timeout %v", s.Interval.D(), s.Timeout.D())
+			}
+			return nil
+		},
+	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,
