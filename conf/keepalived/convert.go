@@ -328,6 +328,23 @@ func (c *converter) args(n *Node, min, max int) bool {
 	return true
 }
 
+// wholeSecs reads n's argument as the keepalived 2.2.7 daemon reads the
+// seconds of read_unsigned_strvec's keywords (garp delays, script
+// intervals, misc_timeout): its leading digits (strtoul), so "1.5" is
+// 1 s, with a warning there and a note here.
+func (c *converter) wholeSecs(n *Node) (time.Duration, bool) {
+	d, ok := c.secs(n, 0)
+	if !ok {
+		return 0, false
+	}
+	if whole := d.Truncate(time.Second); whole != d {
+		c.find(n, NotApplicable, fmt.Sprintf("keepalived 2.2.7 reads whole seconds for %s (\"invalid number\" warning): "+
+			"%s is %v; so does the converted file", n.Key, n.Args[0], whole))
+		return whole, true
+	}
+	return d, true
+}
+
 // noBlock complains about a block after a keyword that takes none.
 func (c *converter) noBlock(n *Node) bool {
 	if n.Block {
@@ -453,6 +470,9 @@ func (c *converter) globalDefs(g *Node) {
 			"vrrp_garp_interval", "vrrp_gna_interval":
 			// global.vrrp's key is the keyword without vrrp_.
 			d, ok := c.secs(n, 0)
+			if !strings.HasSuffix(n.Key, "_interval") {
+				d, ok = c.wholeSecs(n)
+			}
 			switch {
 			case ok && d == 0 && strings.HasSuffix(n.Key, "_interval"):
 				c.find(n, NotApplicable, "keepalived 2.2.7 refuses 0 (\"invalid\") and keeps its default, no pause "+
@@ -635,15 +655,14 @@ func (c *converter) vrrpScript(s *Node) {
 		case "script":
 			c.setCommand(m, "script", n)
 		case "interval", "timeout":
-			// keepalived reads whole seconds (strtoul: "1.5" is 1, with
-			// a warning) and makes 0 one second.
-			if d, ok := c.secs(n, 0); ok {
-				whole := max(d.Truncate(time.Second), time.Second)
-				if whole != d {
-					c.find(n, NotApplicable, fmt.Sprintf("keepalived 2.2.7 reads whole seconds here, at least 1: "+
-						"%s %s is %v; so does the converted file", n.Key, n.Args[0], whole))
+			// keepalived reads whole seconds and makes 0 one second.
+			if d, ok := c.wholeSecs(n); ok {
+				if d == 0 {
+					c.find(n, NotApplicable, "keepalived 2.2.7 makes "+n.Key+" 0 one second (\"must be greater than 0, "+
+						"setting to 1\"); so does the converted file")
+					d = time.Second
 				}
-				m.set(n.Key, ydur(whole), n.Comments...)
+				m.set(n.Key, ydur(d), n.Comments...)
 			}
 		case "rise", "fall":
 			if v, ok := c.intArg(n, 0, 1, 1<<30); ok {
@@ -849,7 +868,7 @@ func (c *converter) vrrpInstance(in *Node) {
 				m.set("accept", ybool(false))
 			}
 		case "garp_master_delay", "garp_master_refresh", "garp_lower_prio_delay":
-			if d, ok := c.secs(n, 0); ok {
+			if d, ok := c.wholeSecs(n); ok {
 				m.set(n.Key, ydur(d), n.Comments...)
 			}
 		case "garp_master_repeat", "garp_master_refresh_repeat", "garp_lower_prio_repeat":

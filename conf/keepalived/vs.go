@@ -720,7 +720,7 @@ func (c *converter) check(k *Node, defaults timing, vhost string) []ymap {
 		case key == "misc_path" && typ == "MISC":
 			c.setCommand(m, "misc_path", n)
 		case key == "misc_timeout" && typ == "MISC":
-			if d, ok := c.secs(n, 0); ok {
+			if d, ok := c.wholeSecs(n); ok {
 				m.set("misc_timeout", ydur(d), n.Comments...)
 			}
 		case key == "misc_dynamic" && typ == "MISC":

@@ -250,13 +250,16 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
-		name:    "vrrp_script interval 1.5 and timeout 0: whole seconds, at least 1",
-		src:     "vrrp_script chk {\n script /bin/true\n interval 1.5\n timeout 0\n}\n" + vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n track_script {\n  chk\n }\n}\n",
+		name:    "vrrp_script interval 1.5 and timeout 0, garp_master_delay 2.5: whole seconds, script ones at least 1",
+		src:     "vrrp_script chk {\n script /bin/true\n interval 1.5\n timeout 0\n}\n" + vrrpHead + " garp_master_delay 2.5\n virtual_ipaddress {\n  192.0.2.1\n }\n track_script {\n  chk\n }\n}\n",
 		line:    3,
-		finding: "keepalived 2.2.7 reads whole seconds here, at least 1: interval 1.5 is 1s",
+		finding: `keepalived 2.2.7 reads whole seconds for interval ("invalid number" warning): 1.5 is 1s`,
 		check: func(c *conf.Config) error {
 			if s := c.VRRPScripts[0]; s.Interval.D() != time.Second || s.Timeout.D() != time.Second {
 				return fmt.Errorf("interval %v timeout %v", s.Interval.D(), s.Timeout.D())
+			}
+			if d := c.VRRPInstances[0].GARPMasterDelay.D(); d != 2*time.Second {
+				return fmt.Errorf("garp_master_delay %v", d)
 			}
 			return nil
 		},
