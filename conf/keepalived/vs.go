@@ -125,7 +125,7 @@ func (c *converter) virtualServer(v *Node) {
 	c.src[m.n] = v.Pos
 	m.comment(v.Comments)
 	svcPort := -1 // the service port of an address service
-	isAddr := false
+	isAddr, isIPv4 := false, false
 	switch {
 	case len(v.Args) == 2 && v.Args[0] == "fwmark":
 		if n, ok := c.intArg(v, 1, 1, math.MaxUint32); ok {
@@ -147,7 +147,7 @@ func (c *converter) virtualServer(v *Node) {
 			c.errorf(v, "virtual_server: port %q is not 0..65535", v.Args[1])
 			return
 		}
-		svcPort, isAddr = int(p), true
+		svcPort, isAddr, isIPv4 = int(p), true, a.Unmap().Is4()
 		m.set("address", ystr(netip.AddrPortFrom(a, uint16(p)).String()))
 	default:
 		c.errorf(v, "virtual_server takes \"ADDRESS PORT\", \"fwmark N\" or \"group NAME\"")
@@ -216,7 +216,14 @@ func (c *converter) virtualServer(v *Node) {
 			}
 		case "persistence_granularity":
 			if c.args(n, 1, 1) {
-				if p, err := strconv.Atoi(n.Args[0]); err == nil {
+				if p, err := strconv.Atoi(n.Args[0]); err == nil && isIPv4 {
+					// pgr_handler reads an IPv4 service's granularity as an
+					// address (getaddrinfo): "24" is the mask 0.0.0.24.
+					c.find(n, Approximated, "keepalived 2.2.7 reads "+n.Args[0]+" on an IPv4 service as the address "+
+						"(mask) "+netip.AddrFrom4([4]byte{byte(p >> 24), byte(p >> 16), byte(p >> 8), byte(p)}).String()+
+						", not a prefix length; lbd takes contiguous masks only, so the converted service groups clients "+
+						"by their whole address (/32): write the mask (255.255.255.0) or the prefix length you meant")
+				} else if err == nil {
 					m.set("persistence_granularity", yint(int64(p)), n.Comments...)
 				} else if a, err := netip.ParseAddr(n.Args[0]); err == nil && a.Is4() && !contiguous(a) {
 					c.find(n, Approximated, "the kernel ANDs the client address with the non-contiguous mask "+n.Args[0]+

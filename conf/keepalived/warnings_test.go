@@ -264,6 +264,17 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
+		name:    "persistence_granularity 24 on an IPv4 service: keepalived's mask 0.0.0.24",
+		src:     "virtual_server 192.0.2.1 80 {\n protocol TCP\n persistence_timeout 60\n persistence_granularity 24\n real_server 192.0.2.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
+		line:    4,
+		finding: "keepalived 2.2.7 reads 24 on an IPv4 service as the address (mask) 0.0.0.24, not a prefix length",
+		check: func(c *conf.Config) error {
+			if g := c.VirtualServers[0].PersistenceGranularity; g != nil {
+				return fmt.Errorf("granularity %v, want none (/32)", g)
+			}
+			return nil
+		},
+	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,
