@@ -750,7 +750,12 @@ func (c *converter) check(k *Node, defaults timing, vhost string) []ymap {
 							m.set("track_file", ystr(d.Args[0]))
 						}
 					case "weight":
-						if v, ok := c.intArg(d, 0, math.MinInt32, math.MaxInt32); ok && m.get("weight") == nil {
+						// The FILE_CHECK's own weight wins, reverse and all
+						// (file_end_handler).
+						if m.get("weight") != nil {
+							break
+						}
+						if v, ok := c.intArg(d, 0, math.MinInt32, math.MaxInt32); ok {
 							m.set("weight", yint(v))
 						}
 						if len(d.Args) > 1 && d.Args[1] == "reverse" {
@@ -766,14 +771,23 @@ func (c *converter) check(k *Node, defaults timing, vhost string) []ymap {
 				}
 			}
 		case key == "weight" && typ == "FILE":
+			// track_file_weight_handler: "weight N [reverse|noreverse]",
+			// not reversed unless it says so, whatever the track_file
+			// block says; an unknown option drops the line.
+			reverse := len(n.Args) > 1 && n.Args[1] == "reverse"
+			if len(n.Args) > 1 && !reverse && n.Args[1] != "noreverse" {
+				c.find(n, Approximated, "keepalived 2.2.7 ignores this weight (\"unknown track file weight option "+n.Args[1]+
+					"\"); so does the converted file")
+				continue
+			}
 			if v, ok := c.intArg(n, 0, math.MinInt32, math.MaxInt32); ok {
 				m.set("weight", yint(v), n.Comments...)
+				if reverse {
+					m.set("reverse", ybool(true))
+				} else {
+					m.del("reverse")
+				}
 			}
-			if len(n.Args) > 1 && n.Args[1] == "reverse" {
-				m.set("reverse", ybool(true))
-			}
-		case key == "dynamic" && typ == "FILE":
-			m.set("dynamic", ybool(true), n.Comments...)
 		case key == "payload" && typ == "UDP":
 			if c.args(n, 1, math.MaxInt) {
 				m.set("payload", ystr(strings.Join(n.Args, " ")), n.Comments...)

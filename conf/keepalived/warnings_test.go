@@ -275,6 +275,19 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
+		name:    "FILE_CHECK's own weight without reverse, dynamic: as keepalived reads them",
+		src:     "track_file tf {\n file /tmp/tf\n weight 1 reverse\n}\nvirtual_server 192.0.2.1 80 {\n protocol TCP\n real_server 192.0.2.2 80 {\n  FILE_CHECK {\n   track_file tf\n   dynamic\n  }\n }\n real_server 192.0.2.3 80 {\n  FILE_CHECK {\n   weight 2\n   track_file tf\n  }\n }\n}\n",
+		line:    10,
+		finding: `keepalived 2.2.7 does not know dynamic in FILE_CHECK`,
+		check: func(c *conf.Config) error {
+			rs := c.VirtualServers[0].RealServers
+			a, b := rs[0].Check, rs[1].Check
+			if a == nil || b == nil || !a.Reverse || a.Dynamic || b.Weight != 2 || b.Reverse {
+				return fmt.Errorf("checks %+v %+v", a, b)
+			}
+			return nil
+		},
+	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,
