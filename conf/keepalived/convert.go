@@ -598,6 +598,16 @@ func (c *converter) lvsSyncDaemon(n *Node) {
 		i++
 	}
 	m.set("vrrp_instance", ystr(n.Args[i]))
+	if i == 1 && len(n.Args) > 2 {
+		// The old form "IF INSTANCE SYNC_ID", still read by keepalived
+		// 2.2.7 ("Please use keyword "id" before lvs_sync_daemon SYNCID").
+		if v, err := strconv.ParseUint(n.Args[2], 10, 8); err == nil {
+			c.find(n, NotApplicable, "keepalived 2.2.7 reads "+n.Args[2]+" as the sync id (the old form); "+
+				"so does the converted file")
+			m.set("sync_id", yint(int64(v)))
+			i = 2
+		}
+	}
 	for i++; i < len(n.Args); i++ {
 		opt := n.Args[i]
 		if i+1 >= len(n.Args) {

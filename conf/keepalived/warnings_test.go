@@ -288,6 +288,17 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			return nil
 		},
 	}, {
+		name:    "lvs_sync_daemon's old form with a bare sync id",
+		src:     "global_defs {\n lvs_sync_daemon eth0 V 50\n}\n" + vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+		line:    2,
+		finding: "keepalived 2.2.7 reads 50 as the sync id (the old form)",
+		check: func(c *conf.Config) error {
+			if d := c.Global.LVSSyncDaemon; d == nil || d.SyncID != 50 || d.VRRPInstance != "V" {
+				return fmt.Errorf("sync daemon %+v", d)
+			}
+			return nil
+		},
+	}, {
 		name:    "a second notify script: keepalived keeps the first",
 		src:     vrrpHead + " virtual_ipaddress {\n  192.0.2.1\n }\n notify /bin/true\n notify /bin/false\n}\n",
 		line:    9,
