@@ -426,7 +426,19 @@ func (c *converter) setCommand(m ymap, key string, n *Node) {
 			sh = "/bin/bash"
 		}
 		words = []string{sh, "-c", text}
-		c.find(n, NotApplicable, "the command needs a shell; the converted file runs it with "+sh+" -c")
+		// keepalived 2.2.7 uses a shell only for a line starting "</"
+		// (system(), so /bin/sh) and for a script file without a
+		// shebang; otherwise it runs the first word with the others as
+		// its arguments, "||" and all (check_script_secure).
+		if strings.HasPrefix(strings.TrimSpace(text), "<") {
+			c.find(n, Approximated, "keepalived 2.2.7 runs a line starting \"<\" with /bin/sh -c: where /bin/sh is dash "+
+				"(Debian, Ubuntu) it cannot open /dev/tcp or /dev/udp and the check always fails; the converted file "+
+				"runs it with "+sh+" -c, the check the line means (keepalived's own sample says it needs bash)")
+		} else {
+			c.find(n, Approximated, "keepalived 2.2.7 runs no shell here: it runs "+strings.Fields(text)[0]+
+				" with the other words as its arguments (shell syntax included); the converted file runs the line with "+
+				sh+" -c, as it reads")
+		}
 	case !strings.Contains(words[0], "/"):
 		// keepalived looks a bare name up in PATH when it runs it; lbd
 		// takes absolute paths only, so look it up now.
