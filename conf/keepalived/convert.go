@@ -480,11 +480,13 @@ func (c *converter) globalDefs(g *Node) {
 			}
 		case "vrrp_garp_master_delay", "vrrp_garp_master_refresh", "vrrp_garp_lower_prio_delay",
 			"vrrp_garp_interval", "vrrp_gna_interval":
-			// global.vrrp's key is the keyword without vrrp_.
-			d, ok := c.secs(n, 0)
-			if !strings.HasSuffix(n.Key, "_interval") {
-				d, ok = c.wholeSecs(n)
+			// global.vrrp's key is the keyword without vrrp_. The
+			// intervals take fractions, the delays whole seconds.
+			read := c.wholeSecs
+			if strings.HasSuffix(n.Key, "_interval") {
+				read = func(n *Node) (time.Duration, bool) { return c.secs(n, 0) }
 			}
+			d, ok := read(n)
 			switch {
 			case ok && d == 0 && strings.HasSuffix(n.Key, "_interval"):
 				c.find(n, NotApplicable, "keepalived 2.2.7 refuses 0 (\"invalid\") and keeps its default, no pause "+
@@ -837,19 +839,19 @@ func (c *converter) vrrpInstance(in *Node) {
 				m.set("virtual_router_id", yint(v), n.Comments...)
 			}
 		case "priority":
-			if len(n.Args) > 0 {
-				if v, err := strconv.ParseUint(n.Args[0], 10, 8); err != nil || v == 0 {
-					// vrrp_prio_handler: "Priority not valid! must be
-					// between 1 & 255. Using default 100".
-					c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 refuses priority %q (1 to 255) and uses 100; "+
-						"so does the converted file", n.Args[0]))
-					m.set("priority", yint(100), n.Comments...)
-					break
-				}
+			if len(n.Args) == 0 {
+				c.errorf(n, "%s needs a number", n.Key)
+				break
 			}
-			if v, ok := c.intArg(n, 0, 1, 255); ok {
-				m.set("priority", yint(v), n.Comments...)
+			v, err := strconv.ParseUint(n.Args[0], 10, 8)
+			if err != nil || v == 0 {
+				// vrrp_prio_handler: "Priority not valid! must be
+				// between 1 & 255. Using default 100".
+				c.find(n, Approximated, fmt.Sprintf("keepalived 2.2.7 refuses priority %q (1 to 255) and uses 100; "+
+					"so does the converted file", n.Args[0]))
+				v = 100
 			}
+			m.set("priority", yint(int64(v)), n.Comments...)
 		case "advert_int":
 			if d, ok := c.secs(n, 0); ok {
 				advert, advertNode = d, n

@@ -81,8 +81,9 @@ var checkConnKeywords = map[string]bool{"connect_ip": true, "connect_port": true
 
 // ignoredIn reports, as keepalived 2.2.7 would, a keyword it knows
 // elsewhere but not in block (a virtual_server, a real_server, an SMTP
-// host or a checker's keyword): there it logs "Unknown keyword" and
-// ignores the line, so the converted file leaves it out too.
+// host or a checker's keyword), where it logs "Unknown keyword" and
+// ignores the line, or a value it refuses there (retry 0 in a virtual
+// or real server); the converted file leaves the line out too.
 // nb_get_retry is an old name of retry in HTTP_GET and SSL_GET only
 // (check_http.c); a real_server takes lvs_method but not lb_kind
 // (check_parser.c); MISC_CHECK takes no connection settings (check_misc.c);
@@ -90,6 +91,13 @@ var checkConnKeywords = map[string]bool{"connect_ip": true, "connect_port": true
 // configurations put nb_get_retry in TCP_CHECK often, meaning retries
 // that keepalived never made.
 func (c *converter) ignoredIn(n *Node, block string) bool {
+	if n.Key == "retry" && (block == "virtual_server" || block == "real_server") && len(n.Args) > 0 && n.Args[0] == "0" {
+		// vs_retry_handler and rs_retry_handler take 1 at least (a
+		// checker's own retry may be 0).
+		c.find(n, Approximated, "keepalived 2.2.7 refuses retry 0 in a "+block+" (\"retry value invalid - 0\") and ignores it; "+
+			"so does the converted file: write retry 0 in the checker")
+		return true
+	}
 	var ignored bool
 	switch {
 	case n.Key == "nb_get_retry":
@@ -100,13 +108,6 @@ func (c *converter) ignoredIn(n *Node, block string) bool {
 		ignored = checkConnKeywords[n.Key]
 	case block == "FILE_CHECK":
 		ignored = n.Key != "track_file" && n.Key != "weight" && knownKeywords[n.Key]
-	}
-	if !ignored && n.Key == "retry" && (block == "virtual_server" || block == "real_server") && len(n.Args) > 0 && n.Args[0] == "0" {
-		// vs_retry_handler and rs_retry_handler take 1 at least (a
-		// checker's own retry may be 0).
-		c.find(n, Approximated, "keepalived 2.2.7 refuses retry 0 in a "+block+" (\"retry value invalid - 0\") and ignores it; "+
-			"so does the converted file: write retry 0 in the checker")
-		return true
 	}
 	if !ignored {
 		return false
