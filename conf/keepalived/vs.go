@@ -324,8 +324,13 @@ func (c *converter) virtualServer(v *Node) {
 				continue
 			}
 			if f, tun, ok := c.method(n); ok {
+				// A later method replaces an earlier one.
+				addr := m.get("sorry_server")
+				if addr.Kind == yaml.MappingNode {
+					addr = ymap{addr}.get("address")
+				}
 				sm := newMap()
-				sm.set("address", m.get("sorry_server"))
+				sm.set("address", addr)
 				sm.set("forwarding", ystr(f))
 				if tun != nil {
 					sm.set("tunnel", tun)

@@ -454,3 +454,14 @@ func TestNetNamespace(t *testing.T) {
 		}
 	}
 }
+
+// A later sorry_server_lvs_method replaces an earlier one, as in
+// keepalived 2.2.7 (ss_forwarding_handler sets the sorry server's method
+// again).
+func TestImportSorryServerMethodTwice(t *testing.T) {
+	_, cfg := convertValid(t, "virtual_server 192.0.2.1 80 {\n protocol TCP\n lb_kind DR\n sorry_server 192.0.2.9 80\n"+
+		" sorry_server_lvs_method NAT\n sorry_server_lvs_method TUN type ipip\n real_server 192.0.2.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n")
+	if s := cfg.VirtualServers[0].SorryServer; s == nil || s.Forwarding != "TUN" || s.Address.String() != "192.0.2.9:80" {
+		t.Errorf("sorry server %+v, want 192.0.2.9:80 by TUN", s)
+	}
+}
