@@ -207,13 +207,7 @@ type pendingConnect struct {
 // nil or d has options that stay with a socket.
 func (d Dest) startConnect(pool *socketPool) (*pendingConnect, error) {
 	sa := makeRawSockaddr(d.Target())
-	var s *probeSocket
-	var err error
-	if pool == nil || d.BindTo.IsValid() || d.BindPort != 0 || d.FWMark != 0 {
-		s, err = d.optionSocket(sa.family)
-	} else {
-		s, err = pool.get(sa.family)
-	}
+	s, err := d.socket(pool, sa.family)
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +225,15 @@ func (d Dest) startConnect(pool *socketPool) (*pendingConnect, error) {
 		return nil, s.finish(err)
 	}
 	return &pendingConnect{s: s, sa: sa}, nil
+}
+
+// socket returns a socket of family for a connection to d: from pool,
+// unless pool is nil or d has options that stay with a socket.
+func (d Dest) socket(pool *socketPool, family int) (*probeSocket, error) {
+	if pool == nil || d.BindTo.IsValid() || d.BindPort != 0 || d.FWMark != 0 {
+		return d.optionSocket(family)
+	}
+	return pool.get(family)
 }
 
 // optionSocket opens a socket with d's bind and fwmark options, if any; it
@@ -333,13 +336,15 @@ func (p *pendingConnect) waitHandshake(ctx context.Context) (verdict, err error)
 }
 
 // dial opens a TCP connection to d.Target() before ctx is done, for
-// HTTP_GET and SSL_GET. It uses the same system calls as TCP_CHECK rather
-// than net.Dialer, which costs twice as many calls and always parks the
-// goroutine in the network poller, even when the handshake ended inside
-// connect. The connection is an ordinary one: it closes with FIN.
-func (d Dest) dial(ctx context.Context) (net.Conn, error) {
+// HTTP_GET, SSL_GET and SMTP_CHECK. It uses the same system calls as
+// TCP_CHECK rather than net.Dialer, which costs twice as many calls and
+// always parks the goroutine in the network poller, even when the
+// handshake ended inside connect. With a pool, the socket comes from it
+// and can go back with the connection's recycle; Close closes it with a
+// FIN, as any connection.
+func (d Dest) dial(ctx context.Context, pool *socketPool) (*fileConn, error) {
 	sa := makeRawSockaddr(d.Target())
-	s, err := d.optionSocket(sa.family)
+	s, err := d.socket(pool, sa.family)
 	if err != nil {
 		return nil, err
 	}
@@ -350,9 +355,10 @@ func (d Dest) dial(ctx context.Context) (net.Conn, error) {
 		return nil, os.NewSyscallError("connect", e)
 	}
 	verdict := sa.poll(s.fd)
-	if verdict == nil || verdict == errInFlight {
+	if (verdict == nil || verdict == errInFlight) && s.file == nil {
 		// Register with the network poller for the reads and writes
 		// that follow, and for the handshake if it is still in flight.
+		// A pooled socket stays registered.
 		s.file = os.NewFile(uintptr(s.fd), "tcp")
 	}
 	if verdict == errInFlight {
@@ -368,7 +374,7 @@ func (d Dest) dial(ctx context.Context) (net.Conn, error) {
 		s.close()
 		return nil, verdict
 	}
-	return &fileConn{File: s.file, remote: d.Target()}, nil
+	return &fileConn{File: s.file, remote: d.Target(), s: s}, nil
 }
 
 // fileConn is a connected TCP socket as a net.Conn, on the os.File that
@@ -377,6 +383,20 @@ func (d Dest) dial(ctx context.Context) (net.Conn, error) {
 type fileConn struct {
 	*os.File
 	remote netip.AddrPort
+	s      *probeSocket
+}
+
+// recycle ends a connection whose exchange is over, and which nothing else
+// uses or will close, with a reset, and returns its socket to its pool
+// (or closes it, without one). The reset rather than a FIN is what
+// HAProxy's checks do: an HTTP/1.0 server closes first, so a FIN from the
+// balancer would leave the server a TIME_WAIT socket per check, and the
+// reset also spares both sides a socket's teardown and the balancer the
+// next check's socket, registration and close calls.
+func (c *fileConn) recycle() {
+	// The next user sets its own deadlines; none may fire meanwhile.
+	c.File.SetDeadline(time.Time{})
+	c.s.finish(nil)
 }
 
 // Read implements net.Conn; a read on a closed connection reports

@@ -165,7 +165,7 @@ func TestDialForFetch(t *testing.T) {
 			c.Write(b[:n])
 		}
 	})
-	c, err := Dest{Addr: echo}.dial(ctxTimeout(t, time.Second))
+	c, err := Dest{Addr: echo}.dial(ctxTimeout(t, time.Second), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,11 +188,11 @@ func TestDialForFetch(t *testing.T) {
 		t.Errorf("read after close: %v, want net.ErrClosed", err)
 	}
 
-	if _, err := (Dest{Addr: refusedAddr(t)}).dial(ctxTimeout(t, time.Second)); !errors.Is(err, unix.ECONNREFUSED) {
+	if _, err := (Dest{Addr: refusedAddr(t)}).dial(ctxTimeout(t, time.Second), nil); !errors.Is(err, unix.ECONNREFUSED) {
 		t.Errorf("refused: %v", err)
 	}
 	start := time.Now()
-	if _, err := (Dest{Addr: fullListener(t)}).dial(ctxTimeout(t, 200*time.Millisecond)); !isTimeout(err) {
+	if _, err := (Dest{Addr: fullListener(t)}).dial(ctxTimeout(t, 200*time.Millisecond), nil); !isTimeout(err) {
 		t.Errorf("full: %v, want a timeout", err)
 	}
 	if d := time.Since(start); d > time.Second {

@@ -11,7 +11,7 @@ import (
 )
 
 // FetchRequest is one GET as keepalived's HTTP_GET, SSL_GET and genhash
-// perform it: a fresh connection, one request, the response read to its end.
+// perform it: a new connection, one request, the response read to its end.
 type FetchRequest struct {
 	Dest Dest
 	// Path is sent verbatim in the request line (keepalived's url path).
@@ -27,6 +27,9 @@ type FetchRequest struct {
 	IdleTimeout time.Duration
 	// Trace, if non-nil, sees the raw response (genhash -v).
 	Trace *Trace
+	// sockets, if set, is the Runner's pool the connection's socket comes
+	// from and, after a complete response, goes back to (see recycle).
+	sockets *socketPool
 }
 
 // StepError is a failure before the response could be read.
@@ -52,12 +55,19 @@ func Fetch(ctx context.Context, req FetchRequest) (Response, error) {
 		dctx, cancel = context.WithTimeout(ctx, req.IdleTimeout)
 		defer cancel()
 	}
-	raw, err := req.Dest.dial(dctx)
+	raw, err := req.Dest.dial(dctx, req.sockets)
 	if err != nil {
 		return Response{}, &StepError{"connect", err}
 	}
 	var conn net.Conn = raw
-	defer func() { conn.Close() }()
+	recycle := false
+	defer func() {
+		if recycle {
+			raw.recycle()
+		} else {
+			conn.Close()
+		}
+	}()
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 	dl := deadlines{conn: raw, idle: req.IdleTimeout}
@@ -83,6 +93,9 @@ func Fetch(ctx context.Context, req FetchRequest) (Response, error) {
 		// Closed by the AfterFunc above: report why.
 		re.Err = ctx.Err()
 	}
+	// A pooled socket is reused only when the exchange is complete and the
+	// AfterFunc can no longer close it (stop reports that it had not run).
+	recycle = err == nil && req.sockets != nil && req.TLS == nil && stop()
 	return resp, err
 }
 

@@ -79,6 +79,15 @@ type HTTPChecker struct {
 
 // Check implements Checker.
 func (c *HTTPChecker) Check(ctx context.Context) Result {
+	// No socket pool: the caller's thread may be in another network
+	// namespace than a Runner's pooled sockets.
+	return c.checkPooled(ctx, nil)
+}
+
+// checkPooled implements pooledChecker: HTTP_GET takes its sockets from
+// the Runner's pool and returns them after a complete response (SSL_GET
+// closes its connections).
+func (c *HTTPChecker) checkPooled(ctx context.Context, sockets *socketPool) Result {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
 	start := time.Now()
@@ -87,7 +96,7 @@ func (c *HTTPChecker) Check(ctx context.Context) Result {
 	}
 	var last string
 	for _, u := range c.URLs {
-		reason := c.checkURL(ctx, u)
+		reason := c.checkURL(ctx, u, sockets)
 		if reason != "" {
 			return fail(start, u.Path+": "+reason)
 		}
@@ -100,7 +109,7 @@ func (c *HTTPChecker) Check(ctx context.Context) Result {
 }
 
 // checkURL fetches one URL and returns "" when it passes, else the reason.
-func (c *HTTPChecker) checkURL(ctx context.Context, u URL) string {
+func (c *HTTPChecker) checkURL(ctx context.Context, u URL, sockets *socketPool) string {
 	vhost := u.VirtualHost
 	if vhost == "" {
 		vhost = c.VirtualHost
@@ -108,6 +117,8 @@ func (c *HTTPChecker) checkURL(ctx context.Context, u URL) string {
 	req := FetchRequest{Dest: c.Dest, Path: u.Path, Protocol: c.Protocol, VirtualHost: vhost}
 	if c.SSL {
 		req.TLS = c.tlsConfig(vhost)
+	} else {
+		req.sockets = sockets
 	}
 	resp, err := Fetch(ctx, req)
 	if err != nil {

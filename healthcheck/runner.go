@@ -82,6 +82,15 @@ type quickChecker interface {
 	quickCheck(start time.Time, sockets *socketPool) (res Result, wait func(context.Context) Result)
 }
 
+// pooledChecker is implemented by checkers that can take their sockets
+// from the Runner's pool of idle ones (HTTP_GET); the Runner calls
+// checkPooled instead of Check. The pool is only the Runner's to give: a
+// wrapper that runs a probe elsewhere (in another network namespace, say)
+// hides it, and Observe, which does not, passes it on.
+type pooledChecker interface {
+	checkPooled(ctx context.Context, sockets *socketPool) Result
+}
+
 // Runner schedules the probes of many targets. One goroutine owns all
 // target state and a heap of due times; a bounded pool of workers runs the
 // probes, quick ones in batches (see startQuick).
@@ -112,6 +121,7 @@ type target struct {
 	Target
 	opts    Options // normalized
 	quick   quickChecker
+	pooled  pooledChecker
 	st      state
 	due     time.Time
 	late    time.Duration // how late the probe in flight started, by the Clock
@@ -229,15 +239,18 @@ func (r *Runner) Run(ctx context.Context) error {
 	jobs := make(chan job, r.cfg.Workers)
 	results := make(chan done, r.cfg.Workers)
 	// Idle probe sockets live as long as this Run: closed once the
-	// workers are gone.
-	var sockets socketPool
+	// workers are gone. TCP_CHECK's and HTTP_GET's are kept apart because
+	// HTTP_GET's are registered with the runtime's network poller, where
+	// TCP_CHECK's would wake it for nothing on every check.
+	var sockets, fetchSockets socketPool
 	defer sockets.drain()
+	defer fetchSockets.drain()
 	var wg sync.WaitGroup
 	worker := func() {
 		for j := range jobs {
 			var d done
 			if j.t != nil {
-				d = done{t: j.t, res: r.probe(ctx, j.t)}
+				d = done{t: j.t, res: r.probe(ctx, j.t, &fetchSockets)}
 			} else {
 				d = done{quick: r.startQuick(j.quick, &sockets)}
 			}
@@ -302,8 +315,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-// probe runs one probe, or the rest of a quick one, in a worker.
-func (r *Runner) probe(ctx context.Context, t *target) Result {
+// probe runs one probe, or the rest of a quick one, in a worker; sockets
+// is the pool of pooled checkers.
+func (r *Runner) probe(ctx context.Context, t *target, sockets *socketPool) Result {
 	if t.wait != nil {
 		pctx, cancel := context.WithDeadline(ctx, t.deadline)
 		defer cancel()
@@ -314,6 +328,9 @@ func (r *Runner) probe(ctx context.Context, t *target) Result {
 	// worker.
 	pctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
 	defer cancel()
+	if t.pooled != nil {
+		return t.pooled.checkPooled(pctx, sockets)
+	}
 	return t.Checker.Check(pctx)
 }
 
@@ -446,6 +463,7 @@ func (l *loop) applyOps() {
 			opts := o.add.Options.normalized()
 			t := &target{Target: *o.add, opts: opts, st: newState(opts), index: -1, last: o.last}
 			t.quick, _ = t.Checker.(quickChecker)
+			t.pooled, _ = t.Checker.(pooledChecker)
 			l.targets[t.ID] = t
 			var delay time.Duration
 			if opts.Warmup > 0 {

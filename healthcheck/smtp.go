@@ -91,7 +91,7 @@ func (c *SMTPChecker) Check(ctx context.Context) Result {
 	if err := ValidHeloName(helo); err != nil {
 		return fail(start, "invalid helo_name")
 	}
-	conn, err := c.Dest.dial(ctx)
+	conn, err := c.Dest.dial(ctx, nil)
 	if err != nil {
 		return fail(start, errReason("connect", err))
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/lbd-project/lbd/conf"
+	"github.com/lbd-project/lbd/healthcheck"
+	"github.com/lbd-project/lbd/internal/metrics"
 	"github.com/lbd-project/lbd/ipvs/ipvstest"
 	"github.com/lbd-project/lbd/lb"
 )
@@ -23,7 +25,8 @@ import (
 // checks a round; lbd's engine finds the two pairs of identical checks and
 // probes twice. Both run the same virtual servers from their own
 // configuration files; lbd's engine programs ipvstest's table, which
-// costs nothing once the real servers are up.
+// costs nothing once the real servers are up, and builds its checkers as
+// the daemon does, wrapped for the metrics.
 
 const (
 	sharedNet      = 79 // real servers at 127.79.0.0/16
@@ -96,7 +99,10 @@ func runEngine(t *testing.T, srv *server, yaml string, window time.Duration) sha
 	if err != nil {
 		t.Fatalf("shared scenario: %v", err)
 	}
-	e, err := lb.New(cfg, lb.Options{Kernel: ipvstest.NewKernel(), Logger: slog.New(slog.DiscardHandler)})
+	log := slog.New(slog.DiscardHandler)
+	m := metrics.New(metrics.Source{}, log)
+	e, err := lb.New(cfg, lb.Options{Kernel: ipvstest.NewKernel(), Logger: log,
+		NewChecker: m.CheckerFactory(lb.NewCheckerFactory(healthcheck.NewPinger()))})
 	if err != nil {
 		t.Fatal(err)
 	}

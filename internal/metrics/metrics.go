@@ -119,9 +119,17 @@ func (m *Metrics) CheckerFactory(f lb.CheckerFactory) lb.CheckerFactory {
 		m.mu.Lock()
 		m.checked[[3]string{s.VirtualServer, s.RealServer, s.Check.Type}] = true
 		m.mu.Unlock()
-		return &timedChecker{Checker: c, time: m.checkTime.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type),
-			ok:   m.checkResult.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type, "success"),
-			fail: m.checkResult.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type, "failure")}, nil
+		took := m.checkTime.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type)
+		ok := m.checkResult.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type, "success")
+		fail := m.checkResult.WithLabelValues(s.VirtualServer, s.RealServer, s.Check.Type, "failure")
+		return healthcheck.Observe(c, func(r healthcheck.Result) {
+			took.Observe(r.Latency.Seconds())
+			if r.OK {
+				ok.Inc()
+			} else {
+				fail.Inc()
+			}
+		}), nil
 	}
 }
 
@@ -159,22 +167,4 @@ func (m *Metrics) PruneChecks() {
 		m.checkResult.DeleteLabelValues(k[0], k[1], k[2], "failure")
 		delete(m.checked, k)
 	}
-}
-
-type timedChecker struct {
-	healthcheck.Checker
-	time     prometheus.Observer
-	ok, fail prometheus.Counter
-}
-
-func (c *timedChecker) Check(ctx context.Context) healthcheck.Result {
-	start := time.Now()
-	r := c.Checker.Check(ctx)
-	c.time.Observe(time.Since(start).Seconds())
-	if r.OK {
-		c.ok.Inc()
-	} else {
-		c.fail.Inc()
-	}
-	return r
 }
