@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lbd-project/lbd/internal/lab"
 )
 
@@ -165,5 +167,27 @@ func TestRunnerHTTPChecksPooled(t *testing.T) {
 	}
 	if n := timeWaits(t, srv.Port()); n != 0 {
 		t.Errorf("%d TIME_WAIT sockets after %d probes, want none: the Runner's pool was not used", n, ok)
+	}
+}
+
+// TestRecycledSocketHasNoPendingError: a socket back in the pool after a
+// complete response has no error pending. The reset that ended its
+// connection leaves ECONNRESET on it, which the runtime's poller could
+// catch while the next connection starts, and then fail that
+// connection's first read.
+func TestRecycledSocketHasNoPendingError(t *testing.T) {
+	srv := httpServer(t, "hello")
+	var pool socketPool
+	defer pool.drain()
+	c := &HTTPChecker{Dest: Dest{Addr: srv}, URLs: []URL{{Path: "/", Digest: digestOf("hello")}}}
+	if res := c.checkPooled(ctxTimeout(t, 2*time.Second), &pool); !res.OK {
+		t.Fatalf("check: %+v", res)
+	}
+	if pool.idleCount() != 1 {
+		t.Fatal("the socket did not go back to the pool")
+	}
+	e, err := unix.GetsockoptInt(pool.idle[0][0].fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil || e != 0 {
+		t.Errorf("pooled socket: error %v pending (getsockopt: %v), want none", unix.Errno(e), err)
 	}
 }
