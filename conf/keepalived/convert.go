@@ -1211,53 +1211,6 @@ func (c *converter) syncGroup(g *Node) {
 	c.syncGroups = append(c.syncGroups, m.n)
 }
 
-func (c *converter) vsGroup(g *Node) {
-	if !c.args(g, 1, 1) {
-		return
-	}
-	if _, ok := c.groupNodes[g.Args[0]]; ok {
-		c.find(g, NotApplicable, "virtual_server_group "+g.Args[0]+" is defined twice: keepalived 2.2.7 keeps both "+
-			"and uses the first for every virtual_server group "+g.Args[0]+"; the converted file drops this one")
-		return
-	}
-	m := newMap()
-	c.src[m.n] = g.Pos
-	m.comment(g.Comments)
-	m.set("name", ystr(g.Args[0]))
-	var addrs, marks []*yaml.Node
-	for _, n := range g.Children {
-		if n.Key == "fwmark" {
-			if v, ok := c.intArg(n, 0, 1, math.MaxUint32); ok {
-				marks = append(marks, yint(v))
-			}
-			continue
-		}
-		if len(n.Args) != 1 {
-			c.errorf(n, "virtual_server_group entry: expected \"ADDRESS[-END] PORT\" or \"fwmark N\"")
-			continue
-		}
-		host := n.Key
-		if strings.Contains(host, ":") {
-			host = "[" + host + "]"
-		}
-		s := host + ":" + n.Args[0]
-		var r conf.AddrRange
-		if err := r.UnmarshalText([]byte(s)); err != nil {
-			c.errorf(n, "%v", err)
-			continue
-		}
-		addrs = append(addrs, ystr(s))
-	}
-	if len(addrs) > 0 {
-		m.set("addresses", yseq(addrs...))
-	}
-	if len(marks) > 0 {
-		m.set("fwmarks", yflow(marks...))
-	}
-	c.groupNodes[g.Args[0]] = m
-	c.vsGroups = append(c.vsGroups, m.n)
-}
-
 // skipCheckAdvAddr says why (vrrp_)skip_check_adv_addr needs no setting:
 // keepalived skips comparing a known master's advertised addresses to
 // save time; lbd compares them only to log the first mismatch and never
