@@ -40,6 +40,7 @@ var (
 	descWeight   = prometheus.NewDesc("lbd_real_server_weight", "Weight the real server has while up (configured, run-time or dynamic).", labelsLBRS, nil)
 	descDisabled = prometheus.NewDesc("lbd_real_server_disabled", "Whether an operator drained the real server (1) until enable.", labelsLBRS, nil)
 	descRuntime  = prometheus.NewDesc("lbd_real_server_runtime", "Whether the real server was added at run time (1) rather than in the file.", labelsLBRS, nil)
+	descProbe    = prometheus.NewDesc("lbd_real_server_probe_users", "How many real servers (of as many virtual servers) the real server's health probe feeds, itself included: 1 unshared; with several checks, its most shared probe's. Absent when unchecked.", labelsLBRS, nil)
 	descQuorum   = prometheus.NewDesc("lbd_virtual_server_quorum_up", "Whether the virtual server has quorum.", []string{"virtual_server"}, nil)
 	descSorry    = prometheus.NewDesc("lbd_virtual_server_sorry_active", "Whether the sorry server replaces the real servers.", []string{"virtual_server"}, nil)
 	descSpoofed  = prometheus.NewDesc("lbd_icmp_spoofed_replies_total", "ICMP echo replies to PING_CHECK probes that came from another address than the one pinged, dropped.", nil, nil)
@@ -145,6 +146,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 					gauge(descWeight, float64(r.Weight), v.Name, r.Address)
 					gauge(descDisabled, b2f(r.Disabled), v.Name, r.Address)
 					gauge(descRuntime, b2f(r.Runtime), v.Name, r.Address)
+					if r.ProbeUsers > 0 {
+						gauge(descProbe, float64(r.ProbeUsers), v.Name, r.Address)
+					}
 				}
 			}
 			t, err := e.Stats(ctx)

@@ -19,7 +19,8 @@
 // _per_second rates, lbd_ipvs_real_server_{active,inactive}_connections
 // and lbd_ipvs_real_server_weight (kernel); lbd_real_server_up,
 // lbd_real_server_weight, lbd_real_server_disabled,
-// lbd_real_server_runtime, lbd_virtual_server_quorum_up,
+// lbd_real_server_runtime, lbd_real_server_probe_users (how many real
+// servers its shared health probe feeds), lbd_virtual_server_quorum_up,
 // lbd_virtual_server_sorry_active; lbd_vrrp_state{state},
 // lbd_vrrp_priority, lbd_vrrp_adverts_sent_total,
 // lbd_vrrp_adverts_received_total, lbd_vrrp_packets_dropped_total{reason},

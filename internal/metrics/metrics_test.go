@@ -76,7 +76,8 @@ func TestCollect(t *testing.T) {
 	table.Services[0].Destinations[0].ActiveConns = 2
 	e := &fakeEngine{
 		st: lb.Status{Drifts: 1, SettingErrors: map[string]string{"lvs_sloppy_tcp": "read-only file system"}, VirtualServers: []lb.VirtualServerStatus{{Name: "web", Services: []ipvs.ServiceKey{svc.Key()},
-			QuorumUp: true, RealServers: []lb.RealServerStatus{{Address: "192.0.2.1:8080", Up: true, Checked: true, Weight: 3}}}}},
+			QuorumUp: true, RealServers: []lb.RealServerStatus{{Address: "192.0.2.1:8080", Up: true, Checked: true, Weight: 3, ProbeUsers: 2},
+				{Address: "192.0.2.2:8080", Up: true, Weight: 1}}}}},
 		table: table,
 	}
 	loaded := time.Unix(1700000000, 0)
@@ -103,6 +104,7 @@ func TestCollect(t *testing.T) {
 		`lbd_virtual_server_quorum_up{virtual_server="web"} 1`,
 		`lbd_real_server_up{real_server="192.0.2.1:8080",virtual_server="web"} 1`,
 		`lbd_real_server_weight{real_server="192.0.2.1:8080",virtual_server="web"} 3`,
+		`lbd_real_server_probe_users{real_server="192.0.2.1:8080",virtual_server="web"} 2`,
 		`lbd_ipvs_service_connections_total{service="TCP 198.51.100.10:80",virtual_server="web"} 7`,
 		`lbd_ipvs_service_table_info{fingerprint="`+ipvs.TableFingerprint(table.Services[0])+`",service="TCP 198.51.100.10:80",virtual_server="web"} 1`,
 		`lbd_ipvs_real_server_active_connections{real_server="192.0.2.1:8080",service="TCP 198.51.100.10:80",virtual_server="web"} 2`,
@@ -112,6 +114,10 @@ func TestCollect(t *testing.T) {
 		`lbd_scrape_errors{part="engine"} 0`,
 		`go_goroutines`,
 	)
+	// An unchecked real server has no probe.
+	if strings.Contains(page, `lbd_real_server_probe_users{real_server="192.0.2.2:8080"`) {
+		t.Errorf("an unchecked real server has a probe_users series")
+	}
 	// Only the reasons that happened, and ttl always.
 	if strings.Contains(page, `reason="vrid"`) {
 		t.Errorf("a drop reason that never happened is exported")
