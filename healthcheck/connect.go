@@ -170,6 +170,25 @@ func (r *rawSockaddr) connect(fd int) unix.Errno {
 	return e
 }
 
+// reset ends s's connection with a reset and leaves the socket
+// unconnected and reusable.
+func (s *probeSocket) reset() error {
+	if e := disconnect(s.fd); e != 0 {
+		return e
+	}
+	if s.file == nil {
+		return nil
+	}
+	// The reset leaves ECONNRESET pending on the socket until the next
+	// connect is well under way. The runtime's poller, if it looks at a
+	// registered socket in between, sees nothing but that error and fails
+	// the next connection's first read ("not pollable"): about one
+	// HTTP_GET in 5,000 in the benchmark did. Reading SO_ERROR clears it;
+	// a socket the poller does not know needs no such call.
+	_, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	return err
+}
+
 // disconnect ends fd's connection with a reset and leaves the socket
 // unconnected and reusable (connect to an AF_UNSPEC address).
 func disconnect(fd int) unix.Errno {
@@ -228,9 +247,11 @@ func (d Dest) startConnect(pool *socketPool) (*pendingConnect, error) {
 }
 
 // socket returns a socket of family for a connection to d: from pool,
-// unless pool is nil or d has options that stay with a socket.
+// unless pool is nil or d has options that stay with a socket. A
+// link-local target's zone is one: connecting with a scope binds the
+// socket to that interface, and a reset does not undo it.
 func (d Dest) socket(pool *socketPool, family int) (*probeSocket, error) {
-	if pool == nil || d.BindTo.IsValid() || d.BindPort != 0 || d.FWMark != 0 {
+	if pool == nil || d.BindTo.IsValid() || d.BindPort != 0 || d.FWMark != 0 || d.Target().Addr().Zone() != "" {
 		return d.optionSocket(family)
 	}
 	return pool.get(family)
@@ -268,12 +289,11 @@ func (d Dest) optionSocket(family int) (*probeSocket, error) {
 
 // finish ends a check whose handshake ended with verdict err: an
 // established connection is reset, and the socket goes back to the pool
-// when it is known to be unconnected. (The reset leaves ECONNRESET pending
-// on the socket; the next connect clears it.)
+// when it is known to be unconnected.
 func (s *probeSocket) finish(err error) error {
 	switch {
 	case err == nil:
-		if disconnect(s.fd) != 0 {
+		if s.reset() != nil {
 			s.close()
 			return nil
 		}
@@ -396,21 +416,7 @@ type fileConn struct {
 func (c *fileConn) recycle() {
 	// The next user sets its own deadlines; none may fire meanwhile.
 	c.File.SetDeadline(time.Time{})
-	s := c.s
-	if disconnect(s.fd) != 0 {
-		s.close()
-		return
-	}
-	// The reset leaves ECONNRESET pending on the socket until the next
-	// connect is well under way. The runtime's poller, if it looks at the
-	// socket in between, sees nothing but that error and fails the next
-	// connection's first read ("not pollable"): about one HTTP check in
-	// 5,000 in the benchmark did. Reading SO_ERROR clears it.
-	if _, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil {
-		s.close()
-		return
-	}
-	s.pool.put(s)
+	c.s.finish(nil)
 }
 
 // Read implements net.Conn; a read on a closed connection reports

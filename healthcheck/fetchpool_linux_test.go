@@ -92,8 +92,7 @@ func TestFetchPooledSocket(t *testing.T) {
 // TestFetchPooledFailures: a socket goes back to the pool only after a
 // complete response (a wrong digest is one); a server that does not
 // answer in time or resets the connection costs the socket, which is
-// closed, not leaked; and a reused socket carries nothing (deadline,
-// readiness) into the next check.
+// closed, not leaked; and a reused socket serves the next checks.
 func TestFetchPooledFailures(t *testing.T) {
 	good := httpServer(t, "hello")
 	silent := rawServer(t, "tcp", "127.0.0.1:0", func(c net.Conn) {
@@ -158,12 +157,14 @@ func TestRunnerHTTPChecksPooled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	r.Run(ctx)
+	// A probe in flight when Run stops fails (its context ends), one per
+	// target at most.
 	ok, fail := seen.counts()
-	if ok < 25 || fail != 0 {
+	if ok < 25 || fail > 5 {
 		t.Errorf("observed %d passed and %d failed probes, want dozens passed", ok, fail)
 	}
-	if n := int(starts.load()); ok > n || ok < n-5 {
-		t.Errorf("observed %d results of %d probes", ok, n)
+	if n := int(starts.load()); ok+fail > n || ok+fail < n-5 {
+		t.Errorf("observed %d results of %d probes", ok+fail, n)
 	}
 	if n := timeWaits(t, srv.Port()); n != 0 {
 		t.Errorf("%d TIME_WAIT sockets after %d probes, want none: the Runner's pool was not used", n, ok)
@@ -189,5 +190,50 @@ func TestRecycledSocketHasNoPendingError(t *testing.T) {
 	e, err := unix.GetsockoptInt(pool.idle[0][0].fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err != nil || e != 0 {
 		t.Errorf("pooled socket: error %v pending (getsockopt: %v), want none", unix.Errno(e), err)
+	}
+}
+
+// TestResetTCPSocketHasNoPendingError: the same holds for a TCP_CHECK
+// socket that the runtime's poller knows (its handshake once had to wait).
+func TestResetTCPSocketHasNoPendingError(t *testing.T) {
+	open := rawServer(t, "tcp", "127.0.0.1:0", func(c net.Conn) {})
+	var pool socketPool
+	defer pool.drain()
+	s, err := newProbeSocket(unix.AF_INET, &pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.file = os.NewFile(uintptr(s.fd), "tcp-probe")
+	pool.put(s)
+	if err := connectVerdict(t, &pool, open, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if pool.idleCount() != 1 || pool.idle[0][0] != s {
+		t.Fatal("the registered socket did not go back to the pool")
+	}
+	e, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil || e != 0 {
+		t.Errorf("pooled socket: error %v pending (getsockopt: %v), want none", unix.Errno(e), err)
+	}
+}
+
+// TestZonedTargetNotPooled: a link-local target's socket is bound to the
+// zone's interface by its connect, which a reset does not undo, so it
+// never comes from or goes to the pool.
+func TestZonedTargetNotPooled(t *testing.T) {
+	var pool socketPool
+	defer pool.drain()
+	for _, c := range []struct {
+		addr   string
+		pooled bool
+	}{{"[fe80::1%lo]:80", false}, {"[::1]:80", true}} {
+		s, err := Dest{Addr: netip.MustParseAddrPort(c.addr)}.socket(&pool, unix.AF_INET6)
+		if err != nil {
+			t.Skip(err)
+		}
+		if got := s.pool == &pool; got != c.pooled {
+			t.Errorf("%s: pooled %v, want %v", c.addr, got, c.pooled)
+		}
+		s.close()
 	}
 }

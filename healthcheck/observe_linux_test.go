@@ -58,14 +58,14 @@ func TestObserveKeepsRunnerPaths(t *testing.T) {
 	if n := <-idle; n < 1 {
 		t.Errorf("%d sockets kept between checks, want the quick path's pooled ones", n)
 	}
+	// A probe in flight when Run stops may fail (its context ends) or
+	// never report, one per target at most; none is observed twice.
 	ok, fail := seen.counts()
-	if ok < 50 || fail != 0 {
+	if ok < 50 || fail > 10 {
 		t.Errorf("observed %d passed and %d failed probes, want dozens passed", ok, fail)
 	}
-	// A probe may start as Run stops and never report; none is observed
-	// twice.
-	if n := int(starts.load()); ok > n || ok < n-10 {
-		t.Errorf("observed %d results of %d probes", ok, n)
+	if n := int(starts.load()); ok+fail > n || ok+fail < n-10 {
+		t.Errorf("observed %d results of %d probes", ok+fail, n)
 	}
 }
 
