@@ -178,6 +178,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("$A=${A}${A}\n$A\n~SEQ(i,1,3) $A\n@x y\n{}{}}{"))
 	f.Add([]byte("virtual_server_group G {\n 192.0.2.1-300 80\n fwmark 0\n}\nvirtual_server group G {\n}\n"))
+	f.Add([]byte("virtual_server_group G {\n 10.0.0.0/22 80\n 2001:db8::fffe-2001:db8::1:1\n ::ffff:192.0.2.0/120 0\n 192.0.2.9-20x\n}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 4096 {
 			return

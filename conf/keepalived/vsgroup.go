@@ -54,13 +54,12 @@ func (c *converter) vsGroup(g *Node) {
 // "ADDRESS[/MASK|-END|-LAST] [PORT]", into lbd's ranges, which span at
 // most the last IPv4 octet or IPv6 group each. As in keepalived 2.2.7
 // (alloc_vsg_entry): a missing port, or one of zeros, is port 0 (all
-// ports); words after the port are ignored; a prefix with host bits set,
-// a bad mask and a range that ends before it starts are skipped with a
-// warning.
+// ports); words after the port are ignored; an entry it cannot read is
+// skipped with a warning.
 func (c *converter) groupEntry(n *Node) []*yaml.Node {
 	port := "0"
 	// keepalived's warning about an address it cannot read.
-	invalid := "Invalid virtual server group IP address " + n.Key + " - skipping"
+	invalid := "Invalid virtual server group IP address " + n.Key + "  - skipping"
 	if len(n.Args) > 0 && strings.Trim(n.Args[0], "0") != "" {
 		port = n.Args[0]
 		invalid = "Invalid virtual server group IP address " + n.Key + " /port/" + port + " - skipping"
@@ -70,21 +69,17 @@ func (c *converter) groupEntry(n *Node) []*yaml.Node {
 		c.find(n, NotApplicable, fmt.Sprintf("keepalived 2.2.7 skips this entry (%q); so does the converted file", why))
 		return nil
 	}
-	first, last, skip := groupEntryRange(n.Key, invalid)
-	if skip != "" {
-		return skipped(skip)
+	e := readGroupEntry(n.Key, invalid)
+	if e.skip != "" {
+		return skipped(e.skip)
 	}
-	if !first.IsValid() {
-		// A single address or the short form ("192.0.2.10-20"), which
-		// lbd reads as it is.
-		r, ar, err := groupRange(n.Key, port)
-		if err != nil {
-			return skipped(invalid)
-		}
-		if strings.Contains(n.Key, "-") && ar.First == ar.Last {
-			return skipped("Address range end is not greater than address range start - " + n.Key + " - skipping")
-		}
-		return []*yaml.Node{r}
+	if e.note != "" {
+		c.find(n, NotApplicable, e.note)
+	}
+	first, last := e.first, e.last
+	if first.Is4In6() {
+		c.find(n, Approximated, "keepalived 2.2.7 makes IPv6 services of an IPv4-mapped address; lbd reads it as the IPv4 address")
+		first, last = first.Unmap(), last.Unmap()
 	}
 	bits := first.BitLen()
 	count := new(big.Int).Sub(new(big.Int).SetBytes(last.AsSlice()), new(big.Int).SetBytes(first.AsSlice()))
@@ -115,11 +110,15 @@ func (c *converter) groupEntry(n *Node) []*yaml.Node {
 				host += "-" + strconv.FormatUint(uint64(lb[14])<<8|uint64(lb[15]), 16)
 			}
 		}
-		r, _, err := groupRange(host, port)
-		if err != nil {
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		// lbd's own parser checks the port.
+		var r conf.AddrRange
+		if err := r.UnmarshalText([]byte(host + ":" + port)); err != nil {
 			return skipped(invalid)
 		}
-		out = append(out, r)
+		out = append(out, ystr(host+":"+port))
 		if end == last {
 			return out
 		}
@@ -127,63 +126,97 @@ func (c *converter) groupEntry(n *Node) []*yaml.Node {
 	}
 }
 
-// groupRange is one lbd range of host (an address or lbd's short range)
-// and port, checked by lbd's own parser.
-func groupRange(host, port string) (*yaml.Node, conf.AddrRange, error) {
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	s := host + ":" + port
-	var r conf.AddrRange
-	if err := r.UnmarshalText([]byte(s)); err != nil {
-		return nil, r, err
-	}
-	return ystr(s), r, nil
+// groupEntryAddrs is the address of a virtual_server_group entry as
+// keepalived reads it: the addresses first to last; or skip, its warning
+// for an entry it skips; note, a warning about an entry it keeps.
+type groupEntryAddrs struct {
+	first, last netip.Addr
+	skip, note  string
 }
 
-// groupEntryRange reads the address of a virtual_server_group entry as
-// keepalived 2.2.7 does: a prefix "ADDRESS/MASK" (the network address
-// through the last one: host bits must be clear) or a range between two
-// whole addresses "FIRST-LAST". It returns keepalived's warning for an
-// entry it skips (invalid for an address it cannot read), and no
-// addresses for the other forms, a single address or the short range
-// "192.0.2.10-20".
-func groupEntryRange(key, invalid string) (first, last netip.Addr, skip string) {
+// readGroupEntry reads the address of a virtual_server_group entry as
+// keepalived 2.2.7 does (alloc_vsg_entry, inet_stor): a single address, a
+// prefix "ADDRESS/MASK" (the network address through the last one: host
+// bits must be clear), a range between two whole addresses "FIRST-LAST",
+// or the short range "FIRST-END", END the last octet (decimal) or group
+// (hex). invalid is keepalived's warning for an address it cannot read.
+func readGroupEntry(key, invalid string) groupEntryAddrs {
+	skip := func(why string) groupEntryAddrs { return groupEntryAddrs{skip: why} }
 	if addr, mask, ok := strings.Cut(key, "/"); ok {
 		a, err := netip.ParseAddr(addr)
 		if err != nil || a.Zone() != "" {
-			return first, last, invalid
+			return skip(invalid)
 		}
 		bits, err := strconv.Atoi(mask)
 		if err != nil || bits < 1 || bits > a.BitLen() {
-			return first, last, "Invalid netmask - " + key + " - skipping"
+			return skip("Invalid netmask - " + key + " - skipping")
 		}
 		if netip.PrefixFrom(a, bits).Masked().Addr() != a {
-			return first, last, "Address mask bits not empty - " + key + " - skipping"
+			return skip("Address mask bits not empty - " + key + " - skipping")
 		}
 		bs := a.AsSlice()
 		for i := bits; i < len(bs)*8; i++ {
 			bs[i/8] |= 0x80 >> (i % 8)
 		}
-		last, _ = netip.AddrFromSlice(bs)
-		return a, last, ""
+		last, _ := netip.AddrFromSlice(bs)
+		return groupEntryAddrs{first: a, last: last}
 	}
 	// keepalived reads the family off the whole entry (a ':' anywhere is
 	// IPv6), and a range end of that family's form as a whole address.
 	v6 := strings.Contains(key, ":")
-	from, to, ok := strings.Cut(key, "-")
-	if !ok || !v6 && !strings.Contains(to, ".") || v6 && !strings.Contains(to, ":") {
-		return first, last, ""
+	from, to, isRange := strings.Cut(key, "-")
+	first, err := netip.ParseAddr(from)
+	if err != nil || first.Zone() != "" || first.Is6() != v6 {
+		return skip(invalid)
 	}
-	first, err1 := netip.ParseAddr(from)
-	last, err2 := netip.ParseAddr(to)
 	switch {
-	case err1 != nil || first.Zone() != "" || first.Is6() != v6:
-		return netip.Addr{}, netip.Addr{}, invalid
-	case err2 != nil || last.Zone() != "" || last.Is6() != v6:
-		return netip.Addr{}, netip.Addr{}, "Invalid range end " + key + " - skipping"
-	case last.Less(first):
-		return netip.Addr{}, netip.Addr{}, "Address range end is less than address range start - " + key + " - skipping"
+	case !isRange:
+		return groupEntryAddrs{first: first, last: first}
+	case !v6 && strings.Contains(to, ".") || v6 && strings.Contains(to, ":"):
+		last, err := netip.ParseAddr(to)
+		switch {
+		case err != nil || last.Zone() != "" || last.Is6() != v6:
+			return skip("Invalid range end " + key + " - skipping")
+		case last.Less(first):
+			return skip("Address range end is less than address range start - " + key + " - skipping")
+		}
+		return groupEntryAddrs{first: first, last: last}
 	}
-	return first, last, ""
+	// The short form, read as strtoul does: the leading digits count.
+	base, limit := 10, uint64(255)
+	if v6 {
+		base, limit = 16, 0xffff
+	}
+	digitSet := "0123456789"
+	if v6 {
+		digitSet += "abcdefABCDEF"
+	}
+	digits := len(to) - len(strings.TrimLeft(to, digitSet))
+	var end uint64
+	if digits > 0 {
+		end, err = strconv.ParseUint(to[:digits], base, 64)
+	}
+	var e groupEntryAddrs
+	switch {
+	case err != nil || end > limit:
+		return skip("Virtual server group range '" + key + "' end '" + to + "' too large")
+	case digits < len(to):
+		// keepalived -t skips the entry; the daemon reads the range.
+		e.note = fmt.Sprintf("keepalived 2.2.7 warns \"Virtual server group range '%s' has extra characters at end '%s'\" "+
+			"and reads the range up to %s (keepalived -t skips the entry); so does the converted file", key, to[digits:], to[:digits])
+	}
+	bs := first.AsSlice()
+	start := uint64(bs[len(bs)-1])
+	if v6 {
+		start = uint64(bs[14])<<8 | start
+		bs[14], bs[15] = byte(end>>8), byte(end)
+	} else {
+		bs[3] = byte(end)
+	}
+	if start >= end {
+		return skip("Address range end is not greater than address range start - " + key + " - skipping")
+	}
+	e.first = first
+	e.last, _ = netip.AddrFromSlice(bs)
+	return e
 }

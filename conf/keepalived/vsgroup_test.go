@@ -10,10 +10,11 @@ import (
 
 // vsgFile is a virtual_server_group with entries and a persistent NAT
 // virtual server using it (port 0 entries need persistence), with a real
-// server of the first entry's family.
+// server of the first entry's family (IPv4 for an IPv4-mapped address,
+// as lbd reads it).
 func vsgFile(entries ...string) string {
 	rs := "203.0.113.1"
-	if addr, _, _ := strings.Cut(entries[0], " "); strings.Contains(addr, ":") {
+	if addr, _, _ := strings.Cut(entries[0], " "); strings.Contains(addr, ":") && !strings.HasPrefix(addr, "::ffff:") {
 		rs = "2001:db8:1::1"
 	}
 	return "virtual_server_group G {\n " + strings.Join(entries, "\n ") + "\n}\n" +
@@ -73,8 +74,16 @@ func TestImportGroupEntriesSkipped(t *testing.T) {
 		{"192.0.2.9-2001:db8::1 80", "Invalid virtual server group IP address 192.0.2.9-2001:db8::1 /port/80 - skipping"},
 		{"192.0.2.10-10 80", "Address range end is not greater than address range start - 192.0.2.10-10 - skipping"},
 		{"192.0.2.300 80", "Invalid virtual server group IP address 192.0.2.300 /port/80 - skipping"},
+		{"192.0.2.300", "Invalid virtual server group IP address 192.0.2.300  - skipping"},
+		{"192.0.2.10-5 80", "Address range end is not greater than address range start - 192.0.2.10-5 - skipping"},
+		{"2001:db8::ff-1 80", "Address range end is not greater than address range start - 2001:db8::ff-1 - skipping"},
+		{"192.0.2.10-300 80", "Virtual server group range '192.0.2.10-300' end '300' too large"},
 	} {
-		res, cfg := convertValid(t, vsgFile("192.0.2.1 80", c.entry))
+		first := "192.0.2.1 80"
+		if strings.HasPrefix(c.entry, "2001:") {
+			first = "2001:db8::1 80"
+		}
+		res, cfg := convertValid(t, vsgFile(first, c.entry))
 		found := false
 		for _, f := range res.Findings {
 			found = found || f.Pos.Line == 3 && strings.Contains(f.Message, c.warning)
@@ -82,8 +91,31 @@ func TestImportGroupEntriesSkipped(t *testing.T) {
 		if !found {
 			t.Errorf("%q: no finding at line 3 saying %q:\n%s", c.entry, c.warning, Report(res.Findings))
 		}
-		if got := groupAddrs(cfg); got != "192.0.2.1:80" {
+		if got, want := groupAddrs(cfg), strings.Replace(first, " ", ":", 1); got != want {
 			t.Errorf("%q: group %s, want only the valid entry", c.entry, got)
+		}
+	}
+}
+
+// TestImportGroupEntryKept: entries keepalived 2.2.7 keeps with a
+// warning, or reads otherwise than lbd would, convert as the daemon runs
+// them, with a finding.
+func TestImportGroupEntryKept(t *testing.T) {
+	for _, c := range []struct{ entry, want, finding string }{
+		// keepalived -t: "Virtual server group range '192.0.2.10-20x' has
+		// extra characters at end 'x'" (and skips it); the daemon, with
+		// "WARNING - " in front, reads 10-20 (inet_stor).
+		{"192.0.2.10-20x 80", "192.0.2.10..192.0.2.20:80", "has extra characters at end 'x'\" and reads the range up to 20"},
+		// keepalived makes IPv6 services of these; lbd reads IPv4.
+		{"::ffff:192.0.2.0/120 80", "192.0.2.0..192.0.2.255:80", "IPv4-mapped"},
+		{"::ffff:192.0.2.7 80", "192.0.2.7:80", "IPv4-mapped"},
+	} {
+		res, cfg := convertValid(t, vsgFile(c.entry))
+		if got := groupAddrs(cfg); got != c.want {
+			t.Errorf("%q: %s, want %s", c.entry, got, c.want)
+		}
+		if r := Report(res.Findings); !strings.Contains(r, c.finding) {
+			t.Errorf("%q: findings\n%s\nwant %q", c.entry, r, c.finding)
 		}
 	}
 }
