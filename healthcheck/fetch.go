@@ -28,7 +28,8 @@ type FetchRequest struct {
 	// Trace, if non-nil, sees the raw response (genhash -v).
 	Trace *Trace
 	// sockets, if set, is the Runner's pool the connection's socket comes
-	// from and, after a complete response, goes back to (see recycle).
+	// from and, after a complete response, goes back to (see recycle);
+	// never with TLS, whose connections end with close_notify.
 	sockets *socketPool
 }
 
@@ -95,7 +96,7 @@ func Fetch(ctx context.Context, req FetchRequest) (Response, error) {
 	}
 	// A pooled socket is reused only when the exchange is complete and the
 	// AfterFunc can no longer close it (stop reports that it had not run).
-	recycle = err == nil && req.sockets != nil && req.TLS == nil && stop()
+	recycle = err == nil && req.sockets != nil && stop()
 	return resp, err
 }
 

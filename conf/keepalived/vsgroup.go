@@ -3,12 +3,10 @@ package keepalived
 import (
 	"fmt"
 	"math"
-	"math/big"
 	"net/netip"
 	"strconv"
 	"strings"
 
-	"github.com/lbd-project/lbd/conf"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -69,6 +67,10 @@ func (c *converter) groupEntry(n *Node) []*yaml.Node {
 		c.find(n, NotApplicable, fmt.Sprintf("keepalived 2.2.7 skips this entry (%q); so does the converted file", why))
 		return nil
 	}
+	// keepalived reads the port before the address (inet_stosockaddr).
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return skipped(invalid)
+	}
 	e := readGroupEntry(n.Key, invalid)
 	if e.skip != "" {
 		return skipped(e.skip)
@@ -81,42 +83,32 @@ func (c *converter) groupEntry(n *Node) []*yaml.Node {
 		c.find(n, Approximated, "keepalived 2.2.7 makes IPv6 services of an IPv4-mapped address; lbd reads it as the IPv4 address")
 		first, last = first.Unmap(), last.Unmap()
 	}
-	bits := first.BitLen()
-	count := new(big.Int).Sub(new(big.Int).SetBytes(last.AsSlice()), new(big.Int).SetBytes(first.AsSlice()))
-	if count.Cmp(big.NewInt(maxGroupEntryAddrs-1)) > 0 {
-		c.errorf(n, "virtual_server_group entry %s covers more than %d addresses, each an IPVS service in keepalived: "+
-			"list the ones in use", n.Key, maxGroupEntryAddrs)
-		return nil
-	}
 	var out []*yaml.Node
-	for a := first; ; {
+	for a, addrs := first, 0; ; {
 		// The end of a's block: the last octet (IPv4) or group (IPv6).
 		bs := a.AsSlice()
-		if bits == 32 {
-			bs[3] = 255
-		} else {
-			bs[14], bs[15] = 255, 255
+		bs[len(bs)-1] = 255
+		if a.Is6() {
+			bs[14] = 255
 		}
 		end, _ := netip.AddrFromSlice(bs)
 		if last.Less(end) {
 			end = last
 		}
+		if addrs += lastGroup(end) - lastGroup(a) + 1; addrs > maxGroupEntryAddrs {
+			c.errorf(n, "virtual_server_group entry %s covers more than %d addresses, each an IPVS service in keepalived: "+
+				"list the ones in use", n.Key, maxGroupEntryAddrs)
+			return nil
+		}
 		host := a.String()
-		if a != end {
-			lb := end.AsSlice()
-			if bits == 32 {
-				host += "-" + strconv.Itoa(int(lb[3]))
-			} else {
-				host += "-" + strconv.FormatUint(uint64(lb[14])<<8|uint64(lb[15]), 16)
-			}
+		switch {
+		case a != end && a.Is4():
+			host += "-" + strconv.Itoa(lastGroup(end))
+		case a != end:
+			host += "-" + strconv.FormatUint(uint64(lastGroup(end)), 16)
 		}
-		if strings.Contains(host, ":") {
+		if a.Is6() {
 			host = "[" + host + "]"
-		}
-		// lbd's own parser checks the port.
-		var r conf.AddrRange
-		if err := r.UnmarshalText([]byte(host + ":" + port)); err != nil {
-			return skipped(invalid)
 		}
 		out = append(out, ystr(host+":"+port))
 		if end == last {
@@ -124,6 +116,16 @@ func (c *converter) groupEntry(n *Node) []*yaml.Node {
 		}
 		a = end.Next()
 	}
+}
+
+// lastGroup is a's last octet (IPv4) or 16-bit group (IPv6), the part
+// lbd's short ranges vary.
+func lastGroup(a netip.Addr) int {
+	bs := a.AsSlice()
+	if a.Is4() {
+		return int(bs[3])
+	}
+	return int(bs[14])<<8 | int(bs[15])
 }
 
 // groupEntryAddrs is the address of a virtual_server_group entry as

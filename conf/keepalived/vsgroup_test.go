@@ -84,11 +84,7 @@ func TestImportGroupEntriesSkipped(t *testing.T) {
 			first = "2001:db8::1 80"
 		}
 		res, cfg := convertValid(t, vsgFile(first, c.entry))
-		found := false
-		for _, f := range res.Findings {
-			found = found || f.Pos.Line == 3 && strings.Contains(f.Message, c.warning)
-		}
-		if !found {
+		if !hasFinding(res.Findings, 3, c.warning) {
 			t.Errorf("%q: no finding at line 3 saying %q:\n%s", c.entry, c.warning, Report(res.Findings))
 		}
 		if got, want := groupAddrs(cfg), strings.Replace(first, " ", ":", 1); got != want {

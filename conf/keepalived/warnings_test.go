@@ -2,6 +2,7 @@ package keepalived
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -404,11 +405,7 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, cfg := convertValid(t, tc.src)
-			found := false
-			for _, f := range res.Findings {
-				found = found || f.Pos.Line == tc.line && strings.Contains(f.Message, tc.finding)
-			}
-			if !found {
+			if !hasFinding(res.Findings, tc.line, tc.finding) {
 				t.Errorf("no finding at line %d saying %q:\n%s", tc.line, tc.finding, Report(res.Findings))
 			}
 			if tc.check != nil {
@@ -418,6 +415,11 @@ func TestWhatKeepalivedWarnsAbout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hasFinding reports whether a finding at line says piece.
+func hasFinding(fs []Finding, line int, piece string) bool {
+	return slices.ContainsFunc(fs, func(f Finding) bool { return f.Pos.Line == line && strings.Contains(f.Message, piece) })
 }
 
 // TestUnknownBlockRefused: keepalived reads an unknown keyword's block as
